@@ -1,0 +1,61 @@
+# Aftercare: `make run` serves the demo clinic, `make test` runs the checks. Nothing else needed.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | cksum | cut -d' ' -f1)
+
+.PHONY: run test unit integration lint format migrate seed requirements bench clean fake-twilio
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo
+
+run: seed
+	$(BIN)/python manage.py run_dev
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Unit tests on SQLite (DATABASE_URL ignored), then the integration tests against the
+# PostgreSQL in TEST_DATABASE_URL/DATABASE_URL and the Redis in REDIS_URL.
+test: $(STAMP)
+	$(BIN)/ruff check .
+	env -u DATABASE_URL $(BIN)/pytest -m "not integration" $(PYTEST_ARGS)
+	DATABASE_URL="$${TEST_DATABASE_URL:-$$DATABASE_URL}" $(BIN)/pytest -m integration $(PYTEST_ARGS); \
+	  status=$$?; if [ $$status -eq 5 ]; then echo "no integration tests collected"; exit 1; fi; exit $$status
+
+unit: $(STAMP)
+	env -u DATABASE_URL $(BIN)/pytest -m "not integration and not browser" $(PYTEST_ARGS)
+
+fake-twilio: $(STAMP)
+	$(BIN)/python -m tests.fake_twilio
+
+bench: $(STAMP)
+	$(BIN)/python bench/availability.py
+
+# Re-pin dependencies after editing pyproject.toml (needs pip-tools in the venv).
+requirements: $(BIN)/python
+	$(BIN)/python -m pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements.txt pyproject.toml
+	$(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links --extra dev -o requirements-dev.txt pyproject.toml
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3* var/celery-broker var/celerybeat-schedule*

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from django.db import models
+
+from clinic.models import Location
+
+
+class Client(models.Model):
+    """A person who books. No password: they prove their phone with a one-time code and manage
+    bookings through signed links."""
+
+    first_name = models.CharField(max_length=80)
+    last_name = models.CharField(max_length=80, blank=True)
+    phone = models.CharField(max_length=20, unique=True, help_text="E.164, e.g. +447700900123")
+    email = models.EmailField(blank=True)
+    phone_verified_at = models.DateTimeField(null=True, blank=True)
+    sms_consent_at = models.DateTimeField(null=True, blank=True)
+    sms_consent_method = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="How consent was given: online_form, staff_phone, sms_start…",
+    )
+    sms_consent_wording = models.TextField(
+        blank=True, help_text="The exact wording the client agreed to"
+    )
+    sms_opted_out_at = models.DateTimeField(null=True, blank=True)
+    preferred_location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        indexes = [models.Index(fields=["last_name", "first_name"])]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def can_receive_sms(self) -> bool:
+        return self.sms_consent_at is not None and self.sms_opted_out_at is None

@@ -1,0 +1,22 @@
+"""Domain events sent by bookings.services after a change is written (inside the transaction).
+
+Receivers (e.g. ``reminders.receivers``) run in the same transaction, so whatever they plan is
+committed or rolled back together with the change. Every signal is sent with
+``appointment=<Appointment>`` and ``actor_label=<str>``; extra arguments are listed per signal.
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+appointment_held = Signal()  # a slot is held while the client completes the booking
+appointment_booked = (
+    Signal()
+)  # status became booked (new booking, confirmed hold, or cleared tentative)
+appointment_pending_clearance = Signal()  # tentative treatment waiting for its consultation
+appointment_rescheduled = Signal()  # + previous_start_at, previous_version
+appointment_cancelled = Signal()  # + reason
+appointment_confirmed = Signal()  # client or staff confirmed attendance
+appointment_arrived = Signal()
+appointment_completed = Signal()
+appointment_no_show = Signal()

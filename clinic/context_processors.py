@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+
+def branding(request: HttpRequest) -> dict[str, Any]:
+    """The clinic's name and colours for every template (one query, cached per request)."""
+    if not hasattr(request, "_aftercare_location"):
+        from clinic.models import Location
+
+        request._aftercare_location = Location.objects.filter(is_active=True).order_by("id").first()  # type: ignore[attr-defined]
+    location = request._aftercare_location  # type: ignore[attr-defined]
+    return {
+        "clinic_location": location,
+        "clinic_name": location.name if location else "Aftercare",
+        "brand_colour": location.brand_colour if location else "#2f5d50",
+    }

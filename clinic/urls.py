@@ -1,0 +1,26 @@
+"""Project URL wiring. As the composition root this module may import every app."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+import bookings.api
+import clinic.catalogue_api
+import reminders.api
+from clinic.api import api
+from clinic.health import healthz
+
+api.add_router("/", clinic.catalogue_api.router)
+api.add_router("/", bookings.api.router)
+api.add_router("/", reminders.api.router)
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("", include("bookings.urls")),
+    path("", include("reminders.urls")),
+    path("", RedirectView.as_view(url="/book/", permanent=False), name="home"),
+]

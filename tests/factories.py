@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from bookings.models import Appointment, Client
+from clinic.models import Location, Practitioner, Room, Service, TimeOff, WorkingHours
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@clinic.test")
+    password = factory.django.Password("correct horse battery staple")
+    is_staff = False
+
+
+class LocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Location
+
+    name = factory.Sequence(lambda n: f"Clinic {n}")
+    slug = factory.Sequence(lambda n: f"clinic-{n}")
+    timezone = "Europe/London"
+    country = "GB"
+    phone = "+442071234567"
+    urgent_phone = "+447700900999"
+    address = "1 High Street, London"
+
+
+class RoomFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Room
+
+    location = factory.SubFactory(LocationFactory)
+    name = factory.Sequence(lambda n: f"Room {n}")
+
+
+class ServiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Service
+
+    name = factory.Sequence(lambda n: f"Service {n}")
+    slug = factory.Sequence(lambda n: f"service-{n}")
+    kind = Service.Kind.TREATMENT
+    duration_minutes = 60
+    price = 150
+    min_lead_minutes = 0
+    horizon_days = 120
+    slot_step_minutes = 15
+
+
+class PractitionerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Practitioner
+
+    display_name = factory.Sequence(lambda n: f"Practitioner {n}")
+
+
+class WorkingHoursFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WorkingHours
+
+    practitioner = factory.SubFactory(PractitionerFactory)
+    location = factory.SubFactory(LocationFactory)
+    weekday = 0
+    start_time = time(9)
+    end_time = time(17)
+
+
+class TimeOffFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TimeOff
+
+    start_at = factory.LazyFunction(timezone.now)
+    end_at = factory.LazyAttribute(lambda block: block.start_at + timedelta(hours=8))
+
+
+class ClientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Client
+
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    phone = factory.Sequence(lambda n: f"+4477009{n:05d}")
+    email = factory.LazyAttribute(lambda client: f"{client.first_name.lower()}@example.test")
+    sms_consent_at = factory.LazyFunction(timezone.now)
+    sms_consent_method = "online_form"
+    sms_consent_wording = "Text me about my appointments. Reply STOP to opt out."
+    phone_verified_at = factory.LazyFunction(timezone.now)
+
+
+class AppointmentFactory(factory.django.DjangoModelFactory):
+    """Writes a row directly (no rules, no signals): for arranging a calendar in tests.
+    Use ``bookings.services`` to test booking behaviour."""
+
+    class Meta:
+        model = Appointment
+
+    client = factory.SubFactory(ClientFactory)
+    service = factory.SubFactory(ServiceFactory)
+    practitioner = factory.SubFactory(PractitionerFactory)
+    location = factory.SubFactory(LocationFactory)
+    room = None
+    start_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
+    end_at = factory.LazyAttribute(
+        lambda appt: appt.start_at + timedelta(minutes=appt.service.duration_minutes)
+    )
+    blocked_start_at = factory.LazyAttribute(
+        lambda appt: appt.start_at - timedelta(minutes=appt.service.buffer_before_minutes)
+    )
+    blocked_end_at = factory.LazyAttribute(
+        lambda appt: appt.end_at + timedelta(minutes=appt.service.buffer_after_minutes)
+    )
+    status = Appointment.Status.BOOKED

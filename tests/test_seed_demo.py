@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from bookings.models import Appointment, Client
+from clinic.models import Location, Practitioner, Room, Service, WorkingHours
+
+MODELS = (
+    Location,
+    Room,
+    Service,
+    Practitioner,
+    WorkingHours,
+    Client,
+    Appointment,
+    get_user_model(),
+)
+
+
+def _counts() -> dict[str, int]:
+    return {model.__name__: model.objects.count() for model in MODELS}
+
+
+@pytest.mark.django_db
+def test_seed_demo_creates_the_demo_clinic():
+    call_command("seed_demo")
+    location = Location.objects.get()
+    assert location.timezone == "Europe/London"
+    assert Room.objects.filter(location=location).count() == 2
+    assert Practitioner.objects.count() == 3
+    consultation = Service.objects.get(name="Skin consultation")
+    assert consultation.kind == "consultation"
+    assert consultation.duration_minutes == 30
+    assert consultation.price == 0
+    face = Service.objects.get(name="Micro-needling – face")
+    assert (
+        face.duration_minutes,
+        face.requires_consultation,
+        face.course_size,
+        face.min_interval_days,
+    ) == (60, True, 3, 28)
+    assert Service.objects.get(name="Micro-needling – face & neck").duration_minutes == 75
+    User = get_user_model()
+    for username, role in (
+        ("reception", "reception"),
+        ("practitioner", "practitioner"),
+        ("manager", "manager"),
+    ):
+        user = User.objects.get(username=username)
+        assert user.check_password("aftercare-demo")
+        assert user.groups.filter(name=role).exists()
+    weekly_patterns = {
+        tuple(practitioner.working_hours.values_list("weekday", "start_time", "end_time"))
+        for practitioner in Practitioner.objects.all()
+    }
+    assert len(weekly_patterns) == 3, "each practitioner should have their own hours"
+
+
+@pytest.mark.django_db
+def test_seed_demo_twice_creates_nothing_twice():
+    call_command("seed_demo")
+    first = _counts()
+    call_command("seed_demo")
+    assert _counts() == first

@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import time
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from clinic.env import env_bool, env_database, env_float, env_int, env_list, env_time_range
+
+
+def test_without_database_url_the_embedded_sqlite_file_is_used_in_wal_immediate_mode():
+    config = env_database("DATABASE_URL", "/tmp/x.sqlite3", environ={})
+    assert config["ENGINE"] == "django.db.backends.sqlite3"
+    assert config["NAME"] == "/tmp/x.sqlite3"
+    assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in config["OPTIONS"]["init_command"]
+    assert config["OPTIONS"]["timeout"] >= 5
+
+
+@pytest.mark.parametrize(
+    ("url", "name", "host", "port"),
+    [
+        ("postgres://app:secret@db:5432/aftercare", "aftercare", "db", 5432),
+        ("postgresql://postgres@127.0.0.1/aftercare_ci", "aftercare_ci", "127.0.0.1", ""),
+        ("postgres://u:p%40ss@10.0.0.5:6543/clinic?sslmode=require", "clinic", "10.0.0.5", 6543),
+    ],
+)
+def test_postgres_urls_are_parsed(url, name, host, port):
+    config = env_database("DATABASE_URL", "/unused", environ={"DATABASE_URL": url})
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert config["NAME"] == name
+    assert config["HOST"] == host
+    assert config["PORT"] == port
+
+
+def test_password_with_escaped_characters_is_decoded():
+    config = env_database(
+        "DATABASE_URL", "/unused", environ={"DATABASE_URL": "postgres://u:p%40ss@h/db"}
+    )
+    assert config["PASSWORD"] == "p@ss"
+
+
+def test_sqlite_url_keeps_the_wal_options():
+    config = env_database(
+        "DATABASE_URL", "/unused", environ={"DATABASE_URL": "sqlite:////tmp/other.db"}
+    )
+    assert config["NAME"] == "/tmp/other.db"
+    assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://root@localhost/db", "nonsense", "redis://localhost:6379/0"]
+)
+def test_unsupported_database_urls_name_the_variable(url):
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
+        env_database("DATABASE_URL", "/unused", environ={"DATABASE_URL": url})
+
+
+def test_postgres_url_without_database_name_is_rejected():
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL must name a database"):
+        env_database("DATABASE_URL", "/unused", environ={"DATABASE_URL": "postgres://u@host"})
+
+
+def test_booleans_accept_common_words_and_reject_others():
+    assert env_bool("DEBUG", False, environ={"DEBUG": "yes"}) is True
+    assert env_bool("DEBUG", True, environ={"DEBUG": "0"}) is False
+    assert env_bool("DEBUG", True, environ={}) is True
+    with pytest.raises(ImproperlyConfigured, match="DEBUG must be a boolean"):
+        env_bool("DEBUG", True, environ={"DEBUG": "maybe"})
+
+
+def test_numbers_are_checked():
+    assert env_int("N", 3, environ={"N": "7"}) == 7
+    assert env_float("RATE", 1.0, environ={"RATE": "2.5"}) == 2.5
+    with pytest.raises(ImproperlyConfigured, match="N must be an integer"):
+        env_int("N", 3, environ={"N": "seven"})
+    with pytest.raises(ImproperlyConfigured, match="SMS_RATE_PER_SECOND must be at least 0"):
+        env_float("SMS_RATE_PER_SECOND", 1.0, minimum=0, environ={"SMS_RATE_PER_SECOND": "-1"})
+
+
+def test_lists_and_time_ranges():
+    assert env_list("ALLOWED_HOSTS", [], environ={"ALLOWED_HOSTS": "a.test, b.test,"}) == [
+        "a.test",
+        "b.test",
+    ]
+    assert env_time_range("QUIET_HOURS", "21:00-08:00", environ={}) == (time(21), time(8))
+    with pytest.raises(ImproperlyConfigured, match="QUIET_HOURS"):
+        env_time_range("QUIET_HOURS", "21:00-08:00", environ={"QUIET_HOURS": "late"})
+
+
+def _import_settings(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='clinic.settings'; django.setup()"
+    )
+    base = {"PATH": "/usr/bin:/bin", "AFTERCARE_VAR_DIR": "/tmp/aftercare-settings-test"}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_production_mode_refuses_to_start_without_secret_key():
+    result = _import_settings({"DEBUG": "0"})
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG=0" in result.stderr
+
+
+def test_production_mode_refuses_an_insecure_secret_key():
+    result = _import_settings({"DEBUG": "0", "SECRET_KEY": "django-insecure-short"})
+    assert result.returncode != 0
+    assert "SECRET_KEY is insecure" in result.stderr
+
+
+def test_production_mode_starts_with_a_strong_secret_key():
+    result = _import_settings(
+        {"DEBUG": "0", "SECRET_KEY": "k" * 20 + "Z9x!q" * 8, "ALLOWED_HOSTS": "clinic.example"}
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_twilio_backend_requires_credentials():
+    result = _import_settings({"SMS_BACKEND": "twilio"})
+    assert result.returncode != 0
+    assert "TWILIO_ACCOUNT_SID must be set" in result.stderr
+
+
+def test_deploy_checks_pass_in_production_settings():
+    env = {
+        "DEBUG": "0",
+        "SECRET_KEY": "p" * 20 + "Q7w#e" * 8,
+        "ALLOWED_HOSTS": "clinic.example",
+        "PUBLIC_BASE_URL": "https://clinic.example",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env={"PATH": "/usr/bin:/bin", "AFTERCARE_VAR_DIR": "/tmp/aftercare-settings-test", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
