@@ -20,3 +20,7 @@ appointment_confirmed = Signal()  # client or staff confirmed attendance
 appointment_arrived = Signal()
 appointment_completed = Signal()
 appointment_no_show = Signal()
+
+# A client asked for a one-time code to prove their phone: phone=<E.164>, code=<str>,
+# location=<Location or None>. reminders sends it at once through the outbox.
+phone_verification_requested = Signal()
