@@ -4,3 +4,22 @@ from bookings.models.appointments import ACTIVE_STATUSES, Appointment, Appointme
 from bookings.models.clients import Client
 
 __all__ = ["ACTIVE_STATUSES", "Appointment", "AppointmentEvent", "Client"]
+from bookings.models.consultations import (  # noqa: E402
+    ApiToken,
+    ConsentFormVersion,
+    Consultation,
+    HealthDataAccess,
+    HealthRecheck,
+    ScreeningAnswerRule,
+    ScreeningQuestion,
+)
+
+__all__ += [
+    "ApiToken",
+    "ConsentFormVersion",
+    "Consultation",
+    "HealthDataAccess",
+    "HealthRecheck",
+    "ScreeningAnswerRule",
+    "ScreeningQuestion",
+]
