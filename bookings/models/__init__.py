@@ -4,6 +4,9 @@ from bookings.models.appointments import ACTIVE_STATUSES, Appointment, Appointme
 from bookings.models.clients import Client
 
 __all__ = ["ACTIVE_STATUSES", "Appointment", "AppointmentEvent", "Client"]
+from bookings.models.verification import PhoneVerification  # noqa: E402
+
+__all__ += ["PhoneVerification"]
 from bookings.models.consultations import (  # noqa: E402
     ApiToken,
     ConsentFormVersion,
