@@ -190,7 +190,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}  # apps add entries in their AppConfig.ready
+# Periodic tasks; apps may add entries in their AppConfig.ready.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "release-expired-holds": {"task": "bookings.release_expired_holds", "schedule": 60.0},
+}
 
 # SMS
 SMS_BACKEND = env_str("SMS_BACKEND", "locmem" if TESTING else "console")

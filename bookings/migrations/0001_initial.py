@@ -309,7 +309,9 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name="appointment",
             constraint=models.CheckConstraint(
-                condition=models.Q(("status", "held"), ("client__isnull", False), _connector="OR"),
+                condition=models.Q(
+                    ("status__in", ["held", "cancelled"]), ("client__isnull", False), _connector="OR"
+                ),
                 name="appointment_has_client_unless_held",
             ),
         ),

@@ -89,7 +89,8 @@ class Appointment(models.Model):
                 name="appointment_hold_has_expiry",
             ),
             models.CheckConstraint(
-                condition=Q(status="held") | Q(client__isnull=False),
+                # A hold that lapses before the client gave details is cancelled without one.
+                condition=Q(status__in=["held", "cancelled"]) | Q(client__isnull=False),
                 name="appointment_has_client_unless_held",
             ),
         ]

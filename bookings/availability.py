@@ -1,0 +1,310 @@
+"""Free slots: when can this service be booked at this location, and with whom?
+
+The engine loads everything a window needs in a fixed number of queries (practitioners, rooms,
+working hours, time off, appointments: five, whatever the window length or team size) and does
+the interval arithmetic in memory.
+
+For a service of duration ``D`` with buffers ``B`` (before) and ``A`` (after), a start ``s``
+collides with an existing blocked interval ``[b0, b1)`` exactly when
+``b0 - D - A < s < b1 + B``. Each busy interval is turned into that *forbidden start* interval
+once, merged, and every candidate start is then one binary search. Candidate starts are wall
+clock times in the location's zone (09:00, 09:15, …), so 09:00 stays 09:00 across DST changes.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Q
+from django.utils import timezone
+
+from bookings.models import ACTIVE_STATUSES, Appointment
+from clinic.models import Location, Practitioner, Service, TimeOff, WorkingHours
+
+
+@dataclass(frozen=True)
+class Slot:
+    start_at: datetime  # aware, in the location's zone
+    end_at: datetime
+    practitioner_ids: tuple[int, ...]
+    room_ids: tuple[int, ...]  # free rooms that suit the service; empty when it needs none
+
+
+@dataclass(frozen=True)
+class DaySlots:
+    day: date
+    slots: list[Slot]
+
+    @property
+    def has_slots(self) -> bool:
+        return bool(self.slots)
+
+
+class _ForbiddenStarts:
+    """Merged open intervals of start times (UTC epoch seconds) that would collide."""
+
+    def __init__(self, intervals: Iterable[tuple[float, float]]):
+        merged: list[list[float]] = []
+        for low, high in sorted(intervals):
+            if merged and low <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], high)
+            else:
+                merged.append([low, high])
+        self.lows = [low for low, _ in merged]
+        self.highs = [high for _, high in merged]
+
+    def forbids(self, start: float) -> bool:
+        index = bisect.bisect_left(self.lows, start) - 1
+        return index >= 0 and start < self.highs[index]
+
+
+def localize(day: date, wall: time, zone: ZoneInfo) -> datetime | None:
+    """The aware datetime for a wall-clock time on a day, or None if that time does not exist
+    (skipped by a spring-forward change). Ambiguous times (autumn) take the first occurrence."""
+    local = datetime.combine(day, wall, tzinfo=zone)
+    round_trip = local.astimezone(UTC).astimezone(zone)
+    if (round_trip.hour, round_trip.minute) != (wall.hour, wall.minute):
+        return None
+    return local
+
+
+def _epoch(moment: datetime) -> float:
+    return moment.timestamp()
+
+
+def free_slots(
+    *,
+    service: Service,
+    location: Location,
+    start_date: date,
+    end_date: date,
+    practitioner: Practitioner | None = None,
+    now: datetime | None = None,
+    ignore_appointment_id: int | None = None,
+    enforce_booking_window: bool = True,
+    include_appointments: bool = True,
+) -> list[Slot]:
+    """Bookable starts of ``service`` at ``location`` on local dates ``start_date..end_date``.
+
+    A start is bookable when a practitioner who performs the service works at the location for
+    the whole visit, neither they nor (if the service needs one) some suitable room has time
+    off or an active appointment overlapping the visit plus buffers, and, with
+    ``enforce_booking_window``, it lies between now + the service's lead time and its horizon.
+    Expired holds never block. ``ignore_appointment_id`` lets a reschedule ignore its own slot;
+    ``include_appointments=False`` answers "would this be a slot on an empty calendar?".
+    """
+    zone = location.zone
+    now = now or timezone.now()
+    duration = service.duration
+    step = max(service.slot_step_minutes, 5)
+    before = service.buffer_before.total_seconds()
+    after = service.buffer_after.total_seconds()
+    length = duration.total_seconds()
+
+    today_local = now.astimezone(zone).date()
+    earliest = now
+    if enforce_booking_window:
+        earliest = now + timedelta(minutes=service.min_lead_minutes)
+        end_date = min(end_date, today_local + timedelta(days=service.horizon_days))
+    start_date = max(start_date, today_local)
+    if end_date < start_date:
+        return []
+
+    window_start = datetime.combine(start_date, time.min, tzinfo=zone) - timedelta(days=1)
+    window_end = datetime.combine(end_date + timedelta(days=1), time.min, tzinfo=zone) + timedelta(
+        days=1
+    )
+
+    practitioners = Practitioner.objects.filter(
+        is_active=True, locations=location, services=service
+    )
+    if practitioner is not None:
+        practitioners = practitioners.filter(pk=practitioner.pk)
+    practitioner_ids = list(practitioners.values_list("pk", flat=True).distinct())
+    if not practitioner_ids:
+        return []
+    room_ids = list(
+        service.rooms.filter(is_active=True, location=location).values_list("pk", flat=True)
+    )
+    needs_room = service.rooms.exists() if not room_ids else True
+    if needs_room and not room_ids:
+        return []
+
+    hours_by_practitioner: dict[int, list[WorkingHours]] = defaultdict(list)
+    for hours in WorkingHours.objects.filter(
+        practitioner_id__in=practitioner_ids, location=location
+    ).filter(
+        Q(valid_from__isnull=True) | Q(valid_from__lte=end_date),
+        Q(valid_until__isnull=True) | Q(valid_until__gte=start_date),
+    ):
+        hours_by_practitioner[hours.practitioner_id].append(hours)
+
+    def forbidden(block_start: datetime, block_end: datetime) -> tuple[float, float]:
+        return (_epoch(block_start) - length - after, _epoch(block_end) + before)
+
+    busy_by_practitioner: dict[int, list[tuple[float, float]]] = defaultdict(list)
+    busy_by_room: dict[int, list[tuple[float, float]]] = defaultdict(list)
+    closures: list[tuple[float, float]] = []
+    for block in TimeOff.objects.filter(start_at__lt=window_end, end_at__gt=window_start).filter(
+        Q(practitioner_id__in=practitioner_ids)
+        | Q(room_id__in=room_ids)
+        | Q(location=location, practitioner__isnull=True, room__isnull=True)
+    ):
+        interval = forbidden(block.start_at, block.end_at)
+        if block.practitioner_id:
+            busy_by_practitioner[block.practitioner_id].append(interval)
+        elif block.room_id:
+            busy_by_room[block.room_id].append(interval)
+        else:
+            closures.append(interval)
+
+    if include_appointments:
+        appointments = (
+            Appointment.objects.filter(
+                status__in=ACTIVE_STATUSES,
+                blocked_start_at__lt=window_end,
+                blocked_end_at__gt=window_start,
+            )
+            .filter(Q(practitioner_id__in=practitioner_ids) | Q(room_id__in=room_ids))
+            .exclude(status=Appointment.Status.HELD, hold_expires_at__lte=now)
+        )
+        if ignore_appointment_id is not None:
+            appointments = appointments.exclude(pk=ignore_appointment_id)
+        for practitioner_id, room_id, block_start, block_end in appointments.values_list(
+            "practitioner_id", "room_id", "blocked_start_at", "blocked_end_at"
+        ):
+            interval = forbidden(block_start, block_end)
+            busy_by_practitioner[practitioner_id].append(interval)
+            if room_id is not None:
+                busy_by_room[room_id].append(interval)
+
+    room_forbidden = {
+        room_id: _ForbiddenStarts([*busy_by_room[room_id], *closures]) for room_id in room_ids
+    }
+    earliest_epoch = _epoch(earliest)
+    practitioners_at: dict[float, list[int]] = defaultdict(list)
+    rooms_at: dict[float, tuple[int, ...]] = {}
+
+    days = [
+        start_date + timedelta(days=offset) for offset in range((end_date - start_date).days + 1)
+    ]
+    for practitioner_id in practitioner_ids:
+        busy = _ForbiddenStarts([*busy_by_practitioner[practitioner_id], *closures])
+        for day in days:
+            for hours in hours_by_practitioner[practitioner_id]:
+                if hours.weekday != day.weekday():
+                    continue
+                if (hours.valid_from and day < hours.valid_from) or (
+                    hours.valid_until and day > hours.valid_until
+                ):
+                    continue
+                shift_end = localize(day, hours.end_time, zone)
+                if shift_end is None:
+                    shift_end = datetime.combine(day, hours.end_time, tzinfo=zone)
+                shift_end_epoch = _epoch(shift_end)
+                first_minute = hours.start_time.hour * 60 + hours.start_time.minute
+                first_minute += (-first_minute) % step
+                for minute in range(first_minute, 24 * 60, step):
+                    start_local = localize(day, time(minute // 60, minute % 60), zone)
+                    if start_local is None:
+                        continue
+                    start_epoch = _epoch(start_local)
+                    if start_epoch + length > shift_end_epoch:
+                        break
+                    if start_epoch < earliest_epoch or busy.forbids(start_epoch):
+                        continue
+                    if room_ids:
+                        free_rooms = rooms_at.get(start_epoch)
+                        if free_rooms is None:
+                            free_rooms = tuple(
+                                r for r in room_ids if not room_forbidden[r].forbids(start_epoch)
+                            )
+                            rooms_at[start_epoch] = free_rooms
+                        if not free_rooms:
+                            continue
+                    practitioners_at[start_epoch].append(practitioner_id)
+
+    slots = []
+    for start_epoch in sorted(practitioners_at):
+        start_local = datetime.fromtimestamp(start_epoch, tz=zone)
+        slots.append(
+            Slot(
+                start_at=start_local,
+                end_at=(start_local.astimezone(UTC) + duration).astimezone(zone),
+                practitioner_ids=tuple(sorted(set(practitioners_at[start_epoch]))),
+                room_ids=rooms_at.get(start_epoch, ()),
+            )
+        )
+    return slots
+
+
+def days_with_slots(*, slots: list[Slot], start_date: date, end_date: date) -> list[DaySlots]:
+    """Group slots by local date, including days without any (shown greyed out)."""
+    by_day: dict[date, list[Slot]] = defaultdict(list)
+    for slot in slots:
+        by_day[slot.start_at.date()].append(slot)
+    return [
+        DaySlots(
+            day=start_date + timedelta(days=offset),
+            slots=by_day[start_date + timedelta(days=offset)],
+        )
+        for offset in range((end_date - start_date).days + 1)
+    ]
+
+
+def slot_at(
+    *,
+    service: Service,
+    location: Location,
+    start_at: datetime,
+    practitioner: Practitioner | None = None,
+    now: datetime | None = None,
+    ignore_appointment_id: int | None = None,
+    enforce_booking_window: bool = True,
+    include_appointments: bool = True,
+) -> Slot | None:
+    """The slot starting exactly at ``start_at``, if it is bookable."""
+    local_day = start_at.astimezone(location.zone).date()
+    for slot in free_slots(
+        service=service,
+        location=location,
+        start_date=local_day,
+        end_date=local_day,
+        practitioner=practitioner,
+        now=now,
+        ignore_appointment_id=ignore_appointment_id,
+        enforce_booking_window=enforce_booking_window,
+        include_appointments=include_appointments,
+    ):
+        if slot.start_at == start_at:
+            return slot
+    return None
+
+
+def nearest_free_slots(
+    *,
+    service: Service,
+    location: Location,
+    around: datetime,
+    practitioner: Practitioner | None = None,
+    count: int = 5,
+    days: int = 7,
+    now: datetime | None = None,
+) -> list[Slot]:
+    """The ``count`` free slots closest in time to ``around`` within ``days`` either side."""
+    local_day = around.astimezone(location.zone).date()
+    candidates = free_slots(
+        service=service,
+        location=location,
+        start_date=local_day - timedelta(days=days),
+        end_date=local_day + timedelta(days=days),
+        practitioner=practitioner,
+        now=now,
+    )
+    candidates.sort(key=lambda slot: abs((slot.start_at - around).total_seconds()))
+    return sorted(candidates[:count], key=lambda slot: slot.start_at)

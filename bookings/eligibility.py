@@ -1,0 +1,101 @@
+"""May this client have this service at this time? One answer for every interface.
+
+``check`` is called by ``appointment_book`` and ``appointment_reschedule`` whatever the channel
+(API, booking site, staff workspace, admin), so the rules live only here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from bookings.models import Appointment, Client
+from clinic.models import Service
+
+COURSE_STATUSES = (
+    Appointment.Status.PENDING_CLEARANCE,
+    Appointment.Status.BOOKED,
+    Appointment.Status.CONFIRMED,
+    Appointment.Status.ARRIVED,
+    Appointment.Status.COMPLETED,
+)
+
+
+@dataclass(frozen=True)
+class EligibilityResult:
+    allowed: bool
+    reason: str | None = None
+    message: str = ""
+    not_before: date | None = None
+
+
+ALLOWED = EligibilityResult(allowed=True)
+
+
+def check(
+    *,
+    client: Client | None,
+    service: Service,
+    start_at: datetime,
+    exclude_appointment_id: int | None = None,
+) -> EligibilityResult:
+    """Return whether ``client`` may book ``service`` starting at ``start_at``, and if not why
+    (a stable ``reason`` code plus a message a client can read)."""
+    if (
+        service.is_consultation
+        or not service.requires_consultation
+        and service.min_interval_days == 0
+    ):
+        return ALLOWED
+    if client is None:
+        return EligibilityResult(
+            allowed=False,
+            reason="consultation_required",
+            message="Please book a consultation first: we need to see your skin before treatment.",
+        )
+    spacing = _course_spacing(
+        client=client,
+        service=service,
+        start_at=start_at,
+        exclude_appointment_id=exclude_appointment_id,
+    )
+    if not spacing.allowed:
+        return spacing
+    if service.requires_consultation:
+        return EligibilityResult(
+            allowed=False,
+            reason="consultation_required",
+            message="Please book a consultation first: we need to see your skin before treatment.",
+        )
+    return ALLOWED
+
+
+def _course_spacing(
+    *, client: Client, service: Service, start_at: datetime, exclude_appointment_id: int | None
+) -> EligibilityResult:
+    """Sessions of a course must be at least ``service.min_interval_days`` apart, either side."""
+    if service.min_interval_days == 0:
+        return ALLOWED
+    gap = timedelta(days=service.min_interval_days)
+    sessions = Appointment.objects.filter(
+        client=client,
+        service=service,
+        status__in=COURSE_STATUSES,
+        start_at__gt=start_at - gap,
+        start_at__lt=start_at + gap,
+    )
+    if exclude_appointment_id is not None:
+        sessions = sessions.exclude(pk=exclude_appointment_id)
+    nearest = sessions.order_by("start_at").first()
+    if nearest is None:
+        return ALLOWED
+    earliest = (nearest.start_at + gap).date()
+    return EligibilityResult(
+        allowed=False,
+        reason="too_soon_in_course",
+        message=(
+            f"Sessions need at least {service.min_interval_days} days between them for your skin to "
+            f"recover. The next session can be from {earliest:%-d %B %Y}."
+        ),
+        not_before=earliest,
+    )

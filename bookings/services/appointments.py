@@ -1,0 +1,777 @@
+"""Appointments: hold, book, reschedule, cancel and move through the visit.
+
+Every write goes through here so that every interface obeys the same rules:
+
+* **No double booking.** The slot is re-checked inside the writing transaction. On SQLite that
+  transaction starts with ``BEGIN IMMEDIATE`` (settings), so writers are serialised and the
+  check cannot race. On PostgreSQL two transactions may both see the slot free; the exclusion
+  constraints (migration 0002) then let exactly one insert win and the other gets ``SlotTaken``.
+* **Eligibility** (consultation first, course spacing…) is ``bookings.eligibility.check``.
+* **Allowed transitions** are the table below; each change records an ``AppointmentEvent`` and
+  sends its domain signal inside the transaction, so receivers (reminders) commit or roll back
+  with it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.dispatch import Signal
+from django.utils import timezone
+
+from bookings import eligibility, signals
+from bookings.availability import Slot, nearest_free_slots, slot_at
+from bookings.models import ACTIVE_STATUSES, Appointment, AppointmentEvent, Client
+from clinic import roles
+from clinic.errors import (
+    HoldExpired,
+    IllegalTransition,
+    NotEligible,
+    PolicyViolation,
+    SlotTaken,
+    SlotUnavailable,
+    ValidationFailed,
+)
+from clinic.models import Location, Practitioner, Service
+
+logger = logging.getLogger(__name__)
+
+Status = Appointment.Status
+
+ALLOWED_TRANSITIONS: dict[str, set[str]] = {
+    Status.HELD: {Status.BOOKED, Status.PENDING_CLEARANCE, Status.CANCELLED},
+    Status.PENDING_CLEARANCE: {Status.BOOKED, Status.CANCELLED},
+    Status.BOOKED: {Status.CONFIRMED, Status.ARRIVED, Status.CANCELLED, Status.NO_SHOW},
+    Status.CONFIRMED: {Status.ARRIVED, Status.CANCELLED, Status.NO_SHOW},
+    Status.ARRIVED: {Status.COMPLETED, Status.NO_SHOW},
+    Status.COMPLETED: set(),
+    Status.CANCELLED: set(),
+    Status.NO_SHOW: set(),
+}
+
+SIGNAL_FOR_STATUS: dict[str, Signal] = {
+    Status.HELD: signals.appointment_held,
+    Status.PENDING_CLEARANCE: signals.appointment_pending_clearance,
+    Status.BOOKED: signals.appointment_booked,
+    Status.CONFIRMED: signals.appointment_confirmed,
+    Status.ARRIVED: signals.appointment_arrived,
+    Status.COMPLETED: signals.appointment_completed,
+    Status.CANCELLED: signals.appointment_cancelled,
+    Status.NO_SHOW: signals.appointment_no_show,
+}
+
+RESCHEDULABLE = {Status.HELD, Status.PENDING_CLEARANCE, Status.BOOKED, Status.CONFIRMED}
+TENTATIVE_GAP = timedelta(hours=24)
+EXCLUSION_CONSTRAINTS = ("appointment_no_practitioner_overlap", "appointment_no_room_overlap")
+
+
+def _label(actor: AbstractBaseUser | None, actor_label: str | None) -> str:
+    return actor_label or roles.actor_label(actor)
+
+
+def _record(
+    appointment: Appointment,
+    *,
+    kind: str,
+    from_status: str = "",
+    to_status: str = "",
+    actor: AbstractBaseUser | None,
+    label: str,
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+) -> None:
+    AppointmentEvent.objects.create(
+        appointment=appointment,
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_label=label,
+        reason=reason,
+        details=details or {},
+    )
+
+
+def _alternatives(
+    *, service: Service, location: Location, around: datetime, practitioner: Practitioner | None
+) -> list[str]:
+    return [
+        slot.start_at.isoformat()
+        for slot in nearest_free_slots(
+            service=service, location=location, around=around, practitioner=practitioner
+        )
+    ]
+
+
+def _require_aware(start_at: datetime) -> None:
+    if timezone.is_naive(start_at):
+        raise ValidationFailed(
+            "start must include a UTC offset, e.g. 2026-12-01T10:00:00+00:00", field="start"
+        )
+
+
+def _find_slot(
+    *,
+    service: Service,
+    location: Location,
+    start_at: datetime,
+    practitioner: Practitioner | None,
+    ignore_appointment_id: int | None,
+    enforce_booking_window: bool,
+) -> Slot:
+    """The free slot at ``start_at``; SlotTaken if the calendar is full there, SlotUnavailable if
+    it would not be a slot even on an empty calendar (closed, past, outside the booking window)."""
+    if start_at <= timezone.now():
+        raise SlotUnavailable("That time is in the past.", field="start")
+    slot = slot_at(
+        service=service,
+        location=location,
+        start_at=start_at,
+        practitioner=practitioner,
+        ignore_appointment_id=ignore_appointment_id,
+        enforce_booking_window=enforce_booking_window,
+    )
+    if slot is not None:
+        return slot
+    exists_when_empty = slot_at(
+        service=service,
+        location=location,
+        start_at=start_at,
+        practitioner=practitioner,
+        enforce_booking_window=enforce_booking_window,
+        include_appointments=False,
+    )
+    if exists_when_empty is None:
+        local_day = start_at.astimezone(location.zone).date()
+        horizon = timezone.localdate(timezone.now(), location.zone) + timedelta(
+            days=service.horizon_days
+        )
+        if enforce_booking_window and local_day > horizon:
+            raise SlotUnavailable(
+                f"Bookings open {service.horizon_days} days ahead; please choose a date up to {horizon:%-d %B %Y}.",
+                field="start",
+            )
+        if enforce_booking_window and start_at < timezone.now() + timedelta(
+            minutes=service.min_lead_minutes
+        ):
+            raise SlotUnavailable(
+                "That time is too soon to book online; please choose a later time.", field="start"
+            )
+        raise SlotUnavailable("That time is not a bookable slot for this treatment.", field="start")
+    raise SlotTaken(
+        "That time was just booked. Here are the nearest free times.",
+        field="start",
+        extra={
+            "alternatives": _alternatives(
+                service=service, location=location, around=start_at, practitioner=practitioner
+            )
+        },
+    )
+
+
+def _release_expired_holds_overlapping(
+    *, slot_start: datetime, slot_end: datetime, practitioner_id: int, room_id: int | None
+) -> None:
+    """Expired holds still count for the database constraint (it cannot see the clock), so the
+    booking transaction releases those in its way before inserting."""
+    overlapping = Q(practitioner_id=practitioner_id)
+    if room_id is not None:
+        overlapping |= Q(room_id=room_id)
+    expired = Appointment.objects.filter(
+        overlapping,
+        status=Status.HELD,
+        hold_expires_at__lte=timezone.now(),
+        blocked_start_at__lt=slot_end,
+        blocked_end_at__gt=slot_start,
+    )
+    for hold in expired.select_for_update():
+        _set_status(hold, Status.CANCELLED, actor=None, label="system", reason="hold expired")
+
+
+def _occupy(
+    *,
+    service: Service,
+    location: Location,
+    start_at: datetime,
+    practitioner: Practitioner | None,
+    enforce_booking_window: bool,
+    ignore_appointment_id: int | None = None,
+) -> dict[str, Any]:
+    """Pick a practitioner and room for ``start_at`` and return the fields that place a visit."""
+    slot = _find_slot(
+        service=service,
+        location=location,
+        start_at=start_at,
+        practitioner=practitioner,
+        ignore_appointment_id=ignore_appointment_id,
+        enforce_booking_window=enforce_booking_window,
+    )
+    start_utc = slot.start_at.astimezone(UTC)
+    end_utc = start_utc + service.duration
+    fields = {
+        "practitioner_id": practitioner.pk if practitioner else slot.practitioner_ids[0],
+        "room_id": slot.room_ids[0] if slot.room_ids else None,
+        "start_at": start_utc,
+        "end_at": end_utc,
+        "blocked_start_at": start_utc - service.buffer_before,
+        "blocked_end_at": end_utc + service.buffer_after,
+    }
+    _release_expired_holds_overlapping(
+        slot_start=fields["blocked_start_at"],
+        slot_end=fields["blocked_end_at"],
+        practitioner_id=fields["practitioner_id"],
+        room_id=fields["room_id"],
+    )
+    return fields
+
+
+def _is_overlap_violation(error: IntegrityError) -> bool:
+    text = str(error)
+    return any(name in text for name in EXCLUSION_CONSTRAINTS)
+
+
+def _save_placement(
+    appointment: Appointment,
+    *,
+    service: Service,
+    location: Location,
+    start_at: datetime,
+    practitioner: Practitioner | None,
+) -> None:
+    """Insert/update inside a savepoint so that a lost race becomes SlotTaken, not a 500."""
+    try:
+        with transaction.atomic():
+            appointment.save()
+    except IntegrityError as error:
+        if not _is_overlap_violation(error):
+            raise
+        raise SlotTaken(
+            "That time was just booked. Here are the nearest free times.",
+            field="start",
+            extra={
+                "alternatives": _alternatives(
+                    service=service, location=location, around=start_at, practitioner=practitioner
+                )
+            },
+        ) from None
+
+
+def _check_offered(*, service: Service, location: Location, actor: AbstractBaseUser | None) -> None:
+    if not service.is_active:
+        raise ValidationFailed("This service is not offered any more.", field="service")
+    if not location.is_active:
+        raise ValidationFailed("This location is not taking bookings.", field="location")
+    if not service.is_online_bookable and not roles.is_staff_member(actor):
+        raise ValidationFailed(
+            "This service can only be booked by phone with the clinic.", field="service"
+        )
+
+
+def _eligibility_or_override(
+    *,
+    client: Client | None,
+    service: Service,
+    start_at: datetime,
+    actor: AbstractBaseUser | None,
+    override_reason: str,
+    exclude_appointment_id: int | None = None,
+) -> eligibility.EligibilityResult:
+    """Return the eligibility result; raise NotEligible unless a manager overrides with a reason."""
+    result = eligibility.check(
+        client=client,
+        service=service,
+        start_at=start_at,
+        exclude_appointment_id=exclude_appointment_id,
+    )
+    if result.allowed:
+        return result
+    if override_reason.strip():
+        if not roles.has_role(actor, roles.MANAGER):
+            raise NotEligible(
+                "Only a manager can override an eligibility refusal.",
+                reason=result.reason or "not_eligible",
+            )
+        return result
+    extra = {"not_before": result.not_before.isoformat()} if result.not_before else {}
+    raise NotEligible(result.message, reason=result.reason or "not_eligible", extra=extra)
+
+
+def appointment_hold(
+    *,
+    service: Service,
+    location: Location,
+    start_at: datetime,
+    practitioner: Practitioner | None = None,
+    actor: AbstractBaseUser | None = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """Hold a free slot for ``SLOT_HOLD_MINUTES`` while the client finishes booking.
+
+    Raises SlotTaken (with alternatives) or SlotUnavailable.
+    """
+    _require_aware(start_at)
+    _check_offered(service=service, location=location, actor=actor)
+    with transaction.atomic():
+        placement = _occupy(
+            service=service,
+            location=location,
+            start_at=start_at,
+            practitioner=practitioner,
+            enforce_booking_window=True,
+        )
+        hold = Appointment(
+            service=service,
+            location=location,
+            status=Status.HELD,
+            hold_expires_at=(now or timezone.now()) + timedelta(minutes=settings.SLOT_HOLD_MINUTES),
+            channel=Appointment.Channel.ONLINE,
+            **placement,
+        )
+        _save_placement(
+            hold, service=service, location=location, start_at=start_at, practitioner=practitioner
+        )
+        label = _label(actor, None)
+        _record(hold, kind="held", to_status=Status.HELD, actor=actor, label=label)
+        signals.appointment_held.send(sender=Appointment, appointment=hold, actor_label=label)
+    return hold
+
+
+def appointment_book(
+    *,
+    client: Client,
+    service: Service,
+    location: Location,
+    start_at: datetime,
+    practitioner: Practitioner | None = None,
+    actor: AbstractBaseUser | None = None,
+    channel: str = Appointment.Channel.ONLINE,
+    hold: Appointment | None = None,
+    awaiting_consultation: Appointment | None = None,
+    override_reason: str = "",
+    enforce_booking_window: bool = True,
+) -> Appointment:
+    """Book ``service`` for ``client`` at ``start_at`` (or turn their ``hold`` into a booking).
+
+    With ``awaiting_consultation`` a treatment the client is not yet cleared for is held
+    tentatively (``pending_clearance``) until that consultation's outcome. A manager may book
+    despite an eligibility refusal with a written ``override_reason`` (audited).
+
+    Raises ValidationFailed, SlotUnavailable, SlotTaken (409, with ``alternatives``),
+    HoldExpired, NotEligible (reason code such as ``consultation_required``).
+    """
+    _require_aware(start_at)
+    _check_offered(service=service, location=location, actor=actor)
+    label = _label(actor, None)
+    status = Status.BOOKED
+    result = eligibility.check(client=client, service=service, start_at=start_at)
+    if (
+        not result.allowed
+        and awaiting_consultation is not None
+        and result.reason
+        in {
+            "consultation_required",
+            "consultation_pending",
+        }
+    ):
+        _check_tentative(client=client, consultation=awaiting_consultation, start_at=start_at)
+        status = Status.PENDING_CLEARANCE
+    else:
+        awaiting_consultation = None
+        result = _eligibility_or_override(
+            client=client,
+            service=service,
+            start_at=start_at,
+            actor=actor,
+            override_reason=override_reason,
+        )
+    is_override = not result.allowed and status == Status.BOOKED
+
+    with transaction.atomic():
+        if hold is not None:
+            appointment = _claim_hold(
+                hold=hold, client=client, service=service, location=location, start_at=start_at
+            )
+            from_status = Status.HELD
+        else:
+            placement = _occupy(
+                service=service,
+                location=location,
+                start_at=start_at,
+                practitioner=practitioner,
+                enforce_booking_window=enforce_booking_window,
+            )
+            appointment = Appointment(
+                service=service, location=location, client=client, **placement
+            )
+            from_status = ""
+        appointment.status = status
+        appointment.channel = channel
+        appointment.awaiting_consultation = awaiting_consultation
+        if is_override:
+            appointment.override_reason = override_reason.strip()
+            appointment.override_by = actor
+        _save_placement(
+            appointment,
+            service=service,
+            location=location,
+            start_at=start_at,
+            practitioner=practitioner,
+        )
+        _record(
+            appointment,
+            kind="booked",
+            from_status=from_status,
+            to_status=status,
+            actor=actor,
+            label=label,
+        )
+        if is_override:
+            _record(
+                appointment,
+                kind="override",
+                actor=actor,
+                label=label,
+                reason=appointment.override_reason,
+                details={"refusal": result.reason, "message": result.message},
+            )
+            logger.info(
+                "eligibility overridden",
+                extra={"appointment_id": appointment.pk, "refusal": result.reason, "actor": label},
+            )
+        SIGNAL_FOR_STATUS[status].send(
+            sender=Appointment, appointment=appointment, actor_label=label
+        )
+    return appointment
+
+
+def _check_tentative(*, client: Client, consultation: Appointment, start_at: datetime) -> None:
+    if consultation.client_id != client.pk or not consultation.service.is_consultation:
+        raise ValidationFailed(
+            "The consultation to wait for must be this client's consultation.", field="consultation"
+        )
+    if consultation.status not in ACTIVE_STATUSES or consultation.status == Status.COMPLETED:
+        raise ValidationFailed("That consultation is not upcoming.", field="consultation")
+    if start_at < consultation.end_at + TENTATIVE_GAP:
+        raise ValidationFailed(
+            "A first treatment can be held from 24 hours after your consultation.", field="start"
+        )
+
+
+def _claim_hold(
+    *, hold: Appointment, client: Client, service: Service, location: Location, start_at: datetime
+) -> Appointment:
+    locked = Appointment.objects.select_for_update().get(pk=hold.pk)
+    if locked.status != Status.HELD or (
+        locked.hold_expires_at and locked.hold_expires_at <= timezone.now()
+    ):
+        raise HoldExpired(
+            "Your 10-minute hold on this time has ended. Please choose a time again.",
+            field="hold",
+            extra={
+                "alternatives": _alternatives(
+                    service=service, location=location, around=start_at, practitioner=None
+                )
+            },
+        )
+    if (
+        locked.service_id != service.pk
+        or locked.location_id != location.pk
+        or locked.start_at != start_at
+    ):
+        raise ValidationFailed("The held slot does not match this booking.", field="hold")
+    locked.client = client
+    locked.hold_expires_at = None
+    return locked
+
+
+def appointment_reschedule(
+    *,
+    appointment: Appointment,
+    start_at: datetime,
+    practitioner: Practitioner | None = None,
+    actor: AbstractBaseUser | None = None,
+    reason: str = "",
+    actor_label: str | None = None,
+    enforce_booking_window: bool = True,
+    override_reason: str = "",
+) -> Appointment:
+    """Move an appointment to a new free start (and optionally another practitioner).
+
+    Bumps ``version`` so reminders re-plan; a confirmed visit needs confirming again. Clients
+    (``actor_label`` "client") are held to the location's online-change cutoff.
+    Raises IllegalTransition, PolicyViolation, SlotTaken, SlotUnavailable, NotEligible.
+    """
+    _require_aware(start_at)
+    label = _label(actor, actor_label)
+    with transaction.atomic():
+        locked = (
+            Appointment.objects.select_for_update()
+            .select_related("service", "location", "client")
+            .get(pk=appointment.pk)
+        )
+        if locked.status not in RESCHEDULABLE:
+            raise IllegalTransition(
+                f"A {locked.get_status_display().lower()} appointment cannot be moved.",
+                field="status",
+            )
+        if label == "client":
+            _check_client_cutoff(locked)
+        if locked.status != Status.PENDING_CLEARANCE and locked.client is not None:
+            _eligibility_or_override(
+                client=locked.client,
+                service=locked.service,
+                start_at=start_at,
+                actor=actor,
+                override_reason=override_reason,
+                exclude_appointment_id=locked.pk,
+            )
+        previous_start_at, previous_version = locked.start_at, locked.version
+        placement = _occupy(
+            service=locked.service,
+            location=locked.location,
+            start_at=start_at,
+            practitioner=practitioner,
+            enforce_booking_window=enforce_booking_window,
+            ignore_appointment_id=locked.pk,
+        )
+        if practitioner is None and locked.practitioner_id != placement["practitioner_id"]:
+            # Keep the client with the same practitioner when they are free at the new time.
+            same = slot_at(
+                service=locked.service,
+                location=locked.location,
+                start_at=start_at,
+                ignore_appointment_id=locked.pk,
+                enforce_booking_window=enforce_booking_window,
+            )
+            if same and locked.practitioner_id in same.practitioner_ids:
+                placement["practitioner_id"] = locked.practitioner_id
+        for field, value in placement.items():
+            setattr(locked, field, value)
+        locked.version += 1
+        from_status = locked.status
+        if locked.status == Status.CONFIRMED:
+            locked.status = Status.BOOKED
+        _save_placement(
+            locked,
+            service=locked.service,
+            location=locked.location,
+            start_at=start_at,
+            practitioner=practitioner,
+        )
+        _record(
+            locked,
+            kind="rescheduled",
+            from_status=from_status,
+            to_status=locked.status,
+            actor=actor,
+            label=label,
+            reason=reason,
+            details={"previous_start_at": previous_start_at.isoformat(), "version": locked.version},
+        )
+        signals.appointment_rescheduled.send(
+            sender=Appointment,
+            appointment=locked,
+            actor_label=label,
+            previous_start_at=previous_start_at,
+            previous_version=previous_version,
+        )
+    return locked
+
+
+def _check_client_cutoff(appointment: Appointment) -> None:
+    cutoff = appointment.start_at - timedelta(hours=appointment.location.online_change_cutoff_hours)
+    if timezone.now() > cutoff:
+        phone = appointment.location.phone or "the clinic"
+        raise PolicyViolation(
+            f"Online changes close {appointment.location.online_change_cutoff_hours} hours before your "
+            f"appointment. Please call us on {phone}.",
+            field="start",
+        )
+
+
+def _set_status(
+    appointment: Appointment,
+    to_status: str,
+    *,
+    actor: AbstractBaseUser | None,
+    label: str,
+    reason: str = "",
+) -> Appointment:
+    from_status = appointment.status
+    if to_status not in ALLOWED_TRANSITIONS[from_status]:
+        raise IllegalTransition(
+            f"Cannot change a {appointment.get_status_display().lower()} appointment to "
+            f"{Status(to_status).label.lower()}.",
+            field="status",
+        )
+    appointment.status = to_status
+    update_fields = ["status", "updated_at"]
+    if to_status == Status.CANCELLED:
+        appointment.cancellation_reason = reason[:300]
+        update_fields.append("cancellation_reason")
+    if from_status == Status.HELD and to_status != Status.CANCELLED:
+        appointment.hold_expires_at = None
+        update_fields.append("hold_expires_at")
+    appointment.save(update_fields=update_fields)
+    _record(
+        appointment,
+        kind="transition",
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        label=label,
+        reason=reason,
+    )
+    extra = {"reason": reason} if to_status == Status.CANCELLED else {}
+    SIGNAL_FOR_STATUS[to_status].send(
+        sender=Appointment, appointment=appointment, actor_label=label, **extra
+    )
+    return appointment
+
+
+def appointment_transition(
+    *,
+    appointment: Appointment,
+    to_status: str,
+    actor: AbstractBaseUser | None = None,
+    reason: str = "",
+    actor_label: str | None = None,
+) -> Appointment:
+    """Move an appointment to ``to_status`` if the transition table allows it.
+
+    Time rules: arrival from one hour before the start, a no-show only after the start,
+    completion only after arrival. Clients may only cancel or confirm, and cancel only before
+    the online-change cutoff. Raises IllegalTransition or PolicyViolation.
+    """
+    label = _label(actor, actor_label)
+    with transaction.atomic():
+        locked = (
+            Appointment.objects.select_for_update()
+            .select_related("location", "service")
+            .get(pk=appointment.pk)
+        )
+        now = timezone.now()
+        if to_status == Status.ARRIVED and now < locked.start_at - timedelta(hours=1):
+            raise IllegalTransition(
+                "A client can be marked arrived from one hour before the start.", field="status"
+            )
+        if to_status == Status.NO_SHOW and now < locked.start_at:
+            raise IllegalTransition(
+                "A no-show can only be recorded after the start time.", field="status"
+            )
+        if label == "client":
+            if to_status not in {Status.CANCELLED, Status.CONFIRMED}:
+                raise IllegalTransition("Clients can only confirm or cancel.", field="status")
+            if to_status == Status.CANCELLED:
+                _check_client_cutoff(locked)
+        if to_status == Status.CANCELLED and not reason.strip() and label != "client":
+            raise ValidationFailed("Please give a reason for the cancellation.", field="reason")
+        _set_status(locked, to_status, actor=actor, label=label, reason=reason)
+    appointment.refresh_from_db()
+    return locked
+
+
+def appointment_cancel(
+    *,
+    appointment: Appointment,
+    actor: AbstractBaseUser | None = None,
+    reason: str = "",
+    actor_label: str | None = None,
+) -> Appointment:
+    """Cancel; the slot is free again at once. Raises IllegalTransition, PolicyViolation."""
+    reason = reason.strip() or (
+        "Cancelled by client" if _label(actor, actor_label) == "client" else ""
+    )
+    return appointment_transition(
+        appointment=appointment,
+        to_status=Status.CANCELLED,
+        actor=actor,
+        reason=reason,
+        actor_label=actor_label,
+    )
+
+
+def appointment_confirm(
+    *,
+    appointment: Appointment,
+    actor: AbstractBaseUser | None = None,
+    reason: str = "",
+    actor_label: str | None = None,
+) -> Appointment:
+    """The client (reply C, the manage page) or staff confirmed attendance."""
+    return appointment_transition(
+        appointment=appointment,
+        to_status=Status.CONFIRMED,
+        actor=actor,
+        reason=reason,
+        actor_label=actor_label,
+    )
+
+
+def appointment_mark_arrived(
+    *,
+    appointment: Appointment,
+    actor: AbstractBaseUser | None = None,
+    reason: str = "",
+    actor_label: str | None = None,
+) -> Appointment:
+    return appointment_transition(
+        appointment=appointment,
+        to_status=Status.ARRIVED,
+        actor=actor,
+        reason=reason,
+        actor_label=actor_label,
+    )
+
+
+def appointment_complete(
+    *,
+    appointment: Appointment,
+    actor: AbstractBaseUser | None = None,
+    reason: str = "",
+    actor_label: str | None = None,
+) -> Appointment:
+    return appointment_transition(
+        appointment=appointment,
+        to_status=Status.COMPLETED,
+        actor=actor,
+        reason=reason,
+        actor_label=actor_label,
+    )
+
+
+def appointment_mark_no_show(
+    *,
+    appointment: Appointment,
+    actor: AbstractBaseUser | None = None,
+    reason: str = "",
+    actor_label: str | None = None,
+) -> Appointment:
+    return appointment_transition(
+        appointment=appointment,
+        to_status=Status.NO_SHOW,
+        actor=actor,
+        reason=reason,
+        actor_label=actor_label,
+    )
+
+
+def holds_release_expired(*, now: datetime | None = None) -> int:
+    """Cancel every hold whose time is up (periodic; booking also releases holds in its way)."""
+    now = now or timezone.now()
+    released = 0
+    with transaction.atomic():
+        for hold in Appointment.objects.select_for_update().filter(
+            status=Status.HELD, hold_expires_at__lte=now
+        ):
+            _set_status(hold, Status.CANCELLED, actor=None, label="system", reason="hold expired")
+            released += 1
+    if released:
+        logger.info("expired holds released", extra={"count": released})
+    return released

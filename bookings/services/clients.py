@@ -1,0 +1,114 @@
+"""Clients: who books, how to reach them, and what they agreed to."""
+
+from __future__ import annotations
+
+import phonenumbers
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from bookings.models import Client
+from clinic.errors import ValidationFailed
+from clinic.models import Location
+
+
+def normalise_phone(raw: str, *, region: str = "GB") -> str:
+    """Return ``raw`` as an E.164 mobile-capable number, reading local formats in ``region``.
+
+    Raises ValidationFailed(field="phone") saying why the number was not accepted.
+    """
+    text = (raw or "").strip()
+    if not text:
+        raise ValidationFailed("Please enter your mobile number.", field="phone")
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        raise ValidationFailed(
+            "That doesn't look like a phone number. Use digits, e.g. 07700 900123 or +44 7700 900123.",
+            field="phone",
+        ) from None
+    length_problem = phonenumbers.is_possible_number_with_reason(number) in (
+        phonenumbers.ValidationResult.TOO_SHORT,
+        phonenumbers.ValidationResult.TOO_LONG,
+        phonenumbers.ValidationResult.INVALID_LENGTH,
+        phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
+    )
+    if length_problem:
+        raise ValidationFailed("That number has the wrong number of digits.", field="phone")
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationFailed(
+            "That number isn't a valid phone number for its country.", field="phone"
+        )
+    kind = phonenumbers.number_type(number)
+    if kind not in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        phonenumbers.PhoneNumberType.UNKNOWN,
+    ):
+        raise ValidationFailed(
+            "Please give a mobile number: we send your reminders by text.", field="phone"
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def client_register(
+    *,
+    first_name: str,
+    last_name: str = "",
+    phone: str,
+    email: str = "",
+    sms_consent: bool,
+    consent_wording: str = "",
+    consent_method: str = "online_form",
+    location: Location | None = None,
+    phone_verified: bool = False,
+) -> Client:
+    """Find the client by phone or create them; record SMS consent if given now.
+
+    An existing client's name is not overwritten (a typo online must not rename a known client);
+    an email is added if they had none. Raises ValidationFailed naming the field.
+    """
+    first_name = (first_name or "").strip()
+    if not first_name:
+        raise ValidationFailed("Please enter your first name.", field="first_name")
+    if len(first_name) > 80 or len(last_name or "") > 80:
+        raise ValidationFailed("Names can be at most 80 characters.", field="first_name")
+    e164 = normalise_phone(phone, region=location.country if location else "GB")
+    now = timezone.now()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                client, created = Client.objects.select_for_update().get_or_create(
+                    phone=e164,
+                    defaults={
+                        "first_name": first_name,
+                        "last_name": (last_name or "").strip(),
+                        "email": (email or "").strip(),
+                        "preferred_location": location,
+                    },
+                )
+        except IntegrityError:
+            # Two first bookings from the same phone at once: the other one created the row.
+            client, created = Client.objects.select_for_update().get(phone=e164), False
+        changed: list[str] = []
+        if email and not client.email:
+            client.email = email.strip()
+            changed.append("email")
+        if sms_consent and (client.sms_consent_at is None or client.sms_opted_out_at is not None):
+            client.sms_consent_at = now
+            client.sms_consent_method = consent_method
+            client.sms_consent_wording = consent_wording
+            client.sms_opted_out_at = None
+            changed += [
+                "sms_consent_at",
+                "sms_consent_method",
+                "sms_consent_wording",
+                "sms_opted_out_at",
+            ]
+        if phone_verified:
+            client.phone_verified_at = now
+            changed.append("phone_verified_at")
+        if changed and not created:
+            client.save(update_fields=[*changed, "updated_at"])
+        elif changed:
+            client.save()
+    return client

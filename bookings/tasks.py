@@ -1,0 +1,20 @@
+"""Celery tasks for bookings: thin wrappers that load nothing heavy and call one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from bookings.services import holds_release_expired
+from bookings.services.consultations import tentative_holds_release_due
+
+
+@shared_task(name="bookings.release_expired_holds")
+def release_expired_holds() -> int:
+    """Periodic (beat, every minute): free slots whose 10-minute hold ran out."""
+    return holds_release_expired()
+
+
+@shared_task(name="bookings.tentative_holds_release_due")
+def release_tentative_treatments() -> int:
+    """Periodic (beat, every 5 minutes): cancel tentative treatments that cannot be cleared."""
+    return tentative_holds_release_due()
