@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bookings.models import Appointment, Client
+from bookings.selectors.consultations import clearance_refusal
 from clinic.models import Service
 
 COURSE_STATUSES = (
@@ -40,33 +41,38 @@ def check(
     exclude_appointment_id: int | None = None,
 ) -> EligibilityResult:
     """Return whether ``client`` may book ``service`` starting at ``start_at``, and if not why
-    (a stable ``reason`` code plus a message a client can read)."""
-    if (
-        service.is_consultation
-        or not service.requires_consultation
-        and service.min_interval_days == 0
+    (a stable ``reason`` code plus a message a client can read, and ``not_before`` when a later
+    date would work).
+
+    Rules, in order: consultations (and services without a consultation or course) are always
+    allowed; sessions of a course are ``service.min_interval_days`` apart either side
+    (``too_soon_in_course``); a service that requires a consultation needs a ``cleared``
+    consultation covering it, valid on the treatment's date and not before its ``not_before``
+    (``consultation_required``, ``consultation_pending``, ``not_suitable``,
+    ``clearance_expired``, ``not_before``) — see ``clearance_refusal``.
+    """
+    if service.is_consultation or (
+        not service.requires_consultation and service.min_interval_days == 0
     ):
         return ALLOWED
-    if client is None:
-        return EligibilityResult(
-            allowed=False,
-            reason="consultation_required",
-            message="Please book a consultation first: we need to see your skin before treatment.",
+    if client is not None:
+        spacing = _course_spacing(
+            client=client,
+            service=service,
+            start_at=start_at,
+            exclude_appointment_id=exclude_appointment_id,
         )
-    spacing = _course_spacing(
-        client=client,
-        service=service,
-        start_at=start_at,
-        exclude_appointment_id=exclude_appointment_id,
-    )
-    if not spacing.allowed:
-        return spacing
+        if not spacing.allowed:
+            return spacing
     if service.requires_consultation:
-        return EligibilityResult(
-            allowed=False,
-            reason="consultation_required",
-            message="Please book a consultation first: we need to see your skin before treatment.",
-        )
+        refusal = clearance_refusal(client=client, service=service, start_at=start_at)
+        if refusal is not None:
+            return EligibilityResult(
+                allowed=False,
+                reason=refusal.reason,
+                message=refusal.message,
+                not_before=refusal.not_before,
+            )
     return ALLOWED
 
 

@@ -24,3 +24,7 @@ appointment_no_show = Signal()
 # A client asked for a one-time code to prove their phone: phone=<E.164>, code=<str>,
 # location=<Location or None>. reminders sends it at once through the outbox.
 phone_verification_requested = Signal()
+
+# Before a later session the client said their health has changed: the appointment is in review
+# and the practitioner should be alerted. Sent with appointment=, actor_label= (no health detail).
+health_recheck_changed = Signal()

@@ -7,6 +7,8 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 import bookings.api
+import bookings.screening_api
+import bookings.staff_api
 import clinic.catalogue_api
 import reminders.api
 from clinic.api import api
@@ -15,6 +17,8 @@ from clinic.health import healthz
 api.add_router("/", clinic.catalogue_api.router)
 api.add_router("/", bookings.api.router)
 api.add_router("/", reminders.api.router)
+api.add_router("/", bookings.screening_api.router)
+api.add_router("/staff/", bookings.staff_api.router)
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

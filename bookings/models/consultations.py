@@ -196,6 +196,7 @@ class HealthDataAccess(models.Model):
     class Action(models.TextChoices):
         READ = "read", "Read"
         CHANGE = "change", "Change"
+        DENIED = "denied", "Denied"
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -1,0 +1,34 @@
+"""Bookings reacting to its own domain events: a booked consultation gets its record, and a
+cancelled or missed consultation releases the tentative treatments waiting for it.
+
+Connected in ``BookingsConfig.ready``; receivers run inside the sender's transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.dispatch import receiver
+
+from bookings import signals
+from bookings.models import Appointment
+from bookings.services.consultations import (
+    consultation_open_for_appointment,
+    tentative_treatments_release_for_consultation,
+)
+
+
+@receiver(signals.appointment_booked, dispatch_uid="bookings.consultation_open")
+def open_consultation_record(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
+    consultation_open_for_appointment(appointment=appointment)
+
+
+@receiver(signals.appointment_cancelled, dispatch_uid="bookings.consultation_cancelled")
+@receiver(signals.appointment_no_show, dispatch_uid="bookings.consultation_missed")
+def release_tentative_treatments(
+    sender: Any, *, appointment: Appointment, actor_label: str = "system", **kwargs: Any
+) -> None:
+    if appointment.service.is_consultation:
+        tentative_treatments_release_for_consultation(
+            consultation_appointment=appointment, actor_label=actor_label
+        )

@@ -1,0 +1,72 @@
+"""Public API: a client answers the health questionnaire for their consultation booking,
+identified by the booking's signed manage token (no account, no other data exposed)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from bookings.selectors.consultations import screening_questions_active
+from bookings.services.consultations import (
+    KIND_ABSOLUTE_MESSAGE,
+    THANK_YOU_MESSAGE,
+    consultation_for_screening,
+    consultation_submit_screening,
+)
+from bookings.tokens import appointment_id_from_manage_token
+
+router = Router(tags=["screening"])
+
+
+class QuestionOut(Schema):
+    key: str
+    text: str
+    help_text: str
+    answer_type: str
+    choices: list
+    is_required: bool
+
+
+class QuestionnaireOut(Schema):
+    submitted: bool
+    questions: list[QuestionOut]
+
+
+class ScreeningIn(Schema):
+    answers: dict[str, str | None]
+
+
+class ScreeningSubmittedOut(Schema):
+    submitted_at: datetime
+    message: str
+    may_not_be_suitable: bool
+
+
+@router.get("/bookings/{token}/screening", response=QuestionnaireOut)
+def get_questionnaire(request: HttpRequest, token: str) -> dict:
+    """The questions to answer before the consultation (answers are never sent back)."""
+    consultation = consultation_for_screening(
+        appointment_id=appointment_id_from_manage_token(token)
+    )
+    return {
+        "submitted": consultation.submitted_at is not None,
+        "questions": screening_questions_active(),
+    }
+
+
+@router.post("/bookings/{token}/screening", response=ScreeningSubmittedOut)
+def post_screening(request: HttpRequest, token: str, payload: ScreeningIn) -> dict:
+    """Submit (or replace, until the consultation) the answers. 422 names the question key."""
+    consultation = consultation_for_screening(
+        appointment_id=appointment_id_from_manage_token(token)
+    )
+    result = consultation_submit_screening(
+        consultation=consultation, answers=payload.answers, via="api"
+    )
+    return {
+        "submitted_at": result.consultation.submitted_at,
+        "message": KIND_ABSOLUTE_MESSAGE if result.has_absolute_flag else THANK_YOU_MESSAGE,
+        "may_not_be_suitable": result.has_absolute_flag,
+    }

@@ -1,0 +1,245 @@
+"""Reads about consultations: is a client cleared for a service at a time, which consultations
+wait for review, the active screening questionnaire, and which appointment an SMS re-check
+reply is about.
+
+These selectors never return screening answers or notes to a caller that has not been
+permission-checked; ``bookings.services.consultations.consultation_read`` is the audited way in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+
+from bookings.models import (
+    Appointment,
+    Client,
+    Consultation,
+    HealthRecheck,
+    ScreeningQuestion,
+)
+from clinic import roles
+from clinic.models import Service
+
+Status = Appointment.Status
+Outcome = Consultation.Outcome
+
+# A consultation appointment in one of these states still counts as "will be assessed".
+UPCOMING_CONSULTATION_STATUSES = (
+    Status.BOOKED,
+    Status.CONFIRMED,
+    Status.ARRIVED,
+    Status.COMPLETED,
+)
+RECHECK_WINDOW = timedelta(hours=72)
+
+
+@dataclass(frozen=True)
+class ClearanceRefusal:
+    """Why a client may not (yet) have a service that needs a consultation."""
+
+    reason: str
+    message: str
+    not_before: date | None = None
+
+
+def _local_date(*, moment: datetime, consultation: Consultation) -> date:
+    # Clearance dates are the clinic's calendar days, not UTC days.
+    return timezone.localtime(moment, consultation.appointment.location.zone).date()
+
+
+def clearance_refusal(
+    *, client: Client | None, service: Service, start_at: datetime
+) -> ClearanceRefusal | None:
+    """Return why ``client`` is not cleared for ``service`` at ``start_at``, or None if they are.
+
+    The latest assessment wins: a ``not_suitable`` outcome voids earlier clearances; after it,
+    a ``cleared`` consultation covering the service with ``valid_until`` on or after the
+    treatment's (local) date and no later ``not_before`` clears the client. A consultation that
+    is booked (or done) but not yet assessed, or assessed as ``needs_review``, is
+    ``consultation_pending``.
+    """
+    required = ClearanceRefusal(
+        reason="consultation_required",
+        message="Please book a consultation first: we need to see your skin before treatment.",
+    )
+    if client is None:
+        return required
+    assessed = list(
+        Consultation.objects.filter(
+            client=client, outcome__in=[Outcome.CLEARED, Outcome.NOT_SUITABLE]
+        )
+        .select_related("appointment__location")
+        .prefetch_related("services_cleared")
+        .order_by("-assessed_at", "-pk")
+    )
+    latest_refusal = next((c for c in assessed if c.outcome == Outcome.NOT_SUITABLE), None)
+    clearances = [
+        c
+        for c in assessed
+        if c.outcome == Outcome.CLEARED
+        and (
+            latest_refusal is None
+            or (c.assessed_at, c.pk) > (latest_refusal.assessed_at, latest_refusal.pk)
+        )
+        and any(s.pk == service.pk for s in c.services_cleared.all())
+    ]
+    in_validity = [
+        c for c in clearances if _local_date(moment=start_at, consultation=c) <= c.valid_until
+    ]
+    if in_validity:
+        if any(
+            c.not_before is None or _local_date(moment=start_at, consultation=c) >= c.not_before
+            for c in in_validity
+        ):
+            return None
+        earliest = min(c.not_before for c in in_validity if c.not_before is not None)
+        return ClearanceRefusal(
+            reason="not_before",
+            message=(
+                f"Your practitioner has advised waiting before treatment. "
+                f"You can book from {earliest:%-d %B %Y}."
+            ),
+            not_before=earliest,
+        )
+    if consultation_pending_for(client=client).exists():
+        return ClearanceRefusal(
+            reason="consultation_pending",
+            message=(
+                "Your consultation hasn't been completed yet. Once your practitioner has seen "
+                "you, you'll be able to book treatment."
+            ),
+        )
+    if latest_refusal is not None:
+        return ClearanceRefusal(
+            reason="not_suitable",
+            message=(
+                "After your consultation, this treatment isn't the right choice for you at the "
+                "moment. Please talk to the clinic about alternatives."
+            ),
+            not_before=latest_refusal.not_before,
+        )
+    if clearances:
+        return ClearanceRefusal(
+            reason="clearance_expired",
+            message=(
+                "Your consultation clearance has expired for that date. Please book a short "
+                "consultation so we can check your skin again."
+            ),
+        )
+    return required
+
+
+def consultation_pending_for(*, client: Client) -> QuerySet[Appointment]:
+    """The client's consultation appointments that are still to be assessed: upcoming or done,
+    with no outcome yet (or ``needs_review``)."""
+    assessed = Consultation.objects.filter(
+        appointment=OuterRef("pk"), outcome__in=[Outcome.CLEARED, Outcome.NOT_SUITABLE]
+    )
+    return Appointment.objects.filter(
+        client=client,
+        service__kind=Service.Kind.CONSULTATION,
+        status__in=UPCOMING_CONSULTATION_STATUSES,
+    ).exclude(Exists(assessed))
+
+
+def consultations_for_review(
+    *, actor: AbstractBaseUser | None, outcome: str | None = None
+) -> QuerySet[Consultation]:
+    """Consultations for the staff review list (no health data is loaded here).
+
+    Without ``outcome``: those still to assess (pending or needs review) whose appointment was
+    not cancelled. Raises PermissionDenied unless ``actor`` is staff.
+    """
+    roles.require_role(actor, *roles.ALL_ROLES)
+    consultations = Consultation.objects.select_related(
+        "client", "appointment__location", "appointment__service", "appointment__practitioner"
+    ).only(
+        "id",
+        "outcome",
+        "submitted_at",
+        "valid_until",
+        "assessed_at",
+        "client__first_name",
+        "client__last_name",
+        "appointment__start_at",
+        "appointment__status",
+        "appointment__location__timezone",
+        "appointment__service__name",
+        "appointment__practitioner__display_name",
+    )
+    if outcome:
+        consultations = consultations.filter(outcome=outcome)
+    else:
+        consultations = consultations.filter(
+            outcome__in=[Outcome.PENDING, Outcome.NEEDS_REVIEW]
+        ).exclude(appointment__status__in=[Status.CANCELLED, Status.NO_SHOW])
+    return consultations.order_by("appointment__start_at")
+
+
+def screening_questions_active(*, service_kind: str | None = None) -> list[ScreeningQuestion]:
+    """The questionnaire as shown to clients now, in order (rules prefetched)."""
+    questions = ScreeningQuestion.objects.filter(is_active=True).prefetch_related("rules__services")
+    return [
+        question
+        for question in questions.order_by("order", "id")
+        if not question.applies_to_kinds
+        or service_kind is None
+        or service_kind in question.applies_to_kinds
+    ]
+
+
+def appointment_is_later_session(*, appointment: Appointment) -> bool:
+    """A treatment after the client's first session of that service (so it needs a re-check)."""
+    return Appointment.objects.filter(
+        client_id=appointment.client_id,
+        service_id=appointment.service_id,
+        status=Status.COMPLETED,
+        start_at__lt=appointment.start_at,
+    ).exists()
+
+
+def appointments_needing_recheck(*, now: datetime | None = None) -> QuerySet[Appointment]:
+    """Booked later sessions starting within the re-check window with no answer yet."""
+    now = now or timezone.now()
+    earlier_session = Appointment.objects.filter(
+        client=OuterRef("client"),
+        service=OuterRef("service"),
+        status=Status.COMPLETED,
+        start_at__lt=OuterRef("start_at"),
+    )
+    answered = HealthRecheck.objects.filter(appointment=OuterRef("pk"), answered_at__isnull=False)
+    return (
+        Appointment.objects.filter(
+            status__in=[Status.BOOKED, Status.CONFIRMED],
+            service__requires_consultation=True,
+            start_at__gt=now,
+            start_at__lte=now + RECHECK_WINDOW,
+        )
+        .filter(Exists(earlier_session))
+        .exclude(Exists(answered))
+        .select_related("client", "service", "location")
+        .order_by("start_at")
+    )
+
+
+def appointment_awaiting_recheck(
+    *, client: Client, now: datetime | None = None
+) -> Appointment | None:
+    """The appointment a client's SMS reply 1/2 answers: their soonest later session within the
+    re-check window that has no answer yet, or None."""
+    return appointments_needing_recheck(now=now).filter(client=client).first()
+
+
+def appointment_ids_with_changed_recheck(*, appointment_ids: Iterable[int]) -> set[int]:
+    """For the calendar: which of these appointments are in review after a "changed" answer."""
+    return set(
+        HealthRecheck.objects.filter(
+            appointment_id__in=list(appointment_ids), needs_review=True
+        ).values_list("appointment_id", flat=True)
+    )

@@ -1,0 +1,604 @@
+"""Consultations: open the record when a consultation is booked, take the client's screening
+answers, record the practitioner's outcome (which settles tentative treatments), release
+tentative treatments whose consultation will not clear them in time, and the pre-session
+health re-check.
+
+Health data (screening answers, flags, notes, contraindications) is read only through
+``consultation_read`` and changed only here; every read and change writes a
+``HealthDataAccess`` row. Nothing here logs answers or notes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from bookings import eligibility, signals
+from bookings.models import (
+    Appointment,
+    AppointmentEvent,
+    ConsentFormVersion,
+    Consultation,
+    HealthDataAccess,
+    HealthRecheck,
+    ScreeningAnswerRule,
+)
+from bookings.selectors.consultations import screening_questions_active
+from bookings.services.appointments import appointment_transition
+from clinic import roles
+from clinic.errors import IllegalTransition, NotFound, PermissionDenied, ValidationFailed
+from clinic.models import Service
+
+logger = logging.getLogger(__name__)
+
+Status = Appointment.Status
+Outcome = Consultation.Outcome
+Flag = ScreeningAnswerRule.Flag
+
+HEALTH_FIELDS = ("answers", "screening_flags", "contraindications", "notes")
+MAX_TEXT_ANSWER = 2000
+# Neutral on purpose: cancellation reasons can reach the client, health reasons must not.
+RELEASED_REASON = "Tentative treatment released after the consultation"
+
+
+def _audit(
+    *,
+    actor: AbstractBaseUser | None,
+    action: str,
+    record: str,
+    fields: Iterable[str],
+    consultation: Consultation | None = None,
+    client_id: int | None = None,
+    via: str = "",
+    actor_label: str | None = None,
+) -> None:
+    HealthDataAccess.objects.create(
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_label=actor_label or roles.actor_label(actor),
+        action=action,
+        consultation=consultation,
+        client_id=client_id if client_id is not None else getattr(consultation, "client_id", None),
+        record=record,
+        fields=sorted(fields),
+        via=via,
+    )
+
+
+def consultation_open_for_appointment(*, appointment: Appointment) -> Consultation | None:
+    """Create the (empty) consultation record for a booked consultation appointment.
+
+    Idempotent; returns None for appointments that are not consultations or have no client.
+    """
+    if not appointment.service.is_consultation or appointment.client_id is None:
+        return None
+    consultation, _ = Consultation.objects.get_or_create(
+        appointment=appointment, defaults={"client_id": appointment.client_id}
+    )
+    return consultation
+
+
+@dataclass(frozen=True)
+class _Flagged:
+    key: str
+    flag: str
+    note: str
+    not_before: date | None
+    service_ids: tuple[int, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "flag": self.flag,
+            "note": self.note,
+            "not_before": self.not_before.isoformat() if self.not_before else None,
+            "service_ids": list(self.service_ids),
+        }
+
+
+def _parse_answer(question, raw: Any) -> str:  # noqa: ANN001 - ScreeningQuestion
+    value = "" if raw is None else str(raw).strip()
+    if not value:
+        if question.is_required:
+            raise ValidationFailed("Please answer this question.", field=question.key)
+        return ""
+    kind = question.answer_type
+    if kind == question.AnswerType.YES_NO:
+        value = value.lower()
+        if value not in {"yes", "no"}:
+            raise ValidationFailed("Please answer yes or no.", field=question.key)
+    elif kind == question.AnswerType.CHOICE:
+        if value not in [str(choice) for choice in question.choices]:
+            raise ValidationFailed("Please choose one of the options.", field=question.key)
+    elif kind == question.AnswerType.DATE:
+        try:
+            answered_on = date.fromisoformat(value)
+        except ValueError:
+            raise ValidationFailed("Please enter a date.", field=question.key) from None
+        if answered_on > timezone.localdate():
+            raise ValidationFailed("Please enter a date in the past.", field=question.key)
+        value = answered_on.isoformat()
+    elif len(value) > MAX_TEXT_ANSWER:
+        raise ValidationFailed(
+            f"Please keep this under {MAX_TEXT_ANSWER} characters.", field=question.key
+        )
+    return value
+
+
+def _flag_for(question, value: str, *, today: date) -> _Flagged | None:  # noqa: ANN001
+    if not value:
+        return None
+    is_date = question.answer_type == question.AnswerType.DATE
+    wanted = ScreeningAnswerRule.ANY_DATE if is_date else value
+    rule = next((rule for rule in question.rules.all() if rule.answer == wanted), None)
+    if rule is None or rule.flag == Flag.NONE:
+        return None
+    not_before = None
+    if rule.wait_days:
+        counted_from = date.fromisoformat(value) if is_date else today
+        not_before = counted_from + timedelta(days=rule.wait_days)
+        if not_before <= today:
+            # The wait is already over (isotretinoin stopped long ago): nothing to flag.
+            return None
+    return _Flagged(
+        key=question.key,
+        flag=rule.flag,
+        note=rule.note,
+        not_before=not_before,
+        service_ids=tuple(service.pk for service in rule.services.all()),
+    )
+
+
+@dataclass(frozen=True)
+class ScreeningResult:
+    """What the client's page may say after submitting: never which answer mattered."""
+
+    consultation: Consultation
+    has_absolute_flag: bool
+
+
+def consultation_submit_screening(
+    *,
+    consultation: Consultation,
+    answers: Mapping[str, Any],
+    actor: AbstractBaseUser | None = None,
+    via: str = "site",
+) -> ScreeningResult:
+    """Validate the client's answers against the active questionnaire, store them with the
+    wording each question had, and compute the flagged contraindications and the earliest
+    treatment date they suggest. Answers can be replaced until the consultation is assessed.
+
+    Raises ValidationFailed (``field`` = the question key), IllegalTransition when the
+    consultation is already assessed or its appointment is cancelled.
+    """
+    questions = screening_questions_active()
+    known = {question.key for question in questions}
+    unknown = sorted(set(answers) - known)
+    if unknown:
+        raise ValidationFailed("This question is not part of the form.", field=unknown[0])
+    today = timezone.localtime(timezone.now(), consultation.appointment.location.zone).date()
+    snapshot: list[dict[str, Any]] = []
+    flagged: list[_Flagged] = []
+    for question in questions:
+        value = _parse_answer(question, answers.get(question.key))
+        flag = _flag_for(question, value, today=today)
+        if flag:
+            flagged.append(flag)
+        snapshot.append(
+            {
+                "key": question.key,
+                "version": question.version,
+                "text": question.text,
+                "answer_type": question.answer_type,
+                "answer": value,
+                "flag": flag.flag if flag else Flag.NONE,
+            }
+        )
+    with transaction.atomic():
+        locked = (
+            Consultation.objects.select_for_update()
+            .select_related("appointment")
+            .get(pk=consultation.pk)
+        )
+        if locked.outcome not in {Outcome.PENDING, Outcome.NEEDS_REVIEW}:
+            raise IllegalTransition(
+                "This consultation has been completed; please speak to the clinic about changes.",
+                field="answers",
+            )
+        if locked.appointment.status in {Status.CANCELLED, Status.NO_SHOW}:
+            raise IllegalTransition("This consultation was cancelled.", field="answers")
+        locked.answers = snapshot
+        locked.screening_flags = [flag.as_dict() for flag in flagged]
+        waits = [flag.not_before for flag in flagged if flag.not_before]
+        locked.screening_not_before = max(waits) if waits else None
+        locked.submitted_at = timezone.now()
+        locked.save(
+            update_fields=[
+                "answers",
+                "screening_flags",
+                "screening_not_before",
+                "submitted_at",
+                "updated_at",
+            ]
+        )
+        _audit(
+            actor=actor,
+            action=HealthDataAccess.Action.CHANGE,
+            record=f"consultation:{locked.pk}",
+            fields=["answers", "screening_flags", "screening_not_before"],
+            consultation=locked,
+            via=via,
+        )
+    logger.info(
+        "screening submitted",
+        extra={"consultation_id": locked.pk, "flag_count": len(flagged)},
+    )
+    return ScreeningResult(
+        consultation=locked,
+        has_absolute_flag=any(flag.flag == Flag.ABSOLUTE for flag in flagged),
+    )
+
+
+def consultation_record_outcome(
+    *,
+    consultation: Consultation,
+    actor: AbstractBaseUser | None,
+    outcome: str,
+    services: Iterable[Service] = (),
+    valid_until: date | None = None,
+    not_before: date | None = None,
+    contraindications: Iterable[str] = (),
+    notes: str = "",
+    consent_version: ConsentFormVersion | None = None,
+    consent_signed_at: datetime | None = None,
+    via: str = "staff",
+) -> Consultation:
+    """Record the practitioner's assessment and settle the tentative treatments waiting for it.
+
+    ``cleared`` needs the treatment services it covers; ``valid_until`` defaults to the
+    consultation service's validity (180 days) from today, ``not_before`` to the earliest date
+    the screening answers suggest, the consent version to the current one. Then every
+    ``pending_clearance`` treatment waiting for this consultation becomes ``booked`` when
+    eligible (cleared service, within validity, after ``not_before``, course spacing) and is
+    cancelled otherwise. ``not_suitable`` cancels them (the slot is freed, the client is told);
+    ``needs_review`` leaves them waiting. An outcome is final once cleared or not suitable.
+
+    Raises PermissionDenied (practitioners and managers only), ValidationFailed,
+    IllegalTransition.
+    """
+    roles.require_role(actor, *roles.CLINICAL_ROLES)
+    if outcome not in {Outcome.CLEARED, Outcome.NOT_SUITABLE, Outcome.NEEDS_REVIEW}:
+        raise ValidationFailed(
+            "Outcome must be cleared, not_suitable or needs_review.", field="outcome"
+        )
+    services = list(services)
+    label = roles.actor_label(actor)
+    now = timezone.now()
+    with transaction.atomic():
+        locked = (
+            Consultation.objects.select_for_update()
+            .select_related("appointment__service", "appointment__location")
+            .get(pk=consultation.pk)
+        )
+        if locked.outcome in {Outcome.CLEARED, Outcome.NOT_SUITABLE}:
+            raise IllegalTransition(
+                "This consultation already has an outcome; book a new consultation to reassess.",
+                field="outcome",
+            )
+        if locked.appointment.status in {Status.CANCELLED, Status.NO_SHOW}:
+            raise IllegalTransition(
+                "A cancelled or missed consultation cannot have an outcome.", field="outcome"
+            )
+        today = timezone.localtime(now, locked.appointment.location.zone).date()
+        if outcome == Outcome.CLEARED:
+            if not services:
+                raise ValidationFailed(
+                    "Choose the treatments the client is cleared for.", field="services"
+                )
+            if any(service.kind != Service.Kind.TREATMENT for service in services):
+                raise ValidationFailed("Only treatments can be cleared.", field="services")
+            valid_until = valid_until or today + timedelta(
+                days=locked.appointment.service.consultation_validity_days
+            )
+            if valid_until < today:
+                raise ValidationFailed("Validity must end today or later.", field="valid_until")
+            consent_version = (
+                consent_version or ConsentFormVersion.objects.filter(is_current=True).first()
+            )
+            if consent_version is None:
+                raise ValidationFailed(
+                    "No consent form version is set up; add one in the admin.",
+                    field="consent_version",
+                )
+            locked.consent_version = consent_version
+            locked.consent_signed_at = consent_signed_at or now
+        else:
+            valid_until = None
+        if not_before is None:
+            not_before = locked.screening_not_before
+        locked.outcome = outcome
+        locked.valid_until = valid_until
+        locked.not_before = not_before
+        locked.contraindications = [str(item).strip() for item in contraindications if item]
+        locked.notes = notes
+        locked.assessed_by = actor
+        locked.assessed_at = now
+        locked.save()
+        locked.services_cleared.set(services if outcome == Outcome.CLEARED else [])
+        _audit(
+            actor=actor,
+            action=HealthDataAccess.Action.CHANGE,
+            record=f"consultation:{locked.pk}",
+            fields=[
+                "outcome",
+                "services_cleared",
+                "valid_until",
+                "not_before",
+                "contraindications",
+                "notes",
+                "consent_version",
+            ],
+            consultation=locked,
+            via=via,
+        )
+        if outcome != Outcome.NEEDS_REVIEW:
+            _settle_tentative_treatments(consultation=locked, actor=actor, label=label)
+    logger.info(
+        "consultation outcome recorded",
+        extra={"consultation_id": locked.pk, "outcome": outcome, "actor": label},
+    )
+    return locked
+
+
+def _settle_tentative_treatments(
+    *, consultation: Consultation, actor: AbstractBaseUser | None, label: str
+) -> None:
+    tentative = Appointment.objects.select_for_update().filter(
+        awaiting_consultation_id=consultation.appointment_id,
+        status=Status.PENDING_CLEARANCE,
+    )
+    for treatment in tentative.select_related("service", "client"):
+        if consultation.outcome == Outcome.CLEARED:
+            result = eligibility.check(
+                client=treatment.client,
+                service=treatment.service,
+                start_at=treatment.start_at,
+                exclude_appointment_id=treatment.pk,
+            )
+            if result.allowed:
+                appointment_transition(
+                    appointment=treatment,
+                    to_status=Status.BOOKED,
+                    actor=actor,
+                    actor_label=label,
+                    reason="consultation cleared",
+                )
+                continue
+        appointment_transition(
+            appointment=treatment,
+            to_status=Status.CANCELLED,
+            actor=actor,
+            actor_label=label,
+            reason=RELEASED_REASON,
+        )
+
+
+def tentative_treatments_release_for_consultation(
+    *, consultation_appointment: Appointment, actor_label: str = "system"
+) -> int:
+    """Cancel the tentative treatments waiting for a consultation that was cancelled or missed.
+    Returns how many were released."""
+    released = 0
+    with transaction.atomic():
+        for treatment in Appointment.objects.select_for_update().filter(
+            awaiting_consultation_id=consultation_appointment.pk,
+            status=Status.PENDING_CLEARANCE,
+        ):
+            appointment_transition(
+                appointment=treatment,
+                to_status=Status.CANCELLED,
+                actor_label=actor_label,
+                reason=RELEASED_REASON,
+            )
+            released += 1
+    return released
+
+
+def tentative_holds_release_due(*, now: datetime | None = None) -> int:
+    """Periodic: cancel ``pending_clearance`` treatments that cannot be cleared in time — their
+    consultation was cancelled, missed or deleted, or it still has no clearing outcome by the
+    treatment's start minus ``CLEARANCE_MARGIN_HOURS``. Returns how many were released."""
+    now = now or timezone.now()
+    margin = timedelta(hours=getattr(settings, "CLEARANCE_MARGIN_HOURS", 12))
+    released = 0
+    with transaction.atomic():
+        candidates = (
+            Appointment.objects.select_for_update(of=("self",))
+            .filter(status=Status.PENDING_CLEARANCE)
+            .select_related("awaiting_consultation")
+        )
+        for treatment in candidates:
+            consultation_appointment = treatment.awaiting_consultation
+            gone = consultation_appointment is None or consultation_appointment.status in {
+                Status.CANCELLED,
+                Status.NO_SHOW,
+            }
+            if not gone and treatment.start_at - margin > now:
+                continue
+            appointment_transition(
+                appointment=treatment,
+                to_status=Status.CANCELLED,
+                actor_label="system",
+                reason=RELEASED_REASON,
+            )
+            released += 1
+    if released:
+        logger.info("tentative treatments released", extra={"count": released})
+    return released
+
+
+@dataclass(frozen=True)
+class ConsultationRecord:
+    """A consultation as one actor may see it. Health fields are None for reception."""
+
+    consultation: Consultation
+    includes_health_data: bool
+    answers: list[dict[str, Any]] | None
+    screening_flags: list[dict[str, Any]] | None
+    contraindications: list[str] | None
+    notes: str | None
+
+
+def consultation_read(
+    *,
+    consultation: Consultation,
+    actor: AbstractBaseUser | None,
+    include_health_data: bool = True,
+    via: str = "api",
+) -> ConsultationRecord:
+    """Return the consultation for ``actor``, writing a ``HealthDataAccess`` row.
+
+    Practitioners and managers get the screening answers, flags, contraindications and notes;
+    reception gets the outcome only (``include_health_data=False``); asking for health data
+    without a clinical role raises PermissionDenied, as does any non-staff actor.
+    """
+    is_clinical = roles.has_role(actor, *roles.CLINICAL_ROLES)
+    if not roles.is_staff_member(actor):
+        raise PermissionDenied("Only clinic staff can see consultations.")
+    if include_health_data and not is_clinical:
+        _audit(
+            actor=actor,
+            action=HealthDataAccess.Action.DENIED,
+            record=f"consultation:{consultation.pk}",
+            fields=HEALTH_FIELDS,
+            consultation=consultation,
+            via=via,
+        )
+        raise PermissionDenied("Only practitioners and managers can read screening answers.")
+    fields = HEALTH_FIELDS if include_health_data else ("outcome",)
+    _audit(
+        actor=actor,
+        action=HealthDataAccess.Action.READ,
+        record=f"consultation:{consultation.pk}",
+        fields=fields,
+        consultation=consultation,
+        via=via,
+    )
+    if not include_health_data:
+        return ConsultationRecord(consultation, False, None, None, None, None)
+    return ConsultationRecord(
+        consultation=consultation,
+        includes_health_data=True,
+        answers=list(consultation.answers),
+        screening_flags=list(consultation.screening_flags),
+        contraindications=list(consultation.contraindications),
+        notes=consultation.notes,
+    )
+
+
+def health_recheck_request(
+    *, appointment: Appointment, now: datetime | None = None
+) -> HealthRecheck:
+    """Record that the client was asked to confirm nothing has changed (idempotent)."""
+    now = now or timezone.now()
+    recheck, created = HealthRecheck.objects.get_or_create(
+        appointment=appointment, defaults={"asked_at": now}
+    )
+    if not created and recheck.asked_at is None:
+        recheck.asked_at = now
+        recheck.save(update_fields=["asked_at"])
+    return recheck
+
+
+def health_recheck_answer(
+    *,
+    appointment: Appointment,
+    changed: bool,
+    via: str,
+    actor: AbstractBaseUser | None = None,
+    now: datetime | None = None,
+) -> HealthRecheck:
+    """Store the client's answer to "has anything changed since your consultation?".
+
+    "Changed" puts the appointment into review (``needs_review``), records an
+    ``AppointmentEvent`` of kind ``health_recheck_changed`` and sends
+    ``signals.health_recheck_changed`` so the practitioner is alerted. The answer can be
+    changed until the start. Raises ValidationFailed, IllegalTransition.
+    """
+    if via not in HealthRecheck.Via.values:
+        raise ValidationFailed("Unknown channel.", field="via")
+    now = now or timezone.now()
+    label = roles.actor_label(actor)
+    with transaction.atomic():
+        locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if locked.status not in {Status.BOOKED, Status.CONFIRMED} or locked.start_at <= now:
+            raise IllegalTransition(
+                "This appointment is not coming up any more.", field="appointment"
+            )
+        recheck, _ = HealthRecheck.objects.select_for_update().get_or_create(
+            appointment=locked, defaults={"asked_at": now}
+        )
+        recheck.answered_at = now
+        recheck.changed = changed
+        recheck.via = via
+        recheck.needs_review = changed
+        recheck.save()
+        AppointmentEvent.objects.create(
+            appointment=locked,
+            kind="health_recheck_changed" if changed else "health_recheck_unchanged",
+            actor=actor if actor is not None and actor.is_authenticated else None,
+            actor_label=label,
+            details={"via": via},
+        )
+        _audit(
+            actor=actor,
+            action=HealthDataAccess.Action.CHANGE,
+            record=f"recheck:{recheck.pk}",
+            fields=["changed"],
+            client_id=locked.client_id,
+            via=via,
+        )
+        if changed:
+            signals.health_recheck_changed.send(
+                sender=Appointment, appointment=locked, actor_label=label
+            )
+    if changed:
+        logger.info("health re-check needs review", extra={"appointment_id": locked.pk})
+    return recheck
+
+
+def consultation_for_screening(*, appointment_id: int) -> Consultation:
+    """The consultation record a client's screening link names, opened if it does not exist yet.
+
+    Raises NotFound when the appointment is not a consultation with a client.
+    """
+    appointment = (
+        Appointment.objects.select_related("service", "location", "client")
+        .filter(pk=appointment_id)
+        .first()
+    )
+    consultation = (
+        consultation_open_for_appointment(appointment=appointment) if appointment else None
+    )
+    if consultation is None:
+        raise NotFound("This booking has no health questionnaire.")
+    consultation.appointment = appointment
+    return consultation
+
+
+KIND_ABSOLUTE_MESSAGE = (
+    "Thank you. From your answers, micro-needling may not be the right treatment for you just "
+    "now. Please still come to your consultation: your practitioner will talk it through with "
+    "you and suggest alternatives that suit your skin."
+)
+THANK_YOU_MESSAGE = (
+    "Thank you — your answers are with your practitioner, who will go through them with you at "
+    "your consultation."
+)
