@@ -1,5 +1,242 @@
+"""Public booking API: availability, book, and manage a booking through its signed token.
+
+Views parse input, call one selector or service, and shape the answer. Rules live in
+``bookings.services`` and ``bookings.availability``; errors are ``clinic.errors`` types that the
+project API maps to ``{"error", "message", "field"}``.
+"""
+
 from __future__ import annotations
 
-from ninja import Router
+from datetime import date, datetime
 
-router = Router()
+from django.conf import settings
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
+
+from bookings import availability, services
+from bookings.models import Appointment
+from bookings.selectors import booking as selectors
+from bookings.tokens import manage_token_for
+from clinic.errors import ValidationFailed
+
+router = Router(tags=["bookings"])
+
+MAX_WINDOW_DAYS = 62
+
+
+class SlotOut(Schema):
+    start: datetime
+    end: datetime
+    practitioner_ids: list[int]
+
+
+class DayOut(Schema):
+    date: date
+    slots: list[SlotOut]
+
+
+class AvailabilityOut(Schema):
+    service: int
+    location: int
+    timezone: str
+    days: list[DayOut]
+
+
+class AvailabilityQuery(Schema):
+    service: int
+    location: int
+    from_date: date = Field(..., alias="from")
+    to_date: date = Field(..., alias="to")
+    practitioner: int | None = None
+
+
+class ClientIn(Schema):
+    first_name: str = Field(..., min_length=1, max_length=80)
+    last_name: str = Field("", max_length=80)
+    phone: str = Field(..., min_length=1, max_length=32)
+    email: str = Field("", max_length=254)
+
+
+class BookingIn(Schema):
+    service: int
+    location: int
+    start: datetime
+    practitioner: int | None = None
+    client: ClientIn
+    sms_consent: bool = False
+    consent_wording: str = Field("", max_length=1000)
+
+
+class AppointmentOut(Schema):
+    id: int
+    status: str
+    service: int
+    service_name: str
+    location: int
+    practitioner: int
+    practitioner_name: str
+    start: datetime
+    end: datetime
+    version: int
+    can_change_online: bool
+
+
+class BookingOut(Schema):
+    appointment: AppointmentOut
+    manage_token: str
+    manage_url: str
+
+
+class ErrorOut(Schema):
+    error: str
+    message: str
+    field: str | None = None
+    alternatives: list[str] | None = None
+
+
+class RescheduleIn(Schema):
+    start: datetime
+    practitioner: int | None = None
+
+
+class CancelIn(Schema):
+    reason: str = Field("", max_length=300)
+
+
+def appointment_out(appointment: Appointment) -> AppointmentOut:
+    zone = appointment.location.zone
+    return AppointmentOut(
+        id=appointment.pk,
+        status=appointment.status,
+        service=appointment.service_id,
+        service_name=appointment.service.name,
+        location=appointment.location_id,
+        practitioner=appointment.practitioner_id,
+        practitioner_name=appointment.practitioner.display_name,
+        start=appointment.start_at.astimezone(zone),
+        end=appointment.end_at.astimezone(zone),
+        version=appointment.version,
+        can_change_online=selectors.appointment_can_change_online(appointment=appointment),
+    )
+
+
+def booking_out(appointment: Appointment) -> BookingOut:
+    token = manage_token_for(appointment)
+    return BookingOut(
+        appointment=appointment_out(appointment),
+        manage_token=token,
+        manage_url=f"{settings.PUBLIC_BASE_URL}/b/{token}/",
+    )
+
+
+@router.get("/availability", response={200: AvailabilityOut, 422: ErrorOut})
+def get_availability(request: HttpRequest, query: Query[AvailabilityQuery]) -> AvailabilityOut:
+    """Free start times per local day, ISO 8601 with the clinic's UTC offset."""
+    if query.to_date < query.from_date:
+        raise ValidationFailed("'to' must be on or after 'from'.", field="to")
+    if (query.to_date - query.from_date).days >= MAX_WINDOW_DAYS:
+        raise ValidationFailed(f"Ask for at most {MAX_WINDOW_DAYS} days at a time.", field="to")
+    service = selectors.service_for_booking(service_id=query.service)
+    location = selectors.location_for_booking(location_id=query.location)
+    practitioner = selectors.practitioner_for_booking(
+        practitioner_id=query.practitioner, location=location
+    )
+    slots = availability.free_slots(
+        service=service,
+        location=location,
+        start_date=query.from_date,
+        end_date=query.to_date,
+        practitioner=practitioner,
+    )
+    days = availability.days_with_slots(
+        slots=slots, start_date=query.from_date, end_date=query.to_date
+    )
+    return AvailabilityOut(
+        service=service.pk,
+        location=location.pk,
+        timezone=location.timezone,
+        days=[
+            DayOut(
+                date=day.day,
+                slots=[
+                    SlotOut(
+                        start=slot.start_at,
+                        end=slot.end_at,
+                        practitioner_ids=list(slot.practitioner_ids),
+                    )
+                    for slot in day.slots
+                ],
+            )
+            for day in days
+        ],
+    )
+
+
+@router.post(
+    "/bookings",
+    response={201: BookingOut, 401: ErrorOut, 409: ErrorOut, 410: ErrorOut, 422: ErrorOut},
+)
+def create_booking(request: HttpRequest, payload: BookingIn) -> Status:
+    """Book a slot for a client. 409 `slot_taken` comes with `alternatives`; eligibility refusals
+    are 409 with the reason as `error` (e.g. `consultation_required`)."""
+    service = selectors.service_for_booking(service_id=payload.service)
+    location = selectors.location_for_booking(location_id=payload.location)
+    practitioner = selectors.practitioner_for_booking(
+        practitioner_id=payload.practitioner, location=location
+    )
+    client = services.client_register(
+        first_name=payload.client.first_name,
+        last_name=payload.client.last_name,
+        phone=payload.client.phone,
+        email=payload.client.email,
+        sms_consent=payload.sms_consent,
+        consent_wording=payload.consent_wording,
+        consent_method="api",
+        location=location,
+    )
+    appointment = services.appointment_book(
+        client=client,
+        service=service,
+        location=location,
+        start_at=payload.start,
+        practitioner=practitioner,
+        channel=Appointment.Channel.API,
+    )
+    return Status(201, booking_out(appointment))
+
+
+@router.get("/bookings/{token}", response={200: AppointmentOut, 404: ErrorOut, 410: ErrorOut})
+def get_booking(request: HttpRequest, token: str) -> AppointmentOut:
+    return appointment_out(selectors.appointment_from_manage_token(token=token))
+
+
+@router.post(
+    "/bookings/{token}/cancel",
+    response={200: AppointmentOut, 404: ErrorOut, 409: ErrorOut, 410: ErrorOut},
+)
+def cancel_booking(request: HttpRequest, token: str, payload: CancelIn) -> AppointmentOut:
+    appointment = selectors.appointment_from_manage_token(token=token)
+    return appointment_out(
+        services.appointment_cancel(
+            appointment=appointment, reason=payload.reason, actor_label="client"
+        )
+    )
+
+
+@router.post(
+    "/bookings/{token}/reschedule",
+    response={200: BookingOut, 404: ErrorOut, 409: ErrorOut, 410: ErrorOut, 422: ErrorOut},
+)
+def reschedule_booking(request: HttpRequest, token: str, payload: RescheduleIn) -> BookingOut:
+    """Move the booking; the answer carries a fresh manage token for the new time."""
+    appointment = selectors.appointment_from_manage_token(token=token)
+    practitioner = selectors.practitioner_for_booking(
+        practitioner_id=payload.practitioner, location=appointment.location
+    )
+    moved = services.appointment_reschedule(
+        appointment=appointment,
+        start_at=payload.start,
+        practitioner=practitioner,
+        actor_label="client",
+    )
+    return booking_out(moved)
