@@ -153,7 +153,11 @@ def test_manager_override_books_despite_refusal_and_is_audited(
     book_treatment, client_person, manager
 ):
     appointment = book_treatment(
-        client_person, at(10), actor=manager, channel="staff", override_reason="Seen at partner clinic"
+        client_person,
+        at(10),
+        actor=manager,
+        channel="staff",
+        override_reason="Seen at partner clinic",
     )
     assert appointment.status == "booked"
     assert appointment.override_by == manager
