@@ -1,5 +1,13 @@
 from __future__ import annotations
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from reminders import views, webhooks
+
+app_name = "reminders"
+
+urlpatterns = [
+    path("webhooks/twilio/status", webhooks.twilio_status, name="twilio-status"),
+    path("webhooks/twilio/inbound", webhooks.twilio_inbound, name="twilio-inbound"),
+    path("c/<str:token>/", views.care_page, name="care-page"),
+]

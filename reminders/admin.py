@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from reminders.models import InboundMessage, Message, ReminderRule
+from reminders.rendering import sample_summary
+
+
+@admin.register(ReminderRule)
+class ReminderRuleAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "category",
+        "trigger",
+        "anchor",
+        "offset_minutes",
+        "local_time",
+        "priority",
+        "is_active",
+        "sample_length",
+    ]
+    list_filter = ["category", "trigger", "is_active"]
+    filter_horizontal = ["services"]
+    readonly_fields = ["sample_length"]
+
+    @admin.display(description="Rendered sample")
+    def sample_length(self, rule: ReminderRule) -> str:
+        return sample_summary(rule.template) if rule.template else "-"
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["id", "category", "to", "due_at", "status", "attempts", "error_code"]
+    list_filter = ["status", "category"]
+    search_fields = ["to", "provider_sid"]
+    raw_id_fields = ["appointment", "client", "rule", "retry_of"]
+    readonly_fields = ["provider_sid", "provider_status", "lease_expires_at", "attempts"]
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(admin.ModelAdmin):
+    list_display = ["id", "from_number", "kind", "is_urgent", "created_at", "handled_at"]
+    list_filter = ["kind", "is_urgent"]
+    raw_id_fields = ["client", "appointment"]

@@ -1,0 +1,285 @@
+"""The SMS side of Aftercare: protocols as data (ReminderRule), the outbox (Message) and replies
+(InboundMessage).
+
+Every SMS is a ``Message`` row before anything tries to send it (ARCHITECTURE invariant 3); the
+dispatcher only ever sends rows it has claimed, and statuses only move forward (invariant 4).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from clinic.models import Location, Service
+
+
+class ReminderRule(models.Model):
+    """One step of a protocol: when (anchor + offset, optionally at a fixed local time of day),
+    for which services, and what to say."""
+
+    class Category(models.TextChoices):
+        CONFIRMATION = "confirmation", "Booking confirmation"
+        CONSULTATION_PREP = "consultation_prep", "Consultation preparation"
+        PRE_CARE = "pre_care", "Pre-care"
+        DAY_BEFORE = "day_before", "Day-before reminder"
+        AFTERCARE = "aftercare", "Aftercare"
+        DOWNTIME_CHECK = "downtime_check", "Downtime check-in"
+        REBOOK = "rebook", "Rebook nudge"
+        CANCELLATION = "cancellation", "Cancellation confirmation"
+        HEALTH_RECHECK = "health_recheck", "Health re-check"
+        VERIFICATION = "verification", "Phone verification code"
+        ADHOC = "adhoc", "Message from staff"
+        REPLY = "reply", "Reply"
+
+    class Anchor(models.TextChoices):
+        BOOKED = "booked", "When booked"
+        START = "start", "Appointment start"
+        END = "end", "Appointment end"
+
+    class Trigger(models.TextChoices):
+        BOOKED = "booked", "Booking (and reschedule)"
+        PENDING_CLEARANCE = "pending_clearance", "Tentative booking awaiting clearance"
+        COMPLETED = "completed", "Appointment completed"
+        CANCELLED = "cancelled", "Appointment cancelled"
+
+    name = models.CharField(max_length=120)
+    category = models.CharField(max_length=20, choices=Category.choices)
+    trigger = models.CharField(
+        max_length=20,
+        choices=Trigger.choices,
+        default=Trigger.BOOKED,
+        help_text="Which booking event plans this message",
+    )
+    services = models.ManyToManyField(
+        Service,
+        blank=True,
+        related_name="reminder_rules",
+        help_text="Empty = every service of the kinds below",
+    )
+    service_kinds = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Service kinds this applies to when no services are chosen, e.g. ["treatment"]; '
+        "empty = all kinds",
+    )
+    anchor = models.CharField(max_length=10, choices=Anchor.choices, default=Anchor.START)
+    offset_minutes = models.IntegerField(
+        default=0, help_text="Minutes after the anchor (negative = before)"
+    )
+    local_time = models.TimeField(
+        null=True,
+        blank=True,
+        help_text="If set: send on the local date of anchor+offset at this local time of day",
+    )
+    template = models.TextField(
+        help_text="Django template. Variables: first_name, clinic_name, date, time, manage_url, "
+        "care_url, recheck_url, book_url, clinic_phone"
+    )
+    respects_quiet_hours = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True)
+    priority = models.IntegerField(
+        default=50, help_text="Higher wins when the per-client daily cap is reached"
+    )
+    stale_after_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Skip instead of sending this late (empty = never stale)"
+    )
+    only_repeat_sessions = models.BooleanField(
+        default=False, help_text="Only for sessions after the first of a course"
+    )
+    only_while_course_unfinished = models.BooleanField(
+        default=False, help_text="Only while the client's course of this service is unfinished"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["trigger", "anchor", "offset_minutes", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_category_display()})"
+
+    def clean(self) -> None:
+        from reminders.rendering import sample_render
+
+        super().clean()
+        try:
+            body = sample_render(self.template)
+        except ValueError as exc:
+            raise ValidationError({"template": str(exc)}) from None
+        if not body.strip():
+            raise ValidationError({"template": "The template renders to an empty message."})
+        if not isinstance(self.service_kinds, list) or any(
+            kind not in Service.Kind.values for kind in self.service_kinds
+        ):
+            raise ValidationError(
+                {"service_kinds": f"Use a list of kinds from {', '.join(Service.Kind.values)}"}
+            )
+        if self.local_time is not None and self.anchor == self.Anchor.BOOKED:
+            raise ValidationError(
+                {"local_time": "A fixed time of day needs a start or end anchor."}
+            )
+
+
+# Categories that the per-client daily cap does not count or limit.
+CAP_EXEMPT_CATEGORIES = frozenset(
+    {
+        ReminderRule.Category.CONFIRMATION,
+        ReminderRule.Category.CANCELLATION,
+        ReminderRule.Category.VERIFICATION,
+        ReminderRule.Category.ADHOC,
+        ReminderRule.Category.REPLY,
+    }
+)
+
+
+class Message(models.Model):
+    """The outbox: one row per SMS that should exist."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        UNDELIVERED = "undelivered", "Undelivered"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        SKIPPED = "skipped", "Skipped"
+
+    appointment = models.ForeignKey(
+        "bookings.Appointment",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="messages",
+    )
+    client = models.ForeignKey(
+        "bookings.Client",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        help_text="Empty only for a verification code to a phone that has no client yet",
+    )
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rule = models.ForeignKey(
+        ReminderRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    category = models.CharField(max_length=20, choices=ReminderRule.Category.choices)
+    to = models.CharField(max_length=20)
+    body = models.TextField()
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
+    status_reason = models.CharField(max_length=300, blank=True)
+    provider_sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    provider_status = models.CharField(max_length=20, blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    appointment_version = models.PositiveIntegerField(null=True, blank=True)
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
+    was_resent_after_reconciliation = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [
+            # Re-planning the same appointment version is idempotent; a staff retry is a new
+            # row that points at the failed one, so it is outside the constraint.
+            models.UniqueConstraint(
+                fields=["appointment", "rule", "appointment_version"],
+                condition=Q(rule__isnull=False, retry_of__isnull=True),
+                name="message_unique_per_appointment_rule_version",
+            ),
+        ]
+        indexes = [
+            # The dispatcher's claim query reads only due rows; a partial index keeps it as
+            # fast with a million historical rows as with a thousand.
+            models.Index(
+                fields=["due_at"], condition=Q(status="scheduled"), name="message_due_idx"
+            ),
+            models.Index(
+                fields=["lease_expires_at"],
+                condition=Q(status="sending"),
+                name="message_sending_lease_idx",
+            ),
+            models.Index(fields=["client", "due_at"]),
+            models.Index(fields=["appointment", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} to {self.to} due {self.due_at:%Y-%m-%d %H:%M} UTC ({self.status})"
+
+    @property
+    def is_unsent(self) -> bool:
+        return self.status == self.Status.SCHEDULED
+
+
+UNSENT_STATUSES = (Message.Status.SCHEDULED,)
+TERMINAL_STATUSES = (
+    Message.Status.DELIVERED,
+    Message.Status.UNDELIVERED,
+    Message.Status.FAILED,
+    Message.Status.CANCELLED,
+    Message.Status.SKIPPED,
+)
+
+
+class InboundMessage(models.Model):
+    """An SMS a client sent us: keywords are acted on, everything else is surfaced to staff."""
+
+    class Kind(models.TextChoices):
+        STOP = "stop", "Opt-out"
+        START = "start", "Opt-in"
+        HELP = "help", "Help"
+        CONFIRM = "confirm", "Confirmation"
+        RECHECK = "recheck", "Health re-check answer"
+        OTHER = "other", "Other"
+
+    from_number = models.CharField(max_length=20)
+    to_number = models.CharField(max_length=20, blank=True)
+    body = models.TextField(blank=True)
+    provider_sid = models.CharField(max_length=64, unique=True)
+    client = models.ForeignKey(
+        "bookings.Client",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="inbound_messages",
+    )
+    appointment = models.ForeignKey(
+        "bookings.Appointment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="inbound_messages",
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.OTHER)
+    is_urgent = models.BooleanField(default=False)
+    reply_body = models.TextField(blank=True)
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["handled_at", "is_urgent", "created_at"])]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_kind_display()} from {self.from_number} at {self.created_at:%Y-%m-%d %H:%M}"
+        )

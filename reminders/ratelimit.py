@@ -1,0 +1,84 @@
+"""The global send-rate limit shared by every worker process.
+
+A token bucket with a capacity of one token, kept in the GCRA form: Redis stores the
+"theoretical arrival time" (TAT) of the next free slot per sender, and a Lua script reserves
+slots atomically using Redis's own clock, so all workers on all machines draw from one bucket.
+Slots are 1/rate apart, which is what keeps every 1-second window at or under the rate (a
+larger bucket would allow bursts above it). Without Redis (development, unit tests) the same
+arithmetic runs in a process-local bucket.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from django.conf import settings
+
+# Reserve the next slot: returns microseconds to wait before sending.
+_RESERVE_LUA = """
+local interval = tonumber(ARGV[1])
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000000 + tonumber(now_parts[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+redis.call('SET', KEYS[1], tat + interval, 'PX', math.ceil((tat + interval - now) / 1000) + 1000)
+return tat - now
+"""
+
+# Slots are spaced a little wider than 1/rate: a request's network latency varies, so exact
+# spacing could put rate+1 arrivals into some 1-second window at the provider.
+SAFETY_MARGIN = 1.03
+
+
+class LocalBucket:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tat: dict[str, float] = {}
+
+    def reserve(self, key: str, interval: float) -> float:
+        with self._lock:
+            now = time.monotonic()
+            tat = max(self._tat.get(key, 0.0), now)
+            self._tat[key] = tat + interval
+            return tat - now
+
+
+_local_bucket = LocalBucket()
+_redis_script = None
+_redis_lock = threading.Lock()
+
+
+def _script():  # noqa: ANN202 - redis Script object
+    global _redis_script
+    with _redis_lock:
+        if _redis_script is None:
+            import redis
+
+            connection = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
+            _redis_script = connection.register_script(_RESERVE_LUA)
+        return _redis_script
+
+
+def reset_rate_limiter() -> None:
+    global _redis_script, _local_bucket
+    with _redis_lock:
+        _redis_script = None
+        _local_bucket = LocalBucket()
+
+
+def rate_limit_wait(*, sender_key: str, rate_per_second: float | None = None) -> float:
+    """Block until this process may send one more message for ``sender_key``. Returns the
+    seconds waited. A rate of 0 means unthrottled."""
+    rate = settings.SMS_RATE_PER_SECOND if rate_per_second is None else rate_per_second
+    if not rate:
+        return 0.0
+    interval = SAFETY_MARGIN / rate
+    key = f"aftercare:sms-rate:{sender_key}"
+    if settings.REDIS_URL:
+        wait = int(_script()(keys=[key], args=[int(interval * 1_000_000)])) / 1_000_000
+    else:
+        wait = _local_bucket.reserve(key, interval)
+    if wait > 0:
+        time.sleep(wait)
+    return wait

@@ -1,0 +1,87 @@
+"""Reads for the staff workspace: a client's or appointment's messages, the inbox, counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, QuerySet
+
+from bookings.models import Appointment, Client
+from bookings.tokens import manage_token_for
+from clinic.errors import NotFound
+from reminders.models import InboundMessage, Message
+from reminders.protocol import CARE_INSTRUCTIONS
+from reminders.tokens import appointment_id_from_care_token
+
+
+def messages_for_appointment(*, appointment: Appointment) -> QuerySet[Message]:
+    return (
+        Message.objects.filter(appointment=appointment)
+        .select_related("rule", "retry_of")
+        .order_by("due_at", "id")
+    )
+
+
+def messages_for_client(*, client: Client) -> QuerySet[Message]:
+    return (
+        Message.objects.filter(client=client)
+        .select_related("rule", "appointment", "retry_of")
+        .order_by("-due_at", "-id")
+    )
+
+
+def inbox_items() -> QuerySet[InboundMessage]:
+    """Replies waiting for staff, urgent first, then newest first."""
+    return (
+        InboundMessage.objects.filter(handled_at__isnull=True)
+        .select_related("client", "appointment")
+        .order_by("-is_urgent", "-created_at", "-id")
+    )
+
+
+def outbox_counts(*, start: datetime, end: datetime) -> dict[str, int]:
+    """How many messages due in [start, end) are in each status (every status present)."""
+    counts = dict.fromkeys(Message.Status.values, 0)
+    rows = (
+        Message.objects.filter(due_at__gte=start, due_at__lt=end)
+        .values("status")
+        .annotate(total=Count("id"))
+    )
+    for row in rows:
+        counts[row["status"]] = row["total"]
+    return counts
+
+
+@dataclass(frozen=True)
+class CarePage:
+    first_name: str
+    clinic_name: str
+    clinic_phone: str
+    urgent_phone: str
+    local_start: datetime
+    manage_url: str
+    sections: dict[str, list[str]]
+
+
+def care_page_for_token(*, token: str) -> CarePage:
+    """The care instructions a signed link opens. Raises NotFound (bad link or no such
+    appointment) or Gone (expired link)."""
+    appointment_id = appointment_id_from_care_token(token)
+    appointment = (
+        Appointment.objects.select_related("client", "location", "service")
+        .filter(pk=appointment_id, client__isnull=False)
+        .first()
+    )
+    if appointment is None:
+        raise NotFound("This link is not valid.")
+    location = appointment.location
+    return CarePage(
+        first_name=appointment.client.first_name,
+        clinic_name=location.name,
+        clinic_phone=location.phone,
+        urgent_phone=location.urgent_phone,
+        local_start=appointment.start_at.astimezone(location.zone),
+        manage_url=f"/b/{manage_token_for(appointment)}/",
+        sections=CARE_INSTRUCTIONS[appointment.service.kind],
+    )

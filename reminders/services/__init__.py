@@ -1,0 +1,51 @@
+"""Writes for reminders: planning the outbox, staff actions, consent, provider outcomes and
+inbound replies. Import from here; the submodules are an implementation detail."""
+
+from __future__ import annotations
+
+from reminders.services.inbound import InboundResult, inbound_receive
+from reminders.services.outbox import (
+    client_opt_in,
+    client_opt_out,
+    describe_error,
+    inbound_mark_handled,
+    message_apply_provider_status,
+    message_retry,
+    message_send_adhoc,
+)
+from reminders.services.planning import (
+    appointment_message_context,
+    course_is_unfinished,
+    message_plan_verification,
+    messages_cancel_after_no_show,
+    messages_cancel_unsent,
+    messages_plan_after_cancellation,
+    messages_plan_after_completion,
+    messages_plan_for_appointment,
+    messages_replan_after_reschedule,
+    nudge_dispatch_on_commit,
+    rule_due_at,
+)
+
+__all__ = [
+    "InboundResult",
+    "appointment_message_context",
+    "client_opt_in",
+    "client_opt_out",
+    "course_is_unfinished",
+    "describe_error",
+    "inbound_mark_handled",
+    "inbound_receive",
+    "message_apply_provider_status",
+    "message_plan_verification",
+    "message_retry",
+    "message_send_adhoc",
+    "messages_cancel_after_no_show",
+    "messages_cancel_unsent",
+    "messages_plan_after_cancellation",
+    "messages_plan_after_completion",
+    "messages_plan_for_appointment",
+    "messages_replan_after_reschedule",
+    "nudge_dispatch_on_commit",
+    "rule_due_at",
+]

@@ -1,0 +1,224 @@
+"""Replies from clients: keywords are acted on, everything else is surfaced to staff."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from bookings.models import Appointment, Client
+from bookings.tokens import manage_token_for
+from clinic.errors import ApplicationError
+from clinic.models import Location
+from reminders.models import InboundMessage, Message, ReminderRule
+from reminders.rendering import OPT_OUT_LINE, local_date_text, local_time_text, public_url
+from reminders.services.outbox import client_opt_in, client_opt_out
+
+logger = logging.getLogger(__name__)
+
+OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP", "YES"})
+HELP_KEYWORDS = frozenset({"HELP", "INFO"})
+# Not YES: carriers and Twilio treat it as an opt-in keyword.
+CONFIRM_KEYWORDS = frozenset({"C", "CONFIRM"})
+RECHECK_ANSWERS = {"1": False, "2": True}  # 1 = no change, 2 = something changed
+WORRYING_WORDS = re.compile(
+    r"\b(swell\w*|swollen|bleed\w*|blood\w*|pus|fever\w*|pain\w*|allerg\w*|rash\w*)\b",
+    re.IGNORECASE,
+)
+# A reply counts as "about the aftercare" if an aftercare-type message went out this recently.
+AFTERCARE_REPLY_WINDOW = timedelta(days=14)
+AFTERCARE_CATEGORIES = (ReminderRule.Category.AFTERCARE, ReminderRule.Category.DOWNTIME_CHECK)
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    inbound: InboundMessage
+    reply: str  # empty = no auto-reply
+
+
+def _keyword(body: str) -> str:
+    return re.sub(r"[^\w]", "", body.strip()).upper() if len(body.split()) <= 1 else ""
+
+
+def _next_appointment(client: Client, now: datetime) -> Appointment | None:
+    return (
+        Appointment.objects.filter(
+            client=client,
+            start_at__gt=now,
+            status__in=[Appointment.Status.BOOKED, Appointment.Status.CONFIRMED],
+        )
+        .select_related("location")
+        .order_by("start_at")
+        .first()
+    )
+
+
+def _location_for(client: Client | None, appointment: Appointment | None) -> Location | None:
+    if appointment is not None:
+        return appointment.location
+    if client is not None and client.preferred_location_id:
+        return client.preferred_location
+    return Location.objects.filter(is_active=True).order_by("id").first()
+
+
+def _is_open(location: Location, now: datetime) -> bool:
+    local = now.astimezone(location.zone)
+    return location.opening_time <= local.time() < location.closing_time
+
+
+def inbound_receive(
+    *,
+    provider_sid: str,
+    from_number: str,
+    to_number: str,
+    body: str,
+    now: datetime | None = None,
+) -> InboundResult:
+    """Store a reply and act on it. Returns the reply text for TwiML (empty = none).
+
+    A repeated webhook for the same provider SID returns the stored reply and acts once."""
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            inbound = InboundMessage.objects.create(
+                provider_sid=provider_sid,
+                from_number=from_number,
+                to_number=to_number,
+                body=body[:1600],
+                client=Client.objects.filter(phone=from_number).first(),
+            )
+    except IntegrityError:
+        inbound = InboundMessage.objects.get(provider_sid=provider_sid)
+        return InboundResult(inbound, inbound.reply_body)
+
+    client = inbound.client
+    appointment = _next_appointment(client, now) if client else None
+    location = _location_for(client, appointment)
+    clinic_name = location.name if location else "the clinic"
+    keyword = _keyword(body)
+    reply = ""
+    kind = InboundMessage.Kind.OTHER
+    is_urgent = False
+
+    if keyword in OPT_OUT_KEYWORDS:
+        kind = InboundMessage.Kind.STOP
+        if client is not None:
+            client_opt_out(client=client, method=f"sms_{keyword.lower()}", now=now)
+        if keyword == "CANCEL" and appointment is not None:
+            reply = (
+                f"You won't get more texts from {clinic_name}. To cancel your appointment, "
+                f"use {public_url(f'/b/{manage_token_for(appointment)}/')}"
+            )
+    elif keyword in OPT_IN_KEYWORDS:
+        kind = InboundMessage.Kind.START
+        if client is not None:
+            client_opt_in(client=client, method=f"sms_{keyword.lower()}", wording=body, now=now)
+        reply = f"{clinic_name}: you'll get appointment texts again. {OPT_OUT_LINE}"
+    elif keyword in HELP_KEYWORDS:
+        kind = InboundMessage.Kind.HELP
+        phone = location.phone if location else ""
+        reply = f"{clinic_name} appointment texts. Call us on {phone}. {OPT_OUT_LINE}"
+    elif keyword in CONFIRM_KEYWORDS:
+        kind = InboundMessage.Kind.CONFIRM
+        reply = _confirm_next(client=client, appointment=appointment, location=location)
+    elif keyword in RECHECK_ANSWERS:
+        kind = InboundMessage.Kind.RECHECK
+        reply = _record_recheck(client=client, changed=RECHECK_ANSWERS[keyword], inbound=inbound)
+    else:
+        is_urgent = bool(WORRYING_WORDS.search(body)) and _recent_aftercare(client, now)
+        if is_urgent and location is not None:
+            if _is_open(location, now):
+                reply = (
+                    f"Thanks, we've passed this to your practitioner at {clinic_name}, who will "
+                    f"contact you soon. You can also call us on {location.phone}."
+                )
+            else:
+                reply = (
+                    f"{clinic_name} is closed now. If this is urgent, please call "
+                    f"{location.urgent_phone or location.phone} now."
+                )
+
+    InboundMessage.objects.filter(pk=inbound.pk).update(
+        kind=kind,
+        is_urgent=is_urgent,
+        appointment=appointment,
+        reply_body=reply,
+        # Keywords are fully handled here; other replies wait for staff.
+        handled_at=now if kind in _SELF_HANDLED else None,
+    )
+    inbound.refresh_from_db()
+    if is_urgent:
+        logger.warning(
+            "urgent reply flagged", extra={"inbound_id": inbound.pk, "client_id": inbound.client_id}
+        )
+    return InboundResult(inbound, reply)
+
+
+_SELF_HANDLED = frozenset(
+    {InboundMessage.Kind.STOP, InboundMessage.Kind.START, InboundMessage.Kind.HELP}
+)
+
+
+def _recent_aftercare(client: Client | None, now: datetime) -> bool:
+    if client is None:
+        return False
+    return Message.objects.filter(
+        client=client,
+        category__in=AFTERCARE_CATEGORIES,
+        status__in=[Message.Status.SENT, Message.Status.DELIVERED, Message.Status.SENDING],
+        sent_at__gte=now - AFTERCARE_REPLY_WINDOW,
+    ).exists()
+
+
+def _confirm_next(
+    *, client: Client | None, appointment: Appointment | None, location: Location | None
+) -> str:
+    phone = location.phone if location else ""
+    if client is None or appointment is None:
+        return f"We couldn't find an upcoming appointment to confirm. Please call us on {phone}."
+    if appointment.status == Appointment.Status.CONFIRMED:
+        return "Thanks, your appointment is already confirmed."
+    from bookings import services as booking_services
+
+    try:
+        booking_services.appointment_confirm(appointment=appointment, actor_label="client:sms")
+    except ApplicationError as exc:
+        logger.info("sms confirmation refused", extra={"code": exc.code})
+        return f"We couldn't confirm that appointment. Please call us on {phone}."
+    zone = appointment.location.zone
+    return (
+        f"Thanks {client.first_name}, you're confirmed for "
+        f"{local_date_text(appointment.start_at, zone)} at "
+        f"{local_time_text(appointment.start_at, zone)}."
+    )
+
+
+def _record_recheck(*, client: Client | None, changed: bool, inbound: InboundMessage) -> str:
+    """Pass a 1/2 answer to the consultation flow. If that flow's functions are not available
+    the reply stays unhandled (kind ``recheck``) for staff to record."""
+    if client is None:
+        return ""
+    from bookings import selectors as booking_selectors
+    from bookings import services as booking_services
+
+    find = getattr(booking_selectors, "appointment_awaiting_recheck", None)
+    answer = getattr(booking_services, "health_recheck_answer", None)
+    if find is None or answer is None:
+        return "Thanks, we've passed your answer to the clinic."
+    appointment = find(client=client)
+    if appointment is None:
+        return ""
+    try:
+        answer(appointment=appointment, changed=changed, via="sms")
+    except ApplicationError as exc:
+        logger.info("sms recheck answer refused", extra={"code": exc.code})
+        return ""
+    InboundMessage.objects.filter(pk=inbound.pk).update(appointment=appointment)
+    if changed:
+        return "Thanks for telling us. The clinic will contact you before your visit."
+    return "Thanks, see you soon."

@@ -1,0 +1,51 @@
+"""Celery tasks: thin wrappers; the rules live in ``reminders.dispatch``.
+
+Both tasks are safe to run concurrently on any number of workers: rows are claimed with
+SKIP LOCKED and every outcome is recorded with a conditional update.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from reminders import dispatch
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="reminders.dispatch_due_messages", ignore_result=True)
+def dispatch_due_messages(max_batches: int = 50) -> dict[str, int]:
+    report = dispatch.messages_dispatch_due(max_batches=max_batches)
+    if report.claimed:
+        logger.info(
+            "dispatch sweep",
+            extra={
+                "claimed": report.claimed,
+                "sent": report.sent,
+                "deferred": report.deferred,
+                "skipped": report.skipped,
+                "failed": report.failed,
+                "retrying": report.retrying,
+                "uncertain": report.uncertain,
+            },
+        )
+    return {"claimed": report.claimed, "sent": report.sent}
+
+
+@shared_task(name="reminders.reconcile_sending_messages", ignore_result=True)
+def reconcile_sending_messages() -> dict[str, int]:
+    report = dispatch.messages_reconcile_stuck()
+    if report.checked:
+        logger.info(
+            "reconciliation",
+            extra={
+                "checked": report.checked,
+                "confirmed_sent": report.confirmed_sent,
+                "resent": report.resent,
+                "failed": report.failed,
+                "unknown": report.unknown,
+            },
+        )
+    return {"checked": report.checked, "resent": report.resent}

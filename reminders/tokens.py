@@ -1,0 +1,39 @@
+"""Signed, expiring care-page links (``/c/<token>/``).
+
+The token names one appointment and carries its own expiry, so the link in an SMS opens the
+full instructions for that visit only, and stops working some weeks after the visit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.core import signing
+from django.utils import timezone
+
+from clinic.errors import Gone, NotFound
+
+CARE_SALT = "reminders.care"
+# Aftercare and the rebook nudge run to about four weeks after the visit.
+CARE_GRACE = timedelta(days=45)
+
+
+def care_token_for(*, appointment_id: int, end_at: datetime) -> str:
+    expires_at = end_at + CARE_GRACE
+    return signing.dumps(
+        {"a": appointment_id, "e": int(expires_at.timestamp())}, salt=CARE_SALT, compress=True
+    )
+
+
+def appointment_id_from_care_token(token: str, *, now: datetime | None = None) -> int:
+    """Return the appointment id a care token names. Raises NotFound (tampered) or Gone
+    (expired)."""
+    try:
+        payload = signing.loads(token, salt=CARE_SALT)
+        appointment_id, expires_epoch = int(payload["a"]), int(payload["e"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise NotFound("This link is not valid.") from None
+    now = now or timezone.now()
+    if now.timestamp() > expires_epoch:
+        raise Gone("This link has expired. Please contact the clinic for your care instructions.")
+    return appointment_id

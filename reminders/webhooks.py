@@ -1,0 +1,76 @@
+"""Twilio webhooks: delivery status callbacks and inbound replies.
+
+Both validate ``X-Twilio-Signature`` against the public URL Twilio called (PUBLIC_BASE_URL +
+path and query: behind a proxy the internal URL differs) and answer 403, changing nothing,
+when it is missing or wrong (invariant 7).
+"""
+
+from __future__ import annotations
+
+import logging
+from xml.sax.saxutils import escape
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from twilio.request_validator import RequestValidator
+
+from reminders import services
+
+logger = logging.getLogger(__name__)
+
+
+def _signature_is_valid(request: HttpRequest) -> bool:
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature or not settings.TWILIO_AUTH_TOKEN:
+        return False
+    url = f"{settings.PUBLIC_BASE_URL}{request.get_full_path()}"
+    return RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, request.POST, signature)
+
+
+def _twiml(reply: str) -> HttpResponse:
+    body = f"<Message>{escape(reply)}</Message>" if reply else ""
+    return HttpResponse(
+        f'<?xml version="1.0" encoding="UTF-8"?><Response>{body}</Response>',
+        content_type="text/xml",
+    )
+
+
+@csrf_exempt
+@require_POST
+def twilio_status(request: HttpRequest) -> HttpResponse:
+    if not _signature_is_valid(request):
+        logger.warning("status callback with a bad signature")
+        return HttpResponseForbidden("invalid signature")
+    sid = request.POST.get("MessageSid") or request.POST.get("SmsSid") or ""
+    status = request.POST.get("MessageStatus") or request.POST.get("SmsStatus") or ""
+    if not sid or not status:
+        return HttpResponse(status=400)
+    error_code = request.POST.get("ErrorCode") or None
+    message_id = request.GET.get("m")
+    services.message_apply_provider_status(
+        provider_sid=sid,
+        provider_status=status,
+        error_code=int(error_code) if error_code and error_code.isdigit() else None,
+        message_id=int(message_id) if message_id and message_id.isdigit() else None,
+    )
+    return HttpResponse(status=204)
+
+
+@csrf_exempt
+@require_POST
+def twilio_inbound(request: HttpRequest) -> HttpResponse:
+    if not _signature_is_valid(request):
+        logger.warning("inbound webhook with a bad signature")
+        return HttpResponseForbidden("invalid signature")
+    sid = request.POST.get("MessageSid") or request.POST.get("SmsSid") or ""
+    if not sid:
+        return HttpResponse(status=400)
+    result = services.inbound_receive(
+        provider_sid=sid,
+        from_number=request.POST.get("From", ""),
+        to_number=request.POST.get("To", ""),
+        body=request.POST.get("Body", ""),
+    )
+    return _twiml(result.reply)
