@@ -9,6 +9,7 @@ from django.views.generic import RedirectView
 import bookings.api
 import bookings.screening_api
 import bookings.staff_api
+import bookings.verification_api
 import clinic.catalogue_api
 import reminders.api
 from clinic.api import api
@@ -19,6 +20,7 @@ api.add_router("/", bookings.api.router)
 api.add_router("/", reminders.api.router)
 api.add_router("/", bookings.screening_api.router)
 api.add_router("/staff/", bookings.staff_api.router)
+api.add_router("/", bookings.verification_api.router)
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

@@ -1,0 +1,99 @@
+"""JSON API for phone verification: the proof an anonymous ``POST /bookings`` needs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from bookings.services.verification import (
+    TOKEN_LIFETIME,
+    verification_check,
+    verification_start,
+)
+from clinic.errors import NotFound
+from clinic.models import Location
+
+router = Router(tags=["verification"])
+
+
+class ErrorOut(Schema):
+    error: str
+    message: str
+    field: str | None = None
+    retry_after: int | None = None
+    attempts_left: int | None = None
+
+
+class VerificationIn(Schema):
+    phone: str
+    location: int | None = None
+
+
+class VerificationOut(Schema):
+    id: int
+    phone: str
+    expires_at: datetime
+    attempts_left: int
+
+
+class CheckIn(Schema):
+    code: str
+
+
+class CheckOut(Schema):
+    verification_token: str
+    expires_in: int
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    # REMOTE_ADDR only: X-Forwarded-For is set by the client unless a trusted proxy rewrites
+    # it, and trusting it would let anyone dodge the per-IP limit.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+@router.post(
+    "/verifications",
+    response={201: VerificationOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    summary="Send a one-time code to a phone",
+    description=(
+        "Sends a 6-digit code by SMS to `phone` (national numbers are read in the location's "
+        "country, default GB). The code expires after 10 minutes and allows 5 tries. Rate "
+        "limits: one code per phone per minute, 5 per phone and 20 per IP address per hour; "
+        "429 responses carry `retry_after` in seconds."
+    ),
+    auth=None,
+)
+def create_verification(request: HttpRequest, payload: VerificationIn):
+    location = None
+    if payload.location is not None:
+        location = Location.objects.filter(pk=payload.location, is_active=True).first()
+        if location is None:
+            raise NotFound("Unknown location", field="location")
+    verification = verification_start(phone=payload.phone, ip=client_ip(request), location=location)
+    return 201, {
+        "id": verification.pk,
+        "phone": verification.phone,
+        "expires_at": verification.expires_at,
+        "attempts_left": verification.attempts_left,
+    }
+
+
+@router.post(
+    "/verifications/{verification_id}/check",
+    response={200: CheckOut, 404: ErrorOut, 410: ErrorOut, 422: ErrorOut},
+    summary="Check a one-time code and get a verification token",
+    description=(
+        "Returns `verification_token`, valid for 30 minutes, to send with an unauthenticated "
+        "`POST /bookings` for the same phone. A wrong code is 422 with `attempts_left`; an "
+        "expired, used or exhausted code is 410 (ask for a new one)."
+    ),
+    auth=None,
+)
+def check_verification(request: HttpRequest, verification_id: int, payload: CheckIn):
+    token = verification_check(verification_id=verification_id, code=payload.code)
+    return 200, {
+        "verification_token": token,
+        "expires_in": int(TOKEN_LIFETIME.total_seconds()),
+    }

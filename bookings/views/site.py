@@ -1,0 +1,444 @@
+"""The client booking site (``/book/``): treatment → time (held 10 minutes) → details → phone
+code → confirmation. Views parse, call one service, and show domain errors as friendly pages or
+form errors; the booking-in-progress lives in the session, keyed by the hold it owns."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.core import signing
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from bookings.availability import nearest_free_slots
+from bookings.forms import CodeForm, DetailsForm
+from bookings.models import Appointment, Client
+from bookings.selectors.site import (
+    consultation_for,
+    locations_bookable_online,
+    services_bookable_online,
+)
+from bookings.services import (
+    appointment_book,
+    appointment_cancel,
+    appointment_hold,
+    client_register,
+    normalise_phone,
+)
+from bookings.services.verification import verification_check, verification_start
+from bookings.tokens import manage_token_for
+from bookings.verification_api import client_ip
+from bookings.views.site_picker import (
+    chosen_practitioner,
+    local_alternatives,
+    parse_start,
+    picker_context,
+)
+from clinic.errors import (
+    ApplicationError,
+    HoldExpired,
+    NotEligible,
+    SlotTaken,
+    SlotUnavailable,
+    ValidationFailed,
+)
+from clinic.models import Location, Service
+
+logger = logging.getLogger(__name__)
+
+SESSION_KEY = "booking"
+RETURNING_COOKIE = "aftercare_client"
+RETURNING_SALT = "bookings.returning-client"
+RETURNING_MAX_AGE = 180 * 24 * 3600
+# Eligibility refusals that mean "see us for a consultation first".
+NEEDS_CONSULTATION = {"consultation_required", "consultation_pending", "clearance_expired"}
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _bookable_service(*, location_slug: str, service_slug: str) -> tuple[Location, Service]:
+    location = get_object_or_404(locations_bookable_online(), slug=location_slug)
+    service = get_object_or_404(services_bookable_online(location=location), slug=service_slug)
+    return location, service
+
+
+def _state(request: HttpRequest) -> dict:
+    return dict(request.session.get(SESSION_KEY) or {})
+
+
+def _save_state(request: HttpRequest, state: dict) -> None:
+    request.session[SESSION_KEY] = state
+
+
+def _current_hold(request: HttpRequest) -> Appointment | None:
+    hold_id = _state(request).get("hold_id")
+    if not hold_id:
+        return None
+    return (
+        Appointment.objects.select_related("service", "location", "practitioner")
+        .filter(pk=hold_id)
+        .first()
+    )
+
+
+def _hold_is_live(hold: Appointment) -> bool:
+    return (
+        hold.status == Appointment.Status.HELD
+        and hold.hold_expires_at is not None
+        and hold.hold_expires_at > timezone.now()
+    )
+
+
+def returning_client(request: HttpRequest) -> Client | None:
+    """The client this device verified before (signed cookie), if the phone still matches."""
+    try:
+        value = request.get_signed_cookie(
+            RETURNING_COOKIE, salt=RETURNING_SALT, max_age=RETURNING_MAX_AGE
+        )
+        client_id, phone = value.split(":", 1)
+    except (KeyError, signing.BadSignature, ValueError):
+        return None
+    return Client.objects.filter(pk=client_id, phone=phone).first()
+
+
+def _remember_client(response: HttpResponse, client: Client, *, secure: bool) -> None:
+    response.set_signed_cookie(
+        RETURNING_COOKIE,
+        f"{client.pk}:{client.phone}",
+        salt=RETURNING_SALT,
+        max_age=RETURNING_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=secure,
+    )
+
+
+def _picker_page(
+    request: HttpRequest,
+    *,
+    location: Location,
+    service: Service,
+    template: str = "bookings/site/times.html",
+    error: ApplicationError | None = None,
+    status: int = 200,
+    **context,
+) -> HttpResponse:
+    base_url = reverse("site-times", args=[location.slug, service.slug])
+    picker = picker_context(
+        request,
+        service=service,
+        location=location,
+        base_url=base_url,
+        action_url=reverse("site-hold", args=[location.slug, service.slug]),
+        extra_query={"consulted": "yes"} if service.requires_consultation else None,
+    )
+    alternatives = []
+    if error is not None:
+        alternatives = local_alternatives(
+            isoformats=error.extra.get("alternatives", []), location=location
+        )
+    context = {**picker, "error": error, "alternatives": alternatives, **context}
+    if request.headers.get("HX-Request") and error is None:
+        return render(request, "bookings/site/_picker_body.html", context)
+    return render(request, template, context, status=status)
+
+
+def _hold_expired_page(
+    request: HttpRequest, *, location: Location, service: Service, around: datetime
+) -> HttpResponse:
+    nearest = [
+        slot.start_at
+        for slot in nearest_free_slots(service=service, location=location, around=around)
+    ]
+    return render(
+        request,
+        "bookings/site/hold_expired.html",
+        {
+            "location": location,
+            "service": service,
+            "alternatives": nearest,
+            "action_url": reverse("site-hold", args=[location.slug, service.slug]),
+        },
+        status=410,
+    )
+
+
+# --- step 1: location and treatment -------------------------------------------------------
+
+
+def book_start(request: HttpRequest) -> HttpResponse:
+    """Choose the clinic (skipped when there is one) and the treatment."""
+    locations = list(locations_bookable_online())
+    location = None
+    if len(locations) == 1:
+        location = locations[0]
+    elif request.GET.get("location"):
+        location = next((loc for loc in locations if loc.slug == request.GET["location"]), None)
+    services = list(services_bookable_online(location=location)) if location else []
+    return render(
+        request,
+        "bookings/site/start.html",
+        {
+            "locations": locations,
+            "location": location,
+            "services": services,
+            "returning": returning_client(request),
+        },
+    )
+
+
+# --- step 2 and 3: consultation question, then times --------------------------------------
+
+
+def book_times(request: HttpRequest, location_slug: str, service_slug: str) -> HttpResponse:
+    """Ask about a recent consultation where the treatment needs one, then show times."""
+    location, service = _bookable_service(location_slug=location_slug, service_slug=service_slug)
+    if service.requires_consultation:
+        answer = request.GET.get("consulted")
+        if answer == "no":
+            consultation = consultation_for(treatment=service, location=location)
+            return render(
+                request,
+                "bookings/site/consultation_first.html",
+                {"location": location, "service": service, "consultation": consultation},
+            )
+        if answer != "yes":
+            return render(
+                request,
+                "bookings/site/consultation_question.html",
+                {"location": location, "service": service},
+            )
+    if request.GET.get("then"):
+        # The treatment they came for: offered as a tentative hold after the consultation.
+        state = _state(request)
+        state["then"] = request.GET["then"]
+        _save_state(request, state)
+    return _picker_page(request, location=location, service=service)
+
+
+# --- step 4: hold the chosen time ---------------------------------------------------------
+
+
+@require_POST
+def book_hold(request: HttpRequest, location_slug: str, service_slug: str) -> HttpResponse:
+    """Hold the chosen start for 10 minutes; a taken time shows the nearest free ones."""
+    location, service = _bookable_service(location_slug=location_slug, service_slug=service_slug)
+    start_at = parse_start(request.POST.get("start"))
+    if start_at is None:
+        return _picker_page(
+            request,
+            location=location,
+            service=service,
+            error=SlotUnavailable("Please choose one of the times shown.", field="start"),
+            status=422,
+        )
+    practitioner = chosen_practitioner(
+        request, service=service, location=location, source=request.POST
+    )
+    try:
+        hold = appointment_hold(
+            service=service, location=location, start_at=start_at, practitioner=practitioner
+        )
+    except (SlotTaken, SlotUnavailable) as error:
+        return _picker_page(
+            request,
+            location=location,
+            service=service,
+            error=error,
+            status=error.status,
+            taken_at=start_at.astimezone(location.zone),
+        )
+    state = _state(request)
+    previous_hold_id = state.get("hold_id")
+    state.update(hold_id=hold.pk, verification_id=None, details=None)
+    _save_state(request, state)
+    if previous_hold_id and previous_hold_id != hold.pk:
+        # Changing their mind should not keep a second time locked away from other clients.
+        previous = Appointment.objects.filter(
+            pk=previous_hold_id, status=Appointment.Status.HELD
+        ).first()
+        if previous is not None:
+            appointment_cancel(appointment=previous, actor_label="system", reason="Hold replaced")
+    return redirect("site-details")
+
+
+# --- step 5: details ----------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def book_details(request: HttpRequest) -> HttpResponse:
+    hold = _current_hold(request)
+    if hold is None:
+        return redirect("site-book")
+    location, service = hold.location, hold.service
+    if not _hold_is_live(hold):
+        return _hold_expired_page(request, location=location, service=service, around=hold.start_at)
+    returning = returning_client(request)
+    initial = {}
+    if returning is not None:
+        initial = {
+            "first_name": returning.first_name,
+            "last_name": returning.last_name,
+            "phone": returning.phone,
+            "email": returning.email,
+            "sms_consent": returning.can_receive_sms,
+        }
+    form = DetailsForm(
+        request.POST or None,
+        initial=initial,
+        clinic_name=location.name,
+        country=location.country,
+    )
+    if request.method == "POST" and form.is_valid():
+        details = {**form.cleaned_data, "consent_wording": form.consent_wording}
+        try:
+            phone = normalise_phone(details["phone"], region=location.country)
+            details["phone"] = phone
+            state = _state(request)
+            state["details"] = details
+            if returning is not None and returning.phone == phone:
+                _save_state(request, state)
+                return _finish_booking(request, hold=hold, details=details)
+            verification = verification_start(phone=phone, ip=client_ip(request), location=location)
+        except ApplicationError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            state["verification_id"] = verification.pk
+            _save_state(request, state)
+            return redirect("site-verify")
+    return render(
+        request,
+        "bookings/site/details.html",
+        {
+            "form": form,
+            "hold": hold,
+            "location": location,
+            "service": service,
+            "returning": returning,
+            "hold_expires_epoch": int(hold.hold_expires_at.timestamp()),
+        },
+    )
+
+
+# --- step 6: phone code -------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def book_verify(request: HttpRequest) -> HttpResponse:
+    hold = _current_hold(request)
+    state = _state(request)
+    if hold is None or not state.get("verification_id") or not state.get("details"):
+        return redirect("site-book")
+    if not _hold_is_live(hold):
+        return _hold_expired_page(
+            request, location=hold.location, service=hold.service, around=hold.start_at
+        )
+    details = state["details"]
+    is_resend = request.POST.get("action") == "resend"
+    form = CodeForm(request.POST if request.method == "POST" and not is_resend else None)
+    notice, problem = "", ""
+    if request.method == "POST" and is_resend:
+        try:
+            verification = verification_start(
+                phone=details["phone"], ip=client_ip(request), location=hold.location
+            )
+        except ApplicationError as error:
+            problem = error.message
+        else:
+            state["verification_id"] = verification.pk
+            _save_state(request, state)
+            notice = "We have sent you a new code. Codes from earlier texts no longer work."
+    elif request.method == "POST" and form.is_valid():
+        try:
+            verification_check(
+                verification_id=state["verification_id"], code=form.cleaned_data["code"]
+            )
+        except ApplicationError as error:
+            form.add_error("code" if error.field == "code" else None, error.message)
+        else:
+            return _finish_booking(request, hold=hold, details=details)
+    return render(
+        request,
+        "bookings/site/verify.html",
+        {
+            "form": form,
+            "hold": hold,
+            "location": hold.location,
+            "service": hold.service,
+            "phone_ending": details["phone"][-4:],
+            "notice": notice,
+            "problem": problem,
+            "hold_expires_epoch": int(hold.hold_expires_at.timestamp()),
+        },
+    )
+
+
+def _finish_booking(request: HttpRequest, *, hold: Appointment, details: dict) -> HttpResponse:
+    """The phone is proven: register the client and turn the hold into a booking."""
+    location, service = hold.location, hold.service
+    try:
+        client = client_register(
+            first_name=details["first_name"],
+            last_name=details["last_name"],
+            phone=details["phone"],
+            email=details.get("email") or "",
+            sms_consent=bool(details.get("sms_consent")),
+            consent_wording=details["consent_wording"] if details.get("sms_consent") else "",
+            location=location,
+            phone_verified=True,
+        )
+        appointment = appointment_book(
+            client=client,
+            service=service,
+            location=location,
+            start_at=hold.start_at,
+            hold=hold,
+            channel=Appointment.Channel.ONLINE,
+        )
+    except HoldExpired:
+        return _hold_expired_page(request, location=location, service=service, around=hold.start_at)
+    except NotEligible as refusal:
+        # Free the held time for others: this client cannot have it as things stand.
+        if _hold_is_live(hold):
+            appointment_cancel(
+                appointment=hold, actor_label="system", reason=f"Hold released: {refusal.code}"
+            )
+        _save_state(request, {})
+        needs_consultation = refusal.code in NEEDS_CONSULTATION
+        response = render(
+            request,
+            "bookings/site/not_eligible.html",
+            {
+                "location": location,
+                "service": service,
+                "refusal": refusal,
+                "needs_consultation": needs_consultation,
+                "consultation": consultation_for(treatment=service, location=location)
+                if needs_consultation
+                else None,
+            },
+            status=409,
+        )
+        _remember_client(response, client, secure=request.is_secure())
+        return response
+    except ValidationFailed as error:
+        return render(
+            request,
+            "bookings/site/problem.html",
+            {"title": "We could not complete your booking", "message": error.message},
+            status=422,
+        )
+    then = _state(request).get("then") if service.is_consultation else None
+    _save_state(request, {})
+    url = reverse("site-confirmed", args=[manage_token_for(appointment)])
+    if then:
+        url += f"?then={then}"
+    response = HttpResponseRedirect(url)
+    _remember_client(response, client, secure=request.is_secure())
+    logger.info("online booking completed", extra={"appointment_id": appointment.pk})
+    return response
