@@ -30,6 +30,7 @@ from bookings.models import (
     HealthDataAccess,
     HealthRecheck,
     ScreeningAnswerRule,
+    ScreeningQuestion,
 )
 from bookings.selectors.consultations import screening_questions_active
 from bookings.services.appointments import appointment_transition
@@ -179,7 +180,8 @@ def consultation_submit_screening(
     consultation is already assessed or its appointment is cancelled.
     """
     questions = screening_questions_active()
-    known = {question.key for question in questions}
+    # A question retired while the client had the form open is ignored, not an error.
+    known = set(ScreeningQuestion.objects.values_list("key", flat=True))
     unknown = sorted(set(answers) - known)
     if unknown:
         raise ValidationFailed("This question is not part of the form.", field=unknown[0])

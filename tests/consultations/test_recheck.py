@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from bookings import signals
+from bookings.models import AppointmentEvent, HealthRecheck
+from bookings.selectors.consultations import (
+    appointment_awaiting_recheck,
+    appointment_ids_with_changed_recheck,
+)
+from bookings.services.consultations import health_recheck_answer, health_recheck_request
+from bookings.tokens import appointment_id_from_recheck_token, recheck_token_for
+from clinic.errors import Gone, IllegalTransition, NotFound
+from tests import factories
+from tests.consultations.conftest import at
+
+pytestmark = pytest.mark.django_db
+
+SECOND_SESSION = date(2027, 1, 4)
+
+
+@pytest.fixture
+def second_session(book_consultation, book_treatment, clear, client_person, clock):
+    """A client cleared on Wednesday, first session completed on Monday, second booked 4 weeks on."""
+    clear(book_consultation(client_person))
+    first = book_treatment(client_person, at(10))
+    second = book_treatment(client_person, at(10, day=SECOND_SESSION))
+    first.status = "completed"
+    first.save(update_fields=["status"])
+    clock.move_to(at(12, day=SECOND_SESSION - timedelta(days=2)))
+    return second
+
+
+def test_the_later_session_awaits_a_recheck_within_the_window(second_session, client_person):
+    assert appointment_awaiting_recheck(client=client_person) == second_session
+
+
+def test_a_first_session_needs_no_recheck(
+    book_consultation, book_treatment, clear, client_person, clock
+):
+    clear(book_consultation(client_person))
+    book_treatment(client_person, at(10))
+    clock.move_to(at(12, day=date(2026, 12, 5)))
+    assert appointment_awaiting_recheck(client=client_person) is None
+
+
+def test_no_change_is_recorded_and_nothing_is_flagged(second_session, client_person):
+    health_recheck_request(appointment=second_session)
+    recheck = health_recheck_answer(appointment=second_session, changed=False, via="sms")
+    assert (recheck.changed, recheck.needs_review) == (False, False)
+    assert appointment_awaiting_recheck(client=client_person) is None
+    assert AppointmentEvent.objects.filter(
+        appointment=second_session, kind="health_recheck_unchanged"
+    ).exists()
+
+
+def test_a_change_puts_the_appointment_in_review_and_alerts_the_practitioner(second_session):
+    alerts = []
+
+    def on_changed(sender, **kwargs):
+        alerts.append(kwargs["appointment"].pk)
+
+    signals.health_recheck_changed.connect(on_changed, weak=False)
+    try:
+        health_recheck_answer(appointment=second_session, changed=True, via="link")
+    finally:
+        signals.health_recheck_changed.disconnect(on_changed)
+    assert alerts == [second_session.pk]
+    assert HealthRecheck.objects.get(appointment=second_session).needs_review is True
+    assert appointment_ids_with_changed_recheck(appointment_ids=[second_session.pk]) == {
+        second_session.pk
+    }
+
+
+def test_a_past_appointment_cannot_be_rechecked(second_session, clock):
+    clock.move_to(at(11, day=SECOND_SESSION))
+    with pytest.raises(IllegalTransition):
+        health_recheck_answer(appointment=second_session, changed=False, via="link")
+
+
+def test_recheck_tokens_name_the_appointment_and_expire_at_its_start(second_session, clock):
+    token = recheck_token_for(second_session)
+    assert appointment_id_from_recheck_token(token) == second_session.pk
+    with pytest.raises(NotFound):
+        appointment_id_from_recheck_token(token[:-2] + "xx")
+    clock.move_to(at(10, 1, day=SECOND_SESSION))
+    with pytest.raises(Gone):
+        appointment_id_from_recheck_token(token)
+
+
+def test_a_manage_token_is_not_a_recheck_token(second_session):
+    from bookings.tokens import manage_token_for
+
+    with pytest.raises(NotFound):
+        appointment_id_from_recheck_token(manage_token_for(second_session))
+
+
+def test_other_clients_appointments_are_not_picked(second_session):
+    assert appointment_awaiting_recheck(client=factories.ClientFactory()) is None
