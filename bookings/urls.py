@@ -22,3 +22,8 @@ urlpatterns: list = [
         name="site-first-treatment",
     ),
 ]
+
+# Staff workspace (issue 8)
+from bookings.views.staff.urls import urlpatterns as staff_urlpatterns  # noqa: E402
+
+urlpatterns += staff_urlpatterns

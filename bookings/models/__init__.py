@@ -26,3 +26,6 @@ __all__ += [
     "ScreeningAnswerRule",
     "ScreeningQuestion",
 ]
+from bookings.models.calendar_feeds import CalendarFeedToken  # noqa: E402
+
+__all__ += ["CalendarFeedToken"]

@@ -12,5 +12,4 @@ from bookings.auth import staff_auth
 
 router = Router(auth=staff_auth, tags=["staff"])
 
-from bookings.staff_api import consultations  # noqa: E402, F401
-from bookings.staff_api import appointments, clients  # noqa: E402, F401
+from bookings.staff_api import appointments, clients, consultations  # noqa: E402, F401

@@ -1,0 +1,217 @@
+"""Reads for the staff workspace: one appointment with its history, client search, the client
+page (appointments, course progress, consultation status, consent).
+
+Reception sees contact details and consultation *outcomes*; screening answers and clinical
+notes are not read here at all (the consultation selectors own those, with their audit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from bookings.models import Appointment, AppointmentEvent, Client, Consultation
+from bookings.selectors.calendar import own_practitioner, sees_whole_calendar
+from clinic import roles
+from clinic.errors import NotFound, PermissionDenied
+from clinic.models import Service
+
+SEARCH_LIMIT = 20
+COURSE_STATUSES = (
+    Appointment.Status.PENDING_CLEARANCE,
+    Appointment.Status.BOOKED,
+    Appointment.Status.CONFIRMED,
+    Appointment.Status.ARRIVED,
+    Appointment.Status.COMPLETED,
+)
+UPCOMING_STATUSES = (
+    Appointment.Status.PENDING_CLEARANCE,
+    Appointment.Status.BOOKED,
+    Appointment.Status.CONFIRMED,
+    Appointment.Status.ARRIVED,
+)
+
+
+def appointment_for_staff(*, actor: AbstractBaseUser | None, appointment_id: int) -> Appointment:
+    """One appointment with client, service, practitioner, room and location loaded.
+
+    Raises PermissionDenied (not staff, or a practitioner opening a colleague's appointment)
+    and NotFound."""
+    roles.require_role(actor, *roles.ALL_ROLES)
+    appointment = (
+        Appointment.objects.select_related("client", "service", "practitioner", "room", "location")
+        .filter(id=appointment_id)
+        .first()
+    )
+    if appointment is None:
+        raise NotFound("No such appointment")
+    if not sees_whole_calendar(actor):
+        mine = own_practitioner(actor)
+        if mine is None or appointment.practitioner_id != mine.id:
+            raise PermissionDenied("Practitioners see only their own appointments")
+    return appointment
+
+
+def appointment_history(*, appointment: Appointment) -> QuerySet[AppointmentEvent]:
+    """Audit trail of ``appointment``, oldest first (access was checked when it was loaded)."""
+    return appointment.events.select_related("actor").order_by("created_at", "id")
+
+
+@dataclass(frozen=True)
+class ConsultationStatus:
+    """What reception may know: the latest outcome and how long a clearance lasts."""
+
+    outcome: str
+    outcome_label: str
+    valid_until: date | None
+    not_before: date | None
+    consultation_appointment_id: int | None
+    cleared_service_names: tuple[str, ...] = ()
+
+    @property
+    def is_valid_clearance(self) -> bool:
+        return (
+            self.outcome == Consultation.Outcome.CLEARED
+            and self.valid_until is not None
+            and self.valid_until >= timezone.localdate()
+        )
+
+
+def consultation_status_for_client(*, client: Client) -> ConsultationStatus | None:
+    """The client's most recent consultation outcome (no answers, no notes), or None."""
+    latest = (
+        Consultation.objects.filter(client=client)
+        .prefetch_related("services_cleared")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if latest is None:
+        return None
+    return ConsultationStatus(
+        outcome=latest.outcome,
+        outcome_label=latest.get_outcome_display(),
+        valid_until=latest.valid_until,
+        not_before=latest.not_before,
+        consultation_appointment_id=latest.appointment_id,
+        cleared_service_names=tuple(service.name for service in latest.services_cleared.all()),
+    )
+
+
+def clients_search(*, actor: AbstractBaseUser | None, query: str) -> list[Client]:
+    """Clients whose name or phone matches ``query`` (at most SEARCH_LIMIT).
+
+    Phone matching compares digits only, so "07700 900123" finds +447700900123.
+    Raises PermissionDenied for non-staff."""
+    roles.require_role(actor, *roles.ALL_ROLES)
+    query = query.strip()
+    if len(query) < 2:
+        return []
+    condition = Q()
+    for word in query.split():
+        condition &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
+    digits = "".join(character for character in query if character.isdigit())
+    if len(digits) >= 4:
+        # A national number starts with 0 where E.164 has the country code: match the rest.
+        condition |= Q(phone__contains=digits.lstrip("0"))
+    clients = Client.objects.filter(condition)
+    if not sees_whole_calendar(actor):
+        mine = own_practitioner(actor)
+        clients = clients.filter(appointments__practitioner=mine).distinct()
+    return list(clients.order_by("last_name", "first_name")[:SEARCH_LIMIT])
+
+
+@dataclass(frozen=True)
+class CourseProgress:
+    service: Service
+    sessions_done: int
+    sessions_booked: int
+    course_size: int
+    next_due_on: date | None
+
+    @property
+    def current_session(self) -> int:
+        return min(self.sessions_done + self.sessions_booked, self.course_size)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.sessions_done >= self.course_size
+
+
+@dataclass
+class ClientOverview:
+    client: Client
+    upcoming: list[Appointment] = field(default_factory=list)
+    past: list[Appointment] = field(default_factory=list)
+    courses: list[CourseProgress] = field(default_factory=list)
+    consultation: ConsultationStatus | None = None
+
+
+def _course_progress(client_appointments: list[Appointment], zone_of) -> list[CourseProgress]:
+    by_service: dict[int, list[Appointment]] = {}
+    for appointment in client_appointments:
+        service = appointment.service
+        if (
+            service.kind == Service.Kind.TREATMENT
+            and service.course_size > 1
+            and appointment.status in COURSE_STATUSES
+        ):
+            by_service.setdefault(service.id, []).append(appointment)
+    courses = []
+    for sessions in by_service.values():
+        service = sessions[0].service
+        done = [s for s in sessions if s.status == Appointment.Status.COMPLETED]
+        booked = [s for s in sessions if s.status != Appointment.Status.COMPLETED]
+        last = max(sessions, key=lambda s: s.start_at)
+        next_due_on = None
+        if len(done) + len(booked) < service.course_size:
+            next_due_on = (
+                last.start_at.astimezone(zone_of(last)) + timedelta(days=service.min_interval_days)
+            ).date()
+        courses.append(
+            CourseProgress(
+                service=service,
+                sessions_done=len(done),
+                sessions_booked=len(booked),
+                course_size=service.course_size,
+                next_due_on=next_due_on,
+            )
+        )
+    return courses
+
+
+def client_overview(
+    *, actor: AbstractBaseUser | None, client_id: int, now: datetime | None = None
+) -> ClientOverview:
+    """The client page: upcoming and past appointments, course progress ("session 2 of 3,
+    next due after …"), the latest consultation outcome and validity.
+
+    Raises PermissionDenied (non-staff; a practitioner who never saw this client) and
+    NotFound."""
+    roles.require_role(actor, *roles.ALL_ROLES)
+    client = Client.objects.filter(id=client_id).select_related("preferred_location").first()
+    if client is None:
+        raise NotFound("No such client")
+    appointments = list(
+        Appointment.objects.filter(client=client)
+        .select_related("service", "practitioner", "room", "location")
+        .order_by("start_at")
+    )
+    if not sees_whole_calendar(actor):
+        mine = own_practitioner(actor)
+        if mine is None or not any(a.practitioner_id == mine.id for a in appointments):
+            raise PermissionDenied("Practitioners see only their own clients")
+    now = now or timezone.now()
+    overview = ClientOverview(client=client)
+    for appointment in appointments:
+        if appointment.status in UPCOMING_STATUSES and appointment.end_at >= now:
+            overview.upcoming.append(appointment)
+        elif appointment.status != Appointment.Status.HELD:
+            overview.past.append(appointment)
+    overview.past.reverse()
+    overview.courses = _course_progress(appointments, lambda a: a.location.zone)
+    overview.consultation = consultation_status_for_client(client=client)
+    return overview

@@ -1,0 +1,129 @@
+"""What staff may do to appointments, on top of the booking rules every interface shares.
+
+The rules of *whether* a booking, move or transition is possible live in
+``bookings.services.appointments``; this module adds *who* may ask: reception and managers may
+act on any appointment; a practitioner only on their own column. Staff bookings skip the online
+booking window (lead time, horizon) because the front desk books by phone, but never the
+no-overlap or eligibility rules.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from bookings.models import Appointment, Client
+from bookings.services.appointments import (
+    appointment_book,
+    appointment_cancel,
+    appointment_complete,
+    appointment_confirm,
+    appointment_mark_arrived,
+    appointment_mark_no_show,
+    appointment_reschedule,
+)
+from clinic import roles
+from clinic.errors import PermissionDenied, ValidationFailed
+from clinic.models import Location, Practitioner, Service
+
+STAFF_ACTIONS = {
+    "confirm": appointment_confirm,
+    "arrived": appointment_mark_arrived,
+    "completed": appointment_complete,
+    "no_show": appointment_mark_no_show,
+    "cancel": appointment_cancel,
+}
+
+
+def require_appointment_access(
+    actor: AbstractBaseUser | None, *, practitioner_id: int | None
+) -> None:
+    """Raise PermissionDenied unless ``actor`` may work on appointments in this practitioner's
+    column (reception and managers: any; a practitioner: only their own)."""
+    if roles.has_role(actor, roles.RECEPTION, roles.MANAGER):
+        return
+    if (
+        roles.has_role(actor, roles.PRACTITIONER)
+        and practitioner_id is not None
+        and Practitioner.objects.filter(id=practitioner_id, user_id=actor.pk).exists()
+    ):
+        return
+    raise PermissionDenied("You can only work on your own appointments")
+
+
+def appointment_book_by_staff(
+    *,
+    actor: AbstractBaseUser | None,
+    client: Client,
+    service: Service,
+    location: Location,
+    start_at: datetime,
+    practitioner: Practitioner | None = None,
+    awaiting_consultation: Appointment | None = None,
+    override_reason: str = "",
+) -> Appointment:
+    """Book on the phone or at the desk (channel ``staff``). A practitioner books only into
+    their own column (and gets it when they name none).
+
+    Raises PermissionDenied, plus everything ``appointment_book`` raises (SlotTaken with
+    alternatives, SlotUnavailable, NotEligible, ValidationFailed)."""
+    if practitioner is None and not roles.has_role(actor, roles.RECEPTION, roles.MANAGER):
+        practitioner = Practitioner.objects.filter(user_id=getattr(actor, "pk", None)).first()
+    require_appointment_access(actor, practitioner_id=practitioner.id if practitioner else None)
+    return appointment_book(
+        client=client,
+        service=service,
+        location=location,
+        start_at=start_at,
+        practitioner=practitioner,
+        actor=actor,
+        channel=Appointment.Channel.STAFF,
+        awaiting_consultation=awaiting_consultation,
+        override_reason=override_reason,
+        enforce_booking_window=False,
+    )
+
+
+def appointment_reschedule_by_staff(
+    *,
+    actor: AbstractBaseUser | None,
+    appointment: Appointment,
+    start_at: datetime,
+    practitioner: Practitioner | None = None,
+    reason: str = "",
+    override_reason: str = "",
+) -> Appointment:
+    """Move ``appointment`` (by drag on the calendar or the edit form).
+
+    Raises PermissionDenied (a practitioner moving a colleague's appointment or into a
+    colleague's column) plus everything ``appointment_reschedule`` raises."""
+    require_appointment_access(actor, practitioner_id=appointment.practitioner_id)
+    if practitioner is not None and practitioner.id != appointment.practitioner_id:
+        require_appointment_access(actor, practitioner_id=practitioner.id)
+    return appointment_reschedule(
+        appointment=appointment,
+        start_at=start_at,
+        practitioner=practitioner,
+        actor=actor,
+        reason=reason,
+        enforce_booking_window=False,
+        override_reason=override_reason,
+    )
+
+
+def appointment_change_status_by_staff(
+    *, actor: AbstractBaseUser | None, appointment: Appointment, action: str, reason: str = ""
+) -> Appointment:
+    """Apply a desk action: ``confirm``, ``arrived``, ``completed``, ``no_show`` or ``cancel``
+    (cancel needs a reason).
+
+    Raises ValidationFailed (unknown action, missing reason), PermissionDenied,
+    IllegalTransition (e.g. no-show before the start)."""
+    transition = STAFF_ACTIONS.get(action)
+    if transition is None:
+        raise ValidationFailed(
+            f"Unknown action {action!r}; use one of {', '.join(STAFF_ACTIONS)}", field="action"
+        )
+    require_appointment_access(actor, practitioner_id=appointment.practitioner_id)
+    return transition(appointment=appointment, actor=actor, reason=reason)

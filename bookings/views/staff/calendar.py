@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from bookings.selectors.calendar import calendar_practitioners, calendar_rooms
+from bookings.views.staff.access import current_location, render_staff, staff_member_required
+
+
+def _utc_offset(location) -> str:
+    offset = datetime.now(tz=location.zone).strftime("%z")
+    return f"{offset[:3]}:{offset[3:]}"
+
+
+@staff_member_required
+def calendar_page(request: HttpRequest) -> HttpResponse:
+    """The day/week calendar. Columns come from the selectors (a practitioner gets only their
+    own); appointments and background blocks are fetched by the page from the staff API."""
+    location = current_location(request)
+    by = "room" if request.GET.get("by") == "room" else "practitioner"
+    practitioners = calendar_practitioners(actor=request.user, location=location)
+    if by == "room":
+        resources = [
+            {"id": f"r{room.id}", "title": room.name}
+            for room in calendar_rooms(actor=request.user, location=location)
+        ]
+    else:
+        resources = [
+            {
+                "id": f"p{practitioner.id}",
+                "title": practitioner.display_name,
+                "extendedProps": {"colour": practitioner.calendar_colour},
+            }
+            for practitioner in practitioners
+        ]
+    today = timezone.localdate(timezone=location.zone)
+    config = {
+        "location": location.id,
+        "by": by,
+        "view": "week" if request.GET.get("view") == "week" else "day",
+        "date": request.GET.get("date") or today.isoformat(),
+        "timeZone": _utc_offset(location),
+        "slotMinTime": location.opening_time.strftime("%H:%M:%S"),
+        "slotMaxTime": location.closing_time.strftime("%H:%M:%S"),
+        "resources": resources,
+        "pollSeconds": 20,
+        "canEdit": True,
+    }
+    return render_staff(
+        request,
+        "bookings/staff/calendar.html",
+        {
+            "nav": "calendar",
+            "location": location,
+            "by": by,
+            "calendar_config": config,
+            "practitioners": practitioners,
+        },
+    )

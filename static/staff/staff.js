@@ -1,0 +1,27 @@
+/* Small behaviours shared by staff pages (no framework beyond htmx). */
+(function () {
+  "use strict";
+  // Picking a client from the search results in the booking form.
+  document.addEventListener("click", function (event) {
+    const pick = event.target.closest("button.pick");
+    if (pick) {
+      const chosen = document.getElementById("chosen-client");
+      const hidden = document.createElement("input");
+      hidden.type = "hidden";
+      hidden.name = "client";
+      hidden.value = pick.dataset.clientId;
+      const line = document.createElement("p");
+      line.className = "chosen";
+      const name = document.createElement("strong");
+      name.textContent = pick.dataset.clientName;
+      line.append(name, " · " + pick.dataset.clientPhone);
+      chosen.replaceChildren(hidden, line);
+      document.getElementById("client-results").replaceChildren();
+      const newClient = document.querySelector("details.new-client");
+      if (newClient) newClient.open = false;
+      return;
+    }
+    const clear = event.target.closest("button.clear-client");
+    if (clear) clear.closest("#chosen-client").replaceChildren();
+  });
+})();
