@@ -128,7 +128,10 @@ def inbound_receive(
         reply = _confirm_next(client=client, appointment=appointment, location=location)
     elif keyword in RECHECK_ANSWERS:
         kind = InboundMessage.Kind.RECHECK
-        reply = _record_recheck(client=client, changed=RECHECK_ANSWERS[keyword], inbound=inbound)
+        reply, recheck_appointment = _record_recheck(
+            client=client, changed=RECHECK_ANSWERS[keyword]
+        )
+        appointment = recheck_appointment or appointment
     else:
         is_urgent = bool(WORRYING_WORDS.search(body)) and _recent_aftercare(client, now)
         if is_urgent and location is not None:
@@ -198,27 +201,24 @@ def _confirm_next(
     )
 
 
-def _record_recheck(*, client: Client | None, changed: bool, inbound: InboundMessage) -> str:
+def _record_recheck(*, client: Client | None, changed: bool) -> tuple[str, Appointment | None]:
     """Pass a 1/2 answer to the consultation flow. If that flow's functions are not available
     the reply stays unhandled (kind ``recheck``) for staff to record."""
     if client is None:
-        return ""
-    from bookings import selectors as booking_selectors
-    from bookings import services as booking_services
-
-    find = getattr(booking_selectors, "appointment_awaiting_recheck", None)
-    answer = getattr(booking_services, "health_recheck_answer", None)
-    if find is None or answer is None:
-        return "Thanks, we've passed your answer to the clinic."
+        return "", None
+    try:
+        from bookings.selectors.consultations import appointment_awaiting_recheck as find
+        from bookings.services.consultations import health_recheck_answer as answer
+    except ImportError:
+        return "Thanks, we've passed your answer to the clinic.", None
     appointment = find(client=client)
     if appointment is None:
-        return ""
+        return "", None
     try:
         answer(appointment=appointment, changed=changed, via="sms")
     except ApplicationError as exc:
         logger.info("sms recheck answer refused", extra={"code": exc.code})
-        return ""
-    InboundMessage.objects.filter(pk=inbound.pk).update(appointment=appointment)
+        return "", appointment
     if changed:
-        return "Thanks for telling us. The clinic will contact you before your visit."
-    return "Thanks, see you soon."
+        return "Thanks for telling us. The clinic will contact you before your visit.", appointment
+    return "Thanks, see you soon.", appointment

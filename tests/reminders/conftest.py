@@ -59,3 +59,44 @@ def utc(*args: int) -> datetime:
 
 def days(n: float) -> timedelta:
     return timedelta(days=n)
+
+
+@pytest.fixture
+def outbox_message(location, client_person):
+    """Create a scheduled outbox row without going through planning."""
+    from reminders.models import Message, ReminderRule
+
+    def _make(*, due_at: datetime, rule_name: str | None = "Aftercare: same evening", **fields):
+        rule = ReminderRule.objects.get(name=rule_name) if rule_name else None
+        defaults = {
+            "client": client_person,
+            "location": location,
+            "rule": rule,
+            "category": rule.category if rule else ReminderRule.Category.ADHOC,
+            "to": client_person.phone,
+            "body": "Hi, a generic care reminder.",
+            "due_at": due_at,
+        }
+        defaults.update(fields)
+        return Message.objects.create(**defaults)
+
+    return _make
+
+
+@pytest.fixture
+def fake_twilio(settings):
+    from tests.fake_twilio import FakeTwilio
+
+    fake = FakeTwilio(callbacks=False, timeout_seconds=2).start()
+    settings.SMS_BACKEND = "twilio"
+    settings.TWILIO_ACCOUNT_SID = fake.account_sid
+    settings.TWILIO_AUTH_TOKEN = fake.auth_token
+    settings.TWILIO_FROM_NUMBER = "+447700900001"
+    settings.TWILIO_MESSAGING_SERVICE_SID = ""
+    settings.TWILIO_API_BASE_URL = fake.url
+    settings.TWILIO_TIMEOUT_SECONDS = 1.0
+    settings.PUBLIC_BASE_URL = "https://clinic.example"
+    reset_backends()
+    yield fake
+    fake.stop()
+    reset_backends()
