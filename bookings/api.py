@@ -12,12 +12,15 @@ from datetime import date, datetime
 from django.conf import settings
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
+from ninja.errors import HttpError
 
 from bookings import availability, services
+from bookings.auth import staff_auth
 from bookings.models import Appointment
 from bookings.selectors import booking as selectors
+from bookings.services.verification import verification_token_validate
 from bookings.tokens import manage_token_for
-from clinic.errors import ValidationFailed
+from clinic.errors import ApplicationError, ValidationFailed
 
 router = Router(tags=["bookings"])
 
@@ -65,6 +68,13 @@ class BookingIn(Schema):
     client: ClientIn
     sms_consent: bool = False
     consent_wording: str = Field("", max_length=1000)
+    verification_token: str | None = Field(
+        None,
+        description=(
+            "Proof of the client's phone from `POST /verifications/{id}/check`. Required unless "
+            "the call is authenticated as staff (session or Bearer API token)."
+        ),
+    )
 
 
 class AppointmentOut(Schema):
@@ -172,15 +182,35 @@ def get_availability(request: HttpRequest, query: Query[AvailabilityQuery]) -> A
     )
 
 
+def _staff_caller(request: HttpRequest):  # noqa: ANN202 - the staff user or None
+    """The staff user when the call carries valid staff credentials; None for the public (a
+    bad credential, a failed CSRF check or a login without a staff role count as public)."""
+    try:
+        return staff_auth(request)
+    except (ApplicationError, HttpError):
+        return None
+
+
 @router.post(
     "/bookings",
     response={201: BookingOut, 401: ErrorOut, 409: ErrorOut, 410: ErrorOut, 422: ErrorOut},
 )
 def create_booking(request: HttpRequest, payload: BookingIn) -> Status:
     """Book a slot for a client. 409 `slot_taken` comes with `alternatives`; eligibility refusals
-    are 409 with the reason as `error` (e.g. `consultation_required`)."""
+    are 409 with the reason as `error` (e.g. `consultation_required`).
+
+    Anonymous calls must prove the client's phone: send the `verification_token` from
+    `POST /verifications/{id}/check` for the same number. Without it the answer is 401
+    `verification_required`; an expired token or one for another phone is 422
+    `verification_invalid`. Staff calls (session or Bearer token) need no token."""
     service = selectors.service_for_booking(service_id=payload.service)
     location = selectors.location_for_booking(location_id=payload.location)
+    is_staff_call = _staff_caller(request) is not None
+    if not is_staff_call:
+        verification_token_validate(
+            token=payload.verification_token,
+            phone=services.normalise_phone(payload.client.phone, region=location.country),
+        )
     practitioner = selectors.practitioner_for_booking(
         practitioner_id=payload.practitioner, location=location
     )
@@ -193,6 +223,7 @@ def create_booking(request: HttpRequest, payload: BookingIn) -> Status:
         consent_wording=payload.consent_wording,
         consent_method="api",
         location=location,
+        phone_verified=not is_staff_call,
     )
     appointment = services.appointment_book(
         client=client,

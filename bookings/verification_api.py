@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from bookings.services.verification import (
     TOKEN_LIFETIME,
@@ -72,12 +72,15 @@ def create_verification(request: HttpRequest, payload: VerificationIn):
         if location is None:
             raise NotFound("Unknown location", field="location")
     verification = verification_start(phone=payload.phone, ip=client_ip(request), location=location)
-    return 201, {
-        "id": verification.pk,
-        "phone": verification.phone,
-        "expires_at": verification.expires_at,
-        "attempts_left": verification.attempts_left,
-    }
+    return Status(
+        201,
+        {
+            "id": verification.pk,
+            "phone": verification.phone,
+            "expires_at": verification.expires_at,
+            "attempts_left": verification.attempts_left,
+        },
+    )
 
 
 @router.post(
@@ -93,7 +96,10 @@ def create_verification(request: HttpRequest, payload: VerificationIn):
 )
 def check_verification(request: HttpRequest, verification_id: int, payload: CheckIn):
     token = verification_check(verification_id=verification_id, code=payload.code)
-    return 200, {
-        "verification_token": token,
-        "expires_in": int(TOKEN_LIFETIME.total_seconds()),
-    }
+    return Status(
+        200,
+        {
+            "verification_token": token,
+            "expires_in": int(TOKEN_LIFETIME.total_seconds()),
+        },
+    )

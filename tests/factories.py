@@ -119,3 +119,20 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
         lambda appt: appt.end_at + timedelta(minutes=appt.service.buffer_after_minutes)
     )
     status = Appointment.Status.BOOKED
+
+
+def verification_token_for(phone: str) -> str:
+    """A phone-verification token for ``phone`` (E.164), as ``POST /verifications/{id}/check``
+    returns after the right code: what an anonymous ``POST /api/v1/bookings`` must send."""
+    from bookings.models import PhoneVerification
+    from bookings.services.verification import verification_token_for as token_for
+
+    now = timezone.now()
+    verification = PhoneVerification.objects.create(
+        phone=phone,
+        code_hash="-",
+        expires_at=now + timedelta(minutes=10),
+        verified_at=now,
+        attempts=1,
+    )
+    return token_for(verification=verification)

@@ -171,6 +171,13 @@ def verification_check(*, verification_id: int, code: str, now: datetime | None 
             extra={"attempts_left": left},
         )
     logger.info("verification succeeded", extra={"verification_id": verification.pk})
+    return verification_token_for(verification=verification)
+
+
+def verification_token_for(*, verification: PhoneVerification) -> str:
+    """The signed token proving ``verification.phone`` (for a verification already checked)."""
+    if verification.verified_at is None:
+        raise ValidationFailed("This phone has not been verified yet.", field="code")
     return signing.dumps({"v": verification.pk, "p": verification.phone}, salt=TOKEN_SALT)
 
 

@@ -8,7 +8,9 @@ import time_machine
 from django.core import signing
 
 from bookings.models import Appointment, Client
+from bookings.services import normalise_phone
 from bookings.tokens import MANAGE_SALT, manage_token_for
+from clinic.errors import ValidationFailed
 from tests import factories
 
 LONDON = ZoneInfo("Europe/London")
@@ -50,6 +52,12 @@ def booking_payload(service, location, start_at, overrides=None):
         "consent_wording": "Text me about my appointments. Reply STOP to opt out.",
     }
     payload.update(overrides or {})
+    # Anonymous bookings must prove the phone (issue 7): send a token for the client's number.
+    try:
+        phone = normalise_phone(payload["client"]["phone"])
+    except ValidationFailed:
+        return payload
+    payload.setdefault("verification_token", factories.verification_token_for(phone))
     return payload
 
 

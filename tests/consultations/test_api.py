@@ -9,6 +9,7 @@ from django.test import Client as HttpClient
 from bookings.models import ApiToken, Appointment, HealthDataAccess
 from bookings.services.api_tokens import api_token_create, api_token_revoke
 from bookings.tokens import manage_token_for
+from tests import factories
 from tests.consultations.conftest import at
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +35,7 @@ def test_public_api_refuses_a_treatment_without_clearance(
             "start": at(10).isoformat(),
             "client": {"first_name": "Ada", "phone": "07911 123456"},
             "sms_consent": True,
+            "verification_token": factories.verification_token_for("+447911123456"),
         },
         content_type="application/json",
     )
