@@ -12,6 +12,7 @@ import bookings.staff_api
 import bookings.verification_api
 import clinic.catalogue_api
 import reminders.api
+import reminders.staff_api
 from clinic.api import api
 from clinic.health import healthz
 
@@ -20,6 +21,7 @@ api.add_router("/", bookings.api.router)
 api.add_router("/", reminders.api.router)
 api.add_router("/", bookings.screening_api.router)
 api.add_router("/staff/", bookings.staff_api.router)
+api.add_router("/staff/", reminders.staff_api.router)
 api.add_router("/", bookings.verification_api.router)
 
 urlpatterns = [

@@ -42,7 +42,16 @@ from reminders.services.outbox import (
 )
 
 OUTBOX_PAGE_SIZE = 100
-DASHBOARD_STATUSES = ("scheduled", "sending", "sent", "delivered", "undelivered", "failed", "skipped", "cancelled")
+DASHBOARD_STATUSES = (
+    "scheduled",
+    "sending",
+    "sent",
+    "delivered",
+    "undelivered",
+    "failed",
+    "skipped",
+    "cancelled",
+)
 # Statuses whose delivery is settled one way or the other: the denominator of the delivery rate.
 SETTLED_STATUSES = ("sent", "delivered", "undelivered", "failed")
 
@@ -54,7 +63,10 @@ def appointment_messages(request: HttpRequest, appointment_id: int) -> HttpRespo
     return render_staff(
         request,
         "reminders/staff/_messages.html",
-        {"outbound": messages_for_appointment(appointment=appointment), "zone": appointment.location.zone},
+        {
+            "outbound": messages_for_appointment(appointment=appointment),
+            "zone": appointment.location.zone,
+        },
     )
 
 
@@ -129,7 +141,9 @@ def inbox_handle(request: HttpRequest, inbound_id: int) -> HttpResponse:
     reply = request.POST.get("reply", "").strip()
     if reply:
         if inbound.client is None:
-            raise ValidationFailed("This number is not a known client; call them instead.", field="reply")
+            raise ValidationFailed(
+                "This number is not a known client; call them instead.", field="reply"
+            )
         message_send_adhoc(client=inbound.client, body=reply, actor=request.user)
     inbound_mark_handled(inbound=inbound, actor=request.user)
     flash.success(request, "Reply sent and marked handled." if reply else "Marked handled.")
@@ -188,8 +202,9 @@ def outbox(request: HttpRequest) -> HttpResponse:
         .distinct()[:30]
     )
     retried_ids = set(
-        Message.objects.filter(retry_of__in=rows.filter(status__in=["failed", "undelivered"]))
-        .values_list("retry_of_id", flat=True)
+        Message.objects.filter(
+            retry_of__in=rows.filter(status__in=["failed", "undelivered"])
+        ).values_list("retry_of_id", flat=True)
     )
     return render_staff(
         request,
@@ -241,6 +256,7 @@ def _bar_chart(bars: list[tuple[str, float]], *, width: int = 560, height: int =
                 "label": label,
                 "value": value,
                 "label_x": left + index * (bar_width + gap) + bar_width / 2,
+                "value_y": 10 + plot_height - bar_height - 3,
             }
         )
     return {
@@ -291,9 +307,7 @@ def reports(request: HttpRequest) -> HttpResponse:
     weekly_chart = _bar_chart(
         [(week.strftime("%-d %b"), total) for week, total in data["weekly_totals"].items()]
     )
-    sms_chart = _bar_chart(
-        [(status, data["sms_counts"][status]) for status in DASHBOARD_STATUSES]
-    )
+    sms_chart = _bar_chart([(status, data["sms_counts"][status]) for status in DASHBOARD_STATUSES])
     return render_staff(
         request,
         "reminders/staff/reports.html",
@@ -315,12 +329,23 @@ def reports_csv(request: HttpRequest) -> HttpResponse:
     if report == "bookings":
         writer.writerow(["week_starting", "service", "practitioner", "bookings"])
         for row in data["weekly"]:
-            writer.writerow([row["week_on"].isoformat(), row["service"], row["practitioner"], row["bookings"]])
+            writer.writerow(
+                [row["week_on"].isoformat(), row["service"], row["practitioner"], row["bookings"]]
+            )
     elif report == "summary":
         writer.writerow(["measure", "numerator", "denominator", "rate"])
         no_shows, conversion, sms = data["no_shows"], data["conversion"], data["sms"]
-        writer.writerow(["no_show_rate", no_shows["no_shows"], no_shows["due"], _rate(no_shows["rate"])])
-        writer.writerow(["consultation_to_treatment", conversion["converted"], conversion["consultations"], _rate(conversion["rate"])])
+        writer.writerow(
+            ["no_show_rate", no_shows["no_shows"], no_shows["due"], _rate(no_shows["rate"])]
+        )
+        writer.writerow(
+            [
+                "consultation_to_treatment",
+                conversion["converted"],
+                conversion["consultations"],
+                _rate(conversion["rate"]),
+            ]
+        )
         writer.writerow(["sms_delivery_rate", sms["delivered"], sms["settled"], _rate(sms["rate"])])
         for status in DASHBOARD_STATUSES:
             writer.writerow([f"sms_{status}", data["sms_counts"][status], "", ""])

@@ -215,3 +215,18 @@ def client_overview(
     overview.courses = _course_progress(appointments, lambda a: a.location.zone)
     overview.consultation = consultation_status_for_client(client=client)
     return overview
+
+
+def client_for_staff(*, actor: AbstractBaseUser | None, client_id: int) -> Client:
+    """One client, if ``actor`` may see them (staff; a practitioner only their own clients).
+
+    Raises PermissionDenied and NotFound."""
+    roles.require_role(actor, *roles.ALL_ROLES)
+    client = Client.objects.filter(id=client_id).first()
+    if client is None:
+        raise NotFound("No such client")
+    if not sees_whole_calendar(actor):
+        mine = own_practitioner(actor)
+        if mine is None or not client.appointments.filter(practitioner=mine).exists():
+            raise PermissionDenied("Practitioners see only their own clients")
+    return client
