@@ -26,6 +26,9 @@ from django.utils import timezone
 from bookings.models import ACTIVE_STATUSES, Appointment
 from clinic.models import Location, Practitioner, Service, TimeOff, WorkingHours
 
+# No visit (with buffers) lasts longer than this; Service.duration_minutes is capped below it.
+MAX_VISIT = timedelta(hours=24)
+
 
 @dataclass(frozen=True)
 class Slot:
@@ -59,8 +62,14 @@ class _ForbiddenStarts:
         self.highs = [high for _, high in merged]
 
     def forbids(self, start: float) -> bool:
+        return self.blocked_until(start) is not None
+
+    def blocked_until(self, start: float) -> float | None:
+        """The end of the forbidden stretch containing ``start`` (None when it is allowed)."""
         index = bisect.bisect_left(self.lows, start) - 1
-        return index >= 0 and start < self.highs[index]
+        if index >= 0 and start < self.highs[index]:
+            return self.highs[index]
+        return None
 
 
 def localize(day: date, wall: time, zone: ZoneInfo) -> datetime | None:
@@ -164,20 +173,27 @@ def free_slots(
             closures.append(interval)
 
     if include_appointments:
+        wanted_practitioners, wanted_rooms = set(practitioner_ids), set(room_ids)
+        # One range scan on the blocked_start_at index (the lower bound keeps history out);
+        # rows of other practitioners and rooms are dropped below, which is cheaper than an
+        # OR across two indexes that SQLite's planner handles badly.
         appointments = (
             Appointment.objects.filter(
                 status__in=ACTIVE_STATUSES,
+                blocked_start_at__gt=window_start - MAX_VISIT,
                 blocked_start_at__lt=window_end,
                 blocked_end_at__gt=window_start,
             )
-            .filter(Q(practitioner_id__in=practitioner_ids) | Q(room_id__in=room_ids))
             .exclude(status=Appointment.Status.HELD, hold_expires_at__lte=now)
+            .order_by()
         )
         if ignore_appointment_id is not None:
             appointments = appointments.exclude(pk=ignore_appointment_id)
         for practitioner_id, room_id, block_start, block_end in appointments.values_list(
             "practitioner_id", "room_id", "blocked_start_at", "blocked_end_at"
         ):
+            if practitioner_id not in wanted_practitioners and room_id not in wanted_rooms:
+                continue
             interval = forbidden(block_start, block_end)
             busy_by_practitioner[practitioner_id].append(interval)
             if room_id is not None:
@@ -190,44 +206,73 @@ def free_slots(
     practitioners_at: dict[float, list[int]] = defaultdict(list)
     rooms_at: dict[float, tuple[int, ...]] = {}
 
+    step_seconds = step * 60
+
+    def free_rooms_at(start_epoch: float) -> tuple[int, ...]:
+        free = rooms_at.get(start_epoch)
+        if free is None:
+            free = tuple(room for room in room_ids if not room_forbidden[room].forbids(start_epoch))
+            rooms_at[start_epoch] = free
+        return free
+
+    def offer(practitioner_id: int, start_epoch: float) -> None:
+        if not room_ids or free_rooms_at(start_epoch):
+            practitioners_at[start_epoch].append(practitioner_id)
+
+    hours_by_weekday: dict[tuple[int, int], list[WorkingHours]] = defaultdict(list)
+    for practitioner_id, shifts in hours_by_practitioner.items():
+        for hours in shifts:
+            hours_by_weekday[(practitioner_id, hours.weekday)].append(hours)
+
     days = [
         start_date + timedelta(days=offset) for offset in range((end_date - start_date).days + 1)
     ]
     for practitioner_id in practitioner_ids:
         busy = _ForbiddenStarts([*busy_by_practitioner[practitioner_id], *closures])
         for day in days:
-            for hours in hours_by_practitioner[practitioner_id]:
-                if hours.weekday != day.weekday():
-                    continue
+            for hours in hours_by_weekday[(practitioner_id, day.weekday())]:
                 if (hours.valid_from and day < hours.valid_from) or (
                     hours.valid_until and day > hours.valid_until
                 ):
                     continue
-                shift_end = localize(day, hours.end_time, zone)
-                if shift_end is None:
-                    shift_end = datetime.combine(day, hours.end_time, tzinfo=zone)
-                shift_end_epoch = _epoch(shift_end)
                 first_minute = hours.start_time.hour * 60 + hours.start_time.minute
                 first_minute += (-first_minute) % step
+                shift_start = localize(day, hours.start_time, zone)
+                shift_end = localize(day, hours.end_time, zone) or datetime.combine(
+                    day, hours.end_time, tzinfo=zone
+                )
+                latest_start = _epoch(shift_end) - length
+                if shift_start is not None and shift_start.utcoffset() == shift_end.utcoffset():
+                    # No clock change during the shift: wall-clock steps are plain seconds, so
+                    # walk the grid arithmetically and jump over busy stretches.
+                    midnight = _epoch(shift_start) - (
+                        hours.start_time.hour * 3600 + hours.start_time.minute * 60
+                    )
+                    start_epoch = midnight + first_minute * 60
+                    while start_epoch <= latest_start:
+                        blocked_until = (
+                            earliest_epoch
+                            if start_epoch < earliest_epoch
+                            else busy.blocked_until(start_epoch)
+                        )
+                        if blocked_until is not None:
+                            start_epoch += (
+                                -(-(blocked_until - start_epoch) // step_seconds) * step_seconds
+                            )
+                            continue
+                        offer(practitioner_id, start_epoch)
+                        start_epoch += step_seconds
+                    continue
+                # A clock change falls inside this shift: localise every wall-clock start.
                 for minute in range(first_minute, 24 * 60, step):
                     start_local = localize(day, time(minute // 60, minute % 60), zone)
                     if start_local is None:
                         continue
                     start_epoch = _epoch(start_local)
-                    if start_epoch + length > shift_end_epoch:
+                    if start_epoch > latest_start:
                         break
-                    if start_epoch < earliest_epoch or busy.forbids(start_epoch):
-                        continue
-                    if room_ids:
-                        free_rooms = rooms_at.get(start_epoch)
-                        if free_rooms is None:
-                            free_rooms = tuple(
-                                r for r in room_ids if not room_forbidden[r].forbids(start_epoch)
-                            )
-                            rooms_at[start_epoch] = free_rooms
-                        if not free_rooms:
-                            continue
-                    practitioners_at[start_epoch].append(practitioner_id)
+                    if start_epoch >= earliest_epoch and not busy.forbids(start_epoch):
+                        offer(practitioner_id, start_epoch)
 
     slots = []
     for start_epoch in sorted(practitioners_at):

@@ -95,6 +95,8 @@ class Appointment(models.Model):
             ),
         ]
         indexes = [
+            # free_slots scans a window of blocked_start_at (bookings.availability).
+            models.Index(fields=["blocked_start_at"], name="appointment_blocked_start_idx"),
             models.Index(fields=["practitioner", "blocked_start_at"]),
             models.Index(fields=["room", "blocked_start_at"]),
             models.Index(fields=["location", "start_at"]),

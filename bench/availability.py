@@ -1,0 +1,247 @@
+"""How fast is ``free_slots``, and does it stay fast as the appointment table grows?
+
+Scenario: 10 practitioners and 3 rooms on a 60-day rota; a 60-minute treatment (15 min
+buffer) searched over the next 30 days across all practitioners. The next 60 days are about
+half booked (as busy as a real clinic gets); every other appointment is history before today,
+so 2,000 vs 20,000 rows measures how the engine scales with the table, not with a calendar
+that cannot physically hold 20,000 visits in a month.
+
+Run:  .venv/bin/python bench/availability.py            (SQLite, and PostgreSQL if reachable)
+      .venv/bin/python bench/availability.py --database sqlite
+Targets: median <= 25 ms at 2,000 appointments; 20,000/2,000 median ratio <= 1.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time as clock
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+PG_BENCH_DB = "aftercare_bench_availability"
+
+
+def run_backend(database: str, sizes: list[int], repeats: int) -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+    import django
+
+    django.setup()
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from bookings.availability import free_slots
+    from bookings.models import Appointment, Client
+    from clinic.models import Location, Practitioner, Room, Service, WorkingHours
+
+    london = ZoneInfo("Europe/London")
+    call_command("migrate", verbosity=0)
+
+    for size in sizes:
+        Appointment.objects.all().delete()
+        Client.objects.all().delete()
+        WorkingHours.objects.all().delete()
+        Practitioner.objects.all().delete()
+        Service.objects.all().delete()
+        Room.objects.all().delete()
+        Location.objects.all().delete()
+
+        today = timezone.localdate(timezone.now(), london)
+        location = Location.objects.create(
+            name="Bench clinic", slug="bench", timezone="Europe/London"
+        )
+        rooms = [Room.objects.create(location=location, name=f"Room {n}") for n in range(3)]
+        service = Service.objects.create(
+            name="Micro-needling",
+            slug="bench-mn",
+            duration_minutes=60,
+            buffer_after_minutes=15,
+            min_lead_minutes=0,
+            horizon_days=120,
+        )
+        service.rooms.set(rooms)
+        practitioners = []
+        for n in range(10):
+            practitioner = Practitioner.objects.create(display_name=f"Practitioner {n}")
+            practitioner.locations.add(location)
+            practitioner.services.add(service)
+            practitioners.append(practitioner)
+            for weekday in range(6):
+                if (weekday + n) % 7 == 6:
+                    continue
+                WorkingHours.objects.create(
+                    practitioner=practitioner,
+                    location=location,
+                    weekday=weekday,
+                    start_time=time(9),
+                    end_time=time(18),
+                    valid_from=today - timedelta(days=3000),
+                    valid_until=today + timedelta(days=60),
+                )
+        client = Client.objects.create(first_name="Bench", phone="+447911000000")
+
+        # Each practitioner-day has six 75-minute positions (09:00..16:30); half the future ones
+        # are taken (alternating), the rest of the rows are history before today.
+        positions = [time(9 + (75 * k) // 60, (75 * k) % 60) for k in range(6)]
+        future_rows = []
+        for day_offset in range(1, 61):
+            day = today + timedelta(days=day_offset)
+            for k, wall in enumerate(positions):
+                rooms_used = 0
+                for index, practitioner in enumerate(practitioners):
+                    if (k + index + day_offset) % 2:
+                        continue
+                    # About a third of visits need a room (3 rooms for 10 practitioners).
+                    room = None
+                    if (index + k) % 3 == 0 and rooms_used < len(rooms):
+                        room, rooms_used = rooms[rooms_used], rooms_used + 1
+                    future_rows.append(
+                        (practitioner, room, datetime.combine(day, wall, tzinfo=london))
+                    )
+        history_rows = []
+        day_offset = 1
+        while len(future_rows) + len(history_rows) < size:
+            day = today - timedelta(days=day_offset)
+            for index, practitioner in enumerate(practitioners):
+                for k, wall in enumerate(positions):
+                    history_rows.append(
+                        (
+                            practitioner,
+                            rooms[(index + k) % 3] if k % 2 == 0 else None,
+                            datetime.combine(day, wall, tzinfo=london),
+                        )
+                    )
+            day_offset += 1
+        rows = (future_rows + history_rows)[:size]
+        Appointment.objects.bulk_create(
+            [
+                Appointment(
+                    client=client,
+                    service=service,
+                    practitioner=practitioner,
+                    room=room if start.date() > today else None,
+                    location=location,
+                    start_at=start,
+                    end_at=start + timedelta(minutes=60),
+                    blocked_start_at=start,
+                    blocked_end_at=start + timedelta(minutes=75),
+                    status="booked" if start.date() > today else "completed",
+                )
+                for practitioner, room, start in rows
+            ],
+            batch_size=2000,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "ANALYZE bookings_appointment" if connection.vendor == "postgresql" else "ANALYZE"
+            )
+
+        window_start = today + timedelta(days=1)
+        window_end = today + timedelta(days=30)
+        # One untimed call warms caches (zoneinfo, query compilation) as a running server has.
+        free_slots(service=service, location=location, start_date=window_start, end_date=window_end)
+        timings = []
+        slot_count = 0
+        for _ in range(repeats):
+            started = clock.perf_counter()
+            slots = free_slots(
+                service=service, location=location, start_date=window_start, end_date=window_end
+            )
+            timings.append((clock.perf_counter() - started) * 1000)
+            slot_count = len(slots)
+        median = statistics.median(timings)
+        print(
+            f"{database:10} appointments={size:>6} (in window: {sum(1 for r in rows if window_start <= r[2].date() <= window_end):>5})"
+            f"  slots={slot_count:>5}  median={median:7.2f} ms  p90={sorted(timings)[int(len(timings) * 0.9) - 1]:7.2f} ms"
+        )
+        print(f"RESULT {database} {size} {median:.3f}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--repeats", type=int, default=21)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sizes = [2000, 20000]
+    if args.worker:
+        run_backend(args.database, sizes, args.repeats)
+        return
+
+    backends = ["sqlite", "postgres"] if args.database == "both" else [args.database]
+    medians: dict[str, dict[int, float]] = {}
+    for backend in backends:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in {"DATABASE_URL", "REDIS_URL"}
+        }
+        with tempfile.TemporaryDirectory() as scratch:
+            env["AFTERCARE_VAR_DIR"] = scratch
+            # Production settings: with DEBUG on, Django keeps a log of every query.
+            env.update(
+                {"DEBUG": "0", "SECRET_KEY": "bench-" + "x7Kq2" * 12, "ALLOWED_HOSTS": "localhost"}
+            )
+            if backend == "postgres":
+                if not _recreate_postgres_database():
+                    print("postgres   skipped: no PostgreSQL at BENCH_PG_ADMIN_URL")
+                    continue
+                env["DATABASE_URL"] = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_BENCH_DB
+            output = subprocess.run(  # noqa: S603 - our own script
+                [
+                    sys.executable,
+                    __file__,
+                    "--worker",
+                    "--database",
+                    backend,
+                    "--repeats",
+                    str(args.repeats),
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        for line in output.splitlines():
+            if line.startswith("RESULT "):
+                _, name, size, median = line.split()
+                medians.setdefault(name, {})[int(size)] = float(median)
+            else:
+                print(line)
+    print()
+    for name, by_size in medians.items():
+        ratio = by_size[20000] / by_size[2000]
+        print(
+            f"{name:10} median at 2,000: {by_size[2000]:.2f} ms (target <= 25 ms: {'ok' if by_size[2000] <= 25 else 'MISSED'})"
+            f"   20,000/2,000 ratio: {ratio:.2f} (target <= 1.5: {'ok' if ratio <= 1.5 else 'MISSED'})"
+        )
+
+
+def _recreate_postgres_database() -> bool:
+    try:
+        import psycopg
+    except ImportError:
+        return False
+    try:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {PG_BENCH_DB}")
+            admin.execute(f"CREATE DATABASE {PG_BENCH_DB}")
+    except psycopg.Error:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    main()
