@@ -27,3 +27,11 @@ urlpatterns: list = [
 from bookings.views.staff.urls import urlpatterns as staff_urlpatterns  # noqa: E402
 
 urlpatterns += staff_urlpatterns
+
+# Health questions (issue 5): screening before a consultation, re-check before later sessions.
+from bookings.views import screening as screening_views  # noqa: E402
+
+urlpatterns += [
+    path("b/<str:token>/screening/", screening_views.screening_form, name="site-screening"),
+    path("r/<str:token>/", screening_views.health_recheck, name="health-recheck"),
+]
