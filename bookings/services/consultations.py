@@ -604,3 +604,16 @@ THANK_YOU_MESSAGE = (
     "Thank you — your answers are with your practitioner, who will go through them with you at "
     "your consultation."
 )
+
+
+WORDING_FIELDS = {"text", "help_text", "answer_type", "choices"}
+
+
+def screening_question_record_change(
+    *, question: ScreeningQuestion, changed_fields: Iterable[str]
+) -> ScreeningQuestion:
+    """Bump a question's version when its wording or answer type changes (before saving), so
+    answers given earlier are recognisably to an older version."""
+    if WORDING_FIELDS & set(changed_fields):
+        question.version += 1
+    return question
