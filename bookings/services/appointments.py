@@ -432,22 +432,32 @@ def appointment_book(
             label=label,
         )
         if is_override:
-            _record(
-                appointment,
-                kind="override",
-                actor=actor,
-                label=label,
-                reason=appointment.override_reason,
-                details={"refusal": result.reason, "message": result.message},
-            )
-            logger.info(
-                "eligibility overridden",
-                extra={"appointment_id": appointment.pk, "refusal": result.reason, "actor": label},
-            )
+            _record_override(appointment, actor=actor, label=label, refusal=result)
         SIGNAL_FOR_STATUS[status].send(
             sender=Appointment, appointment=appointment, actor_label=label
         )
     return appointment
+
+
+def _record_override(
+    appointment: Appointment,
+    *,
+    actor: AbstractBaseUser | None,
+    label: str,
+    refusal: eligibility.EligibilityResult,
+) -> None:
+    _record(
+        appointment,
+        kind="override",
+        actor=actor,
+        label=label,
+        reason=appointment.override_reason,
+        details={"refusal": refusal.reason, "message": refusal.message},
+    )
+    logger.info(
+        "eligibility overridden",
+        extra={"appointment_id": appointment.pk, "refusal": refusal.reason, "actor": label},
+    )
 
 
 def _check_tentative(*, client: Client, consultation: Appointment, start_at: datetime) -> None:
@@ -522,8 +532,9 @@ def appointment_reschedule(
             )
         if label == "client":
             _check_client_cutoff(locked)
+        refusal = None
         if locked.status != Status.PENDING_CLEARANCE and locked.client is not None:
-            _eligibility_or_override(
+            result = _eligibility_or_override(
                 client=locked.client,
                 service=locked.service,
                 start_at=start_at,
@@ -531,6 +542,7 @@ def appointment_reschedule(
                 override_reason=override_reason,
                 exclude_appointment_id=locked.pk,
             )
+            refusal = None if result.allowed else result
         previous_start_at, previous_version = locked.start_at, locked.version
         placement = _occupy(
             service=locked.service,
@@ -557,6 +569,9 @@ def appointment_reschedule(
         from_status = locked.status
         if locked.status == Status.CONFIRMED:
             locked.status = Status.BOOKED
+        if refusal is not None:
+            locked.override_reason = override_reason.strip()
+            locked.override_by = actor
         _save_placement(
             locked,
             service=locked.service,
@@ -574,6 +589,8 @@ def appointment_reschedule(
             reason=reason,
             details={"previous_start_at": previous_start_at.isoformat(), "version": locked.version},
         )
+        if refusal is not None:
+            _record_override(locked, actor=actor, label=label, refusal=refusal)
         signals.appointment_rescheduled.send(
             sender=Appointment,
             appointment=locked,

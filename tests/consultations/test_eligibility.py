@@ -179,12 +179,6 @@ def test_an_override_needs_a_written_reason(book_treatment, client_person, manag
     assert refused.value.code == "consultation_required"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="appointment_reschedule accepts a manager's override_reason but does not yet record "
-    "override_reason/override_by or an 'override' AppointmentEvent (bookings/services/"
-    "appointments.py, lead's module); remove this mark once it does",
-)
 def test_a_manager_override_on_reschedule_is_audited(
     book_consultation, book_treatment, clear, client_person, manager
 ):
