@@ -218,6 +218,8 @@ if SMS_BACKEND == "twilio":
         )
 SMS_RATE_PER_SECOND = env_float("SMS_RATE_PER_SECOND", 10.0, minimum=0)  # 0 = unthrottled
 QUIET_HOURS = env_time_range("QUIET_HOURS", "21:00-08:00")
+# How long a dispatcher owns a claimed outbox row before reconciliation may look at it.
+SMS_CLAIM_LEASE_SECONDS = env_int("SMS_CLAIM_LEASE_SECONDS", 120, minimum=5)
 
 # Booking policy defaults (per-clinic values live on Location/Service rows).
 SLOT_HOLD_MINUTES = env_int("SLOT_HOLD_MINUTES", 10, minimum=1)

@@ -38,7 +38,6 @@ Category = ReminderRule.Category
 Status = Message.Status
 
 BATCH_SIZE = 100
-LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_MAX_SECONDS = 300.0
@@ -65,6 +64,10 @@ class DispatchReport:
     retrying: int = 0
     uncertain: int = 0
     message_ids: list[int] = field(default_factory=list)
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=getattr(settings, "SMS_CLAIM_LEASE_SECONDS", 120))
 
 
 def _zone_for(message: Message) -> ZoneInfo:
@@ -246,7 +249,7 @@ def messages_claim_due(
                 message.status_reason = ""
                 message.attempts += 1
                 message.last_attempt_at = now
-                message.lease_expires_at = now + LEASE
+                message.lease_expires_at = now + _lease()
                 to_send.append(message)
             message.updated_at = now
         Message.objects.bulk_update(
@@ -359,10 +362,11 @@ def messages_dispatch_due(
     report = DispatchReport()
     rate = settings.SMS_RATE_PER_SECOND
     if batch_size is None:
-        # Keep a batch short enough to finish well inside its lease at the configured rate.
+        # Keep a batch short enough to finish well inside its lease at the configured rate,
+        # even with several workers sharing that rate.
         batch_size = BATCH_SIZE
         if rate:
-            batch_size = max(1, min(BATCH_SIZE, int(rate * LEASE.total_seconds() / 3)))
+            batch_size = max(1, min(BATCH_SIZE, int(rate * _lease().total_seconds() / 6)))
     for _ in range(max_batches):
         claimed = messages_claim_due(now=now, batch_size=batch_size, report=report)
         for message in claimed:

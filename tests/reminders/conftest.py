@@ -12,9 +12,11 @@ from tests import factories
 
 
 @pytest.fixture(autouse=True)
-def _clean_sms_state(settings):
-    settings.SMS_RATE_PER_SECOND = 0
-    settings.REDIS_URL = ""
+def _clean_sms_state(settings, request):
+    if request.node.get_closest_marker("integration") is None:
+        # Unit tests: unthrottled, process-local rate limiter, no Redis.
+        settings.SMS_RATE_PER_SECOND = 0
+        settings.REDIS_URL = ""
     locmem.reset()
     reset_backends()
     reset_rate_limiter()

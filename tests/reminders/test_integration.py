@@ -1,0 +1,301 @@
+"""Fault tests against PostgreSQL, Redis, real Celery worker processes and the fake Twilio.
+
+Each test checks the outbox promise: every due message is delivered exactly once or ends in a
+visible terminal state, and none is sent twice (counted in the fake server's log).
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from reminders import dispatch
+from reminders.models import Message, ReminderRule
+from reminders.tasks import dispatch_due_messages
+from tests import factories
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.timeout(240),
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKER_LEASE_SECONDS = 8
+DONE = (Message.Status.SENT, Message.Status.DELIVERED, Message.Status.FAILED)
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return (
+        f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
+        f"{db['NAME']}"
+    )
+
+
+class Cluster:
+    """Celery worker (and beat) processes configured to send through the fake Twilio."""
+
+    def __init__(self, fake, tmp_path: Path, *, rate: float = 0):
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": _database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "SMS_BACKEND": "twilio",
+            "TWILIO_ACCOUNT_SID": fake.account_sid,
+            "TWILIO_AUTH_TOKEN": fake.auth_token,
+            "TWILIO_FROM_NUMBER": "+447700900001",
+            "TWILIO_MESSAGING_SERVICE_SID": "",
+            "TWILIO_API_BASE_URL": fake.url,
+            "TWILIO_TIMEOUT_SECONDS": "10",
+            "PUBLIC_BASE_URL": "http://127.0.0.1:9",
+            "SMS_RATE_PER_SECOND": str(rate),
+            "SMS_CLAIM_LEASE_SECONDS": str(WORKER_LEASE_SECONDS),
+            "QUIET_HOURS": "03:00-03:01",
+            "AFTERCARE_VAR_DIR": str(tmp_path),
+            "LOG_LEVEL": "WARNING",
+        }
+        self.tmp_path = tmp_path
+        self.processes: dict[str, subprocess.Popen] = {}
+        self._count = 0
+
+    def start_worker(self) -> str:
+        self._count += 1
+        name = f"h1-it-{self._count}"
+        self.processes[name] = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "clinic",
+                "worker",
+                "--pool=solo",
+                "--loglevel=WARNING",
+                "--without-mingle",
+                "--without-gossip",
+                "-n",
+                f"{name}@%h",
+            ],
+            cwd=ROOT,
+            env=self.env,
+        )
+        return name
+
+    def start_beat(self) -> None:
+        self.processes["beat"] = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "clinic",
+                "beat",
+                "--loglevel=WARNING",
+                "-s",
+                str(self.tmp_path / "beat-schedule"),
+            ],
+            cwd=ROOT,
+            env=self.env,
+        )
+
+    def kill(self, name: str) -> None:
+        self.processes[name].send_signal(signal.SIGKILL)
+        self.processes[name].wait(timeout=10)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + 15
+        for process in self.processes.values():
+            while process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if process.poll() is None:
+                process.kill()
+
+
+@pytest.fixture
+def redis_db():
+    connection_ = redis.Redis.from_url(settings.REDIS_URL)
+    connection_.flushdb()
+    yield connection_
+    connection_.flushdb()
+
+
+@pytest.fixture
+def cluster_factory(fake_twilio, tmp_path, redis_db, monkeypatch):
+    # The test process plays the periodic reconciler; rows here carry the workers' short lease.
+    monkeypatch.setattr(dispatch, "RECONCILE_GRACE", timedelta(seconds=1))
+    clusters: list[Cluster] = []
+
+    def _make(*, rate: float = 0) -> Cluster:
+        cluster = Cluster(fake_twilio, tmp_path, rate=rate)
+        clusters.append(cluster)
+        return cluster
+
+    yield _make
+    for cluster in clusters:
+        cluster.stop()
+
+
+def _due_messages(count: int) -> list[int]:
+    client = factories.ClientFactory()
+    location = factories.LocationFactory()
+    now = timezone.now()
+    rows = Message.objects.bulk_create(
+        Message(
+            client=client,
+            location=location,
+            category=ReminderRule.Category.CONFIRMATION,
+            to=client.phone,
+            body=f"Test message {n} STOP to opt out",
+            due_at=now - timedelta(seconds=1),
+        )
+        for n in range(count)
+    )
+    return [row.pk for row in rows]
+
+
+def _wait_until(condition: Callable[[], bool], *, timeout: float, tick: Callable[[], None]) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        tick()
+        time.sleep(1.0)
+    raise AssertionError("timed out waiting for the outbox to settle")
+
+
+def _nudge_and_reconcile() -> None:
+    dispatch_due_messages.delay()
+    dispatch.messages_reconcile_stuck()
+
+
+def _all_done(ids: list[int]) -> bool:
+    return Message.objects.filter(pk__in=ids).exclude(status__in=DONE).count() == 0
+
+
+def _assert_exactly_once(fake, ids: list[int]) -> None:
+    statuses = collections.Counter(
+        Message.objects.filter(pk__in=ids).values_list("status", flat=True)
+    )
+    bodies = collections.Counter(entry["body"] for entry in fake.accepted_log())
+    assert statuses == {Message.Status.SENT: len(ids)}
+    assert len(bodies) == len(ids), "missing messages at the provider"
+    assert max(bodies.values()) == 1, "a message was sent twice"
+    sids = set(Message.objects.filter(pk__in=ids).values_list("provider_sid", flat=True))
+    assert sids == {entry["sid"] for entry in fake.accepted_log()}
+
+
+def test_a_worker_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(
+    fake_twilio, cluster_factory
+):
+    ids = _due_messages(300)
+    fake_twilio.inject(latency_ms=10)
+    cluster = cluster_factory()
+    victim = cluster.start_worker()
+    cluster.start_worker()
+    dispatch_due_messages.delay()
+    dispatch_due_messages.delay()
+
+    _wait_until(lambda: len(fake_twilio.accepted_log()) >= 60, timeout=60, tick=lambda: None)
+    cluster.kill(victim)
+    assert Message.objects.filter(pk__in=ids, status=Message.Status.SCHEDULED).exists()
+    cluster.start_worker()
+    _wait_until(lambda: _all_done(ids), timeout=150, tick=_nudge_and_reconcile)
+
+    _assert_exactly_once(fake_twilio, ids)
+
+
+def test_messages_scheduled_when_redis_is_flushed_are_still_sent_by_the_sweep(
+    fake_twilio, cluster_factory, redis_db
+):
+    ids = _due_messages(40)
+    for _ in range(3):
+        dispatch_due_messages.delay()  # nudges queued in Redis with no worker yet…
+    redis_db.flushdb()  # …and lost
+    cluster = cluster_factory()
+    cluster.start_worker()
+    cluster.start_beat()
+
+    _wait_until(lambda: _all_done(ids), timeout=90, tick=lambda: None)
+
+    _assert_exactly_once(fake_twilio, ids)
+
+
+def test_429_then_500_then_success_sends_exactly_once(fake_twilio, cluster_factory):
+    ids = _due_messages(1)
+    fake_twilio.inject("429", "500")
+    cluster = cluster_factory()
+    cluster.start_worker()
+
+    _wait_until(lambda: _all_done(ids), timeout=90, tick=_nudge_and_reconcile)
+
+    _assert_exactly_once(fake_twilio, ids)
+    message = Message.objects.get(pk=ids[0])
+    assert message.attempts == 3
+    assert message.was_resent_after_reconciliation
+    assert fake_twilio.requests_seen == 3
+
+
+def test_accepted_then_worker_crash_before_recording_is_reconciled_not_resent(
+    fake_twilio, cluster_factory
+):
+    ids = _due_messages(1)
+    fake_twilio.inject(latency_ms=3000)  # the worker is killed while Twilio is answering
+    cluster = cluster_factory()
+    worker = cluster.start_worker()
+    dispatch_due_messages.delay()
+
+    _wait_until(lambda: fake_twilio.requests_seen >= 1, timeout=60, tick=lambda: None)
+    cluster.kill(worker)
+    fake_twilio.inject(latency_ms=0)
+    _wait_until(lambda: len(fake_twilio.accepted_log()) == 1, timeout=10, tick=lambda: None)
+    assert Message.objects.get(pk=ids[0]).status == Message.Status.SENDING
+    cluster.start_worker()
+
+    _wait_until(lambda: _all_done(ids), timeout=60, tick=_nudge_and_reconcile)
+
+    _assert_exactly_once(fake_twilio, ids)
+    message = Message.objects.get(pk=ids[0])
+    assert not message.was_resent_after_reconciliation
+    assert fake_twilio.requests_seen == 1
+
+
+def test_the_shared_rate_limit_holds_over_every_one_second_window_with_two_workers(
+    fake_twilio, cluster_factory
+):
+    rate = 20
+    ids = _due_messages(120)
+    cluster = cluster_factory(rate=rate)
+    cluster.start_worker()
+    cluster.start_worker()
+    for _ in range(4):
+        dispatch_due_messages.delay()
+
+    _wait_until(lambda: _all_done(ids), timeout=90, tick=dispatch_due_messages.delay)
+
+    _assert_exactly_once(fake_twilio, ids)
+    arrivals = sorted(entry["received_at"] for entry in fake_twilio.accepted_log())
+    busiest = max(
+        sum(1 for other in arrivals[i:] if other < start + 1.0) for i, start in enumerate(arrivals)
+    )
+    assert busiest <= rate
+    achieved = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
+    assert achieved >= 0.9 * rate
