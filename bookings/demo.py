@@ -1,26 +1,99 @@
+"""Demo clients and appointments for ``seed_demo``, booked through the real services so that
+every rule (no overlap, eligibility, reminders) applies to demo data too."""
+
 from __future__ import annotations
 
-from bookings.models import Client
-from clinic.models import Location
+from datetime import timedelta
 
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from bookings import services
+from bookings.availability import Slot, free_slots
+from bookings.models import Appointment, Client, ConsentFormVersion
+from bookings.services.consultations import consultation_record_outcome
+from clinic.models import Location, Service
+
+# (first name, last name, phone in the UK drama range, story)
 DEMO_CLIENTS = [
-    ("Amelia", "Hart", "+447700900201"),
-    ("Noah", "Bennett", "+447700900202"),
-    ("Isla", "Ward", "+447700900203"),
-    ("Leo", "Carter", "+447700900204"),
+    ("Isla", "Ward", "+447700900203", "cleared"),
+    ("Noah", "Bennett", "+447700900202", "tentative"),
+    ("Amelia", "Hart", "+447700900201", "consultation"),
+    ("Leo", "Carter", "+447700900204", "consultation"),
 ]
 
 
+def _slot(service: Service, location: Location, *, from_days: int, pick: int) -> Slot | None:
+    today = timezone.localdate(timezone.now(), location.zone)
+    slots = free_slots(
+        service=service,
+        location=location,
+        start_date=today + timedelta(days=from_days),
+        end_date=today + timedelta(days=14),
+        enforce_booking_window=False,
+    )
+    return slots[min(pick, len(slots) - 1)] if slots else None
+
+
 def seed_demo_bookings(*, location: Location) -> int:
-    for first_name, last_name, phone in DEMO_CLIENTS:
-        Client.objects.get_or_create(
+    """Create the demo clients and their appointments; return how many appointments are new.
+
+    A client who already has appointments is left alone, so running this twice books nothing
+    twice.
+    """
+    manager = get_user_model().objects.get(username="manager")
+    consultation_service = Service.objects.get(slug="skin-consultation")
+    treatment = Service.objects.get(slug="microneedling-face")
+    created = 0
+    for index, (first_name, last_name, phone, story) in enumerate(DEMO_CLIENTS):
+        client, _ = Client.objects.get_or_create(
             phone=phone,
             defaults={
                 "first_name": first_name,
                 "last_name": last_name,
                 "preferred_location": location,
+                "sms_consent_at": timezone.now(),
                 "sms_consent_method": "staff_phone",
-                "sms_consent_wording": "Demo client",
+                "sms_consent_wording": "Demo client: agreed by phone to appointment texts.",
+                "phone_verified_at": timezone.now(),
             },
         )
-    return 0
+        if Appointment.objects.filter(client=client).exists():
+            continue
+        slot = _slot(consultation_service, location, from_days=1 + 2 * index, pick=3 * index)
+        if slot is None:
+            continue
+        consultation = services.appointment_book(
+            client=client,
+            service=consultation_service,
+            location=location,
+            start_at=slot.start_at,
+            actor=manager,
+            channel=Appointment.Channel.STAFF,
+            enforce_booking_window=False,
+        )
+        created += 1
+        if story == "cleared":
+            consultation_record_outcome(
+                consultation=consultation.consultation,
+                actor=manager,
+                outcome="cleared",
+                services=[treatment, Service.objects.get(slug="microneedling-face-neck")],
+                consent_version=ConsentFormVersion.objects.filter(is_current=True).first(),
+                notes="Demo: Fitzpatrick II, mild acne scarring; no contraindications.",
+            )
+        if story in {"cleared", "tentative"}:
+            treatment_slot = _slot(treatment, location, from_days=3 + 2 * index, pick=2)
+            if treatment_slot is not None:
+                services.appointment_book(
+                    client=client,
+                    service=treatment,
+                    location=location,
+                    start_at=treatment_slot.start_at,
+                    actor=manager,
+                    channel=Appointment.Channel.STAFF,
+                    awaiting_consultation=consultation if story == "tentative" else None,
+                    enforce_booking_window=False,
+                )
+                created += 1
+    return created

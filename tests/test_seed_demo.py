@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.utils import timezone
 
 from bookings.models import Appointment, Client
 from clinic.models import Location, Practitioner, Room, Service, WorkingHours
@@ -56,6 +59,12 @@ def test_seed_demo_creates_the_demo_clinic():
         for practitioner in Practitioner.objects.all()
     }
     assert len(weekly_patterns) == 3, "each practitioner should have their own hours"
+    statuses = set(Appointment.objects.values_list("service__kind", "status"))
+    assert ("consultation", "booked") in statuses
+    assert ("treatment", "booked") in statuses, "a cleared demo client has a treatment"
+    assert ("treatment", "pending_clearance") in statuses, "a tentative treatment waits"
+    window_end = timezone.now() + timedelta(days=15)
+    assert not Appointment.objects.filter(start_at__gt=window_end).exists()
 
 
 @pytest.mark.django_db
