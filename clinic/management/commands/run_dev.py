@@ -62,24 +62,28 @@ class Command(BaseCommand):
             for name, command in commands.items()
         }
 
-        def stop(*_: object) -> None:
-            for process in processes.values():
-                if process.poll() is None:
-                    process.send_signal(signal.SIGTERM)
+        stopping = False
 
-        signal.signal(signal.SIGTERM, stop)
-        try:
-            while all(process.poll() is None for process in processes.values()):
-                time.sleep(0.5)
-            exited = [name for name, process in processes.items() if process.poll() is not None]
+        def request_stop(signum: int, frame: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        # Handle Ctrl-C (SIGINT), SIGTERM and a closed terminal the same way, even when the
+        # command was started from a context that ignores SIGINT.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, request_stop)
+        while not stopping and all(process.poll() is None for process in processes.values()):
+            time.sleep(0.3)
+        exited = [name for name, process in processes.items() if process.poll() is not None]
+        if exited and not stopping:
             self.stderr.write(f"{', '.join(exited)} exited; stopping the others")
-        except KeyboardInterrupt:
-            pass
-        finally:
-            stop()
-            deadline = time.monotonic() + 10
-            for process in processes.values():
-                try:
-                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    process.kill()
+        for process in processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for process in processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.stdout.write("Stopped the web server, worker and beat.")
