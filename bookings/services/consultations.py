@@ -205,7 +205,7 @@ def consultation_submit_screening(
         )
     with transaction.atomic():
         locked = (
-            Consultation.objects.select_for_update()
+            Consultation.objects.select_for_update(of=("self",))
             .select_related("appointment")
             .get(pk=consultation.pk)
         )
@@ -285,7 +285,7 @@ def consultation_record_outcome(
     now = timezone.now()
     with transaction.atomic():
         locked = (
-            Consultation.objects.select_for_update()
+            Consultation.objects.select_for_update(of=("self",))
             .select_related("appointment__service", "appointment__location")
             .get(pk=consultation.pk)
         )
@@ -362,7 +362,7 @@ def consultation_record_outcome(
 def _settle_tentative_treatments(
     *, consultation: Consultation, actor: AbstractBaseUser | None, label: str
 ) -> None:
-    tentative = Appointment.objects.select_for_update().filter(
+    tentative = Appointment.objects.select_for_update(of=("self",)).filter(
         awaiting_consultation_id=consultation.appointment_id,
         status=Status.PENDING_CLEARANCE,
     )
