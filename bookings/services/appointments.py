@@ -521,7 +521,7 @@ def appointment_reschedule(
     label = _label(actor, actor_label)
     with transaction.atomic():
         locked = (
-            Appointment.objects.select_for_update()
+            Appointment.objects.select_for_update(of=("self",))
             .select_related("service", "location", "client")
             .get(pk=appointment.pk)
         )
