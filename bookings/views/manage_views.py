@@ -34,6 +34,10 @@ from clinic.errors import ApplicationError, Gone, NotFound, SlotUnavailable
 Status = Appointment.Status
 CHANGEABLE = {Status.PENDING_CLEARANCE, Status.BOOKED, Status.CONFIRMED}
 FIRST_TREATMENT_GAP = timedelta(hours=24)
+PICKER_NOTES = {
+    "site-reschedule": "Choosing a time moves your booking straight away; we text you the new time.",
+    "site-first-treatment": "Choosing a time holds it for you until your consultation.",
+}
 
 PREP = {
     "consultation": [
@@ -225,6 +229,7 @@ def _picker_response(
     context.update(
         appointment=appointment,
         token=token,
+        picker_note=PICKER_NOTES.get(url_name, ""),
         error=error,
         alternatives=local_alternatives(
             isoformats=error.extra.get("alternatives", []) if error else [],

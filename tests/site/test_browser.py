@@ -1,0 +1,368 @@
+"""What clients click, in Debian's chromium through Playwright, at phone width (390 px).
+
+Screenshots of every step go to ``var/screenshots/`` (not committed). The code a client types is
+read from the locmem SMS backend's outbox after running the dispatcher, as a phone would get it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from bookings.models import Appointment, Client
+from bookings.services import appointment_book, client_register
+from tests import factories
+from tests.conftest import REQUIRE_SERVICES
+
+# serialized_rollback: the flush after each live-server test must not wipe the data that
+# migrations install (screening questions, consent form, reminder protocol) for later tests.
+# (live_server sets the database up itself, so the fixture is requested as well as the marker.)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("django_db_serialized_rollback"),
+]
+
+SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+PHONE_INPUT = "07911 123456"
+PHONE = "+447911123456"
+
+
+@pytest.fixture
+def browser(_django_db_helper):
+    # Function scope, started after the test database is set up and stopped before it is
+    # flushed: while Playwright's event loop runs, Django's connection handler resolves to
+    # another context, and the serialized-rollback restore would silently not happen.
+    executable = shutil.which("chromium")
+    if executable is None:
+        reason = "browser tests need Debian's chromium (apt-get install chromium)"
+        if REQUIRE_SERVICES:
+            pytest.fail(f"{reason}; CI/REQUIRE_SERVICES is set, so this is a failure")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
+    # still synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def phone_page(browser, request):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=1,
+        timezone_id=getattr(request, "param", "Europe/London"),
+        locale="en-GB",
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def shoot(request):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    name = request.node.name.removeprefix("test_")[:40]
+    counter = iter(range(1, 100))
+
+    def take(page, step: str) -> None:
+        page.screenshot(path=SCREENSHOTS / f"{name}-{next(counter):02d}-{step}.png", full_page=True)
+
+    return take
+
+
+@pytest.fixture
+def open_every_day(practitioner, location):
+    """The clinic also opens at weekends, so the tests find times whatever day they run."""
+    for weekday in (5, 6):
+        factories.WorkingHoursFactory(
+            practitioner=practitioner,
+            location=location,
+            weekday=weekday,
+            start_time=time(9),
+            end_time=time(17),
+        )
+    return practitioner
+
+
+@pytest.fixture(autouse=True)
+def _empty_sms_outbox():
+    from reminders.backends import locmem
+
+    locmem.reset()
+    yield
+    locmem.reset()
+
+
+def local_today(location):
+    return timezone.now().astimezone(location.zone).date()
+
+
+def local_start(location, days_ahead: int, hour: int) -> datetime:
+    day = local_today(location) + timedelta(days=days_ahead)
+    return datetime.combine(day, time(hour), tzinfo=location.zone)
+
+
+def received_code(phone: str) -> str:
+    """Run the dispatcher (a worker would) and read the code from the text the phone got."""
+    from reminders.backends import locmem
+    from reminders.tasks import dispatch_due_messages
+
+    dispatch_due_messages()
+    texts = [sms.body for sms in locmem.outbox if sms.to == phone]
+    assert texts, "no verification text was sent"
+    return re.search(r"\b(\d{6})\b", texts[-1]).group(1)
+
+
+def choose_day_and_first_time(page, location, days_ahead: int, shoot, label: str) -> None:
+    day = local_today(location) + timedelta(days=days_ahead)
+    page.locator(f'a.day[href*="day={day.isoformat()}"]').click()
+    page.wait_for_selector(f'a.day[aria-current="date"][href*="day={day.isoformat()}"]')
+    shoot(page, f"{label}-day")
+    page.locator("button.time").first.click()
+
+
+def fill_details(page, shoot, *, first_name="Maya", last_name="Okafor") -> None:
+    page.get_by_label("First name").fill(first_name)
+    page.get_by_label("Last name").fill(last_name)
+    page.get_by_label("Mobile number").fill(PHONE_INPUT)
+    page.get_by_label("Email (optional)").fill("maya@example.test")
+    page.locator("#id_sms_consent").check()
+    page.locator("#id_policy_accepted").check()
+    shoot(page, "details")
+    page.get_by_role("button", name="Continue").click()
+
+
+def enter_code(page, shoot) -> None:
+    page.wait_for_selector("text=Check your phone")
+    page.get_by_label("6-digit code").fill(received_code(PHONE))
+    shoot(page, "code")
+    page.get_by_role("button", name="Confirm my booking").click()
+
+
+def test_a_new_client_books_a_consultation_verifies_and_reaches_the_screening(
+    live_server,
+    phone_page,
+    shoot,
+    open_every_day,
+    location,
+    consultation_service,
+    treatment_service,
+):
+    page = phone_page
+    page.goto(f"{live_server.url}/book/")
+    shoot(page, "start")
+    page.get_by_role("link", name=re.compile("Skin consultation")).click()
+    page.wait_for_selector("text=Choose a time")
+    shoot(page, "times")
+
+    choose_day_and_first_time(page, location, 2, shoot, "times")
+    page.wait_for_selector("text=Your details")
+    assert page.locator(".countdown__clock").inner_text() in {"10:00", "9:59", "9:58"}
+    fill_details(page, shoot)
+    enter_code(page, shoot)
+
+    page.wait_for_selector("text=You're booked, Maya")
+    shoot(page, "confirmed")
+    appointment = Appointment.objects.get(service=consultation_service)
+    assert appointment.status == Appointment.Status.BOOKED
+    assert Client.objects.get().phone_verified_at is not None
+    link = page.get_by_role("link", name="Fill in the questionnaire")
+    assert link.get_attribute("href").endswith("/screening/")
+    assert page.get_by_role("link", name=re.compile("Add to calendar")).is_visible()
+    link.click()
+    page.wait_for_load_state()
+    shoot(page, "screening")
+
+
+def test_a_client_without_clearance_is_led_to_the_consultation_and_can_hold_a_treatment(
+    live_server,
+    phone_page,
+    shoot,
+    open_every_day,
+    location,
+    consultation_service,
+    treatment_service,
+):
+    page = phone_page
+    page.goto(f"{live_server.url}/book/")
+    page.get_by_role("link", name=re.compile("Micro-needling")).click()
+    page.wait_for_selector("text=Have you had a consultation with us in the last 6 months?")
+    shoot(page, "question")
+    page.get_by_label(re.compile("No, not yet")).check()
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_selector("text=Let's start with a consultation")
+    shoot(page, "consultation-first")
+    page.get_by_role("link", name="Book a consultation").click()
+
+    choose_day_and_first_time(page, location, 1, shoot, "consultation")
+    fill_details(page, shoot)
+    enter_code(page, shoot)
+    page.wait_for_selector("text=Hold your first treatment now?")
+    shoot(page, "confirmed")
+    page.get_by_role("link", name="Choose a treatment time").click()
+    page.wait_for_selector("text=Hold your first micro-needling")
+    shoot(page, "first-treatment")
+    choose_day_and_first_time(page, location, 3, shoot, "first-treatment")
+    page.wait_for_selector("text=Your first treatment is held")
+    shoot(page, "treatment-held")
+
+    treatment = Appointment.objects.get(service=treatment_service)
+    assert treatment.status == Appointment.Status.PENDING_CLEARANCE
+    assert treatment.awaiting_consultation.service == consultation_service
+
+
+def test_saying_yes_without_a_clearance_is_caught_after_the_code(
+    live_server,
+    phone_page,
+    shoot,
+    open_every_day,
+    location,
+    consultation_service,
+    treatment_service,
+):
+    page = phone_page
+    page.goto(f"{live_server.url}/book/{location.slug}/{treatment_service.slug}/?consulted=yes")
+    choose_day_and_first_time(page, location, 2, shoot, "times")
+    fill_details(page, shoot)
+    enter_code(page, shoot)
+
+    page.wait_for_selector("text=Book your consultation first")
+    shoot(page, "not-eligible")
+    assert not Appointment.objects.filter(status__in=["held", "booked"]).exists()
+
+
+def test_a_cleared_client_books_a_treatment(
+    live_server,
+    phone_page,
+    shoot,
+    open_every_day,
+    location,
+    consultation_service,
+    treatment_service,
+    practitioner_user,
+):
+    from bookings.services.consultations import consultation_record_outcome
+
+    maya = client_register(first_name="Maya", last_name="Okafor", phone=PHONE, sms_consent=True)
+    consultation = appointment_book(
+        client=maya,
+        service=consultation_service,
+        location=location,
+        start_at=local_start(location, 1, 9),
+    )
+    consultation_record_outcome(
+        consultation=consultation.consultation,
+        actor=practitioner_user,
+        outcome="cleared",
+        services=[treatment_service],
+    )
+
+    page = phone_page
+    page.goto(f"{live_server.url}/book/")
+    page.get_by_role("link", name=re.compile("Micro-needling")).click()
+    page.get_by_label(re.compile("Yes")).check()
+    page.get_by_role("button", name="Continue").click()
+    choose_day_and_first_time(page, location, 4, shoot, "times")
+    fill_details(page, shoot)
+    enter_code(page, shoot)
+
+    page.wait_for_selector("text=You're booked, Maya")
+    shoot(page, "confirmed")
+    treatment = Appointment.objects.get(service=treatment_service)
+    assert treatment.status == Appointment.Status.BOOKED
+    assert treatment.client == maya
+
+
+@pytest.mark.parametrize("phone_page", ["America/New_York"], indirect=True)
+def test_a_client_reschedules_and_cancels_from_the_manage_link(
+    live_server, phone_page, shoot, open_every_day, location, consultation_service
+):
+    from bookings.tokens import manage_token_for
+
+    maya = client_register(first_name="Maya", phone=PHONE, sms_consent=True)
+    appointment = appointment_book(
+        client=maya,
+        service=consultation_service,
+        location=location,
+        start_at=local_start(location, 3, 10),
+    )
+    manage_url = f"{live_server.url}/b/{manage_token_for(appointment)}/"
+
+    page = phone_page
+    page.goto(manage_url)
+    shoot(page, "manage")
+    page.get_by_role("link", name="Change time").click()
+    page.wait_for_selector("text=Change your time")
+    assert "different from your device" in page.locator(".tz-note").inner_text()
+    shoot(page, "reschedule")
+    choose_day_and_first_time(page, location, 4, shoot, "reschedule")
+    page.wait_for_selector("text=your booking has moved")
+    shoot(page, "moved")
+    appointment.refresh_from_db()
+    assert appointment.version == 2
+    assert appointment.start_at.astimezone(location.zone).date() == local_today(
+        location
+    ) + timedelta(days=4)
+
+    page.get_by_role("link", name="Cancel booking").click()
+    shoot(page, "cancel")
+    page.get_by_role("button", name="Yes, cancel it").click()
+    page.wait_for_selector("text=Your booking is cancelled")
+    shoot(page, "cancelled")
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.CANCELLED
+
+
+def test_every_booking_page_stays_under_100_kb_and_fits_a_desktop(
+    live_server,
+    phone_page,
+    shoot,
+    open_every_day,
+    location,
+    consultation_service,
+    treatment_service,
+):
+    page = phone_page
+    sizes: dict[str, int] = {}
+    page.on(
+        "response",
+        lambda response: (
+            sizes.__setitem__(response.url, len(response.body()))
+            if response.request.resource_type in {"document", "script", "stylesheet"}
+            else None
+        ),
+    )
+    page.goto(f"{live_server.url}/book/{location.slug}/{consultation_service.slug}/")
+    page.wait_for_load_state("networkidle")
+
+    assert sum(sizes.values()) < 100_000, sizes
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/book/")
+    shoot(page, "desktop-start")
+    page.goto(f"{live_server.url}/book/{location.slug}/{consultation_service.slug}/")
+    shoot(page, "desktop-times")
+    assert page.locator(".week").bounding_box()["width"] <= 760
