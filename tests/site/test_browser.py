@@ -195,6 +195,13 @@ def test_a_new_client_books_a_consultation_verifies_and_reaches_the_screening(
     link.click()
     page.wait_for_load_state()
     shoot(page, "screening")
+    for radio in page.locator('input[type=radio][value="no"]').all():
+        radio.check()
+    page.get_by_role("button", name="Send my answers").click()
+    page.wait_for_load_state()
+    shoot(page, "screening-sent")
+    appointment.consultation.refresh_from_db()
+    assert appointment.consultation.submitted_at is not None
 
 
 def test_a_client_without_clearance_is_led_to_the_consultation_and_can_hold_a_treatment(
