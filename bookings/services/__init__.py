@@ -32,3 +32,23 @@ __all__ = [
     "holds_release_expired",
     "normalise_phone",
 ]
+
+from bookings.services.consultations import (  # noqa: E402
+    consultation_open_for_appointment,
+    consultation_read,
+    consultation_record_outcome,
+    consultation_submit_screening,
+    health_recheck_answer,
+    health_recheck_request,
+    tentative_holds_release_due,
+)
+
+__all__ += [
+    "consultation_open_for_appointment",
+    "consultation_read",
+    "consultation_record_outcome",
+    "consultation_submit_screening",
+    "health_recheck_answer",
+    "health_recheck_request",
+    "tentative_holds_release_due",
+]
