@@ -34,4 +34,9 @@ from bookings.views import screening as screening_views  # noqa: E402
 urlpatterns += [
     path("b/<str:token>/screening/", screening_views.screening_form, name="site-screening"),
     path("r/<str:token>/", screening_views.health_recheck, name="health-recheck"),
+    path(
+        "b/<str:token>/recheck/",
+        screening_views.health_recheck_from_manage_link,
+        name="site-recheck",
+    ),
 ]

@@ -8,6 +8,8 @@ client and explains kindly that the consultation will talk through alternatives.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
@@ -96,12 +98,13 @@ def screening_form(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-@require_http_methods(["GET", "POST"])
-def health_recheck(request: HttpRequest, token: str) -> HttpResponse:
+def _recheck_page(
+    request: HttpRequest, *, token: str, resolve: Callable[[str], int]
+) -> HttpResponse:
     try:
         appointment = (
             Appointment.objects.select_related("location", "service")
-            .filter(pk=appointment_id_from_recheck_token(token))
+            .filter(pk=resolve(token))
             .first()
         )
         if appointment is None:
@@ -124,3 +127,16 @@ def health_recheck(request: HttpRequest, token: str) -> HttpResponse:
         context["recheck"] = recheck
         return render(request, "bookings/screening/recheck_done.html", context)
     return render(request, "bookings/screening/recheck.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def health_recheck(request: HttpRequest, token: str) -> HttpResponse:
+    """``/r/<recheck token>/``: a link that only answers the re-check."""
+    return _recheck_page(request, token=token, resolve=appointment_id_from_recheck_token)
+
+
+@require_http_methods(["GET", "POST"])
+def health_recheck_from_manage_link(request: HttpRequest, token: str) -> HttpResponse:
+    """``/b/<manage token>/recheck/``: the same page reached from the booking's manage link
+    (the 48-hour reminder SMS links here)."""
+    return _recheck_page(request, token=token, resolve=appointment_id_from_manage_token)

@@ -94,3 +94,10 @@ def test_recheck_page_needs_an_answer(client, later_session):
     response = client.post(f"/r/{recheck_token_for(later_session)}/", {})
     assert response.status_code == 422
     assert not HealthRecheck.objects.filter(appointment=later_session).exists()
+
+
+def test_the_recheck_page_is_also_reached_from_the_manage_link(client, later_session):
+    response = client.post(f"/b/{manage_token_for(later_session)}/recheck/", {"changed": "no"})
+    assert response.status_code == 200
+    recheck = HealthRecheck.objects.get(appointment=later_session)
+    assert (recheck.changed, recheck.via) == (False, "link")
