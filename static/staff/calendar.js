@@ -73,7 +73,12 @@
     const body = await response.json().catch(() => ({}));
     if (!response.ok) {
       let message = body.message || ("Request failed (" + response.status + ")");
-      if (body.alternatives && body.alternatives.length) message += " Free nearby: " + body.alternatives.join(", ");
+      if (body.alternatives && body.alternatives.length) {
+        const format = new Intl.DateTimeFormat("en-GB", {
+          timeZone: config.zone, weekday: "short", hour: "2-digit", minute: "2-digit",
+        });
+        message += " Free nearby: " + body.alternatives.map((at) => format.format(new Date(at))).join(", ") + ".";
+      }
       throw new Error(message);
     }
     return body;
@@ -111,7 +116,11 @@
     date: config.date,
     timeZone: config.timeZone,
     resources: config.resources,
-    datesAboveResources: true,
+    // Day view: practitioner names above the columns; week view: dates, then practitioners.
+    views: {
+      resourceTimeGridDay: { datesAboveResources: false },
+      resourceTimeGridWeek: { datesAboveResources: true },
+    },
     headerToolbar: { start: "prev,today,next", center: "title", end: "resourceTimeGridDay,resourceTimeGridWeek" },
     buttonText: { today: "Today", resourceTimeGridDay: "Day", resourceTimeGridWeek: "Week" },
     slotMinTime: config.slotMinTime,
@@ -119,6 +128,7 @@
     slotDuration: "00:15:00",
     slotLabelInterval: "01:00",
     slotHeight: 18,
+    height: Math.max(480, window.innerHeight - 220) + "px",
     scrollTime: "08:00:00",
     firstDay: 1,
     allDaySlot: false,
@@ -130,6 +140,19 @@
     slotLabelFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
     dayHeaderFormat: { weekday: "short", day: "numeric", month: "short" },
     eventSources: [{ events: fetchEvents }],
+    // Seven days of columns are narrow: first names only in the week view.
+    resourceLabelContent(info) {
+      const full = document.createElement("span");
+      full.className = "label-full";
+      full.textContent = info.resource.title;
+      const short = document.createElement("span");
+      short.className = "label-short";
+      short.textContent = info.resource.title.split(" ")[0];
+      return { domNodes: [full, short] };
+    },
+    datesSet(info) {
+      document.querySelector(".calendar-layout").classList.toggle("is-week", info.view.type === "resourceTimeGridWeek");
+    },
     eventClick(info) {
       if (info.event.display === "background") return;
       openPanel("/staff/appointments/" + info.event.id + "/");
@@ -149,4 +172,10 @@
   window.setInterval(() => calendar.refetchEvents(), config.pollSeconds * 1000);
   // The panel's HTMX forms announce changes so the grid refreshes at once.
   document.body.addEventListener("appointment-changed", () => calendar.refetchEvents());
+  // Below the week grid the panel is out of sight: bring it into view when it changes.
+  document.body.addEventListener("htmx:afterSwap", (event) => {
+    if (event.target.id === "panel" && document.querySelector(".calendar-layout.is-week")) {
+      event.target.scrollIntoView({ behavior: "smooth", block: "start" });
+    }
+  });
 })();

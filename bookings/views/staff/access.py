@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from clinic import roles
 from clinic.errors import ApplicationError
@@ -61,7 +62,9 @@ def staff_member_required(view: Callable[..., HttpResponse]) -> Callable[..., Ht
                 status=403,
             )
         try:
-            return view(request, *args, **kwargs)
+            # Staff read times in the clinic's zone, whatever the server's TIME_ZONE.
+            with timezone.override(current_location(request).zone):
+                return view(request, *args, **kwargs)
         except ApplicationError as error:
             return render_error(request, error)
 

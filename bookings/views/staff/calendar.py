@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db.models import Max, Min
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from bookings.selectors.calendar import calendar_practitioners, calendar_rooms
 from bookings.views.staff.access import current_location, render_staff, staff_member_required
+from clinic.models import WorkingHours
 
 
 def _utc_offset(location) -> str:
@@ -36,14 +38,21 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
             for practitioner in practitioners
         ]
     today = timezone.localdate(timezone=location.zone)
+    # The grid spans the front desk's hours and anyone's working hours, whichever is wider.
+    hours = WorkingHours.objects.filter(location=location).aggregate(
+        first=Min("start_time"), last=Max("end_time")
+    )
+    day_start = min(filter(None, [location.opening_time, hours["first"]]))
+    day_end = max(filter(None, [location.closing_time, hours["last"]]))
     config = {
         "location": location.id,
         "by": by,
         "view": "week" if request.GET.get("view") == "week" else "day",
         "date": request.GET.get("date") or today.isoformat(),
         "timeZone": _utc_offset(location),
-        "slotMinTime": location.opening_time.strftime("%H:%M:%S"),
-        "slotMaxTime": location.closing_time.strftime("%H:%M:%S"),
+        "zone": location.timezone,
+        "slotMinTime": day_start.strftime("%H:%M:%S"),
+        "slotMaxTime": day_end.strftime("%H:%M:%S"),
         "resources": resources,
         "pollSeconds": 20,
         "canEdit": True,

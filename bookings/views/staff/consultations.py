@@ -125,7 +125,11 @@ def consultation_outcome(request: HttpRequest, appointment_id: int) -> HttpRespo
                 kind=Service.Kind.TREATMENT, is_active=True
             ).order_by("display_order", "name"),
             "consent_versions": ConsentFormVersion.objects.order_by("-created_at"),
-            "cleared_ids": set(consultation.services_cleared.values_list("id", flat=True)),
+            "cleared_ids": {
+                int(value) for value in request.POST.getlist("services") if value.isdigit()
+            }
+            if request.method == "POST"
+            else set(consultation.services_cleared.values_list("id", flat=True)),
             "posted": request.POST if request.method == "POST" else {},
             "error": error,
         },
