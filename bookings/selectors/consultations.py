@@ -243,3 +243,63 @@ def appointment_ids_with_changed_recheck(*, appointment_ids: Iterable[int]) -> s
             appointment_id__in=list(appointment_ids), needs_review=True
         ).values_list("appointment_id", flat=True)
     )
+
+
+RECHECK_CHANGED = "changed"
+RECHECK_UNCHANGED = "unchanged"
+RECHECK_UNANSWERED = "unanswered"
+
+
+def health_recheck_states(*, appointments: Iterable[Appointment]) -> dict[int, str]:
+    """For the calendar: the re-check state of each later session among ``appointments``
+    (``changed`` = in review, ``unchanged``, ``unanswered``). Appointments that need no re-check
+    (consultations, first sessions, cancelled visits) are left out. Two queries in all."""
+    candidates = [
+        appointment
+        for appointment in appointments
+        if appointment.client_id
+        and appointment.status in {Status.BOOKED, Status.CONFIRMED, Status.ARRIVED}
+        and appointment.service.requires_consultation
+    ]
+    if not candidates:
+        return {}
+    answers = {
+        recheck.appointment_id: recheck
+        for recheck in HealthRecheck.objects.filter(
+            appointment_id__in=[appointment.pk for appointment in candidates]
+        )
+    }
+    first_completed: dict[tuple[int, int], datetime] = {}
+    for client_id, service_id, start_at in (
+        Appointment.objects.filter(
+            client_id__in={appointment.client_id for appointment in candidates},
+            service_id__in={appointment.service_id for appointment in candidates},
+            status=Status.COMPLETED,
+        )
+        .order_by("start_at")
+        .values_list("client_id", "service_id", "start_at")
+    ):
+        first_completed.setdefault((client_id, service_id), start_at)
+    states: dict[int, str] = {}
+    for appointment in candidates:
+        earliest = first_completed.get((appointment.client_id, appointment.service_id))
+        if earliest is None or earliest >= appointment.start_at:
+            continue
+        recheck = answers.get(appointment.pk)
+        if recheck is None or recheck.answered_at is None:
+            states[appointment.pk] = RECHECK_UNANSWERED
+        else:
+            states[appointment.pk] = RECHECK_CHANGED if recheck.changed else RECHECK_UNCHANGED
+    return states
+
+
+def treatment_not_before(
+    *, client: Client, service: Service, now: datetime | None = None
+) -> date | None:
+    """The earliest date a client's clearance allows ``service`` (its ``not_before``), for the
+    booking site's calendar to start from; None when there is no such wait (or no clearance,
+    which ``bookings.eligibility.check`` explains). The course interval is separate."""
+    refusal = clearance_refusal(client=client, service=service, start_at=now or timezone.now())
+    if refusal is not None and refusal.reason == "not_before":
+        return refusal.not_before
+    return None

@@ -194,3 +194,15 @@ def test_a_manager_override_on_reschedule_is_audited(
     assert moved.override_reason == "Client travelling; practitioner agreed by phone"
     event = AppointmentEvent.objects.get(appointment=moved, kind="override")
     assert event.details["refusal"] == "clearance_expired"
+
+
+def test_the_booking_calendar_can_start_from_the_not_before_date(
+    book_consultation, clear, client_person, treatment_service
+):
+    from bookings.selectors.consultations import treatment_not_before
+
+    assert treatment_not_before(client=client_person, service=treatment_service) is None
+    clear(book_consultation(client_person), not_before=date(2026, 12, 21))
+    assert treatment_not_before(client=client_person, service=treatment_service) == date(
+        2026, 12, 21
+    )

@@ -99,3 +99,16 @@ def test_a_manage_token_is_not_a_recheck_token(second_session):
 
 def test_other_clients_appointments_are_not_picked(second_session):
     assert appointment_awaiting_recheck(client=factories.ClientFactory()) is None
+
+
+def test_calendar_states_show_unanswered_then_changed_for_later_sessions_only(
+    second_session, client_person, django_assert_num_queries
+):
+    from bookings.models import Appointment
+    from bookings.selectors.consultations import health_recheck_states
+
+    visits = list(Appointment.objects.select_related("service").filter(client=client_person))
+    with django_assert_num_queries(2):
+        assert health_recheck_states(appointments=visits) == {second_session.pk: "unanswered"}
+    health_recheck_answer(appointment=second_session, changed=True, via="sms")
+    assert health_recheck_states(appointments=visits) == {second_session.pk: "changed"}
