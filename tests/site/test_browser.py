@@ -6,7 +6,6 @@ read from the locmem SMS backend's outbox after running the dispatcher, as a pho
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from datetime import datetime, time, timedelta
@@ -44,7 +43,7 @@ PHONE = "+447911123456"
 
 
 @pytest.fixture
-def browser(_django_db_helper):
+def browser(_django_db_helper, monkeypatch):
     # Function scope, started after the test database is set up and stopped before it is
     # flushed: while Playwright's event loop runs, Django's connection handler resolves to
     # another context, and the serialized-rollback restore would silently not happen.
@@ -58,7 +57,7 @@ def browser(_django_db_helper):
 
     # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
     # still synchronous and safe.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=executable, headless=True, args=CHROMIUM_ARGS
@@ -138,8 +137,12 @@ def received_code(phone: str) -> str:
 
 def choose_day_and_first_time(page, location, days_ahead: int, shoot, label: str) -> None:
     day = local_today(location) + timedelta(days=days_ahead)
+    page.evaluate("window.stillSamePage = true")
     page.locator(f'a.day[href*="day={day.isoformat()}"]').click()
     page.wait_for_selector(f'a.day[aria-current="date"][href*="day={day.isoformat()}"]')
+    # HTMX swapped the picker in place: no full reload, and the address follows the day.
+    assert page.evaluate("window.stillSamePage === true")
+    assert f"day={day.isoformat()}" in page.url
     shoot(page, f"{label}-day")
     page.locator("button.time").first.click()
 
