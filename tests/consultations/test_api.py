@@ -248,3 +248,11 @@ def test_create_api_token_command_prints_the_token_once(practitioner_user):
     assert token.name == "cli"
     assert raw_token.startswith(token.prefix)
     assert raw_token not in err.getvalue()
+
+
+def test_the_staff_endpoints_are_documented_with_bearer_auth(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    assert "/api/v1/staff/consultations/{consultation_id}/outcome" in schema["paths"]
+    assert "/api/v1/bookings/{token}/screening" in schema["paths"]
+    schemes = schema["components"]["securitySchemes"]
+    assert any(scheme.get("scheme") == "bearer" for scheme in schemes.values())

@@ -215,3 +215,16 @@ def test_tentative_hold_must_be_a_day_after_the_consultation(
             at(9, day=date(2026, 12, 4)),
             awaiting_consultation=consultation_appointment,
         )
+
+
+def test_the_release_runs_every_five_minutes_from_beat(tentative, clock, settings):
+    from bookings.tasks import release_tentative_treatments
+
+    entry = settings.CELERY_BEAT_SCHEDULE["bookings.release-tentative-treatments"]
+    assert entry == {"task": "bookings.tentative_holds_release_due", "schedule": 300.0}
+    settings.CLEARANCE_MARGIN_HOURS = 12
+    _, treatment = tentative
+    clock.move_to(at(23, day=MONDAY - timedelta(days=1)))
+    assert release_tentative_treatments() == 1
+    treatment.refresh_from_db()
+    assert treatment.status == Appointment.Status.CANCELLED
