@@ -223,6 +223,9 @@ SMS_CLAIM_LEASE_SECONDS = env_int("SMS_CLAIM_LEASE_SECONDS", 120, minimum=5)
 
 # Booking policy defaults (per-clinic values live on Location/Service rows).
 SLOT_HOLD_MINUTES = env_int("SLOT_HOLD_MINUTES", 10, minimum=1)
+# Hours before a tentative treatment by which its consultation must have cleared it; after
+# that the held slot is released (bookings.tentative_holds_release_due).
+CLEARANCE_MARGIN_HOURS = env_int("CLEARANCE_MARGIN_HOURS", 12, minimum=0)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {

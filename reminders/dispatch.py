@@ -20,7 +20,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -145,7 +145,12 @@ def _defer(message: Message, due_at: datetime, reason: str, report: DispatchRepo
 
 
 def _gate(
-    message: Message, *, now: datetime, sent_today: dict[int, int], report: DispatchReport
+    message: Message,
+    *,
+    now: datetime,
+    sent_today: dict[int, int],
+    recent_attempts: dict[int, list[datetime]],
+    report: DispatchReport,
 ) -> bool:
     """Decide what to do with a claimed row: True = send now; otherwise the row has been
     marked skipped or moved to a later due time."""
@@ -184,15 +189,8 @@ def _gate(
     if message.category not in CAP_EXEMPT_CATEGORIES and client is not None:
         if client.pk not in sent_today:
             day_start, day_end = _local_day_bounds(moment=now, zone=zone)
-            sent_today[client.pk] = (
-                Message.objects.filter(
-                    client=client,
-                    status__in=_COUNTED_STATUSES,
-                    last_attempt_at__gte=day_start,
-                    last_attempt_at__lt=day_end,
-                )
-                .exclude(category__in=CAP_EXEMPT_CATEGORIES)
-                .count()
+            sent_today[client.pk] = sum(
+                1 for moment in recent_attempts.get(client.pk, ()) if day_start <= moment < day_end
             )
         if sent_today[client.pk] >= DAILY_REMINDER_CAP:
             _defer(
@@ -206,16 +204,43 @@ def _gate(
     return True
 
 
-def _with_opt_out_line(message: Message) -> str:
+def _recent_reminder_attempts(client_ids: set[int], now: datetime) -> dict[int, list[datetime]]:
+    """When each client's cap-counted messages went out in the last 36 hours (enough to cover
+    "today" in any time zone): one query per batch, not one per row."""
+    attempts: dict[int, list[datetime]] = {}
+    if not client_ids:
+        return attempts
+    rows = (
+        Message.objects.filter(
+            client_id__in=client_ids,
+            status__in=_COUNTED_STATUSES,
+            last_attempt_at__gte=now - timedelta(hours=36),
+        )
+        .exclude(category__in=CAP_EXEMPT_CATEGORIES)
+        .values_list("client_id", "last_attempt_at")
+    )
+    for client_id, moment in rows:
+        attempts.setdefault(client_id, []).append(moment)
+    return attempts
+
+
+def _clients_already_messaged(client_ids: set[int]) -> set[int]:
+    if not client_ids:
+        return set()
+    return set(
+        Message.objects.filter(client_id__in=client_ids, status__in=_COUNTED_STATUSES)
+        .values_list("client_id", flat=True)
+        .distinct()
+    )
+
+
+def _with_opt_out_line(message: Message, messaged: set[int]) -> str:
     """The first message a client ever gets names the clinic and says how to opt out."""
     if message.client_id is None or message.category == Category.VERIFICATION:
         return message.body
-    has_earlier = (
-        Message.objects.filter(client_id=message.client_id, status__in=_COUNTED_STATUSES)
-        .exclude(pk=message.pk)
-        .exists()
-    )
-    if has_earlier or "STOP" in message.body:
+    first = message.client_id not in messaged
+    messaged.add(message.client_id)
+    if not first or "STOP" in message.body:
         return message.body
     return f"{message.body} {OPT_OUT_LINE}"
 
@@ -237,34 +262,54 @@ def messages_claim_due(
             .order_by("due_at", "id")[:batch_size]
         )
         report.claimed += len(candidates)
+        client_ids = {m.client_id for m in candidates if m.client_id is not None}
+        # Rows claimed now are still ``scheduled`` in the database, so these see only
+        # messages that already went out.
+        recent_attempts = _recent_reminder_attempts(client_ids, now)
+        messaged = _clients_already_messaged(client_ids)
         sent_today: dict[int, int] = {}
         to_send: list[Message] = []
+        held_back: list[Message] = []
+        with_new_body: list[Message] = []
         # Higher-priority messages get the daily cap's places first.
         for message in sorted(
             candidates, key=lambda m: (-(m.rule.priority if m.rule else 100), m.due_at, m.pk)
         ):
-            if _gate(message, now=now, sent_today=sent_today, report=report):
-                message.body = _with_opt_out_line(message)
+            if _gate(
+                message,
+                now=now,
+                sent_today=sent_today,
+                recent_attempts=recent_attempts,
+                report=report,
+            ):
+                body = _with_opt_out_line(message, messaged)
+                if body != message.body:
+                    message.body = body
+                    with_new_body.append(message)
                 message.status = Status.SENDING
-                message.status_reason = ""
                 message.attempts += 1
                 message.last_attempt_at = now
                 message.lease_expires_at = now + _lease()
                 to_send.append(message)
-            message.updated_at = now
-        Message.objects.bulk_update(
-            candidates,
-            [
-                "status",
-                "status_reason",
-                "due_at",
-                "body",
-                "attempts",
-                "last_attempt_at",
-                "lease_expires_at",
-                "updated_at",
-            ],
-        )
+            else:
+                message.updated_at = now
+                held_back.append(message)
+        if to_send:
+            # One statement for the common case; per-row work only for the few exceptions.
+            Message.objects.filter(pk__in=[m.pk for m in to_send]).update(
+                status=Status.SENDING,
+                status_reason="",
+                attempts=F("attempts") + 1,
+                last_attempt_at=now,
+                lease_expires_at=now + _lease(),
+                updated_at=now,
+            )
+        if with_new_body:
+            Message.objects.bulk_update(with_new_body, ["body"])
+        if held_back:
+            Message.objects.bulk_update(
+                held_back, ["status", "status_reason", "due_at", "updated_at"]
+            )
     return sorted(to_send, key=lambda m: (m.due_at, m.pk))
 
 
@@ -291,21 +336,33 @@ def message_send_claimed(
         report.uncertain += 1
         return
     now = timezone.now()
-    updated = Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
-        status=Status.SENT,
-        provider_sid=result.sid,
-        provider_status=result.status,
-        sent_at=now,
-        lease_expires_at=None,
-        updated_at=now,
-    )
-    if not updated:
-        # A status callback overtook us and already moved the row on; keep its status.
-        Message.objects.filter(pk=message.pk, provider_sid__isnull=True).update(
-            provider_sid=result.sid, updated_at=now
+    with transaction.atomic():
+        _relax_commit_durability()
+        updated = Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
+            status=Status.SENT,
+            provider_sid=result.sid,
+            provider_status=result.status,
+            sent_at=now,
+            lease_expires_at=None,
+            updated_at=now,
         )
+        if not updated:
+            # A status callback overtook us and already moved the row on; keep its status.
+            Message.objects.filter(pk=message.pk, provider_sid__isnull=True).update(
+                provider_sid=result.sid, updated_at=now
+            )
     report.sent += 1
     report.message_ids.append(message.pk)
+
+
+def _relax_commit_durability() -> None:
+    """Recording a send outcome need not wait for the WAL flush: if PostgreSQL loses the last
+    few commits in a crash, those rows are back to ``sending`` and reconciliation resolves them
+    from the provider's records. (The claim is NOT relaxed: it must be durable before sending.)
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _record_failure(*, message: Message, error: SmsError, report: DispatchReport) -> None:

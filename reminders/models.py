@@ -216,6 +216,8 @@ class Message(models.Model):
                 name="message_sending_lease_idx",
             ),
             models.Index(fields=["client", "due_at"]),
+            # "Has this client had a message yet?" and the daily cap count, per claimed row.
+            models.Index(fields=["client", "status"]),
             models.Index(fields=["appointment", "status"]),
         ]
 

@@ -1,0 +1,274 @@
+"""The SMS pipeline end to end: PostgreSQL, Redis, 2 Celery worker processes, fake Twilio.
+
+1. Unthrottled: N due messages (default 10,000) → msgs/s from first to last acceptance at the
+   fake server, duplicates (bodies accepted more than once) and missing (never accepted).
+2. Throttled: SMS_RATE_PER_SECOND (default 50) shared by both workers through the Redis token
+   bucket → achieved rate and the busiest 1-second window at the fake server.
+3. Claim-batch time (one batch of 100, median of repeats, rolled back) with 10,000 vs
+   1,000,000 scheduled rows in the table (the partial index on due rows keeps it flat).
+
+Run:  DATABASE_URL=postgres://postgres@127.0.0.1:5432/aftercare_bench_reminders \\
+      REDIS_URL=redis://127.0.0.1:6379/1 .venv/bin/python bench/reminders.py
+      (--count, --rated-count, --rate, --big to shrink it). The database is created if missing
+      and its outbox emptied; the Redis database is flushed. Prints figures; not a test.
+Targets: 0 duplicates, 0 missing; ≥ 300 msgs/s unthrottled; throttled ≥ 95 % of the rate and
+never above it in any 1-second window; claim time ratio ≤ 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _ensure_database(url: str) -> None:
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    import psycopg
+
+    admin = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--rated-count", type=int, default=1_000)
+    parser.add_argument("--rate", type=float, default=50)
+    parser.add_argument("--big", type=int, default=1_000_000)
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    database_url = os.environ.get("DATABASE_URL", "")
+    redis_url = os.environ.get("REDIS_URL", "")
+    if not database_url.startswith("postgres") or not redis_url:
+        sys.stderr.write("Set DATABASE_URL (PostgreSQL) and REDIS_URL.\n")
+        return 2
+    _ensure_database(database_url)
+
+    from tests.fake_twilio import FakeTwilio
+
+    fake = FakeTwilio(callbacks=False).start()
+    tmp = tempfile.mkdtemp(prefix="bench-reminders-")
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "clinic.settings",
+            "SMS_BACKEND": "twilio",
+            "TWILIO_ACCOUNT_SID": fake.account_sid,
+            "TWILIO_AUTH_TOKEN": fake.auth_token,
+            "TWILIO_FROM_NUMBER": "+447700900001",
+            "TWILIO_API_BASE_URL": fake.url,
+            "PUBLIC_BASE_URL": "http://127.0.0.1:9",
+            "QUIET_HOURS": "03:00-03:01",
+            "AFTERCARE_VAR_DIR": tmp,
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    import django
+
+    django.setup()
+    import redis
+    from django.core.management import call_command
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from bookings.models import Client
+    from clinic.models import Location
+    from reminders.dispatch import DispatchReport, messages_claim_due
+    from reminders.models import Message
+    from reminders.tasks import dispatch_due_messages
+
+    call_command("migrate", verbosity=0)
+    Message.objects.all().delete()
+    redis.Redis.from_url(redis_url).flushdb()
+    location, _ = Location.objects.get_or_create(slug="bench", defaults={"name": "Bench Clinic"})
+    clients = []
+    for n in range(100):
+        client, _ = Client.objects.get_or_create(
+            phone=f"+4477009{n:05d}",
+            defaults={"first_name": f"Client{n}", "sms_consent_at": timezone.now()},
+        )
+        clients.append(client)
+
+    def insert_due(count: int, tag: str) -> None:
+        now = timezone.now()
+        Message.objects.bulk_create(
+            (
+                Message(
+                    client=clients[n % len(clients)],
+                    location=location,
+                    category="confirmation",
+                    to=clients[n % len(clients)].phone,
+                    body=f"{tag} message {n}. Reply STOP to opt out",
+                    due_at=now,
+                )
+                for n in range(count)
+            ),
+            batch_size=2000,
+        )
+
+    worker_log = open(Path(tmp) / "workers.log", "ab")  # noqa: SIM115 - lives for the run
+    print(f"worker logs: {worker_log.name}")
+
+    def run_workers(rate: float) -> list[subprocess.Popen]:
+        env = {**os.environ, "SMS_RATE_PER_SECOND": str(rate)}
+        return [
+            subprocess.Popen(  # noqa: S603
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "clinic",
+                    "worker",
+                    "--pool=solo",
+                    "--loglevel=WARNING",
+                    "--without-mingle",
+                    "--without-gossip",
+                    "-n",
+                    f"bench{i}-{rate}@%h",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=worker_log,
+                stderr=subprocess.STDOUT,
+            )
+            for i in range(args.workers)
+        ]
+
+    def stop(workers: list[subprocess.Popen]) -> None:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+
+    def drive(count: int, tag: str, rate: float, timeout: float) -> dict[str, float]:
+        fake.reset()
+        insert_due(count, tag)
+        workers = run_workers(rate)
+        try:
+            started = time.monotonic()
+            while time.monotonic() - started < timeout:
+                # Beat's role: keep nudging; each task drains up to 50 batches.
+                for _ in range(args.workers):
+                    dispatch_due_messages.delay()
+                if not Message.objects.filter(
+                    status__in=["scheduled", "sending"], body__startswith=tag
+                ).exists():
+                    break
+                time.sleep(1.0)
+        finally:
+            stop(workers)
+        log = fake.accepted_log()
+        bodies = collections.Counter(entry["body"] for entry in log)
+        arrivals = sorted(entry["received_at"] for entry in log)
+        span = arrivals[-1] - arrivals[0] if len(arrivals) > 1 else float("nan")
+        busiest, j = 0, 0
+        for i, start in enumerate(arrivals):
+            while j < len(arrivals) and arrivals[j] < start + 1.0:
+                j += 1
+            busiest = max(busiest, j - i)
+        statuses = collections.Counter(
+            Message.objects.filter(body__startswith=tag).values_list("status", flat=True)
+        )
+        return {
+            "accepted": len(log),
+            "duplicates": sum(n - 1 for n in bodies.values() if n > 1),
+            "missing": count - len(bodies),
+            "rate": (len(arrivals) - 1) / span if span == span and span > 0 else 0.0,
+            "busiest_window": busiest,
+            "statuses": dict(statuses),
+        }
+
+    print(f"== 1. unthrottled: {args.count} due messages, {args.workers} workers ==")
+    result = drive(args.count, "U", 0, timeout=max(120, args.count / 50))
+    print(
+        f"accepted {result['accepted']}, duplicates {result['duplicates']}, missing "
+        f"{result['missing']}, {result['rate']:.0f} msgs/s (first→last acceptance); "
+        f"statuses {result['statuses']}"
+    )
+
+    print(f"== 2. throttled: {args.rated_count} messages at SMS_RATE_PER_SECOND={args.rate} ==")
+    result = drive(args.rated_count, "R", args.rate, timeout=args.rated_count / args.rate * 3 + 60)
+    print(
+        f"accepted {result['accepted']}, duplicates {result['duplicates']}, missing "
+        f"{result['missing']}, achieved {result['rate']:.1f}/s "
+        f"({result['rate'] / args.rate:.1%} of the limit), busiest 1-second window "
+        f"{result['busiest_window']} (limit {args.rate:.0f})"
+    )
+
+    print("== 3. claim one batch of 100: small vs big table of scheduled rows ==")
+
+    def fill_scheduled(total: int) -> None:
+        Message.objects.all().delete()
+        with connection.cursor() as cursor:
+            # Future-dated scheduled rows (the next 90 days' reminders), then 1,000 due now.
+            cursor.execute(
+                """
+                INSERT INTO reminders_message (client_id, location_id, category, "to", body,
+                    due_at, status, status_reason, provider_status, attempts,
+                    was_resent_after_reconciliation, created_at, updated_at)
+                SELECT (%s)[1 + g %% 100], %s, 'pre_care', '+447700900000', 'future ' || g,
+                    now() + (g %% 129600) * interval '1 minute', 'scheduled', '', '', 0,
+                    false, now(), now()
+                FROM generate_series(1, %s) AS g
+                """,
+                [[client.pk for client in clients], location.pk, total - 1000],
+            )
+            cursor.execute(
+                """
+                INSERT INTO reminders_message (client_id, location_id, category, "to", body,
+                    due_at, status, status_reason, provider_status, attempts,
+                    was_resent_after_reconciliation, created_at, updated_at)
+                SELECT (%s)[1 + g %% 100], %s, 'confirmation', '+447700900000', 'due ' || g,
+                    now() - interval '1 minute', 'scheduled', '', '', 0, false, now(), now()
+                FROM generate_series(1, 1000) AS g
+                """,
+                [[client.pk for client in clients], location.pk],
+            )
+            cursor.execute("ANALYZE reminders_message")
+
+    def claim_median(repeats: int = 15) -> float:
+        timings = []
+        for _ in range(repeats):
+            with transaction.atomic():
+                started = time.perf_counter()
+                messages_claim_due(batch_size=100, report=DispatchReport())
+                timings.append(time.perf_counter() - started)
+                transaction.set_rollback(True)
+        return statistics.median(timings) * 1000
+
+    fill_scheduled(args.small)
+    small = claim_median()
+    fill_scheduled(args.big)
+    big = claim_median()
+    print(
+        f"claim batch median: {small:.1f} ms at {args.small:,} rows, {big:.1f} ms at "
+        f"{args.big:,} rows, ratio {big / small:.2f}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE reminders_message CASCADE")
+    fake.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
