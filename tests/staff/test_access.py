@@ -38,6 +38,7 @@ def test_repeated_failed_logins_lock_the_account_out(client, reception, settings
     # Even the right password is refused while locked out.
     response = client.post("/staff/login/", {"username": reception.username, "password": PASSWORD})
     assert response.status_code == 429
+    assert b"Too many failed sign-ins" in response.content
     assert "_auth_user_id" not in client.session
 
 

@@ -314,3 +314,87 @@ def test_session_writes_need_the_csrf_token(reception, consultation):
     assert response.status_code == 403
     consultation.refresh_from_db()
     assert consultation.status == "booked"
+
+
+def test_a_manager_can_override_an_eligibility_refusal_with_a_written_reason(
+    as_manager, manager, client_person, treatment_service, practitioner
+):
+    response = post(
+        as_manager,
+        f"{API}/appointments",
+        {
+            "client_id": client_person.id,
+            "service_id": treatment_service.id,
+            "practitioner_id": practitioner.id,
+            "start": "2026-12-02T14:00:00",
+            "override_reason": "Assessed in person by the medical director today",
+        },
+    )
+    assert response.status_code == 201, response.content
+    appointment = Appointment.objects.get(id=response.json()["id"])
+    assert (appointment.status, appointment.override_by) == ("booked", manager)
+    assert appointment.events.filter(kind="override").exists()
+
+
+def test_reception_cannot_override_an_eligibility_refusal(
+    as_reception, client_person, treatment_service, practitioner
+):
+    response = post(
+        as_reception,
+        f"{API}/appointments",
+        {
+            "client_id": client_person.id,
+            "service_id": treatment_service.id,
+            "practitioner_id": practitioner.id,
+            "start": "2026-12-02T14:00:00",
+            "override_reason": "Client insisted",
+        },
+    )
+    assert response.status_code == 409
+    assert not Appointment.objects.filter(client=client_person).exists()
+
+
+def test_a_tentative_treatment_can_be_booked_against_an_upcoming_consultation(
+    as_reception, consultation, treatment_service, practitioner
+):
+    response = post(
+        as_reception,
+        f"{API}/appointments",
+        {
+            "client_id": consultation.client_id,
+            "service_id": treatment_service.id,
+            "practitioner_id": practitioner.id,
+            "start": "2026-12-09T10:00:00",
+            "awaiting_consultation_id": consultation.id,
+        },
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["status"] == "pending_clearance"
+    assert response.json()["awaiting_consultation_id"] == consultation.id
+
+
+def test_clients_search_and_detail_through_the_api(as_reception, consultation):
+    client = consultation.client
+    found = as_reception.get(f"{API}/clients?q={client.last_name}").json()
+    assert [row["id"] for row in found] == [client.id]
+    detail = as_reception.get(f"{API}/clients/{client.id}").json()
+    assert detail["client"]["phone"] == client.phone
+    assert [row["id"] for row in detail["upcoming"]] == [consultation.id]
+    assert detail["consultation"]["outcome"] == "pending"
+
+
+def test_registering_a_phone_client_through_the_api(as_reception, location):
+    response = post(
+        as_reception,
+        f"{API}/clients",
+        {"first_name": "Tess", "phone": "07911 123457", "sms_consent": True},
+    )
+    assert response.status_code == 201
+    assert response.json()["phone"] == "+447911123457"
+    assert response.json()["can_receive_sms"] is True
+
+
+def test_registering_a_client_with_a_bad_phone_names_the_field(as_reception, location):
+    response = post(as_reception, f"{API}/clients", {"first_name": "Tess", "phone": "12"})
+    assert response.status_code == 422
+    assert response.json()["field"] == "phone"
