@@ -418,7 +418,7 @@ def tentative_holds_release_due(*, now: datetime | None = None) -> int:
     consultation was cancelled, missed or deleted, or it still has no clearing outcome by the
     treatment's start minus ``CLEARANCE_MARGIN_HOURS``. Returns how many were released."""
     now = now or timezone.now()
-    margin = timedelta(hours=getattr(settings, "CLEARANCE_MARGIN_HOURS", 12))
+    margin = timedelta(hours=settings.CLEARANCE_MARGIN_HOURS)
     released = 0
     with transaction.atomic():
         candidates = (
