@@ -238,10 +238,8 @@ def consultation_submit_screening(
             consultation=locked,
             via=via,
         )
-    logger.info(
-        "screening submitted",
-        extra={"consultation_id": locked.pk, "flag_count": len(flagged)},
-    )
+    # Only the id: even the number of flags says something about the client's health.
+    logger.info("screening submitted", extra={"consultation_id": locked.pk})
     return ScreeningResult(
         consultation=locked,
         has_absolute_flag=any(flag.flag == Flag.ABSOLUTE for flag in flagged),

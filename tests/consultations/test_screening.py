@@ -135,3 +135,15 @@ def test_submitting_answers_is_audited_without_the_answers(consultation):
     row = HealthDataAccess.objects.get(consultation=consultation, action="change")
     assert row.actor_label == "client"
     assert "pregnant" not in str(row.fields)
+
+
+def test_answers_and_notes_never_reach_the_logs(consultation, clear, caplog):
+    caplog.set_level("DEBUG")
+    consultation_submit_screening(
+        consultation=consultation,
+        answers=all_clear() | {"anything_else": "private-detail-on-warfarin"},
+    )
+    clear(consultation.appointment, notes="private-note-rosacea")
+    assert "private-detail" not in caplog.text
+    assert "private-note" not in caplog.text
+    assert "screening submitted" in caplog.text
