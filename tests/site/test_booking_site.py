@@ -405,54 +405,63 @@ def test_a_consultation_booked_for_a_treatment_offers_to_hold_the_first_session(
     assert "/screening/" in page
 
 
-def test_a_cleared_client_can_book_a_treatment(
-    client,
+@pytest.fixture
+def cleared_maya(
+    frozen_monday,
     practitioner,
     location,
+    consultation_service,
     treatment_service,
-    frozen_monday,
-    sent_codes,
-    monkeypatch,
+    practitioner_user,
 ):
-    from bookings import eligibility
+    """Maya had her consultation this morning and was cleared for micro-needling."""
+    from bookings.services.consultations import consultation_record_outcome
 
-    monkeypatch.setattr(
-        eligibility, "check", lambda **kwargs: eligibility.EligibilityResult(allowed=True)
+    maya = client_register(first_name="Maya", last_name="Okafor", phone=PHONE, sms_consent=True)
+    consultation = appointment_book(
+        client=maya, service=consultation_service, location=location, start_at=TEN_LONDON
     )
+    consultation_record_outcome(
+        consultation=consultation.consultation,
+        actor=practitioner_user,
+        outcome="cleared",
+        services=[treatment_service],
+    )
+    return maya
 
-    response = book_through_code(client, location, treatment_service, sent_codes)
+
+def test_a_cleared_client_can_book_a_treatment(
+    client, cleared_maya, location, treatment_service, frozen_monday, sent_codes
+):
+    tuesday = TEN_LONDON + timedelta(days=1)
+
+    response = book_through_code(client, location, treatment_service, sent_codes, tuesday)
 
     assert response.status_code == 302
-    assert Appointment.objects.get().status == Appointment.Status.BOOKED
+    treatment = Appointment.objects.get(service=treatment_service)
+    assert treatment.status == Appointment.Status.BOOKED
+    assert treatment.client == cleared_maya
 
 
 def test_a_client_who_cannot_have_a_session_so_soon_is_told_the_earliest_date(
-    client,
-    practitioner,
-    location,
-    treatment_service,
-    frozen_monday,
-    sent_codes,
-    monkeypatch,
+    client, cleared_maya, location, treatment_service, frozen_monday, sent_codes
 ):
-    from bookings import eligibility
-
-    monkeypatch.setattr(
-        eligibility,
-        "check",
-        lambda **kwargs: eligibility.EligibilityResult(
-            allowed=False,
-            reason="too_soon_in_course",
-            message="The next session can be from 30 March 2026.",
-        ),
+    appointment_book(
+        client=cleared_maya,
+        service=treatment_service,
+        location=location,
+        start_at=TEN_LONDON + timedelta(days=1),
     )
 
-    response = book_through_code(client, location, treatment_service, sent_codes)
+    response = book_through_code(
+        client, location, treatment_service, sent_codes, TEN_LONDON + timedelta(days=8)
+    )
 
     page = response.content.decode()
     assert response.status_code == 409
     assert "Please choose another date" in page
-    assert "30 March 2026" in page
+    assert "31 March 2026" in page
+    assert not Appointment.objects.filter(status=Appointment.Status.HELD).exists()
 
 
 def test_an_unknown_service_or_location_is_404(client, practitioner, location, frozen_monday):
@@ -469,3 +478,36 @@ def test_client_register_and_booking_are_reachable_for_fixtures(
         client=person, service=consultation_service, location=location, start_at=TEN_LONDON
     )
     assert booked.status == Appointment.Status.BOOKED
+
+
+def test_the_code_page_without_a_booking_in_progress_goes_back_to_the_start(client, db):
+    response = client.get(reverse("site-verify"))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("site-book")
+
+
+def test_opening_the_details_after_the_hold_lapsed_offers_the_nearest_times(
+    client, practitioner, location, consultation_service, frozen_monday
+):
+    hold(client, location, consultation_service)
+    frozen_monday.shift(timedelta(minutes=10, seconds=1))
+
+    response = client.get(reverse("site-details"))
+
+    assert response.status_code == 410
+    assert "Your hold on that time has ended" in response.content.decode()
+
+
+def test_a_code_can_still_be_typed_after_a_wrong_one_and_books(
+    client, practitioner, location, consultation_service, frozen_monday, sent_codes
+):
+    hold(client, location, consultation_service)
+    details(client)
+    right = sent_codes[-1]["code"]
+    client.post(reverse("site-verify"), {"code": f"{(int(right) + 1) % 10**6:06d}"})
+
+    response = client.post(reverse("site-verify"), {"code": right})
+
+    assert response.status_code == 302
+    assert Appointment.objects.get().status == Appointment.Status.BOOKED

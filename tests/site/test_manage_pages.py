@@ -191,3 +191,29 @@ def test_a_first_treatment_can_be_held_from_a_day_after_the_consultation(
     assert "Your first treatment is held" in confirmed
     manage = client.get(url("site-manage", consultation)).content.decode()
     assert "held for Wednesday 4 March at 11:00" in manage
+
+
+def test_a_cancelled_booking_cannot_be_moved_online(client, consultation):
+    client.post(url("site-cancel", consultation))
+
+    response = client.get(url("site-reschedule", consultation))
+
+    assert response.status_code == 409
+    assert "can no longer be changed online" in response.content.decode()
+
+
+def test_a_treatment_link_offers_no_first_treatment_hold(
+    client, maya, practitioner, location, treatment_service, consultation
+):
+    tentative = appointment_book(
+        client=maya,
+        service=treatment_service,
+        location=location,
+        start_at=datetime(2026, 3, 5, 10, 0, tzinfo=UTC),
+        awaiting_consultation=consultation,
+    )
+
+    response = client.get(url("site-first-treatment", tentative))
+
+    assert response.status_code == 302
+    assert response["Location"] == url("site-manage", tentative)
