@@ -54,7 +54,8 @@ class _ForbiddenStarts:
     def __init__(self, intervals: Iterable[tuple[float, float]]):
         merged: list[list[float]] = []
         for low, high in sorted(intervals):
-            if merged and low <= merged[-1][1]:
+            # Open intervals: two that only touch leave their shared end point allowed.
+            if merged and low < merged[-1][1]:
                 merged[-1][1] = max(merged[-1][1], high)
             else:
                 merged.append([low, high])

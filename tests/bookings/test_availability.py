@@ -391,3 +391,21 @@ def test_query_count_does_not_grow_with_window_or_team(treatment_service, locati
     assert count(1) == small
     assert count(60) == small
     assert small <= 6
+
+
+def test_a_gap_exactly_one_visit_long_between_two_appointments_is_bookable(location, practitioner):
+    service = factories.ServiceFactory(duration_minutes=30, slot_step_minutes=30)
+    practitioner.services.add(service)
+    for hour, minute in ((10, 30), (11, 30)):
+        factories.AppointmentFactory(
+            service=service,
+            location=location,
+            practitioner=practitioner,
+            start_at=datetime.combine(MONDAY, time(hour, minute), tzinfo=LONDON),
+        )
+    times = starts(
+        free_slots(service=service, location=location, start_date=MONDAY, end_date=MONDAY)
+    )
+    assert "11:00" in times
+    assert "10:30" not in times
+    assert "11:30" not in times

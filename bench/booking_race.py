@@ -1,0 +1,249 @@
+"""Booking under contention, end to end through a running server on PostgreSQL.
+
+1. 50 clients (threads, each its own HTTP connection) POST the same slot at the same moment:
+   expect exactly 1 x 201, 49 x 409 (with alternatives) and 0 x 5xx.
+2. 500 bookings of distinct slots from 16 concurrent clients: report bookings per second.
+
+It starts gunicorn (4 workers x 4 threads) against a fresh database ``aftercare_bench_race``
+on the local PostgreSQL, proves each client's phone the way the site does (a verified
+PhoneVerification and its signed token), and talks to the server over loopback only.
+
+Run:  .venv/bin/python bench/booking_race.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time as clock
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+DATABASE = "aftercare_bench_race"
+SECRET_KEY = "bench-race-" + "Zq8#w" * 12
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _recreate_database() -> str:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
+        admin.execute(f"CREATE DATABASE {DATABASE}")
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + DATABASE
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--contenders", type=int, default=50)
+    parser.add_argument("--bookings", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+
+    scratch = tempfile.mkdtemp(prefix="aftercare-race-")
+    env = {
+        **{key: value for key, value in os.environ.items() if key != "REDIS_URL"},
+        "DATABASE_URL": _recreate_database(),
+        "DEBUG": "0",
+        "SECRET_KEY": SECRET_KEY,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "AFTERCARE_VAR_DIR": scratch,
+        "SMS_BACKEND": "console",
+        "LOG_LEVEL": "ERROR",
+        "DJANGO_SETTINGS_MODULE": "clinic.settings",
+    }
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from datetime import datetime, timedelta
+    from datetime import time as wall
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from bookings.availability import free_slots
+    from bookings.models import PhoneVerification
+    from bookings.services.verification import verification_token_for
+    from clinic.models import Location, Practitioner, Service, WorkingHours
+
+    call_command("migrate", verbosity=0)
+    location = Location.objects.create(name="Race clinic", slug="race", timezone="Europe/London")
+    service = Service.objects.create(
+        name="Express facial",
+        slug="express",
+        duration_minutes=30,
+        slot_step_minutes=30,
+        min_lead_minutes=0,
+    )
+    for n in range(4):
+        practitioner = Practitioner.objects.create(display_name=f"Practitioner {n}")
+        practitioner.locations.add(location)
+        practitioner.services.add(service)
+        for weekday in range(7):
+            WorkingHours.objects.create(
+                practitioner=practitioner,
+                location=location,
+                weekday=weekday,
+                start_time=wall(8),
+                end_time=wall(20),
+            )
+
+    def proven_phone(index: int) -> tuple[str, str]:
+        phone = f"+447911{100000 + index:06d}"
+        verification = PhoneVerification.objects.create(
+            phone=phone,
+            code_hash="bench",
+            expires_at=timezone.now() + timedelta(minutes=10),
+            verified_at=timezone.now(),
+            ip="127.0.0.1",
+        )
+        return phone, verification_token_for(verification=verification)
+
+    today = timezone.localdate(timezone.now(), location.zone)
+    slots = free_slots(
+        service=service,
+        location=location,
+        start_date=today + timedelta(days=1),
+        end_date=today + timedelta(days=14),
+    )
+    targets = [
+        (slot.start_at, practitioner_id)
+        for slot in slots
+        for practitioner_id in slot.practitioner_ids
+    ]
+    # The contested slot is one start with one practitioner: everybody asks for the same one.
+    contested, contested_practitioner = targets[0]
+    distinct = targets[1:][: args.bookings]
+    proofs = [proven_phone(index) for index in range(args.contenders + len(distinct))]
+
+    port = _free_port()
+    server = subprocess.Popen(  # noqa: S603 - fixed command line
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "clinic.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "4",
+            "--threads",
+            "4",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = clock.monotonic() + 60
+        while clock.monotonic() < deadline:
+            try:
+                if requests.get(f"{base}/healthz", timeout=10).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            clock.sleep(0.3)
+        else:
+            raise SystemExit("server did not become healthy")
+
+        def payload(
+            start: datetime, proof: tuple[str, str], practitioner_id: int | None = None
+        ) -> dict:
+            phone, token = proof
+            return {
+                "service": service.pk,
+                "location": location.pk,
+                "start": start.isoformat(),
+                "practitioner": practitioner_id,
+                "client": {"first_name": "Bench", "last_name": phone[-4:], "phone": phone},
+                "sms_consent": True,
+                "verification_token": token,
+            }
+
+        # Phase 1: everyone at once for one slot.
+        ready = threading.Barrier(args.contenders)
+
+        def contend(proof: tuple[str, str]) -> int:
+            with requests.Session() as session:
+                session.get(f"{base}/healthz", timeout=10)  # open the connection first
+                ready.wait()
+                return session.post(
+                    f"{base}/api/v1/bookings",
+                    json=payload(contested, proof, contested_practitioner),
+                    timeout=60,
+                ).status_code
+
+        with ThreadPoolExecutor(max_workers=args.contenders) as pool:
+            statuses = Counter(pool.map(contend, proofs[: args.contenders]))
+        server_errors = sum(count for status, count in statuses.items() if status >= 500)
+        print(f"same slot, {args.contenders} concurrent clients: {dict(sorted(statuses.items()))}")
+        verdict = statuses[201] == 1 and statuses[409] == args.contenders - 1 and server_errors == 0
+        print(
+            f"  exactly 1 success, {args.contenders - 1} x 409, 0 x 5xx: {'ok' if verdict else 'FAILED'}"
+        )
+
+        # Phase 2: distinct slots, as fast as the server takes them.
+        local = threading.local()
+        latencies: list[float] = []
+        refusals: Counter[str] = Counter()
+
+        def book(item: tuple[tuple[datetime, int], tuple[str, str]]) -> int:
+            (start, practitioner_id), proof = item
+            if not hasattr(local, "session"):
+                local.session = requests.Session()
+            started = clock.perf_counter()
+            response = local.session.post(
+                f"{base}/api/v1/bookings", json=payload(start, proof, practitioner_id), timeout=60
+            )
+            latencies.append(clock.perf_counter() - started)
+            if response.status_code != 201:
+                refusals[response.json().get("error", "?")] += 1
+                if os.environ.get("BENCH_DEBUG"):
+                    print("refused", start.isoformat(), practitioner_id, response.json())
+            return response.status_code
+
+        started = clock.perf_counter()
+        with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
+            results = Counter(
+                pool.map(book, zip(distinct, proofs[args.contenders :], strict=False))
+            )
+        elapsed = clock.perf_counter() - started
+        print(
+            f"{len(distinct)} distinct slots, {args.concurrency} concurrent clients: {dict(sorted(results.items()))}"
+        )
+        if refusals:
+            print(f"  refused: {dict(refusals)}")
+        print(
+            f"  {results[201] / elapsed:.1f} bookings/s, median latency "
+            f"{statistics.median(latencies) * 1000:.0f} ms, p95 {sorted(latencies)[int(len(latencies) * 0.95)] * 1000:.0f} ms"
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()
