@@ -85,3 +85,48 @@ def test_the_clearance_property_holds_on_postgres(
         practitioner_user=practitioner_user,
         manager=manager,
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_practitioners_recording_at_once_leave_exactly_one_outcome(
+    book_consultation, client_person, practitioner_user, manager, treatment_service
+):
+    import threading
+
+    from django.db import connection
+
+    from bookings.models import Consultation
+    from bookings.services.consultations import consultation_record_outcome
+    from clinic.errors import IllegalTransition
+
+    consultation = book_consultation(client_person).consultation
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def record(actor, outcome):
+        try:
+            barrier.wait(timeout=5)
+            consultation_record_outcome(
+                consultation=consultation,
+                actor=actor,
+                outcome=outcome,
+                services=[treatment_service] if outcome == "cleared" else [],
+            )
+            results.append(outcome)
+        except IllegalTransition:
+            results.append("refused")
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=record, args=(practitioner_user, "cleared")),
+        threading.Thread(target=record, args=(manager, "not_suitable")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(results) == 2
+    assert results.count("refused") == 1
+    winner = next(result for result in results if result != "refused")
+    assert Consultation.objects.get(pk=consultation.pk).outcome == winner
