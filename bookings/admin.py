@@ -12,12 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from bookings.models import (
     ApiToken,
+    Appointment,
+    AppointmentEvent,
+    Client,
     ConsentFormVersion,
     Consultation,
     HealthDataAccess,
@@ -25,9 +29,11 @@ from bookings.models import (
     ScreeningAnswerRule,
     ScreeningQuestion,
 )
+from bookings.services import appointment_cancel, normalise_phone
 from bookings.services.api_tokens import api_token_create, api_token_revoke
 from bookings.services.consultations import consultation_read, screening_question_record_change
 from clinic import roles
+from clinic.errors import ApplicationError
 
 
 def _is_clinical(request: HttpRequest) -> bool:
@@ -179,3 +185,111 @@ class ApiTokenAdmin(admin.ModelAdmin):
         for token in queryset:
             api_token_revoke(token=token)
         messages.success(request, f"Revoked {queryset.count()} token(s).")
+
+
+# --- Clients and appointments (scheduling core) ------------------------------------------------
+# Appointments are read-only here: booking, moving and status changes must pass the same rules
+# as every other interface (bookings.services), so the admin offers only a cancel action that
+# calls the service. Client contact details are editable; phones are normalised to E.164.
+
+
+class ClientAdminForm(forms.ModelForm):
+    class Meta:
+        model = Client
+        fields = [
+            "first_name",
+            "last_name",
+            "phone",
+            "email",
+            "preferred_location",
+            "sms_opted_out_at",
+        ]
+
+    def clean_phone(self) -> str:
+        region = (
+            self.cleaned_data.get("preferred_location").country
+            if self.cleaned_data.get("preferred_location")
+            else "GB"
+        )
+        try:
+            return normalise_phone(self.cleaned_data["phone"], region=region)
+        except ApplicationError as error:
+            raise forms.ValidationError(error.message) from None
+
+
+@admin.register(Client)
+class ClientAdmin(admin.ModelAdmin):
+    form = ClientAdminForm
+    list_display = [
+        "full_name",
+        "phone",
+        "email",
+        "sms_consent_at",
+        "sms_opted_out_at",
+        "created_at",
+    ]
+    list_filter = ["preferred_location", ("sms_opted_out_at", admin.EmptyFieldListFilter)]
+    search_fields = ["first_name", "last_name", "phone", "email"]
+    readonly_fields = [
+        "phone_verified_at",
+        "sms_consent_at",
+        "sms_consent_method",
+        "sms_consent_wording",
+        "created_at",
+        "updated_at",
+    ]
+
+
+class AppointmentEventInline(admin.TabularInline):
+    model = AppointmentEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "kind", "from_status", "to_status", "actor_label", "reason"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(admin.ModelAdmin):
+    list_display = [
+        "start_at",
+        "client",
+        "service",
+        "practitioner",
+        "room",
+        "location",
+        "status",
+        "version",
+        "channel",
+    ]
+    list_filter = ["status", "location", "practitioner", "service", "channel"]
+    search_fields = ["client__first_name", "client__last_name", "client__phone"]
+    date_hierarchy = "start_at"
+    list_select_related = ["client", "service", "practitioner", "room", "location"]
+    inlines = [AppointmentEventInline]
+    actions = ["cancel_selected"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Cancel selected appointments (through the booking rules)")
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
+        cancelled = 0
+        for appointment in queryset:
+            try:
+                appointment_cancel(
+                    appointment=appointment, actor=request.user, reason="Cancelled in the admin"
+                )
+                cancelled += 1
+            except ApplicationError as error:
+                self.message_user(request, f"{appointment}: {error.message}", messages.ERROR)
+        if cancelled:
+            self.message_user(request, f"Cancelled {cancelled} appointment(s).", messages.SUCCESS)
