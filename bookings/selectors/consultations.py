@@ -303,3 +303,19 @@ def treatment_not_before(
     if refusal is not None and refusal.reason == "not_before":
         return refusal.not_before
     return None
+
+
+def health_rechecks_in_review(
+    *, actor: AbstractBaseUser | None, now: datetime | None = None
+) -> QuerySet[HealthRecheck]:
+    """Upcoming sessions whose client said something changed, soonest first (staff only)."""
+    roles.require_role(actor, *roles.ALL_ROLES)
+    return (
+        HealthRecheck.objects.filter(
+            needs_review=True,
+            appointment__status__in=[Status.BOOKED, Status.CONFIRMED],
+            appointment__start_at__gt=now or timezone.now(),
+        )
+        .select_related("appointment__client", "appointment__service", "appointment__location")
+        .order_by("appointment__start_at")
+    )

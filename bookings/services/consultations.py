@@ -615,3 +615,39 @@ def screening_question_record_change(
     if WORDING_FIELDS & set(changed_fields):
         question.version += 1
     return question
+
+
+def health_recheck_review(
+    *, appointment: Appointment, actor: AbstractBaseUser | None, via: str = "staff"
+) -> HealthRecheck:
+    """A practitioner or manager has looked at a "something changed" answer (and spoken to the
+    client): the appointment leaves review. Raises PermissionDenied, NotFound,
+    IllegalTransition (nothing to review)."""
+    roles.require_role(actor, *roles.CLINICAL_ROLES)
+    with transaction.atomic():
+        recheck = (
+            HealthRecheck.objects.select_for_update().filter(appointment_id=appointment.pk).first()
+        )
+        if recheck is None:
+            raise NotFound("This appointment has no health re-check.")
+        if not recheck.needs_review:
+            raise IllegalTransition("This re-check is not waiting for review.", field="recheck")
+        recheck.needs_review = False
+        recheck.reviewed_by = actor
+        recheck.reviewed_at = timezone.now()
+        recheck.save(update_fields=["needs_review", "reviewed_by", "reviewed_at"])
+        AppointmentEvent.objects.create(
+            appointment_id=appointment.pk,
+            kind="health_recheck_reviewed",
+            actor=actor,
+            actor_label=roles.actor_label(actor),
+        )
+        _audit(
+            actor=actor,
+            action=HealthDataAccess.Action.CHANGE,
+            record=f"recheck:{recheck.pk}",
+            fields=["needs_review"],
+            client_id=appointment.client_id,
+            via=via,
+        )
+    return recheck

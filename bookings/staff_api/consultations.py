@@ -14,9 +14,13 @@ from django.utils import timezone
 from ninja import Field, Schema
 
 from bookings import eligibility
-from bookings.models import Client, ConsentFormVersion, Consultation
-from bookings.selectors.consultations import consultations_for_review
-from bookings.services.consultations import consultation_read, consultation_record_outcome
+from bookings.models import Appointment, Client, ConsentFormVersion, Consultation
+from bookings.selectors.consultations import consultations_for_review, health_rechecks_in_review
+from bookings.services.consultations import (
+    consultation_read,
+    consultation_record_outcome,
+    health_recheck_review,
+)
 from bookings.staff_api import router
 from clinic import roles
 from clinic.errors import NotFound, ValidationFailed
@@ -197,3 +201,45 @@ def get_eligibility(
         "message": result.message,
         "not_before": result.not_before,
     }
+
+
+class RecheckOut(Schema):
+    appointment_id: int
+    client_id: int
+    client_name: str
+    start_at: datetime
+    answered_at: datetime | None
+    via: str
+    needs_review: bool
+
+
+def _recheck(recheck) -> dict:  # noqa: ANN001 - HealthRecheck
+    appointment = recheck.appointment
+    return {
+        "appointment_id": appointment.pk,
+        "client_id": appointment.client_id,
+        "client_name": appointment.client.full_name,
+        "start_at": appointment.local_start,
+        "answered_at": recheck.answered_at,
+        "via": recheck.via,
+        "needs_review": recheck.needs_review,
+    }
+
+
+@router.get("/health-rechecks", response=list[RecheckOut])
+def list_rechecks_in_review(request: HttpRequest) -> list[dict]:
+    """Upcoming sessions in review because the client said something changed."""
+    return [_recheck(recheck) for recheck in health_rechecks_in_review(actor=request.auth)]
+
+
+@router.post("/health-rechecks/{appointment_id}/review", response=RecheckOut)
+def post_recheck_reviewed(request: HttpRequest, appointment_id: int) -> dict:
+    """A practitioner or manager has reviewed the change; the session leaves review."""
+    appointment = (
+        Appointment.objects.select_related("client", "location").filter(pk=appointment_id).first()
+    )
+    if appointment is None:
+        raise NotFound("No such appointment.")
+    recheck = health_recheck_review(appointment=appointment, actor=request.auth, via="api")
+    recheck.appointment = appointment
+    return _recheck(recheck)

@@ -112,3 +112,23 @@ def test_calendar_states_show_unanswered_then_changed_for_later_sessions_only(
         assert health_recheck_states(appointments=visits) == {second_session.pk: "unanswered"}
     health_recheck_answer(appointment=second_session, changed=True, via="sms")
     assert health_recheck_states(appointments=visits) == {second_session.pk: "changed"}
+
+
+def test_a_practitioner_reviews_a_change_through_the_staff_api(
+    client, second_session, practitioner_user, reception
+):
+    health_recheck_answer(appointment=second_session, changed=True, via="sms")
+    client.force_login(reception)
+    listed = client.get("/api/v1/staff/health-rechecks").json()
+    assert [row["appointment_id"] for row in listed] == [second_session.pk]
+    url = f"/api/v1/staff/health-rechecks/{second_session.pk}/review"
+    assert client.post(url).status_code == 403
+    client.force_login(practitioner_user)
+    reviewed = client.post(url)
+    assert reviewed.status_code == 200
+    assert reviewed.json()["needs_review"] is False
+    assert client.get("/api/v1/staff/health-rechecks").json() == []
+    assert client.post(url).status_code == 409
+    assert AppointmentEvent.objects.filter(
+        appointment=second_session, kind="health_recheck_reviewed", actor=practitioner_user
+    ).exists()
