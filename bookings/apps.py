@@ -15,3 +15,7 @@ class BookingsConfig(AppConfig):
             "bookings.release-tentative-treatments",
             {"task": "bookings.tentative_holds_release_due", "schedule": 300.0},
         )
+        settings.CELERY_BEAT_SCHEDULE.setdefault(
+            "bookings.delete-old-verifications",
+            {"task": "bookings.verifications_delete_old", "schedule": 3600.0},
+        )

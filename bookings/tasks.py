@@ -18,3 +18,11 @@ def release_expired_holds() -> int:
 def release_tentative_treatments() -> int:
     """Periodic (beat, every 5 minutes): cancel tentative treatments that cannot be cleared."""
     return tentative_holds_release_due()
+
+
+@shared_task(name="bookings.verifications_delete_old")
+def delete_old_verifications() -> int:
+    """Periodic (beat, hourly): drop phone verifications that no longer count for rate limits."""
+    from bookings.services.verification import verifications_delete_old
+
+    return verifications_delete_old()

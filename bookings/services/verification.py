@@ -217,3 +217,12 @@ def client_mark_phone_verified(*, client: Client, now: datetime | None = None) -
     client.phone_verified_at = now or timezone.now()
     client.save(update_fields=["phone_verified_at", "updated_at"])
     return client
+
+
+def verifications_delete_old(*, now: datetime | None = None) -> int:
+    """Delete verifications older than the rate-limit window (they no longer count towards any
+    limit and their codes expired long ago). Returns how many were deleted. Meant for a daily
+    periodic task."""
+    now = now or timezone.now()
+    deleted, _ = PhoneVerification.objects.filter(created_at__lt=now - RATE_WINDOW).delete()
+    return deleted

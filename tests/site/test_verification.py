@@ -15,6 +15,7 @@ from bookings.services.verification import (
     verification_check,
     verification_start,
     verification_token_validate,
+    verifications_delete_old,
 )
 from clinic.errors import Gone, NotFound, ValidationFailed
 
@@ -237,3 +238,20 @@ def test_marking_a_client_verified_records_when(client_person):
 
     client_person.refresh_from_db()
     assert client_person.phone_verified_at == NOW
+
+
+@pytest.mark.django_db
+def test_old_verifications_are_deleted_once_they_no_longer_count(sent_codes):
+    old = start(at=NOW - timedelta(hours=2))
+    recent = start(at=NOW - timedelta(minutes=30))
+
+    assert verifications_delete_old(now=NOW) == 1
+    assert list(PhoneVerification.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert not PhoneVerification.objects.filter(pk=old.pk).exists()
+
+
+def test_old_verifications_are_purged_hourly_by_beat(settings):
+    from bookings.tasks import delete_old_verifications
+
+    entry = settings.CELERY_BEAT_SCHEDULE["bookings.delete-old-verifications"]
+    assert entry == {"task": delete_old_verifications.name, "schedule": 3600.0}
