@@ -240,23 +240,23 @@ def outbox_retry(request: HttpRequest, message_id: int) -> HttpResponse:
 def _bar_chart(bars: list[tuple[str, float]], *, width: int = 560, height: int = 200) -> dict:
     """Geometry for a simple bar chart template (no JavaScript, prints and scales)."""
     top = max((value for _, value in bars), default=0) or 1
-    gap, left, bottom = 8, 34, 34
+    gap, left, bottom, top_margin = 8, 34, 34, 20
     usable = width - left - 10
     bar_width = max(6, (usable - gap * max(len(bars) - 1, 0)) / max(len(bars), 1))
-    plot_height = height - bottom - 10
+    plot_height = height - bottom - top_margin
     shapes = []
     for index, (label, value) in enumerate(bars):
         bar_height = plot_height * value / top
         shapes.append(
             {
                 "x": left + index * (bar_width + gap),
-                "y": 10 + plot_height - bar_height,
+                "y": top_margin + plot_height - bar_height,
                 "width": bar_width,
                 "height": bar_height,
                 "label": label,
                 "value": value,
                 "label_x": left + index * (bar_width + gap) + bar_width / 2,
-                "value_y": 10 + plot_height - bar_height - 3,
+                "value_y": top_margin + plot_height - bar_height - 4,
             }
         )
     return {
@@ -266,7 +266,7 @@ def _bar_chart(bars: list[tuple[str, float]], *, width: int = 560, height: int =
         "top": top,
         "axis_y": height - bottom,
         "label_y": height - bottom + 14,
-        "top_y": 14,
+        "top_y": top_margin + 4,
     }
 
 

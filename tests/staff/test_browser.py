@@ -264,3 +264,22 @@ def test_a_practitioner_records_an_outcome_that_books_the_pending_treatment(
     page.goto(f"{page.base_url}/staff/appointments/{treatment.id}/")
     assert page.locator(".appointment-panel").get_attribute("data-status") == "booked"
     page.screenshot(path=str(SCREENSHOTS / "staff-treatment-booked.png"))
+
+
+def test_changes_from_another_desk_appear_without_a_reload(
+    page, reception, practitioner, consultation_service, location
+):
+    sign_in(page, reception.username)
+    page.goto(f"{page.base_url}/staff/?date={WEDNESDAY.isoformat()}&poll=2")
+    page.wait_for_selector(".ec-body .ec-day")
+    page.evaluate("() => { window.notReloaded = true; }")
+    # Someone else books on the phone at another desk.
+    services.appointment_book(
+        client=factories.ClientFactory(first_name="Otto", last_name="Otherdesk"),
+        service=consultation_service,
+        location=location,
+        start_at=at(16),
+        practitioner=practitioner,
+    )
+    page.wait_for_selector(".ec-event:has-text('Otto Otherdesk')", timeout=8_000)
+    assert page.evaluate("() => window.notReloaded") is True

@@ -16,6 +16,12 @@ def _utc_offset(location) -> str:
     return f"{offset[:3]}:{offset[3:]}"
 
 
+def _poll_seconds(request: HttpRequest) -> int:
+    """How often the page refetches, so other desks' changes appear (``?poll=`` for tests)."""
+    raw = request.GET.get("poll", "")
+    return min(max(int(raw), 2), 120) if raw.isdigit() else 20
+
+
 @staff_member_required
 def calendar_page(request: HttpRequest) -> HttpResponse:
     """The day/week calendar. Columns come from the selectors (a practitioner gets only their
@@ -54,7 +60,7 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
         "slotMinTime": day_start.strftime("%H:%M:%S"),
         "slotMaxTime": day_end.strftime("%H:%M:%S"),
         "resources": resources,
-        "pollSeconds": 20,
+        "pollSeconds": _poll_seconds(request),
         "canEdit": True,
     }
     return render_staff(
