@@ -100,7 +100,7 @@ def _screening_pending(appointment: Appointment) -> bool:
     return consultation is None or consultation.submitted_at is None
 
 
-def _google_calendar_url(appointment: Appointment) -> str:
+def _google_calendar_url(appointment: Appointment, *, manage_url: str) -> str:
     stamp = "%Y%m%dT%H%M%SZ"
     location = appointment.location
     return "https://calendar.google.com/calendar/render?" + urlencode(
@@ -109,7 +109,7 @@ def _google_calendar_url(appointment: Appointment) -> str:
             "text": f"{appointment.service.name} at {location.name}",
             "dates": f"{appointment.start_at.astimezone(UTC):{stamp}}/"
             f"{appointment.end_at.astimezone(UTC):{stamp}}",
-            "details": f"Manage your booking: {location.phone or ''}".strip(),
+            "details": f"Change or cancel: {manage_url}",
             "location": location.address or location.name,
         }
     )
@@ -132,6 +132,7 @@ def _booking_context(request: HttpRequest, appointment: Appointment, token: str)
         and not tentative_treatments_for(consultation=appointment).exists()
         and _first_treatment_service(appointment, request.GET.get("then")) is not None
     )
+    manage_url = request.build_absolute_uri(reverse("site-manage", args=[token]))
     first_treatment_url = reverse("site-first-treatment", args=[token])
     if request.GET.get("then"):
         first_treatment_url += "?" + urlencode({"service": request.GET["then"]})
@@ -148,8 +149,8 @@ def _booking_context(request: HttpRequest, appointment: Appointment, token: str)
         "screening_pending": _screening_pending(appointment),
         "screening_url": _screening_url(token),
         "prep": PREP["consultation" if appointment.service.is_consultation else "treatment"],
-        "google_calendar_url": _google_calendar_url(appointment),
-        "manage_url": request.build_absolute_uri(reverse("site-manage", args=[token])),
+        "google_calendar_url": _google_calendar_url(appointment, manage_url=manage_url),
+        "manage_url": manage_url,
         "tentative": list(tentative_treatments_for(consultation=appointment))
         if appointment.service.is_consultation
         else [],
