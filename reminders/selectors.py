@@ -10,6 +10,7 @@ from django.db.models import Count, QuerySet
 from bookings.models import Appointment, Client
 from bookings.tokens import manage_token_for
 from clinic.errors import NotFound
+from clinic.models import Location
 from reminders.models import InboundMessage, Message
 from reminders.protocol import CARE_INSTRUCTIONS
 from reminders.tokens import appointment_id_from_care_token
@@ -55,6 +56,7 @@ def outbox_counts(*, start: datetime, end: datetime) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class CarePage:
+    location: Location
     first_name: str
     clinic_name: str
     clinic_phone: str
@@ -77,6 +79,7 @@ def care_page_for_token(*, token: str) -> CarePage:
         raise NotFound("This link is not valid.")
     location = appointment.location
     return CarePage(
+        location=location,
         first_name=appointment.client.first_name,
         clinic_name=location.name,
         clinic_phone=location.phone,

@@ -19,4 +19,4 @@ def care_page(request: HttpRequest, token: str) -> HttpResponse:
             {"error": exc.message},
             status=exc.status,
         )
-    return render(request, "reminders/care_page.html", {"page": page})
+    return render(request, "reminders/care_page.html", {"page": page, "location": page.location})

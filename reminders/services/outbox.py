@@ -79,7 +79,11 @@ def message_retry(*, message: Message, actor: AbstractBaseUser) -> Message:
     Raises PermissionDenied, PolicyViolation (not failed, already retried, or no consent)."""
     roles.require_role(actor, *roles.ALL_ROLES)
     with transaction.atomic():
-        original = Message.objects.select_for_update().select_related("client").get(pk=message.pk)
+        original = (
+            Message.objects.select_for_update(of=("self",))
+            .select_related("client")
+            .get(pk=message.pk)
+        )
         if original.status not in (Message.Status.FAILED, Message.Status.UNDELIVERED):
             raise PolicyViolation("Only a failed or undelivered message can be retried.")
         if original.retries.exclude(
