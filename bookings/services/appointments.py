@@ -668,8 +668,10 @@ def appointment_transition(
     """
     label = _label(actor, actor_label)
     with transaction.atomic():
+        # Lock the appointment row only: FOR UPDATE would otherwise also lock the joined
+        # location and service rows and serialise every transition in the clinic.
         locked = (
-            Appointment.objects.select_for_update()
+            Appointment.objects.select_for_update(of=("self",))
             .select_related("location", "service")
             .get(pk=appointment.pk)
         )
