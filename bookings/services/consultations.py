@@ -1,7 +1,7 @@
 """Consultations: open the record when a consultation is booked, take the client's screening
 answers, record the practitioner's outcome (which settles tentative treatments), release
-tentative treatments whose consultation will not clear them in time, and the pre-session
-health re-check.
+tentative treatments whose consultation will not clear them in time. The pre-session health
+re-check lives in ``bookings.services.health_rechecks`` (re-exported here).
 
 Health data (screening answers, flags, notes, contraindications) is read only through
 ``consultation_read`` and changed only here; every read and change writes a
@@ -21,19 +21,23 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from bookings import eligibility, signals
+from bookings import eligibility
 from bookings.models import (
     Appointment,
-    AppointmentEvent,
     ConsentFormVersion,
     Consultation,
     HealthDataAccess,
-    HealthRecheck,
     ScreeningAnswerRule,
     ScreeningQuestion,
 )
 from bookings.selectors.consultations import screening_questions_active
 from bookings.services.appointments import appointment_transition
+from bookings.services.health_data import health_data_access_record as _audit
+from bookings.services.health_rechecks import (  # noqa: F401 - re-exported for callers
+    health_recheck_answer,
+    health_recheck_request,
+    health_recheck_review,
+)
 from clinic import roles
 from clinic.errors import IllegalTransition, NotFound, PermissionDenied, ValidationFailed
 from clinic.models import Service
@@ -48,29 +52,6 @@ HEALTH_FIELDS = ("answers", "screening_flags", "contraindications", "notes")
 MAX_TEXT_ANSWER = 2000
 # Neutral on purpose: cancellation reasons can reach the client, health reasons must not.
 RELEASED_REASON = "Tentative treatment released after the consultation"
-
-
-def _audit(
-    *,
-    actor: AbstractBaseUser | None,
-    action: str,
-    record: str,
-    fields: Iterable[str],
-    consultation: Consultation | None = None,
-    client_id: int | None = None,
-    via: str = "",
-    actor_label: str | None = None,
-) -> None:
-    HealthDataAccess.objects.create(
-        actor=actor if actor is not None and actor.is_authenticated else None,
-        actor_label=actor_label or roles.actor_label(actor),
-        action=action,
-        consultation=consultation,
-        client_id=client_id if client_id is not None else getattr(consultation, "client_id", None),
-        record=record,
-        fields=sorted(fields),
-        via=via,
-    )
 
 
 def consultation_open_for_appointment(*, appointment: Appointment) -> Consultation | None:
@@ -104,7 +85,7 @@ class _Flagged:
         }
 
 
-def _parse_answer(question, raw: Any) -> str:  # noqa: ANN001 - ScreeningQuestion
+def _parse_answer(question: ScreeningQuestion, raw: Any) -> str:
     value = "" if raw is None else str(raw).strip()
     if not value:
         if question.is_required:
@@ -133,7 +114,7 @@ def _parse_answer(question, raw: Any) -> str:  # noqa: ANN001 - ScreeningQuestio
     return value
 
 
-def _flag_for(question, value: str, *, today: date) -> _Flagged | None:  # noqa: ANN001
+def _flag_for(question: ScreeningQuestion, value: str, *, today: date) -> _Flagged | None:
     if not value:
         return None
     is_date = question.answer_type == question.AnswerType.DATE
@@ -503,77 +484,6 @@ def consultation_read(
     )
 
 
-def health_recheck_request(
-    *, appointment: Appointment, now: datetime | None = None
-) -> HealthRecheck:
-    """Record that the client was asked to confirm nothing has changed (idempotent)."""
-    now = now or timezone.now()
-    recheck, created = HealthRecheck.objects.get_or_create(
-        appointment=appointment, defaults={"asked_at": now}
-    )
-    if not created and recheck.asked_at is None:
-        recheck.asked_at = now
-        recheck.save(update_fields=["asked_at"])
-    return recheck
-
-
-def health_recheck_answer(
-    *,
-    appointment: Appointment,
-    changed: bool,
-    via: str,
-    actor: AbstractBaseUser | None = None,
-    now: datetime | None = None,
-) -> HealthRecheck:
-    """Store the client's answer to "has anything changed since your consultation?".
-
-    "Changed" puts the appointment into review (``needs_review``), records an
-    ``AppointmentEvent`` of kind ``health_recheck_changed`` and sends
-    ``signals.health_recheck_changed`` so the practitioner is alerted. The answer can be
-    changed until the start. Raises ValidationFailed, IllegalTransition.
-    """
-    if via not in HealthRecheck.Via.values:
-        raise ValidationFailed("Unknown channel.", field="via")
-    now = now or timezone.now()
-    label = roles.actor_label(actor)
-    with transaction.atomic():
-        locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
-        if locked.status not in {Status.BOOKED, Status.CONFIRMED} or locked.start_at <= now:
-            raise IllegalTransition(
-                "This appointment is not coming up any more.", field="appointment"
-            )
-        recheck, _ = HealthRecheck.objects.select_for_update().get_or_create(
-            appointment=locked, defaults={"asked_at": now}
-        )
-        recheck.answered_at = now
-        recheck.changed = changed
-        recheck.via = via
-        recheck.needs_review = changed
-        recheck.save()
-        AppointmentEvent.objects.create(
-            appointment=locked,
-            kind="health_recheck_changed" if changed else "health_recheck_unchanged",
-            actor=actor if actor is not None and actor.is_authenticated else None,
-            actor_label=label,
-            details={"via": via},
-        )
-        _audit(
-            actor=actor,
-            action=HealthDataAccess.Action.CHANGE,
-            record=f"recheck:{recheck.pk}",
-            fields=["changed"],
-            client_id=locked.client_id,
-            via=via,
-        )
-        if changed:
-            signals.health_recheck_changed.send(
-                sender=Appointment, appointment=locked, actor_label=label
-            )
-    if changed:
-        logger.info("health re-check needs review", extra={"appointment_id": locked.pk})
-    return recheck
-
-
 def consultation_for_screening(*, appointment_id: int) -> Consultation:
     """The consultation record a client's screening link names, opened if it does not exist yet.
 
@@ -615,39 +525,3 @@ def screening_question_record_change(
     if WORDING_FIELDS & set(changed_fields):
         question.version += 1
     return question
-
-
-def health_recheck_review(
-    *, appointment: Appointment, actor: AbstractBaseUser | None, via: str = "staff"
-) -> HealthRecheck:
-    """A practitioner or manager has looked at a "something changed" answer (and spoken to the
-    client): the appointment leaves review. Raises PermissionDenied, NotFound,
-    IllegalTransition (nothing to review)."""
-    roles.require_role(actor, *roles.CLINICAL_ROLES)
-    with transaction.atomic():
-        recheck = (
-            HealthRecheck.objects.select_for_update().filter(appointment_id=appointment.pk).first()
-        )
-        if recheck is None:
-            raise NotFound("This appointment has no health re-check.")
-        if not recheck.needs_review:
-            raise IllegalTransition("This re-check is not waiting for review.", field="recheck")
-        recheck.needs_review = False
-        recheck.reviewed_by = actor
-        recheck.reviewed_at = timezone.now()
-        recheck.save(update_fields=["needs_review", "reviewed_by", "reviewed_at"])
-        AppointmentEvent.objects.create(
-            appointment_id=appointment.pk,
-            kind="health_recheck_reviewed",
-            actor=actor,
-            actor_label=roles.actor_label(actor),
-        )
-        _audit(
-            actor=actor,
-            action=HealthDataAccess.Action.CHANGE,
-            record=f"recheck:{recheck.pk}",
-            fields=["needs_review"],
-            client_id=appointment.client_id,
-            via=via,
-        )
-    return recheck
