@@ -25,3 +25,19 @@ def local_slot(value: str | datetime) -> str:
     if timezone.is_aware(moment):
         moment = timezone.localtime(moment)
     return formats.date_format(moment, "D j M, H:i")
+
+
+@register.filter
+def local_input(value: str | datetime) -> str:
+    """An ISO datetime as a ``datetime-local`` input value in the active (clinic) time zone."""
+    moment = value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return ""
+    if not isinstance(moment, datetime):
+        return ""
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return moment.strftime("%Y-%m-%dT%H:%M")

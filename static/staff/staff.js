@@ -21,6 +21,19 @@
       if (newClient) newClient.open = false;
       return;
     }
+    // "Free nearby" suggestions fill the start field of the form they belong to.
+    const useTime = event.target.closest("button.use-time");
+    if (useTime) {
+      const scope = useTime.closest("article, section, body");
+      const start = scope.querySelector("input[name=start]");
+      if (start) {
+        start.value = useTime.dataset.start;
+        start.focus();
+        const details = start.closest("details");
+        if (details) details.open = true;
+      }
+      return;
+    }
     const clear = event.target.closest("button.clear-client");
     if (clear) clear.closest("#chosen-client").replaceChildren();
   });

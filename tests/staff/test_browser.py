@@ -149,10 +149,12 @@ def test_reception_finds_an_existing_client_and_a_taken_slot_is_shown_inline(
     assert Appointment.objects.filter(client=ada).count() == 0
     assert busy.client.full_name in page.content()  # still on the calendar
 
-    page.fill("#booking-start", "2026-12-02T12:00")
+    # One click on a suggested free time fills the form.
+    page.click("button.use-time[data-start='2026-12-02T11:30']")
+    assert page.input_value("#booking-start") == "2026-12-02T11:30"
     page.click("#booking-form button[type=submit]")
     page.wait_for_selector(".appointment-panel")
-    assert Appointment.objects.get(client=ada).start_at == at(12)
+    assert Appointment.objects.get(client=ada).start_at == at(11, 30)
 
 
 def test_reception_reschedules_by_drag_and_by_the_edit_form(
