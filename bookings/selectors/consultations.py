@@ -102,7 +102,7 @@ def clearance_refusal(
         return ClearanceRefusal(
             reason="not_before",
             message=(
-                f"Your practitioner has advised waiting before treatment. "
+                "Your practitioner has advised waiting before treatment. "
                 f"You can book from {earliest:%-d %B %Y}."
             ),
             not_before=earliest,
@@ -122,7 +122,8 @@ def clearance_refusal(
                 "After your consultation, this treatment isn't the right choice for you at the "
                 "moment. Please talk to the clinic about alternatives."
             ),
-            not_before=latest_refusal.not_before,
+            # No date here even if the practitioner noted one: it is when to re-assess, not
+            # when treatment may be booked, and the site would offer times from it.
         )
     if clearances:
         return ClearanceRefusal(

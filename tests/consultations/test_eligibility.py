@@ -206,3 +206,13 @@ def test_the_booking_calendar_can_start_from_the_not_before_date(
     assert treatment_not_before(client=client_person, service=treatment_service) == date(
         2026, 12, 21
     )
+
+
+def test_not_suitable_gives_no_booking_date_even_with_a_reassessment_date(
+    book_consultation, clear, client_person, treatment_service
+):
+    clear(book_consultation(client_person), outcome="not_suitable", not_before=date(2027, 6, 1))
+    result = eligibility.check(
+        client=client_person, service=treatment_service, start_at=at(10, day=date(2027, 6, 7))
+    )
+    assert (result.reason, result.not_before) == ("not_suitable", None)
