@@ -14,7 +14,7 @@ from django.utils import timezone
 from ninja import Field, Schema
 
 from bookings import eligibility
-from bookings.models import Appointment, Client, ConsentFormVersion, Consultation
+from bookings.models import Appointment, Client, ConsentFormVersion, Consultation, HealthRecheck
 from bookings.selectors.consultations import consultations_for_review, health_rechecks_in_review
 from bookings.services.consultations import (
     consultation_read,
@@ -213,7 +213,7 @@ class RecheckOut(Schema):
     needs_review: bool
 
 
-def _recheck(recheck) -> dict:  # noqa: ANN001 - HealthRecheck
+def _recheck(recheck: HealthRecheck) -> dict:
     appointment = recheck.appointment
     return {
         "appointment_id": appointment.pk,
