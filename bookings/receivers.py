@@ -1,5 +1,6 @@
-"""Bookings reacting to its own domain events: a booked consultation gets its record, and a
-cancelled or missed consultation releases the tentative treatments waiting for it.
+"""Bookings reacting to its own domain events: a booked consultation gets its record, a
+cancelled or missed consultation releases the tentative treatments waiting for it, and a
+consultation moved too close to (or past) them releases those.
 
 Connected in ``BookingsConfig.ready``; receivers run inside the sender's transaction.
 """
@@ -31,4 +32,15 @@ def release_tentative_treatments(
     if appointment.service.is_consultation:
         tentative_treatments_release_for_consultation(
             consultation_appointment=appointment, actor_label=actor_label
+        )
+
+
+@receiver(signals.appointment_rescheduled, dispatch_uid="bookings.consultation_moved")
+def release_tentative_treatments_now_too_early(
+    sender: Any, *, appointment: Appointment, actor_label: str = "system", **kwargs: Any
+) -> None:
+    # A tentative first treatment must stay at least a day after its consultation.
+    if appointment.service.is_consultation:
+        tentative_treatments_release_for_consultation(
+            consultation_appointment=appointment, actor_label=actor_label, only_too_early=True
         )

@@ -31,7 +31,7 @@ from bookings.models import (
     ScreeningQuestion,
 )
 from bookings.selectors.consultations import screening_questions_active
-from bookings.services.appointments import appointment_transition
+from bookings.services.appointments import TENTATIVE_GAP, appointment_transition
 from bookings.services.health_data import health_data_access_record as _audit
 from bookings.services.health_rechecks import (  # noqa: F401 - re-exported for callers
     health_recheck_answer,
@@ -372,16 +372,25 @@ def _settle_tentative_treatments(
 
 
 def tentative_treatments_release_for_consultation(
-    *, consultation_appointment: Appointment, actor_label: str = "system"
+    *,
+    consultation_appointment: Appointment,
+    actor_label: str = "system",
+    only_too_early: bool = False,
 ) -> int:
-    """Cancel the tentative treatments waiting for a consultation that was cancelled or missed.
-    Returns how many were released."""
+    """Cancel the tentative treatments waiting for a consultation that was cancelled or missed;
+    with ``only_too_early`` (the consultation moved), just those now starting less than
+    ``TENTATIVE_GAP`` after it. Returns how many were released."""
     released = 0
     with transaction.atomic():
-        for treatment in Appointment.objects.select_for_update().filter(
+        tentative = Appointment.objects.select_for_update().filter(
             awaiting_consultation_id=consultation_appointment.pk,
             status=Status.PENDING_CLEARANCE,
-        ):
+        )
+        if only_too_early:
+            tentative = tentative.filter(
+                start_at__lt=consultation_appointment.end_at + TENTATIVE_GAP
+            )
+        for treatment in tentative:
             appointment_transition(
                 appointment=treatment,
                 to_status=Status.CANCELLED,

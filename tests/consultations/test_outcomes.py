@@ -228,3 +228,16 @@ def test_the_release_runs_every_five_minutes_from_beat(tentative, clock, setting
     assert release_tentative_treatments() == 1
     treatment.refresh_from_db()
     assert treatment.status == Appointment.Status.CANCELLED
+
+
+def test_moving_the_consultation_too_close_releases_the_tentative_treatment(tentative, clock):
+    consultation_appointment, treatment = tentative
+    services.appointment_reschedule(
+        appointment=consultation_appointment, start_at=at(9, day=MONDAY - timedelta(days=3))
+    )
+    treatment.refresh_from_db()
+    assert treatment.status == Appointment.Status.PENDING_CLEARANCE
+    services.appointment_reschedule(appointment=consultation_appointment, start_at=at(9))
+    treatment.refresh_from_db()
+    assert treatment.status == Appointment.Status.CANCELLED
+    assert treatment.cancellation_reason == RELEASED_REASON
