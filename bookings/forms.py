@@ -16,19 +16,25 @@ def sms_consent_wording(*, clinic_name: str) -> str:
 
 class DetailsForm(forms.Form):
     first_name = forms.CharField(
-        max_length=80, widget=forms.TextInput(attrs={"autocomplete": "given-name"})
+        max_length=80,
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+        error_messages={"required": "Please enter your first name."},
     )
     last_name = forms.CharField(
-        max_length=80, widget=forms.TextInput(attrs={"autocomplete": "family-name"})
+        max_length=80,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+        error_messages={"required": "Please enter your last name."},
     )
     phone = forms.CharField(
         label="Mobile number",
         max_length=32,
+        error_messages={"required": "Please enter your mobile number: we text you a code."},
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
     )
     email = forms.EmailField(
         label="Email (optional)",
         required=False,
+        error_messages={"invalid": "That email address looks incomplete, e.g. name@example.com."},
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     sms_consent = forms.BooleanField(required=False)

@@ -294,11 +294,16 @@ def book_details(request: HttpRequest) -> HttpResponse:
         clinic_name=location.name,
         country=location.country,
     )
-    if request.method == "POST" and form.is_valid():
-        details = {**form.cleaned_data, "consent_wording": form.consent_wording}
+    phone = ""
+    if request.method == "POST" and request.POST.get("phone", "").strip():
+        # Checked even when other fields are missing, so every problem shows at once.
         try:
-            phone = normalise_phone(details["phone"], region=location.country)
-            details["phone"] = phone
+            phone = normalise_phone(request.POST.get("phone", ""), region=location.country)
+        except ValidationFailed as error:
+            form.add_error("phone", error.message)
+    if request.method == "POST" and form.is_valid():
+        details = {**form.cleaned_data, "consent_wording": form.consent_wording, "phone": phone}
+        try:
             state = _state(request)
             state["details"] = details
             if returning is not None and returning.phone == phone:

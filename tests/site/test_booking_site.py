@@ -511,3 +511,18 @@ def test_a_code_can_still_be_typed_after_a_wrong_one_and_books(
 
     assert response.status_code == 302
     assert Appointment.objects.get().status == Appointment.Status.BOOKED
+
+
+def test_every_problem_in_the_details_shows_at_once(
+    client, practitioner, location, consultation_service, frozen_monday, sent_codes
+):
+    hold(client, location, consultation_service)
+
+    response = details(client, first_name="", phone="123", email="maya@", policy_accepted="")
+
+    page = response.content.decode()
+    assert "Please enter your first name." in page
+    assert "wrong number of digits" in page
+    assert "That email address looks incomplete" in page
+    assert "Please confirm you have read the cancellation policy." in page
+    assert sent_codes == []
