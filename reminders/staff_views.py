@@ -11,7 +11,6 @@ import csv
 from datetime import date, datetime, time, timedelta
 
 from django.contrib import messages as flash
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -29,16 +28,18 @@ from bookings.views.staff.access import current_location, render_staff, staff_me
 from clinic import roles
 from clinic.errors import ApplicationError, NotFound, ValidationFailed
 from reminders.models import InboundMessage, Message
-from reminders.selectors import (
-    inbox_items,
-    messages_for_appointment,
-    messages_for_client,
-    outbox_counts,
-)
+from reminders.selectors import messages_for_appointment, outbox_counts
 from reminders.services.outbox import (
     inbound_mark_handled,
     message_retry,
     message_send_adhoc,
+)
+from reminders.staff_selectors import (
+    client_timeline,
+    inbox_sections,
+    outbox_messages,
+    outbox_reasons,
+    retried_message_ids,
 )
 
 OUTBOX_PAGE_SIZE = 100
@@ -70,23 +71,11 @@ def appointment_messages(request: HttpRequest, appointment_id: int) -> HttpRespo
     )
 
 
-def _client_timeline(client) -> list[dict]:
-    entries = [
-        {"at": message.sent_at or message.due_at, "direction": "out", "message": message}
-        for message in messages_for_client(client=client)
-    ]
-    entries += [
-        {"at": inbound.created_at, "direction": "in", "message": inbound}
-        for inbound in InboundMessage.objects.filter(client=client).select_related("appointment")
-    ]
-    return sorted(entries, key=lambda entry: entry["at"], reverse=True)
-
-
 def _client_messages_response(request, client, *, error=None, status=200) -> HttpResponse:
     return render_staff(
         request,
         "reminders/staff/_client_timeline.html",
-        {"client": client, "timeline": _client_timeline(client), "error": error},
+        {"client": client, "timeline": client_timeline(client=client), "error": error},
         status=status,
     )
 
@@ -118,18 +107,8 @@ def client_send_message(request: HttpRequest, client_id: int) -> HttpResponse:
 def inbox(request: HttpRequest) -> HttpResponse:
     """Replies waiting for staff: urgent aftercare replies first (with appointment and
     practitioner), then the rest, newest first."""
-    roles.require_role(request.user, *roles.ALL_ROLES)
-    items = list(inbox_items().select_related("appointment__practitioner", "appointment__service"))
-    return render_staff(
-        request,
-        "reminders/staff/inbox.html",
-        {
-            "nav": "inbox",
-            "urgent": [item for item in items if item.is_urgent],
-            "matched": [item for item in items if not item.is_urgent and item.client_id],
-            "unmatched": [item for item in items if not item.is_urgent and not item.client_id],
-        },
-    )
+    sections = inbox_sections(actor=request.user)
+    return render_staff(request, "reminders/staff/inbox.html", {"nav": "inbox", "inbox": sections})
 
 
 @require_POST
@@ -174,7 +153,6 @@ def _local_bounds(location, start_on: date, end_on: date) -> tuple[datetime, dat
 def outbox(request: HttpRequest) -> HttpResponse:
     """Counts by status for a date range (inclusive), reasons, filter by status, search by
     number or client name; failed messages have an explicit retry."""
-    roles.require_role(request.user, *roles.ALL_ROLES)
     location = current_location(request)
     today = timezone.localdate(timezone=location.zone)
     start_on = _date_param(request, "start", today - timedelta(days=7))
@@ -182,30 +160,11 @@ def outbox(request: HttpRequest) -> HttpResponse:
     start_at, end_at = _local_bounds(location, start_on, end_on)
     status = request.GET.get("status", "")
     query = request.GET.get("q", "").strip()
-    rows = (
-        Message.objects.filter(due_at__gte=start_at, due_at__lt=end_at)
-        .select_related("client", "appointment", "rule", "retry_of")
-        .order_by("-due_at", "-id")
+    rows = outbox_messages(
+        actor=request.user, start=start_at, end=end_at, status=status, query=query
     )
-    if status:
-        rows = rows.filter(status=status)
-    if query:
-        rows = rows.filter(
-            Q(to__contains=query.replace(" ", ""))
-            | Q(client__first_name__icontains=query)
-            | Q(client__last_name__icontains=query)
-        )
-    reasons = (
-        Message.objects.filter(due_at__gte=start_at, due_at__lt=end_at)
-        .exclude(status_reason="")
-        .values_list("status", "status_reason")
-        .distinct()[:30]
-    )
-    retried_ids = set(
-        Message.objects.filter(
-            retry_of__in=rows.filter(status__in=["failed", "undelivered"])
-        ).values_list("retry_of_id", flat=True)
-    )
+    reasons = outbox_reasons(actor=request.user, start=start_at, end=end_at)
+    retried_ids = retried_message_ids(messages=rows)
     return render_staff(
         request,
         "reminders/staff/outbox.html",

@@ -398,3 +398,30 @@ def test_registering_a_client_with_a_bad_phone_names_the_field(as_reception, loc
     response = post(as_reception, f"{API}/clients", {"first_name": "Tess", "phone": "12"})
     assert response.status_code == 422
     assert response.json()["field"] == "phone"
+
+
+def test_working_hours_stay_at_nine_local_across_the_spring_dst_change(as_reception, practitioner):
+    # Europe/London moves to BST on Sunday 28 March 2027.
+    blocks = as_reception.get(f"{API}/calendar/blocks?start=2027-03-26&end=2027-03-30").json()
+    working = sorted((b["local_start"], b["local_end"]) for b in blocks if b["kind"] == "working")
+    assert working == [
+        ("2027-03-26T09:00:00", "2027-03-26T17:00:00"),
+        ("2027-03-29T09:00:00", "2027-03-29T17:00:00"),
+    ]
+
+
+def test_appointments_after_the_dst_change_show_local_wall_clock_times(
+    as_reception, practitioner, consultation_service, location
+):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    factories.AppointmentFactory(
+        service=consultation_service,
+        practitioner=practitioner,
+        location=location,
+        start_at=datetime(2027, 3, 29, 10, tzinfo=ZoneInfo("Europe/London")),
+    )
+    row = as_reception.get(f"{API}/appointments?start=2027-03-29&end=2027-03-30").json()[0]
+    assert row["local_start"] == "2027-03-29T10:00:00"
+    assert row["start_at"].startswith("2027-03-29T09:00:00")
