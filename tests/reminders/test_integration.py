@@ -281,8 +281,8 @@ def test_accepted_then_worker_crash_before_recording_is_reconciled_not_resent(
 def test_the_shared_rate_limit_holds_over_every_one_second_window_with_two_workers(
     fake_twilio, cluster_factory
 ):
-    rate = 20
-    ids = _due_messages(120)
+    rate = 10  # low enough that a loaded CI machine can reach it, so the limiter is what binds
+    ids = _due_messages(80)
     cluster = cluster_factory(rate=rate)
     cluster.start_worker()
     cluster.start_worker()
@@ -296,6 +296,6 @@ def test_the_shared_rate_limit_holds_over_every_one_second_window_with_two_worke
     busiest = max(
         sum(1 for other in arrivals[i:] if other < start + 1.0) for i, start in enumerate(arrivals)
     )
-    assert busiest <= rate
     achieved = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
-    assert achieved >= 0.9 * rate
+    assert busiest <= rate, f"busiest 1-second window {busiest}, achieved {achieved:.1f}/s"
+    assert achieved >= 0.9 * rate, f"achieved {achieved:.1f}/s, busiest window {busiest}"
