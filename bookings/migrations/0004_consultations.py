@@ -254,7 +254,8 @@ class Migration(migrations.Migration):
                 (
                     "action",
                     models.CharField(
-                        choices=[("read", "Read"), ("change", "Change"), ("denied", "Denied")], max_length=10
+                        choices=[("read", "Read"), ("change", "Change"), ("denied", "Denied")],
+                        max_length=10,
                     ),
                 ),
                 (
