@@ -205,7 +205,8 @@ def create_booking(request: HttpRequest, payload: BookingIn) -> Status:
     `verification_invalid`. Staff calls (session or Bearer token) need no token."""
     service = selectors.service_for_booking(service_id=payload.service)
     location = selectors.location_for_booking(location_id=payload.location)
-    is_staff_call = _staff_caller(request) is not None
+    staff_user = _staff_caller(request)
+    is_staff_call = staff_user is not None
     if not is_staff_call:
         verification_token_validate(
             token=payload.verification_token,
@@ -231,6 +232,7 @@ def create_booking(request: HttpRequest, payload: BookingIn) -> Status:
         location=location,
         start_at=payload.start,
         practitioner=practitioner,
+        actor=staff_user,
         channel=Appointment.Channel.API,
     )
     return Status(201, booking_out(appointment))

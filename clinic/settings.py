@@ -189,6 +189,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# Keep the logfmt lines of clinic.logging in workers too (Celery would install its own format).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Periodic tasks; apps may add entries in their AppConfig.ready.
@@ -221,6 +223,8 @@ SMS_RATE_PER_SECOND = env_float("SMS_RATE_PER_SECOND", 10.0, minimum=0)  # 0 = u
 QUIET_HOURS = env_time_range("QUIET_HOURS", "21:00-08:00")
 # How long a dispatcher owns a claimed outbox row before reconciliation may look at it.
 SMS_CLAIM_LEASE_SECONDS = env_int("SMS_CLAIM_LEASE_SECONDS", 120, minimum=5)
+# Threads per worker process that hand a claimed batch to the provider (PostgreSQL only).
+SMS_SEND_THREADS = env_int("SMS_SEND_THREADS", 4, minimum=1)
 
 # Booking policy defaults (per-clinic values live on Location/Service rows).
 SLOT_HOLD_MINUTES = env_int("SLOT_HOLD_MINUTES", 10, minimum=1)

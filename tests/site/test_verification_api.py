@@ -201,6 +201,8 @@ def test_a_staff_bearer_call_needs_no_verification_token(
 
     assert response.status_code == 201, response.json()
     assert Client.objects.get().phone_verified_at is None
+    booked = Appointment.objects.get()
+    assert booked.events.get(kind="booked").actor_label == f"staff:{reception.username}"
 
 
 def test_a_logged_in_user_without_a_staff_role_still_needs_a_token(
