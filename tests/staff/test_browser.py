@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 
 from bookings import services
-from bookings.models import Appointment, Client, ConsentFormVersion
+from bookings.models import Appointment, Client, ConsentFormVersion, Consultation
 from tests import factories
 from tests.conftest import REQUIRE_SERVICES
 from tests.staff.conftest import WEDNESDAY, at
@@ -245,8 +245,38 @@ def test_a_practitioner_records_an_outcome_that_books_the_pending_treatment(
     )
     assert treatment.status == Appointment.Status.PENDING_CLEARANCE
     # Transactional tests flush the data migrations' rows; the outcome needs a consent form.
-    ConsentFormVersion.objects.get_or_create(
-        version="test-1", defaults={"text": "I consent.", "is_current": True}
+    if not ConsentFormVersion.objects.filter(is_current=True).exists():
+        ConsentFormVersion.objects.create(version="test-1", text="I consent.", is_current=True)
+    # The client's screening answers, as the questionnaire stores them (one flagged).
+    Consultation.objects.filter(appointment=consultation).update(
+        submitted_at=at(8),
+        answers=[
+            {
+                "key": "pregnant",
+                "text": "Are you pregnant or breastfeeding?",
+                "answer": "no",
+                "flag": "none",
+                "version": 1,
+                "answer_type": "yes_no",
+            },
+            {
+                "key": "cold_sore_history",
+                "text": "Do you get cold sores?",
+                "answer": "yes",
+                "flag": "relative",
+                "version": 1,
+                "answer_type": "yes_no",
+            },
+        ],
+        screening_flags=[
+            {
+                "key": "cold_sore_history",
+                "flag": "relative",
+                "note": "Cold sore history: antiviral cover",
+                "not_before": None,
+                "service_ids": [],
+            },
+        ],
     )
     clock.move_to(at(10, 35))
 
@@ -254,6 +284,8 @@ def test_a_practitioner_records_an_outcome_that_books_the_pending_treatment(
     page.goto(page.base_url + "/staff/consultations/")
     page.click(f"a[href='/staff/consultations/{consultation.id}/']")
     page.wait_for_selector("#outcome-form")
+    assert page.locator("tr[data-flagged=true]").count() == 1
+    assert "cold sores" in page.inner_text("tr[data-flagged=true]")
     page.check("input[name=outcome][value=cleared]")
     page.check(f"input[name=services][value='{treatment_service.id}']")
     page.fill("#notes", "Suitable; advised SPF.")

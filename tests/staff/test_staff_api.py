@@ -425,3 +425,18 @@ def test_appointments_after_the_dst_change_show_local_wall_clock_times(
     row = as_reception.get(f"{API}/appointments?start=2027-03-29&end=2027-03-30").json()[0]
     assert row["local_start"] == "2027-03-29T10:00:00"
     assert row["start_at"].startswith("2027-03-29T09:00:00")
+
+
+def test_the_openapi_document_lists_the_staff_endpoints(client):
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    for path in [
+        "/api/v1/staff/appointments",
+        "/api/v1/staff/appointments/{appointment_id}/reschedule",
+        "/api/v1/staff/appointments/{appointment_id}/status",
+        "/api/v1/staff/appointments/{appointment_id}/messages",
+        "/api/v1/staff/calendar/blocks",
+        "/api/v1/staff/clients",
+        "/api/v1/staff/clients/{client_id}",
+        "/api/v1/staff/clients/{client_id}/messages",
+    ]:
+        assert path in paths
