@@ -275,3 +275,27 @@ def test_client_page_shows_an_opt_out(as_reception, location):
 def test_a_practitioner_cannot_open_a_client_they_never_saw(as_practitioner, location):
     client = factories.ClientFactory()
     assert as_practitioner.get(f"/staff/clients/{client.id}/").status_code == 403
+
+
+def test_a_refused_treatment_offers_to_wait_for_the_upcoming_consultation(
+    as_reception, consultation, practitioner, treatment_service
+):
+    form = {
+        "start": "2026-12-09T10:00",
+        "practitioner": practitioner.id,
+        "service": treatment_service.id,
+        "client": consultation.client_id,
+    }
+    refused = as_reception.post("/staff/appointments/new/", form, **HTMX)
+    assert refused.status_code == 409
+    html = refused.content.decode()
+    assert 'data-testid="tentative-options"' in html
+    assert f'name="awaiting_consultation" value="{consultation.id}"' in html
+
+    held = as_reception.post(
+        "/staff/appointments/new/", form | {"awaiting_consultation": consultation.id}, **HTMX
+    )
+    assert held.status_code == 200
+    treatment = Appointment.objects.get(service=treatment_service)
+    assert treatment.status == "pending_clearance"
+    assert treatment.awaiting_consultation == consultation

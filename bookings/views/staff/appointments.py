@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from bookings.models import Appointment, Client
 from bookings.selectors.calendar import calendar_practitioners
+from bookings.selectors.consultations import consultation_pending_for
 from bookings.selectors.staff import (
     appointment_for_staff,
     appointment_history,
@@ -29,6 +30,9 @@ from bookings.services.staff_clients import client_register_by_staff
 from bookings.views.staff.access import current_location, render_staff, staff_member_required
 from clinic.errors import ApplicationError, ValidationFailed
 from clinic.models import Location, Practitioner, Service
+
+# Eligibility refusals a tentative (pending clearance) booking can wait out.
+TENTATIVE_REASONS = {"consultation_required", "consultation_pending"}
 
 ACTION_LABELS = {
     "confirm": "Confirm",
@@ -219,6 +223,11 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
         )
     except ApplicationError as error:
         context["error"] = error
+        if error.code in TENTATIVE_REASONS and context.get("client") is not None:
+            # Offer to hold the treatment until the client's upcoming consultation.
+            context["tentative_options"] = consultation_pending_for(
+                client=context["client"]
+            ).order_by("start_at")
         return render_staff(request, template, {"nav": "calendar", **context}, status=error.status)
     if not request.headers.get("HX-Request"):
         return redirect(reverse("staff-appointment", args=[appointment.id]))
