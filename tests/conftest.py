@@ -3,6 +3,7 @@ the rule that integration tests never silently skip in CI."""
 
 from __future__ import annotations
 
+import importlib
 import os
 from datetime import time
 
@@ -44,6 +45,33 @@ def _integration_services(request: pytest.FixtureRequest) -> None:
         _unavailable("integration test needs PostgreSQL: set TEST_DATABASE_URL or DATABASE_URL")
     if not _redis_reachable():
         _unavailable("integration test needs Redis: set REDIS_URL to a running server")
+
+
+# Rows that data migrations install and the app relies on.
+MIGRATION_DATA = (
+    ("clinic.migrations.0002_staff_roles", "create_roles"),
+    ("bookings.migrations.0005_default_screening_questionnaire", "create_defaults"),
+    ("reminders.migrations.0002_default_protocol", "add_default_protocol"),
+)
+
+
+@pytest.fixture(autouse=True)
+def _data_from_migrations(request: pytest.FixtureRequest) -> None:
+    """A transactional test flushes every table when it ends, including the rows that data
+    migrations installed (roles, screening questionnaire, consent form, reminder protocol).
+    Put them back (idempotently) before each test that runs with real transactions, so tests
+    do not depend on which transactional test ran before them."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+    if not transactional:
+        return
+    request.getfixturevalue("_django_db_helper")
+    from django.apps import apps
+
+    for module, function in MIGRATION_DATA:
+        getattr(importlib.import_module(module), function)(apps, None)
 
 
 @pytest.fixture(autouse=True)

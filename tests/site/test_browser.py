@@ -20,14 +20,9 @@ from bookings.services import appointment_book, client_register
 from tests import factories
 from tests.conftest import REQUIRE_SERVICES
 
-# serialized_rollback: the flush after each live-server test must not wipe the data that
-# migrations install (screening questions, consent form, reminder protocol) for later tests.
-# (live_server sets the database up itself, so the fixture is requested as well as the marker.)
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.usefixtures("django_db_serialized_rollback"),
-]
+# Live-server tests need real transactions; tests/conftest.py restores the rows data
+# migrations install (questionnaire, consent form, reminder protocol) after each flush.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 CHROMIUM_ARGS = [
@@ -46,7 +41,7 @@ PHONE = "+447911123456"
 def browser(_django_db_helper, monkeypatch):
     # Function scope, started after the test database is set up and stopped before it is
     # flushed: while Playwright's event loop runs, Django's connection handler resolves to
-    # another context, and the serialized-rollback restore would silently not happen.
+    # another context.
     executable = shutil.which("chromium")
     if executable is None:
         reason = "browser tests need Debian's chromium (apt-get install chromium)"
@@ -142,7 +137,8 @@ def choose_day_and_first_time(page, location, days_ahead: int, shoot, label: str
     page.wait_for_selector(f'a.day[aria-current="date"][href*="day={day.isoformat()}"]')
     # HTMX swapped the picker in place: no full reload, and the address follows the day.
     assert page.evaluate("window.stillSamePage === true")
-    assert f"day={day.isoformat()}" in page.url
+    # htmx pushes the new address after the swap settles, a moment after the markup changes.
+    page.wait_for_function(f"location.href.includes('day={day.isoformat()}')", timeout=10_000)
     shoot(page, f"{label}-day")
     page.locator("button.time").first.click()
 
