@@ -310,7 +310,9 @@ class Migration(migrations.Migration):
             model_name="appointment",
             constraint=models.CheckConstraint(
                 condition=models.Q(
-                    ("status__in", ["held", "cancelled"]), ("client__isnull", False), _connector="OR"
+                    ("status__in", ["held", "cancelled"]),
+                    ("client__isnull", False),
+                    _connector="OR",
                 ),
                 name="appointment_has_client_unless_held",
             ),
