@@ -16,4 +16,5 @@ def branding(request: HttpRequest) -> dict[str, Any]:
         "clinic_location": location,
         "clinic_name": location.name if location else "Aftercare",
         "brand_colour": location.brand_colour if location else "#2f5d50",
+        "clinic_timezone": location.timezone if location else "UTC",
     }
