@@ -89,14 +89,17 @@ class TwilioBackend(SmsBackend):
         return SendResult(sid=created.sid, status=created.status or "queued")
 
     def lookup(self, *, to: str, body: str, since: datetime) -> LookupResult:
+        # No DateSent filter: a message still queued at Twilio has no date_sent yet and would
+        # be filtered out, and "absent" would then cause a duplicate. The newest messages to
+        # this number are listed first, so a short page is enough.
         try:
-            candidates = self.client.messages.list(
-                to=to, date_sent_after=since - timedelta(minutes=5), limit=200
-            )
+            candidates = self.client.messages.list(to=to, limit=100)
         except (TwilioException, requests.exceptions.RequestException) as exc:
             raise SmsError(f"message list failed: {type(exc).__name__}", permanent=False) from None
+        window_start = since - timedelta(minutes=5)
         for candidate in candidates:
-            if candidate.body == body:
+            created = candidate.date_created
+            if candidate.body == body and (created is None or created >= window_start):
                 return LookupResult(found=True, sid=candidate.sid, status=candidate.status)
         return LookupResult(found=False)
 

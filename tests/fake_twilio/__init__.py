@@ -6,7 +6,8 @@ and list of messages, posts signed status callbacks (sent → delivered) to each
 StatusCallback, and can be told to misbehave:
 
 ``POST /_fake/faults`` with JSON ``{"next": ["429", "500", "timeout", "21211", "21610",
-"crash-after-accept"], "latency_ms": 0, "callbacks": true}``; ``GET /_fake/messages`` lists
+"crash-after-accept"], "latency_ms": 0, "callbacks": true}`` (or ``{"fault": "429", "count":
+3}``) makes the next create requests fail in that order; ``GET /_fake/messages`` lists
 every accepted message (with ``received_at``, for counting duplicates and rates);
 ``POST /_fake/reset`` forgets everything.
 """
@@ -338,9 +339,10 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self._read_body()
         if path == "/_fake/faults":
             control = json.loads(raw or b"{}")
-            fake.inject(
-                *[str(f) for f in control.get("next", [])], latency_ms=control.get("latency_ms")
-            )
+            faults = [str(f) for f in control.get("next", [])]
+            if "fault" in control:
+                faults += [str(control["fault"])] * int(control.get("count", 1))
+            fake.inject(*faults, latency_ms=control.get("latency_ms"))
             if "callbacks" in control:
                 fake.callbacks = bool(control["callbacks"])
             self._send_json(200, {"faults": fake.faults, "latency_ms": fake.latency_ms})
