@@ -211,7 +211,13 @@ def messages_replan_after_reschedule(
         reason="Appointment rescheduled",
         before_version=appointment.version,
     )
-    return messages_plan_for_appointment(appointment=appointment, now=now)
+    # A tentative booking moved to another time is still only tentative.
+    trigger = (
+        Trigger.PENDING_CLEARANCE
+        if appointment.status == Appointment.Status.PENDING_CLEARANCE
+        else Trigger.BOOKED
+    )
+    return messages_plan_for_appointment(appointment=appointment, trigger=trigger, now=now)
 
 
 def messages_plan_after_cancellation(

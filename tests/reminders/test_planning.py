@@ -239,3 +239,30 @@ def test_phone_verification_request_queues_a_code_due_now_without_consent(locati
     assert "482913" in message.body
     assert message.due_at == utc(2026, 5, 1, 9)
     assert message.client is None
+
+
+@time_machine.travel(utc(2026, 5, 1, 9), tick=False)
+def test_rescheduling_a_tentative_booking_plans_only_a_new_tentative_confirmation(book):
+    appointment = book(
+        start_at=utc(2026, 5, 22, 13), status=Appointment.Status.PENDING_CLEARANCE, send=False
+    )
+    signals.appointment_pending_clearance.send(
+        sender=Appointment, appointment=appointment, actor_label="client"
+    )
+    appointment.start_at += timedelta(days=7)
+    appointment.end_at += timedelta(days=7)
+    appointment.blocked_start_at += timedelta(days=7)
+    appointment.blocked_end_at += timedelta(days=7)
+    appointment.version = 2
+    appointment.save()
+
+    signals.appointment_rescheduled.send(
+        sender=Appointment,
+        appointment=appointment,
+        actor_label="client",
+        previous_start_at=utc(2026, 5, 22, 13),
+        previous_version=1,
+    )
+
+    new_rows = Message.objects.filter(appointment=appointment, appointment_version=2)
+    assert [m.rule.name for m in new_rows] == ["Tentative booking confirmation"]
