@@ -15,6 +15,7 @@ from ninja import Schema, Status
 
 from bookings.models import Appointment, Client
 from bookings.selectors.calendar import appointments_in_range, calendar_blocks
+from bookings.selectors.consultations import health_recheck_states
 from bookings.selectors.staff import appointment_for_staff
 from bookings.services.staff_appointments import (
     appointment_book_by_staff,
@@ -52,6 +53,7 @@ class AppointmentOut(Schema):
     awaiting_consultation_id: int | None
     cancellation_reason: str
     can_move: bool
+    health_recheck: str | None = None  # changed | unchanged | unanswered, for later sessions
 
 
 class CalendarBlockOut(Schema):
@@ -95,7 +97,7 @@ MOVABLE = {
 }
 
 
-def appointment_out(appointment: Appointment) -> dict:
+def appointment_out(appointment: Appointment, *, health_recheck: str | None = None) -> dict:
     location = appointment.location
     client = appointment.client
     return {
@@ -123,6 +125,7 @@ def appointment_out(appointment: Appointment) -> dict:
         "awaiting_consultation_id": appointment.awaiting_consultation_id,
         "cancellation_reason": appointment.cancellation_reason,
         "can_move": appointment.status in MOVABLE,
+        "health_recheck": health_recheck,
     }
 
 
@@ -163,7 +166,12 @@ def list_appointments(
         end_on=end,
         practitioner_id=practitioner,
     )
-    return [appointment_out(appointment) for appointment in found]
+    found = list(found)
+    rechecks = health_recheck_states(appointments=found)
+    return [
+        appointment_out(appointment, health_recheck=rechecks.get(appointment.pk))
+        for appointment in found
+    ]
 
 
 @router.get("/calendar/blocks", response=list[CalendarBlockOut], tags=["staff"])

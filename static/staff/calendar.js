@@ -31,12 +31,20 @@
 
   function toEvent(appointment) {
     const classes = ["appt", "status-" + appointment.status, "kind-" + appointment.service_kind];
+    let title = appointment.client_name + " · " + appointment.service_name;
+    if (appointment.health_recheck === "changed") {
+      classes.push("recheck-changed");
+      title = "⚠ Health changed: review · " + title;
+    } else if (appointment.health_recheck === "unanswered") {
+      classes.push("recheck-unanswered");
+      title = "Health check not answered · " + title;
+    }
     return {
       id: String(appointment.id),
       resourceIds: [columnOf(appointment)],
       start: appointment.local_start,
       end: appointment.local_end,
-      title: appointment.client_name + " · " + appointment.service_name,
+      title: title,
       classNames: classes,
       editable: appointment.can_move && config.by === "practitioner",
       durationEditable: false,

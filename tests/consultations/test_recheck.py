@@ -132,3 +132,16 @@ def test_a_practitioner_reviews_a_change_through_the_staff_api(
     assert AppointmentEvent.objects.filter(
         appointment=second_session, kind="health_recheck_reviewed", actor=practitioner_user
     ).exists()
+
+
+def test_the_staff_calendar_feed_flags_a_changed_recheck(second_session, client, reception):
+    client.force_login(reception)
+    day = SECOND_SESSION.isoformat()
+    url = f"/api/v1/staff/appointments?start={day}&end={SECOND_SESSION + timedelta(days=1)}"
+
+    before = {row["id"]: row for row in client.get(url).json()}
+    assert before[second_session.pk]["health_recheck"] == "unanswered"
+
+    health_recheck_answer(appointment=second_session, changed=True, via="sms")
+    after = {row["id"]: row for row in client.get(url).json()}
+    assert after[second_session.pk]["health_recheck"] == "changed"
