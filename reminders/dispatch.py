@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, connections, transaction
-from django.db.models import F, Q
+from django.db.models import Case, CharField, F, Q, Value, When
 from django.utils import timezone
 
 from bookings.models import Appointment
@@ -321,10 +321,28 @@ def _backoff_seconds(attempts: int, retry_after: float | None) -> float:
     return max(delay, retry_after or 0.0)
 
 
+# Successful sends are recorded in small groups: one transaction per group instead of one per
+# message. A crash before a group is recorded leaves its rows ``sending``, which reconciliation
+# resolves from the provider's records (they are there), exactly as for a single row.
+RECORD_GROUP_SIZE = 20
+
+
+@dataclass(frozen=True)
+class _Accepted:
+    message_id: int
+    sid: str
+    status: str
+
+
 def message_send_claimed(
-    *, message: Message, backend: SmsBackend, report: DispatchReport, now: datetime | None = None
+    *,
+    message: Message,
+    backend: SmsBackend,
+    report: DispatchReport,
+    accepted: list[_Accepted] | None = None,
 ) -> None:
-    """Hand one claimed row to the provider and record what happened."""
+    """Hand one claimed row to the provider and record what happened. With ``accepted``, a
+    success is queued there for ``_record_accepted`` instead of being written at once."""
     rate_limit_wait(sender_key=backend.sender_key)
     try:
         result = backend.send(to=message.to, body=message.body, message_id=message.pk)
@@ -336,24 +354,52 @@ def message_send_claimed(
         logger.exception("unexpected error while sending", extra={"message_id": message.pk})
         report.uncertain += 1
         return
+    outcome = _Accepted(message.pk, result.sid, result.status)
+    report.sent += 1
+    report.message_ids.append(message.pk)
+    if accepted is None:
+        _record_accepted([outcome])
+    else:
+        accepted.append(outcome)
+        if len(accepted) >= RECORD_GROUP_SIZE:
+            _record_accepted(accepted)
+            accepted.clear()
+
+
+def _record_accepted(outcomes: list[_Accepted]) -> None:
+    """Mark accepted rows ``sent`` with their SIDs, in one transaction."""
+    if not outcomes:
+        return
     now = timezone.now()
+    ids = [outcome.message_id for outcome in outcomes]
     with transaction.atomic():
         _relax_commit_durability()
-        updated = Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
+        Message.objects.filter(pk__in=ids, status=Status.SENDING).update(
             status=Status.SENT,
-            provider_sid=result.sid,
-            provider_status=result.status,
+            provider_sid=Case(
+                *[When(pk=o.message_id, then=Value(o.sid)) for o in outcomes],
+                output_field=CharField(),
+            ),
+            provider_status=Case(
+                *[When(pk=o.message_id, then=Value(o.status)) for o in outcomes],
+                output_field=CharField(),
+            ),
             sent_at=now,
             lease_expires_at=None,
             updated_at=now,
         )
-        if not updated:
-            # A status callback overtook us and already moved the row on; keep its status.
-            Message.objects.filter(pk=message.pk, provider_sid__isnull=True).update(
-                provider_sid=result.sid, updated_at=now
+        # A status callback may have overtaken us and moved a row on (and recorded the SID
+        # from its message id); only fill in a SID that is still missing.
+        missing = set(
+            Message.objects.filter(pk__in=ids, provider_sid__isnull=True).values_list(
+                "pk", flat=True
             )
-    report.sent += 1
-    report.message_ids.append(message.pk)
+        )
+        for outcome in outcomes:
+            if outcome.message_id in missing:
+                Message.objects.filter(pk=outcome.message_id, provider_sid__isnull=True).update(
+                    provider_sid=outcome.sid, updated_at=now
+                )
 
 
 def _relax_commit_durability() -> None:
@@ -442,15 +488,13 @@ def _send_claimed_batch(
     threads = min(getattr(settings, "SMS_SEND_THREADS", 4), len(claimed))
     # Inside a transaction other threads could not see its uncommitted rows.
     if threads <= 1 or connection.vendor != "postgresql" or connection.in_atomic_block:
-        for message in claimed:
-            message_send_claimed(message=message, backend=backend, report=report)
+        _send_share(claimed, backend=backend, report=report)
         return
 
     def _run(share: list[Message]) -> DispatchReport:
         share_report = DispatchReport()
         try:
-            for message in share:
-                message_send_claimed(message=message, backend=backend, report=share_report)
+            _send_share(share, backend=backend, report=share_report)
         finally:
             connections.close_all()  # this thread's own connection
         return share_report
@@ -461,6 +505,15 @@ def _send_claimed_batch(
             for name in ("sent", "failed", "retrying", "uncertain"):
                 setattr(report, name, getattr(report, name) + getattr(share_report, name))
             report.message_ids.extend(share_report.message_ids)
+
+
+def _send_share(share: list[Message], *, backend: SmsBackend, report: DispatchReport) -> None:
+    accepted: list[_Accepted] = []
+    try:
+        for message in share:
+            message_send_claimed(message=message, backend=backend, report=report, accepted=accepted)
+    finally:
+        _record_accepted(accepted)
 
 
 def _more_due(*, now: datetime) -> bool:

@@ -89,14 +89,15 @@ class TwilioBackend(SmsBackend):
         return SendResult(sid=created.sid, status=created.status or "queued")
 
     def lookup(self, *, to: str, body: str, since: datetime) -> LookupResult:
-        # No DateSent filter: a message still queued at Twilio has no date_sent yet and would
-        # be filtered out, and "absent" would then cause a duplicate. The newest messages to
-        # this number are listed first, so a short page is enough.
+        window_start = since - timedelta(minutes=5)
         try:
-            candidates = self.client.messages.list(to=to, limit=100)
+            # Everything sent to this number since the attempt (all pages)…
+            candidates = list(self.client.messages.list(to=to, date_sent_after=window_start))
+            # …plus the newest page without a date filter: a message still queued at Twilio
+            # has no date_sent yet, and missing it would make "absent" cause a duplicate.
+            candidates += self.client.messages.list(to=to, limit=100)
         except (TwilioException, requests.exceptions.RequestException) as exc:
             raise SmsError(f"message list failed: {type(exc).__name__}", permanent=False) from None
-        window_start = since - timedelta(minutes=5)
         for candidate in candidates:
             created = candidate.date_created
             if candidate.body == body and (created is None or created >= window_start):

@@ -20,6 +20,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from reminders import dispatch
@@ -206,8 +207,8 @@ def _assert_exactly_once(fake, ids: list[int]) -> None:
 def test_a_worker_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(
     fake_twilio, cluster_factory
 ):
-    ids = _due_messages(300)
-    fake_twilio.inject(latency_ms=10)
+    ids = _due_messages(600)
+    fake_twilio.inject(latency_ms=15)
     cluster = cluster_factory()
     victim = cluster.start_worker()
     cluster.start_worker()
@@ -221,6 +222,11 @@ def test_a_worker_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(
     _wait_until(lambda: _all_done(ids), timeout=150, tick=_nudge_and_reconcile)
 
     _assert_exactly_once(fake_twilio, ids)
+    # The victim died holding a claimed batch: reconciliation, not luck, resolved those rows.
+    resolved = Message.objects.filter(pk__in=ids).filter(
+        Q(was_resent_after_reconciliation=True) | Q(status_reason__startswith="Confirmed with")
+    )
+    assert resolved.exists()
 
 
 def test_messages_scheduled_when_redis_is_flushed_are_still_sent_by_the_sweep(
