@@ -64,6 +64,7 @@ class DispatchReport:
     failed: int = 0
     retrying: int = 0
     uncertain: int = 0
+    released: int = 0
     message_ids: list[int] = field(default_factory=list)
 
 
@@ -344,6 +345,19 @@ def message_send_claimed(
     """Hand one claimed row to the provider and record what happened. With ``accepted``, a
     success is queued there for ``_record_accepted`` instead of being written at once."""
     rate_limit_wait(sender_key=backend.sender_key)
+    if message.lease_expires_at is not None and timezone.now() >= message.lease_expires_at:
+        # Past our lease, reconciliation may hand this row to someone else: never send it
+        # now. The condition on our own lease value makes sure we only release our claim.
+        Message.objects.filter(
+            pk=message.pk, status=Status.SENDING, lease_expires_at=message.lease_expires_at
+        ).update(
+            status=Status.SCHEDULED,
+            lease_expires_at=None,
+            status_reason="Claim expired before sending; queued again",
+            updated_at=timezone.now(),
+        )
+        report.released += 1
+        return
     try:
         result = backend.send(to=message.to, body=message.body, message_id=message.pk)
     except SmsError as exc:
@@ -502,7 +516,7 @@ def _send_claimed_batch(
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sms-send") as pool:
         shares = [claimed[index::threads] for index in range(threads)]
         for share_report in pool.map(_run, shares):
-            for name in ("sent", "failed", "retrying", "uncertain"):
+            for name in ("sent", "failed", "retrying", "uncertain", "released"):
                 setattr(report, name, getattr(report, name) + getattr(share_report, name))
             report.message_ids.extend(share_report.message_ids)
 

@@ -29,6 +29,7 @@ def dispatch_due_messages(max_batches: int = 50) -> dict[str, int]:
                 "failed": report.failed,
                 "retrying": report.retrying,
                 "uncertain": report.uncertain,
+                "released": report.released,
             },
         )
     return {"claimed": report.claimed, "sent": report.sent}

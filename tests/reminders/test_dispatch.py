@@ -281,3 +281,20 @@ def test_two_dispatchers_never_claim_the_same_rows(outbox_message):
     assert len(second) == 2
     assert not {m.pk for m in first} & {m.pk for m in second}
     assert Message.objects.filter(status=Status.SENDING).count() == 5
+
+
+def test_a_worker_whose_claim_expired_before_sending_releases_the_row_instead(outbox_message):
+    from reminders.backends import get_backend
+    from reminders.dispatch import message_send_claimed
+
+    with time_machine.travel(NOON, tick=False):
+        message = outbox_message(due_at=NOON)
+        [claimed] = messages_claim_due(report=DispatchReport())
+    with time_machine.travel(NOON + timedelta(minutes=5), tick=False):
+        report = DispatchReport()
+        message_send_claimed(message=claimed, backend=get_backend(), report=report)
+
+    message.refresh_from_db()
+    assert report.released == 1
+    assert locmem.outbox == []
+    assert message.status == Status.SCHEDULED
