@@ -256,6 +256,10 @@ LOGGING = {
         "django": {"level": "INFO"},
         "django.db.backends": {"level": "WARNING"},
         "celery": {"level": "INFO"},
+        # The dispatch sweep runs every few seconds: per-task chatter would drown real events.
+        "celery.app.trace": {"level": "WARNING"},
+        "celery.worker.strategy": {"level": "WARNING"},
+        "celery.beat": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
     },
 }
