@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from reminders import dispatch
+from reminders.dispatch import reconcile
 from reminders.models import Message, ReminderRule
 from reminders.tasks import dispatch_due_messages
 from tests import factories
@@ -142,7 +143,7 @@ def redis_db():
 @pytest.fixture
 def cluster_factory(fake_twilio, tmp_path, redis_db, monkeypatch):
     # The test process plays the periodic reconciler; rows here carry the workers' short lease.
-    monkeypatch.setattr(dispatch, "RECONCILE_GRACE", timedelta(seconds=1))
+    monkeypatch.setattr(reconcile, "RECONCILE_GRACE", timedelta(seconds=1))
     clusters: list[Cluster] = []
 
     def _make(*, rate: float = 0) -> Cluster:

@@ -1,0 +1,293 @@
+"""Claiming due rows and deciding, per row, whether it may go now: consent, opt-out,
+staleness, quiet hours and the per-client daily cap."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from bookings.models import Appointment
+from clinic.models import Location
+from reminders.models import CAP_EXEMPT_CATEGORIES, Message, ReminderRule
+from reminders.rendering import OPT_OUT_LINE
+
+logger = logging.getLogger(__name__)
+
+Category = ReminderRule.Category
+Status = Message.Status
+
+BATCH_SIZE = 100
+DAILY_REMINDER_CAP = 2
+
+# Messages the client asked for or a person wrote: sent whatever the clock says.
+_IGNORES_QUIET_HOURS = frozenset({Category.VERIFICATION, Category.REPLY, Category.ADHOC})
+_NO_CONSENT_NEEDED = frozenset({Category.VERIFICATION})
+_DEFAULT_STALE_MINUTES = {Category.VERIFICATION: 10}
+_COUNTED_STATUSES = (Status.SENDING, Status.SENT, Status.DELIVERED)
+
+
+@dataclass
+class DispatchReport:
+    claimed: int = 0
+    sent: int = 0
+    deferred: int = 0
+    skipped: int = 0
+    failed: int = 0
+    retrying: int = 0
+    uncertain: int = 0
+    released: int = 0
+    message_ids: list[int] = field(default_factory=list)
+
+
+def claim_lease() -> timedelta:
+    return timedelta(seconds=getattr(settings, "SMS_CLAIM_LEASE_SECONDS", 120))
+
+
+def _zone_for(message: Message) -> ZoneInfo:
+    location = message.location
+    if location is None and message.appointment_id is not None:
+        location = message.appointment.location
+    if location is None:
+        location = Location.objects.filter(is_active=True).order_by("id").first()
+    return location.zone if location is not None else ZoneInfo(settings.TIME_ZONE)
+
+
+def quiet_hours_end_after(*, moment: datetime, zone: ZoneInfo) -> datetime | None:
+    """If ``moment`` falls in quiet hours (settings.QUIET_HOURS, local to ``zone``), the UTC
+    time they end; else None. The wall-clock end is localised on its own date, so it is right
+    on both sides of a DST change."""
+    start, end = settings.QUIET_HOURS
+    local = moment.astimezone(zone)
+    wall = local.time()
+    if start > end:  # wraps midnight, e.g. 21:00–08:00
+        if wall >= start:
+            end_date = local.date() + timedelta(days=1)
+        elif wall < end:
+            end_date = local.date()
+        else:
+            return None
+    elif start <= wall < end:
+        end_date = local.date()
+    else:
+        return None
+    return datetime.combine(end_date, end, tzinfo=zone).astimezone(UTC)
+
+
+def _next_day_start(*, moment: datetime, zone: ZoneInfo) -> datetime:
+    start_of_sending: time = settings.QUIET_HOURS[1]
+    next_date = moment.astimezone(zone).date() + timedelta(days=1)
+    return datetime.combine(next_date, start_of_sending, tzinfo=zone).astimezone(UTC)
+
+
+def _local_day_bounds(*, moment: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    local_date = moment.astimezone(zone).date()
+    start = datetime.combine(local_date, time(0), tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(local_date + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    return start, end
+
+
+def _stale_after(message: Message) -> timedelta | None:
+    minutes = (
+        message.rule.stale_after_minutes
+        if message.rule is not None
+        else _DEFAULT_STALE_MINUTES.get(message.category)
+    )
+    return timedelta(minutes=minutes) if minutes else None
+
+
+def _respects_quiet_hours(message: Message) -> bool:
+    if message.rule is not None:
+        return message.rule.respects_quiet_hours
+    return message.category not in _IGNORES_QUIET_HOURS
+
+
+def _skip(message: Message, reason: str, report: DispatchReport) -> None:
+    message.status = Status.SKIPPED
+    message.status_reason = reason[:300]
+    report.skipped += 1
+
+
+def _defer(message: Message, due_at: datetime, reason: str, report: DispatchReport) -> None:
+    stale_after = _stale_after(message)
+    if stale_after is not None and due_at - message.due_at > stale_after:
+        _skip(message, f"{reason}; it would be too late by then", report)
+        return
+    message.due_at = due_at
+    message.status_reason = reason[:300]
+    report.deferred += 1
+
+
+def _gate(
+    message: Message,
+    *,
+    now: datetime,
+    sent_today: dict[int, int],
+    recent_attempts: dict[int, list[datetime]],
+    report: DispatchReport,
+) -> bool:
+    """Decide what to do with a claimed row: True = send now; otherwise the row has been
+    marked skipped or moved to a later due time."""
+    client = message.client
+    if message.category not in _NO_CONSENT_NEEDED:
+        if client is None or client.sms_consent_at is None:
+            _skip(message, "The client has not agreed to SMS", report)
+            return False
+        if client.sms_opted_out_at is not None:
+            _skip(message, "The client opted out of SMS", report)
+            return False
+    if (
+        message.rule is not None
+        and message.rule.only_while_course_unfinished
+        and message.appointment_id is not None
+        and Appointment.objects.filter(
+            client_id=message.client_id,
+            service_id=message.appointment.service_id,
+            start_at__gt=now,
+            status__in=[Appointment.Status.BOOKED, Appointment.Status.CONFIRMED],
+        ).exists()
+    ):
+        _skip(message, "The next session is already booked", report)
+        return False
+    stale_after = _stale_after(message)
+    if stale_after is not None and now - message.due_at > stale_after:
+        late_hours = (now - message.due_at).total_seconds() / 3600
+        _skip(message, f"Too late to be useful ({late_hours:.0f} h after it was due)", report)
+        return False
+    zone = _zone_for(message)
+    if _respects_quiet_hours(message):
+        quiet_end = quiet_hours_end_after(moment=now, zone=zone)
+        if quiet_end is not None:
+            _defer(message, quiet_end, "Moved out of quiet hours", report)
+            return False
+    if message.category not in CAP_EXEMPT_CATEGORIES and client is not None:
+        if client.pk not in sent_today:
+            day_start, day_end = _local_day_bounds(moment=now, zone=zone)
+            sent_today[client.pk] = sum(
+                1 for moment in recent_attempts.get(client.pk, ()) if day_start <= moment < day_end
+            )
+        if sent_today[client.pk] >= DAILY_REMINDER_CAP:
+            _defer(
+                message,
+                _next_day_start(moment=now, zone=zone),
+                f"Daily limit of {DAILY_REMINDER_CAP} reminders reached",
+                report,
+            )
+            return False
+        sent_today[client.pk] += 1
+    return True
+
+
+def _recent_reminder_attempts(client_ids: set[int], now: datetime) -> dict[int, list[datetime]]:
+    """When each client's cap-counted messages went out in the last 36 hours (enough to cover
+    "today" in any time zone): one query per batch, not one per row."""
+    attempts: dict[int, list[datetime]] = {}
+    if not client_ids:
+        return attempts
+    rows = (
+        Message.objects.filter(
+            client_id__in=client_ids,
+            status__in=_COUNTED_STATUSES,
+            last_attempt_at__gte=now - timedelta(hours=36),
+        )
+        .exclude(category__in=CAP_EXEMPT_CATEGORIES)
+        .values_list("client_id", "last_attempt_at")
+    )
+    for client_id, moment in rows:
+        attempts.setdefault(client_id, []).append(moment)
+    return attempts
+
+
+def _clients_already_messaged(client_ids: set[int]) -> set[int]:
+    if not client_ids:
+        return set()
+    return set(
+        Message.objects.filter(client_id__in=client_ids, status__in=_COUNTED_STATUSES)
+        .values_list("client_id", flat=True)
+        .distinct()
+    )
+
+
+def _with_opt_out_line(message: Message, messaged: set[int]) -> str:
+    """The first message a client ever gets names the clinic and says how to opt out."""
+    if message.client_id is None or message.category == Category.VERIFICATION:
+        return message.body
+    first = message.client_id not in messaged
+    messaged.add(message.client_id)
+    if not first or "STOP" in message.body:
+        return message.body
+    return f"{message.body} {OPT_OUT_LINE}"
+
+
+def messages_claim_due(
+    *, now: datetime | None = None, batch_size: int = BATCH_SIZE, report: DispatchReport
+) -> list[Message]:
+    """Claim up to ``batch_size`` due rows for this worker and apply consent, staleness, quiet
+    hours and the daily cap. Returns the rows to send now, already marked ``sending``."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        # SKIP LOCKED: concurrent workers take disjoint batches instead of queueing behind each
+        # other. The due-row partial index (message_due_idx) keeps this fast at any table size.
+        # SQLite ignores FOR UPDATE; its writers are serialised anyway.
+        candidates = list(
+            Message.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=Status.SCHEDULED, due_at__lte=now)
+            .select_related("client", "rule", "location", "appointment")
+            .order_by("due_at", "id")[:batch_size]
+        )
+        report.claimed += len(candidates)
+        client_ids = {m.client_id for m in candidates if m.client_id is not None}
+        # Rows claimed now are still ``scheduled`` in the database, so these see only
+        # messages that already went out.
+        recent_attempts = _recent_reminder_attempts(client_ids, now)
+        messaged = _clients_already_messaged(client_ids)
+        sent_today: dict[int, int] = {}
+        to_send: list[Message] = []
+        held_back: list[Message] = []
+        with_new_body: list[Message] = []
+        # Higher-priority messages get the daily cap's places first.
+        for message in sorted(
+            candidates, key=lambda m: (-(m.rule.priority if m.rule else 100), m.due_at, m.pk)
+        ):
+            if _gate(
+                message,
+                now=now,
+                sent_today=sent_today,
+                recent_attempts=recent_attempts,
+                report=report,
+            ):
+                body = _with_opt_out_line(message, messaged)
+                if body != message.body:
+                    message.body = body
+                    with_new_body.append(message)
+                message.status = Status.SENDING
+                message.attempts += 1
+                message.last_attempt_at = now
+                message.lease_expires_at = now + claim_lease()
+                to_send.append(message)
+            else:
+                message.updated_at = now
+                held_back.append(message)
+        if to_send:
+            # One statement for the common case; per-row work only for the few exceptions.
+            Message.objects.filter(pk__in=[m.pk for m in to_send]).update(
+                status=Status.SENDING,
+                status_reason="",
+                attempts=F("attempts") + 1,
+                last_attempt_at=now,
+                lease_expires_at=now + claim_lease(),
+                updated_at=now,
+            )
+        if with_new_body:
+            Message.objects.bulk_update(with_new_body, ["body"])
+        if held_back:
+            Message.objects.bulk_update(
+                held_back, ["status", "status_reason", "due_at", "updated_at"]
+            )
+    return sorted(to_send, key=lambda m: (m.due_at, m.pk))
