@@ -75,7 +75,7 @@ class ReminderRule(models.Model):
     )
     template = models.TextField(
         help_text="Django template. Variables: first_name, clinic_name, date, time, manage_url, "
-        "care_url, recheck_url, book_url, clinic_phone"
+        "care_url, recheck_url, screening_url, book_url, clinic_phone"
     )
     respects_quiet_hours = models.BooleanField(default=True)
     is_active = models.BooleanField(default=True)

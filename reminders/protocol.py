@@ -52,7 +52,7 @@ DEFAULT_RULES: list[dict[str, object]] = [
         "stale_after_minutes": 2 * DAY,
         "template": (
             "Hi {{ first_name }}, before your consultation at {{ clinic_name }} on {{ date }}, "
-            "please read what it covers and fill in the short form: {{ care_url }}"
+            "please answer a few health questions: {{ screening_url }}"
         ),
     },
     {

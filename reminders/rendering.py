@@ -30,6 +30,7 @@ SAMPLE_CONTEXT = {
     "recheck_url": "https://clinic.example/b/AbCdEfGhIjKlMnOpQrStUvWx/recheck/",
     "clinic_phone": "+442071234567",
     "book_url": "https://clinic.example/book/",
+    "screening_url": "https://clinic.example/b/AbCdEfGhIjKlMnOpQrStUvWx/screening/",
     "code": "123456",
     "body": "",
 }

@@ -111,6 +111,7 @@ def appointment_message_context(*, appointment: Appointment) -> dict[str, object
         ),
         # The consultation flow's re-check page hangs off the manage link.
         "recheck_url": public_url(f"/b/{manage_token}/recheck/"),
+        "screening_url": public_url(f"/b/{manage_token}/screening/"),
         "book_url": public_url("/book/"),
     }
 

@@ -78,6 +78,9 @@ def test_consultation_booking_plans_confirmation_and_preparation_but_no_aftercar
     )
 
     assert categories == {Category.CONFIRMATION, Category.CONSULTATION_PREP, Category.DAY_BEFORE}
+    prep = Message.objects.get(appointment=appointment, category=Category.CONSULTATION_PREP)
+    assert "/b/" in prep.body
+    assert prep.body.rstrip("/").endswith("/screening")
 
 
 @time_machine.travel(utc(2026, 5, 1, 9), tick=False)
