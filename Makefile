@@ -50,8 +50,14 @@ unit: $(STAMP)
 fake-twilio: $(STAMP)
 	$(BIN)/python -m tests.fake_twilio
 
+# Benchmarks print figures (not tests). They use the local PostgreSQL and Redis; override with
+# BENCH_DATABASE_URL / BENCH_REDIS_URL.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aftercare_bench_reminders
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/5
 bench: $(STAMP)
 	$(BIN)/python bench/availability.py
+	$(BIN)/python bench/booking_race.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python bench/reminders.py
 
 # Re-pin dependencies after editing pyproject.toml (needs pip-tools in the venv).
 requirements: $(BIN)/python
