@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -716,69 +717,15 @@ def appointment_cancel(
     )
 
 
-def appointment_confirm(
-    *,
-    appointment: Appointment,
-    actor: AbstractBaseUser | None = None,
-    reason: str = "",
-    actor_label: str | None = None,
-) -> Appointment:
-    """The client (reply C, the manage page) or staff confirmed attendance."""
-    return appointment_transition(
-        appointment=appointment,
-        to_status=Status.CONFIRMED,
-        actor=actor,
-        reason=reason,
-        actor_label=actor_label,
-    )
-
-
-def appointment_mark_arrived(
-    *,
-    appointment: Appointment,
-    actor: AbstractBaseUser | None = None,
-    reason: str = "",
-    actor_label: str | None = None,
-) -> Appointment:
-    return appointment_transition(
-        appointment=appointment,
-        to_status=Status.ARRIVED,
-        actor=actor,
-        reason=reason,
-        actor_label=actor_label,
-    )
-
-
-def appointment_complete(
-    *,
-    appointment: Appointment,
-    actor: AbstractBaseUser | None = None,
-    reason: str = "",
-    actor_label: str | None = None,
-) -> Appointment:
-    return appointment_transition(
-        appointment=appointment,
-        to_status=Status.COMPLETED,
-        actor=actor,
-        reason=reason,
-        actor_label=actor_label,
-    )
-
-
-def appointment_mark_no_show(
-    *,
-    appointment: Appointment,
-    actor: AbstractBaseUser | None = None,
-    reason: str = "",
-    actor_label: str | None = None,
-) -> Appointment:
-    return appointment_transition(
-        appointment=appointment,
-        to_status=Status.NO_SHOW,
-        actor=actor,
-        reason=reason,
-        actor_label=actor_label,
-    )
+# Named shortcuts for the desk and the SMS replies; all rules live in appointment_transition.
+appointment_confirm = partial(appointment_transition, to_status=Status.CONFIRMED)
+appointment_confirm.__doc__ = "The client (reply C, the manage page) or staff confirmed attendance."
+appointment_mark_arrived = partial(appointment_transition, to_status=Status.ARRIVED)
+appointment_mark_arrived.__doc__ = "The client is here (from one hour before the start)."
+appointment_complete = partial(appointment_transition, to_status=Status.COMPLETED)
+appointment_complete.__doc__ = "The visit is done (only after arrival)."
+appointment_mark_no_show = partial(appointment_transition, to_status=Status.NO_SHOW)
+appointment_mark_no_show.__doc__ = "The client did not come (only after the start)."
 
 
 def holds_release_expired(*, now: datetime | None = None) -> int:
