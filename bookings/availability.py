@@ -13,7 +13,7 @@ clock times in the location's zone (09:00, 09:15, …), so 09:00 stays 09:00 acr
 
 from __future__ import annotations
 
-import bisect
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -112,7 +112,7 @@ class _ForbiddenStarts:
 
     def blocked_until(self, start: float) -> float | None:
         """The end of the forbidden stretch containing ``start`` (None when it is allowed)."""
-        index = bisect.bisect_left(self.lows, start) - 1
+        index = bisect_left(self.lows, start) - 1
         if index >= 0 and start < self.highs[index]:
             return self.highs[index]
         return None
@@ -263,6 +263,9 @@ def free_slots(
 
     step_seconds = step * 60
 
+    room_lows = every_room_busy.lows if every_room_busy is not None else None
+    room_highs = every_room_busy.highs if every_room_busy is not None else None
+
     def offer(practitioner_id: int, start_epoch: float) -> None:
         if every_room_busy is None or not every_room_busy.forbids(start_epoch):
             practitioners_at[start_epoch].append(practitioner_id)
@@ -277,6 +280,7 @@ def free_slots(
     ]
     for practitioner_id in practitioner_ids:
         busy = _ForbiddenStarts([*busy_by_practitioner[practitioner_id], *closures])
+        busy_lows, busy_highs = busy.lows, busy.highs
         for day in days:
             for hours in hours_by_weekday[(practitioner_id, day.weekday())]:
                 if (hours.valid_from and day < hours.valid_from) or (
@@ -297,18 +301,30 @@ def free_slots(
                         hours.start_time.hour * 3600 + hours.start_time.minute * 60
                     )
                     start_epoch = midnight + first_minute * 60
-                    while start_epoch <= latest_start:
-                        blocked_until = (
-                            earliest_epoch
-                            if start_epoch < earliest_epoch
-                            else busy.blocked_until(start_epoch)
+                    if start_epoch < earliest_epoch:
+                        start_epoch += (
+                            -(-(earliest_epoch - start_epoch) // step_seconds) * step_seconds
                         )
+                    # The hot loop of a month's search: bisect on local lists, no calls per start.
+                    while start_epoch <= latest_start:
+                        index = bisect_left(busy_lows, start_epoch) - 1
+                        if index >= 0 and start_epoch < busy_highs[index]:
+                            blocked_until = busy_highs[index]
+                        elif room_lows is not None:
+                            index = bisect_left(room_lows, start_epoch) - 1
+                            blocked_until = (
+                                room_highs[index]
+                                if index >= 0 and start_epoch < room_highs[index]
+                                else None
+                            )
+                        else:
+                            blocked_until = None
                         if blocked_until is not None:
                             start_epoch += (
                                 -(-(blocked_until - start_epoch) // step_seconds) * step_seconds
                             )
                             continue
-                        offer(practitioner_id, start_epoch)
+                        practitioners_at[start_epoch].append(practitioner_id)
                         start_epoch += step_seconds
                     continue
                 # A clock change falls inside this shift: localise every wall-clock start.
@@ -325,11 +341,11 @@ def free_slots(
     slots = []
     for start_epoch in sorted(practitioners_at):
         # fromtimestamp(tz=ZoneInfo) is ~50x slower than converting from UTC.
-        start_local = datetime.fromtimestamp(start_epoch, tz=UTC).astimezone(zone)
+        start_utc = datetime.fromtimestamp(start_epoch, tz=UTC)
         slots.append(
             Slot(
-                start_at=start_local,
-                end_at=(start_local.astimezone(UTC) + duration).astimezone(zone),
+                start_at=start_utc.astimezone(zone),
+                end_at=(start_utc + duration).astimezone(zone),
                 practitioner_ids=tuple(sorted(set(practitioners_at[start_epoch]))),
                 room_ids=tuple(
                     room for room in room_ids if not room_forbidden[room].forbids(start_epoch)
