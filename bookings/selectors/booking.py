@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from bookings.models import Appointment
-from bookings.services.appointments import RESCHEDULABLE
+from bookings.services.transitions import RESCHEDULABLE
 from bookings.tokens import appointment_id_from_manage_token
 from clinic.errors import NotFound, ValidationFailed
 from clinic.models import Location, Practitioner, Service

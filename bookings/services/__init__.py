@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from bookings.services.appointments import (
-    ALLOWED_TRANSITIONS,
     appointment_book,
+    appointment_hold,
+    appointment_reschedule,
+)
+from bookings.services.clients import client_register, normalise_phone
+from bookings.services.transitions import (
+    ALLOWED_TRANSITIONS,
     appointment_cancel,
     appointment_complete,
     appointment_confirm,
-    appointment_hold,
     appointment_mark_arrived,
     appointment_mark_no_show,
-    appointment_reschedule,
     appointment_transition,
     holds_release_expired,
 )
-from bookings.services.clients import client_register, normalise_phone
 
 __all__ = [
     "ALLOWED_TRANSITIONS",

@@ -1,4 +1,4 @@
-"""Appointments: hold, book, reschedule, cancel and move through the visit.
+"""Appointments: hold, book and reschedule (status changes are in ``transitions``).
 
 Every write goes through here so that every interface obeys the same rules:
 
@@ -7,34 +7,39 @@ Every write goes through here so that every interface obeys the same rules:
   check cannot race. On PostgreSQL two transactions may both see the slot free; the exclusion
   constraints (migration 0002) then let exactly one insert win and the other gets ``SlotTaken``.
 * **Eligibility** (consultation first, course spacing…) is ``bookings.eligibility.check``.
-* **Allowed transitions** are the table below; each change records an ``AppointmentEvent`` and
-  sends its domain signal inside the transaction, so receivers (reminders) commit or roll back
-  with it.
+* Each change records an ``AppointmentEvent`` and sends its domain signal inside the
+  transaction (see ``bookings.services.transitions``).
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.dispatch import Signal
 from django.utils import timezone
 
 from bookings import eligibility, signals
 from bookings.availability import Slot, nearest_free_slots, slot_at
-from bookings.models import ACTIVE_STATUSES, Appointment, AppointmentEvent, Client
+from bookings.models import ACTIVE_STATUSES, Appointment, Client
+from bookings.services.transitions import (
+    RESCHEDULABLE,
+    SIGNAL_FOR_STATUS,
+    Status,
+    actor_label_for,
+    check_client_cutoff,
+    record_event,
+    set_status,
+)
 from clinic import roles
 from clinic.errors import (
     HoldExpired,
     IllegalTransition,
     NotEligible,
-    PolicyViolation,
     SlotTaken,
     SlotUnavailable,
     ValidationFailed,
@@ -43,60 +48,9 @@ from clinic.models import Location, Practitioner, Service
 
 logger = logging.getLogger(__name__)
 
-Status = Appointment.Status
 
-ALLOWED_TRANSITIONS: dict[str, set[str]] = {
-    Status.HELD: {Status.BOOKED, Status.PENDING_CLEARANCE, Status.CANCELLED},
-    Status.PENDING_CLEARANCE: {Status.BOOKED, Status.CANCELLED},
-    Status.BOOKED: {Status.CONFIRMED, Status.ARRIVED, Status.CANCELLED, Status.NO_SHOW},
-    Status.CONFIRMED: {Status.ARRIVED, Status.CANCELLED, Status.NO_SHOW},
-    Status.ARRIVED: {Status.COMPLETED, Status.NO_SHOW},
-    Status.COMPLETED: set(),
-    Status.CANCELLED: set(),
-    Status.NO_SHOW: set(),
-}
-
-SIGNAL_FOR_STATUS: dict[str, Signal] = {
-    Status.HELD: signals.appointment_held,
-    Status.PENDING_CLEARANCE: signals.appointment_pending_clearance,
-    Status.BOOKED: signals.appointment_booked,
-    Status.CONFIRMED: signals.appointment_confirmed,
-    Status.ARRIVED: signals.appointment_arrived,
-    Status.COMPLETED: signals.appointment_completed,
-    Status.CANCELLED: signals.appointment_cancelled,
-    Status.NO_SHOW: signals.appointment_no_show,
-}
-
-RESCHEDULABLE = {Status.HELD, Status.PENDING_CLEARANCE, Status.BOOKED, Status.CONFIRMED}
 TENTATIVE_GAP = timedelta(hours=24)
 EXCLUSION_CONSTRAINTS = ("appointment_no_practitioner_overlap", "appointment_no_room_overlap")
-
-
-def _label(actor: AbstractBaseUser | None, actor_label: str | None) -> str:
-    return actor_label or roles.actor_label(actor)
-
-
-def _record(
-    appointment: Appointment,
-    *,
-    kind: str,
-    from_status: str = "",
-    to_status: str = "",
-    actor: AbstractBaseUser | None,
-    label: str,
-    reason: str = "",
-    details: dict[str, Any] | None = None,
-) -> None:
-    AppointmentEvent.objects.create(
-        appointment=appointment,
-        kind=kind,
-        from_status=from_status,
-        to_status=to_status,
-        actor=actor if actor is not None and actor.is_authenticated else None,
-        actor_label=label,
-        reason=reason,
-        details=details or {},
-    )
 
 
 def _alternatives(
@@ -192,7 +146,7 @@ def _release_expired_holds_overlapping(
         blocked_end_at__gt=slot_start,
     )
     for hold in expired.select_for_update():
-        _set_status(hold, Status.CANCELLED, actor=None, label="system", reason="hold expired")
+        set_status(hold, Status.CANCELLED, actor=None, label="system", reason="hold expired")
 
 
 def _occupy(
@@ -337,8 +291,8 @@ def appointment_hold(
         _save_placement(
             hold, service=service, location=location, start_at=start_at, practitioner=practitioner
         )
-        label = _label(actor, None)
-        _record(hold, kind="held", to_status=Status.HELD, actor=actor, label=label)
+        label = actor_label_for(actor, None)
+        record_event(hold, kind="held", to_status=Status.HELD, actor=actor, label=label)
         signals.appointment_held.send(sender=Appointment, appointment=hold, actor_label=label)
     return hold
 
@@ -368,7 +322,7 @@ def appointment_book(
     """
     _require_aware(start_at)
     _check_offered(service=service, location=location, actor=actor)
-    label = _label(actor, None)
+    label = actor_label_for(actor, None)
     status = Status.BOOKED
     result = eligibility.check(client=client, service=service, start_at=start_at)
     if (
@@ -424,7 +378,7 @@ def appointment_book(
             start_at=start_at,
             practitioner=practitioner,
         )
-        _record(
+        record_event(
             appointment,
             kind="booked",
             from_status=from_status,
@@ -447,7 +401,7 @@ def _record_override(
     label: str,
     refusal: eligibility.EligibilityResult,
 ) -> None:
-    _record(
+    record_event(
         appointment,
         kind="override",
         actor=actor,
@@ -519,7 +473,7 @@ def appointment_reschedule(
     Raises IllegalTransition, PolicyViolation, SlotTaken, SlotUnavailable, NotEligible.
     """
     _require_aware(start_at)
-    label = _label(actor, actor_label)
+    label = actor_label_for(actor, actor_label)
     with transaction.atomic():
         locked = (
             Appointment.objects.select_for_update(of=("self",))
@@ -532,7 +486,7 @@ def appointment_reschedule(
                 field="status",
             )
         if label == "client":
-            _check_client_cutoff(locked)
+            check_client_cutoff(locked)
         refusal = None
         if locked.status != Status.PENDING_CLEARANCE and locked.client is not None:
             result = _eligibility_or_override(
@@ -580,7 +534,7 @@ def appointment_reschedule(
             start_at=start_at,
             practitioner=practitioner,
         )
-        _record(
+        record_event(
             locked,
             kind="rescheduled",
             from_status=from_status,
@@ -600,144 +554,3 @@ def appointment_reschedule(
             previous_version=previous_version,
         )
     return locked
-
-
-def _check_client_cutoff(appointment: Appointment) -> None:
-    cutoff = appointment.start_at - timedelta(hours=appointment.location.online_change_cutoff_hours)
-    if timezone.now() > cutoff:
-        phone = appointment.location.phone or "the clinic"
-        raise PolicyViolation(
-            f"Online changes close {appointment.location.online_change_cutoff_hours} hours before your "
-            f"appointment. Please call us on {phone}.",
-            field="start",
-        )
-
-
-def _set_status(
-    appointment: Appointment,
-    to_status: str,
-    *,
-    actor: AbstractBaseUser | None,
-    label: str,
-    reason: str = "",
-) -> Appointment:
-    from_status = appointment.status
-    if to_status not in ALLOWED_TRANSITIONS[from_status]:
-        raise IllegalTransition(
-            f"Cannot change a {appointment.get_status_display().lower()} appointment to "
-            f"{Status(to_status).label.lower()}.",
-            field="status",
-        )
-    appointment.status = to_status
-    update_fields = ["status", "updated_at"]
-    if to_status == Status.CANCELLED:
-        appointment.cancellation_reason = reason[:300]
-        update_fields.append("cancellation_reason")
-    if from_status == Status.HELD and to_status != Status.CANCELLED:
-        appointment.hold_expires_at = None
-        update_fields.append("hold_expires_at")
-    appointment.save(update_fields=update_fields)
-    _record(
-        appointment,
-        kind="transition",
-        from_status=from_status,
-        to_status=to_status,
-        actor=actor,
-        label=label,
-        reason=reason,
-    )
-    extra = {"reason": reason} if to_status == Status.CANCELLED else {}
-    SIGNAL_FOR_STATUS[to_status].send(
-        sender=Appointment, appointment=appointment, actor_label=label, **extra
-    )
-    return appointment
-
-
-def appointment_transition(
-    *,
-    appointment: Appointment,
-    to_status: str,
-    actor: AbstractBaseUser | None = None,
-    reason: str = "",
-    actor_label: str | None = None,
-) -> Appointment:
-    """Move an appointment to ``to_status`` if the transition table allows it.
-
-    Time rules: arrival from one hour before the start, a no-show only after the start,
-    completion only after arrival. Clients may only cancel or confirm, and cancel only before
-    the online-change cutoff. Raises IllegalTransition or PolicyViolation.
-    """
-    label = _label(actor, actor_label)
-    with transaction.atomic():
-        # Lock the appointment row only: FOR UPDATE would otherwise also lock the joined
-        # location and service rows and serialise every transition in the clinic.
-        locked = (
-            Appointment.objects.select_for_update(of=("self",))
-            .select_related("location", "service")
-            .get(pk=appointment.pk)
-        )
-        now = timezone.now()
-        if to_status == Status.ARRIVED and now < locked.start_at - timedelta(hours=1):
-            raise IllegalTransition(
-                "A client can be marked arrived from one hour before the start.", field="status"
-            )
-        if to_status == Status.NO_SHOW and now < locked.start_at:
-            raise IllegalTransition(
-                "A no-show can only be recorded after the start time.", field="status"
-            )
-        if label == "client":
-            if to_status not in {Status.CANCELLED, Status.CONFIRMED}:
-                raise IllegalTransition("Clients can only confirm or cancel.", field="status")
-            if to_status == Status.CANCELLED:
-                _check_client_cutoff(locked)
-        if to_status == Status.CANCELLED and not reason.strip() and label != "client":
-            raise ValidationFailed("Please give a reason for the cancellation.", field="reason")
-        _set_status(locked, to_status, actor=actor, label=label, reason=reason)
-    appointment.refresh_from_db()
-    return locked
-
-
-def appointment_cancel(
-    *,
-    appointment: Appointment,
-    actor: AbstractBaseUser | None = None,
-    reason: str = "",
-    actor_label: str | None = None,
-) -> Appointment:
-    """Cancel; the slot is free again at once. Raises IllegalTransition, PolicyViolation."""
-    reason = reason.strip() or (
-        "Cancelled by client" if _label(actor, actor_label) == "client" else ""
-    )
-    return appointment_transition(
-        appointment=appointment,
-        to_status=Status.CANCELLED,
-        actor=actor,
-        reason=reason,
-        actor_label=actor_label,
-    )
-
-
-# Named shortcuts for the desk and the SMS replies; all rules live in appointment_transition.
-appointment_confirm = partial(appointment_transition, to_status=Status.CONFIRMED)
-appointment_confirm.__doc__ = "The client (reply C, the manage page) or staff confirmed attendance."
-appointment_mark_arrived = partial(appointment_transition, to_status=Status.ARRIVED)
-appointment_mark_arrived.__doc__ = "The client is here (from one hour before the start)."
-appointment_complete = partial(appointment_transition, to_status=Status.COMPLETED)
-appointment_complete.__doc__ = "The visit is done (only after arrival)."
-appointment_mark_no_show = partial(appointment_transition, to_status=Status.NO_SHOW)
-appointment_mark_no_show.__doc__ = "The client did not come (only after the start)."
-
-
-def holds_release_expired(*, now: datetime | None = None) -> int:
-    """Cancel every hold whose time is up (periodic; booking also releases holds in its way)."""
-    now = now or timezone.now()
-    released = 0
-    with transaction.atomic():
-        for hold in Appointment.objects.select_for_update().filter(
-            status=Status.HELD, hold_expires_at__lte=now
-        ):
-            _set_status(hold, Status.CANCELLED, actor=None, label="system", reason="hold expired")
-            released += 1
-    if released:
-        logger.info("expired holds released", extra={"count": released})
-    return released

@@ -31,13 +31,14 @@ from bookings.models import (
     ScreeningQuestion,
 )
 from bookings.selectors.consultations import screening_questions_active
-from bookings.services.appointments import TENTATIVE_GAP, appointment_transition
+from bookings.services.appointments import TENTATIVE_GAP
 from bookings.services.health_data import health_data_access_record as _audit
 from bookings.services.health_rechecks import (  # noqa: F401 - re-exported for callers
     health_recheck_answer,
     health_recheck_request,
     health_recheck_review,
 )
+from bookings.services.transitions import appointment_transition
 from clinic import roles
 from clinic.errors import IllegalTransition, NotFound, PermissionDenied, ValidationFailed
 from clinic.models import Service

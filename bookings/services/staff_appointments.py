@@ -14,14 +14,13 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 
 from bookings.models import Appointment, Client
-from bookings.services.appointments import (
-    appointment_book,
+from bookings.services.appointments import appointment_book, appointment_reschedule
+from bookings.services.transitions import (
     appointment_cancel,
     appointment_complete,
     appointment_confirm,
     appointment_mark_arrived,
     appointment_mark_no_show,
-    appointment_reschedule,
 )
 from clinic import roles
 from clinic.errors import PermissionDenied, ValidationFailed

@@ -1,0 +1,220 @@
+"""Appointment status changes: the allowed transitions, who may make them, and the record.
+
+Every status change in bookings goes through ``appointment_transition`` (or ``set_status``
+inside a service that already holds the row): it checks the table below, writes an
+``AppointmentEvent`` (who, when, why) and sends the matching domain signal inside the
+transaction, so receivers (reminders, consultations) commit or roll back with the change.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.dispatch import Signal
+from django.utils import timezone
+
+from bookings import signals
+from bookings.models import Appointment, AppointmentEvent
+from clinic import roles
+from clinic.errors import IllegalTransition, PolicyViolation, ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+Status = Appointment.Status
+
+ALLOWED_TRANSITIONS: dict[str, set[str]] = {
+    Status.HELD: {Status.BOOKED, Status.PENDING_CLEARANCE, Status.CANCELLED},
+    Status.PENDING_CLEARANCE: {Status.BOOKED, Status.CANCELLED},
+    Status.BOOKED: {Status.CONFIRMED, Status.ARRIVED, Status.CANCELLED, Status.NO_SHOW},
+    Status.CONFIRMED: {Status.ARRIVED, Status.CANCELLED, Status.NO_SHOW},
+    Status.ARRIVED: {Status.COMPLETED, Status.NO_SHOW},
+    Status.COMPLETED: set(),
+    Status.CANCELLED: set(),
+    Status.NO_SHOW: set(),
+}
+
+SIGNAL_FOR_STATUS: dict[str, Signal] = {
+    Status.HELD: signals.appointment_held,
+    Status.PENDING_CLEARANCE: signals.appointment_pending_clearance,
+    Status.BOOKED: signals.appointment_booked,
+    Status.CONFIRMED: signals.appointment_confirmed,
+    Status.ARRIVED: signals.appointment_arrived,
+    Status.COMPLETED: signals.appointment_completed,
+    Status.CANCELLED: signals.appointment_cancelled,
+    Status.NO_SHOW: signals.appointment_no_show,
+}
+
+RESCHEDULABLE = {Status.HELD, Status.PENDING_CLEARANCE, Status.BOOKED, Status.CONFIRMED}
+
+
+def actor_label_for(actor: AbstractBaseUser | None, actor_label: str | None) -> str:
+    return actor_label or roles.actor_label(actor)
+
+
+def record_event(
+    appointment: Appointment,
+    *,
+    kind: str,
+    from_status: str = "",
+    to_status: str = "",
+    actor: AbstractBaseUser | None,
+    label: str,
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+) -> None:
+    AppointmentEvent.objects.create(
+        appointment=appointment,
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_label=label,
+        reason=reason,
+        details=details or {},
+    )
+
+
+def check_client_cutoff(appointment: Appointment) -> None:
+    cutoff = appointment.start_at - timedelta(hours=appointment.location.online_change_cutoff_hours)
+    if timezone.now() > cutoff:
+        phone = appointment.location.phone or "the clinic"
+        raise PolicyViolation(
+            f"Online changes close {appointment.location.online_change_cutoff_hours} hours before your "
+            f"appointment. Please call us on {phone}.",
+            field="start",
+        )
+
+
+def set_status(
+    appointment: Appointment,
+    to_status: str,
+    *,
+    actor: AbstractBaseUser | None,
+    label: str,
+    reason: str = "",
+) -> Appointment:
+    from_status = appointment.status
+    if to_status not in ALLOWED_TRANSITIONS[from_status]:
+        raise IllegalTransition(
+            f"Cannot change a {appointment.get_status_display().lower()} appointment to "
+            f"{Status(to_status).label.lower()}.",
+            field="status",
+        )
+    appointment.status = to_status
+    update_fields = ["status", "updated_at"]
+    if to_status == Status.CANCELLED:
+        appointment.cancellation_reason = reason[:300]
+        update_fields.append("cancellation_reason")
+    if from_status == Status.HELD and to_status != Status.CANCELLED:
+        appointment.hold_expires_at = None
+        update_fields.append("hold_expires_at")
+    appointment.save(update_fields=update_fields)
+    record_event(
+        appointment,
+        kind="transition",
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        label=label,
+        reason=reason,
+    )
+    extra = {"reason": reason} if to_status == Status.CANCELLED else {}
+    SIGNAL_FOR_STATUS[to_status].send(
+        sender=Appointment, appointment=appointment, actor_label=label, **extra
+    )
+    return appointment
+
+
+def appointment_transition(
+    *,
+    appointment: Appointment,
+    to_status: str,
+    actor: AbstractBaseUser | None = None,
+    reason: str = "",
+    actor_label: str | None = None,
+) -> Appointment:
+    """Move an appointment to ``to_status`` if the transition table allows it.
+
+    Time rules: arrival from one hour before the start, a no-show only after the start,
+    completion only after arrival. Clients may only cancel or confirm, and cancel only before
+    the online-change cutoff. Raises IllegalTransition or PolicyViolation.
+    """
+    label = actor_label_for(actor, actor_label)
+    with transaction.atomic():
+        # Lock the appointment row only: FOR UPDATE would otherwise also lock the joined
+        # location and service rows and serialise every transition in the clinic.
+        locked = (
+            Appointment.objects.select_for_update(of=("self",))
+            .select_related("location", "service")
+            .get(pk=appointment.pk)
+        )
+        now = timezone.now()
+        if to_status == Status.ARRIVED and now < locked.start_at - timedelta(hours=1):
+            raise IllegalTransition(
+                "A client can be marked arrived from one hour before the start.", field="status"
+            )
+        if to_status == Status.NO_SHOW and now < locked.start_at:
+            raise IllegalTransition(
+                "A no-show can only be recorded after the start time.", field="status"
+            )
+        if label == "client":
+            if to_status not in {Status.CANCELLED, Status.CONFIRMED}:
+                raise IllegalTransition("Clients can only confirm or cancel.", field="status")
+            if to_status == Status.CANCELLED:
+                check_client_cutoff(locked)
+        if to_status == Status.CANCELLED and not reason.strip() and label != "client":
+            raise ValidationFailed("Please give a reason for the cancellation.", field="reason")
+        set_status(locked, to_status, actor=actor, label=label, reason=reason)
+    appointment.refresh_from_db()
+    return locked
+
+
+def appointment_cancel(
+    *,
+    appointment: Appointment,
+    actor: AbstractBaseUser | None = None,
+    reason: str = "",
+    actor_label: str | None = None,
+) -> Appointment:
+    """Cancel; the slot is free again at once. Raises IllegalTransition, PolicyViolation."""
+    reason = reason.strip() or (
+        "Cancelled by client" if actor_label_for(actor, actor_label) == "client" else ""
+    )
+    return appointment_transition(
+        appointment=appointment,
+        to_status=Status.CANCELLED,
+        actor=actor,
+        reason=reason,
+        actor_label=actor_label,
+    )
+
+
+# Named shortcuts for the desk and the SMS replies; all rules live in appointment_transition.
+appointment_confirm = partial(appointment_transition, to_status=Status.CONFIRMED)
+appointment_confirm.__doc__ = "The client (reply C, the manage page) or staff confirmed attendance."
+appointment_mark_arrived = partial(appointment_transition, to_status=Status.ARRIVED)
+appointment_mark_arrived.__doc__ = "The client is here (from one hour before the start)."
+appointment_complete = partial(appointment_transition, to_status=Status.COMPLETED)
+appointment_complete.__doc__ = "The visit is done (only after arrival)."
+appointment_mark_no_show = partial(appointment_transition, to_status=Status.NO_SHOW)
+appointment_mark_no_show.__doc__ = "The client did not come (only after the start)."
+
+
+def holds_release_expired(*, now: datetime | None = None) -> int:
+    """Cancel every hold whose time is up (periodic; booking also releases holds in its way)."""
+    now = now or timezone.now()
+    released = 0
+    with transaction.atomic():
+        for hold in Appointment.objects.select_for_update().filter(
+            status=Status.HELD, hold_expires_at__lte=now
+        ):
+            set_status(hold, Status.CANCELLED, actor=None, label="system", reason="hold expired")
+            released += 1
+    if released:
+        logger.info("expired holds released", extra={"count": released})
+    return released
