@@ -498,6 +498,11 @@ def appointment_reschedule(
                 exclude_appointment_id=locked.pk,
             )
             refusal = None if result.allowed else result
+        elif locked.status == Status.PENDING_CLEARANCE and locked.awaiting_consultation is not None:
+            # A tentative treatment keeps its 24-hour distance from the consultation it awaits.
+            _check_tentative(
+                client=locked.client, consultation=locked.awaiting_consultation, start_at=start_at
+            )
         previous_start_at, previous_version = locked.start_at, locked.version
         placement = _occupy(
             service=locked.service,

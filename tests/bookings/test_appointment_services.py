@@ -356,3 +356,24 @@ def test_bad_phone_numbers_say_why(raw, message, location):
     with pytest.raises(ValidationFailed, match=message) as caught:
         services.client_register(first_name="A", phone=raw, sms_consent=False, location=location)
     assert caught.value.field == "phone"
+
+
+def test_a_tentative_treatment_cannot_be_moved_closer_than_a_day_after_its_consultation(
+    treatment_service, consultation_service, location, practitioner, client_person
+):
+    consultation = services.appointment_book(
+        client=client_person, service=consultation_service, location=location, start_at=at(9)
+    )
+    tentative = services.appointment_book(
+        client=client_person,
+        service=treatment_service,
+        location=location,
+        start_at=at(10, day=MONDAY + timedelta(days=2)),
+        awaiting_consultation=consultation,
+    )
+    with pytest.raises(ValidationFailed, match="24 hours"):
+        services.appointment_reschedule(appointment=tentative, start_at=at(14))
+    moved = services.appointment_reschedule(
+        appointment=tentative, start_at=at(11, day=MONDAY + timedelta(days=3))
+    )
+    assert moved.status == "pending_clearance"
