@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import FloatField, Func, Q
@@ -175,29 +176,44 @@ def free_slots(
         days=1
     )
 
-    practitioners = Practitioner.objects.filter(
-        is_active=True, locations=location, services=service
+    # Practitioners come with their shifts: one query, and nobody without hours is considered.
+    shifts = (
+        WorkingHours.objects.filter(
+            location=location,
+            practitioner__is_active=True,
+            practitioner__locations=location,
+            practitioner__services=service,
+        )
+        .filter(
+            Q(valid_from__isnull=True) | Q(valid_from__lte=end_date),
+            Q(valid_until__isnull=True) | Q(valid_until__gte=start_date),
+        )
+        .order_by()
     )
     if practitioner is not None:
-        practitioners = practitioners.filter(pk=practitioner.pk)
-    practitioner_ids = list(practitioners.values_list("pk", flat=True).distinct())
+        shifts = shifts.filter(practitioner_id=practitioner.pk)
+    hours_by_practitioner: dict[int, list[Any]] = defaultdict(list)
+    for hours in shifts.values_list(
+        "practitioner_id",
+        "weekday",
+        "start_time",
+        "end_time",
+        "valid_from",
+        "valid_until",
+        named=True,
+    ).distinct():
+        hours_by_practitioner[hours.practitioner_id].append(hours)
+    practitioner_ids = sorted(hours_by_practitioner)
     if not practitioner_ids:
         return []
-    room_ids = list(
-        service.rooms.filter(is_active=True, location=location).values_list("pk", flat=True)
-    )
-    needs_room = service.rooms.exists() if not room_ids else True
-    if needs_room and not room_ids:
+    suitable_rooms = list(service.rooms.values_list("pk", "is_active", "location_id"))
+    room_ids = [
+        room_id
+        for room_id, is_active, room_location in suitable_rooms
+        if is_active and room_location == location.pk
+    ]
+    if suitable_rooms and not room_ids:
         return []
-
-    hours_by_practitioner: dict[int, list[WorkingHours]] = defaultdict(list)
-    for hours in WorkingHours.objects.filter(
-        practitioner_id__in=practitioner_ids, location=location
-    ).filter(
-        Q(valid_from__isnull=True) | Q(valid_from__lte=end_date),
-        Q(valid_until__isnull=True) | Q(valid_until__gte=start_date),
-    ):
-        hours_by_practitioner[hours.practitioner_id].append(hours)
 
     def forbidden(block_start: datetime, block_end: datetime) -> tuple[float, float]:
         return (_epoch(block_start) - length - after, _epoch(block_end) + before)
@@ -270,7 +286,7 @@ def free_slots(
         if every_room_busy is None or not every_room_busy.forbids(start_epoch):
             practitioners_at[start_epoch].append(practitioner_id)
 
-    hours_by_weekday: dict[tuple[int, int], list[WorkingHours]] = defaultdict(list)
+    hours_by_weekday: dict[tuple[int, int], list[Any]] = defaultdict(list)
     for practitioner_id, shifts in hours_by_practitioner.items():
         for hours in shifts:
             hours_by_weekday[(practitioner_id, hours.weekday)].append(hours)
