@@ -163,3 +163,20 @@ def practitioner(location, practitioner_user, consultation_service, treatment_se
 @pytest.fixture
 def client_person(db):
     return factories.ClientFactory()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_stray_sessions_on_the_test_database(django_db_setup, django_db_blocker):  # noqa: PT004
+    """Worker processes started by integration tests can still hold a connection when the
+    session ends; PostgreSQL then refuses to drop the test database. End those sessions first
+    (this fixture tears down before django_db_setup, which it depends on)."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
