@@ -13,6 +13,7 @@ from bookings.services.verification import (
     verification_start,
 )
 from clinic.errors import NotFound
+from clinic.http import client_ip
 from clinic.models import Location
 
 router = Router(tags=["verification"])
@@ -45,12 +46,6 @@ class CheckIn(Schema):
 class CheckOut(Schema):
     verification_token: str
     expires_in: int
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR only: X-Forwarded-For is set by the client unless a trusted proxy rewrites
-    # it, and trusting it would let anyone dodge the per-IP limit.
-    return request.META.get("REMOTE_ADDR") or None
 
 
 @router.post(

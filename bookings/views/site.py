@@ -31,7 +31,6 @@ from bookings.services import (
 )
 from bookings.services.verification import verification_check, verification_start
 from bookings.tokens import manage_token_for
-from bookings.verification_api import client_ip
 from bookings.views.site_picker import (
     chosen_practitioner,
     local_alternatives,
@@ -46,6 +45,7 @@ from clinic.errors import (
     SlotUnavailable,
     ValidationFailed,
 )
+from clinic.http import client_ip
 from clinic.models import Location, Service
 
 logger = logging.getLogger(__name__)
