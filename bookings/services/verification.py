@@ -15,7 +15,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.core import signing
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
@@ -83,47 +83,57 @@ def verification_start(
     now = now or timezone.now()
     phone = _normalised(phone, location=location)
 
-    window_start = now - RATE_WINDOW
-    recent_for_phone = PhoneVerification.objects.filter(phone=phone, created_at__gt=window_start)
-    latest = recent_for_phone.order_by("-created_at").first()
-    if latest is not None and latest.created_at > now - RESEND_COOL_DOWN:
-        wait = max(1, math.ceil((latest.created_at + RESEND_COOL_DOWN - now).total_seconds()))
-        raise VerificationRateLimited(
-            f"We have just sent you a code. You can ask for another one in {wait} seconds.",
-            field="phone",
-            extra={"retry_after": wait},
+    # The limit checks and the insert must not interleave for one phone: on PostgreSQL an
+    # advisory lock per phone serialises them; SQLite's BEGIN IMMEDIATE already does.
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"verification:{phone}"]
+                )
+        window_start = now - RATE_WINDOW
+        recent_for_phone = PhoneVerification.objects.filter(
+            phone=phone, created_at__gt=window_start
         )
-    if recent_for_phone.count() >= MAX_CODES_PER_PHONE:
-        raise VerificationRateLimited(
-            "We have sent several codes to this number already. Please try again in an hour, "
-            "or call the clinic.",
-            field="phone",
-            extra={"retry_after": int(RATE_WINDOW.total_seconds())},
-        )
-    if (
-        ip
-        and PhoneVerification.objects.filter(ip=ip, created_at__gt=window_start).count()
-        >= MAX_CODES_PER_IP
-    ):
-        raise VerificationRateLimited(
-            "Too many codes have been requested from this connection. Please try again later, "
-            "or call the clinic.",
-            field="phone",
-            extra={"retry_after": int(RATE_WINDOW.total_seconds())},
-        )
+        latest = recent_for_phone.order_by("-created_at").first()
+        if latest is not None and latest.created_at > now - RESEND_COOL_DOWN:
+            wait = max(1, math.ceil((latest.created_at + RESEND_COOL_DOWN - now).total_seconds()))
+            raise VerificationRateLimited(
+                f"We have just sent you a code. You can ask for another one in {wait} seconds.",
+                field="phone",
+                extra={"retry_after": wait},
+            )
+        if recent_for_phone.count() >= MAX_CODES_PER_PHONE:
+            raise VerificationRateLimited(
+                "We have sent several codes to this number already. Please try again in an hour, "
+                "or call the clinic.",
+                field="phone",
+                extra={"retry_after": int(RATE_WINDOW.total_seconds())},
+            )
+        if (
+            ip
+            and PhoneVerification.objects.filter(ip=ip, created_at__gt=window_start).count()
+            >= MAX_CODES_PER_IP
+        ):
+            raise VerificationRateLimited(
+                "Too many codes have been requested from this connection. Please try again later, "
+                "or call the clinic.",
+                field="phone",
+                extra={"retry_after": int(RATE_WINDOW.total_seconds())},
+            )
 
-    code = f"{secrets.randbelow(10**6):06d}"
-    verification = PhoneVerification.objects.create(
-        phone=phone,
-        code_hash=_code_hash(phone=phone, code=code),
-        location=location,
-        ip=ip or None,
-        created_at=now,
-        expires_at=now + CODE_LIFETIME,
-    )
-    phone_verification_requested.send(
-        sender=PhoneVerification, phone=phone, code=code, location=location
-    )
+        code = f"{secrets.randbelow(10**6):06d}"
+        verification = PhoneVerification.objects.create(
+            phone=phone,
+            code_hash=_code_hash(phone=phone, code=code),
+            location=location,
+            ip=ip or None,
+            created_at=now,
+            expires_at=now + CODE_LIFETIME,
+        )
+        phone_verification_requested.send(
+            sender=PhoneVerification, phone=phone, code=code, location=location
+        )
     logger.info("verification started", extra={"verification_id": verification.pk})
     return verification
 
