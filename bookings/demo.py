@@ -3,7 +3,7 @@ every rule (no overlap, eligibility, reminders) applies to demo data too."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -23,15 +23,26 @@ DEMO_CLIENTS = [
 ]
 
 
-def _slot(service: Service, location: Location, *, from_days: int, pick: int) -> Slot | None:
+def _slot(
+    service: Service,
+    location: Location,
+    *,
+    from_days: int,
+    pick: int,
+    not_before: datetime | None = None,
+) -> Slot | None:
     today = timezone.localdate(timezone.now(), location.zone)
-    slots = free_slots(
-        service=service,
-        location=location,
-        start_date=today + timedelta(days=from_days),
-        end_date=today + timedelta(days=14),
-        enforce_booking_window=False,
-    )
+    slots = [
+        slot
+        for slot in free_slots(
+            service=service,
+            location=location,
+            start_date=today + timedelta(days=from_days),
+            end_date=today + timedelta(days=14),
+            enforce_booking_window=False,
+        )
+        if not_before is None or slot.start_at >= not_before
+    ]
     return slots[min(pick, len(slots) - 1)] if slots else None
 
 
@@ -83,7 +94,15 @@ def seed_demo_bookings(*, location: Location) -> int:
                 notes="Demo: Fitzpatrick II, mild acne scarring; no contraindications.",
             )
         if story in {"cleared", "tentative"}:
-            treatment_slot = _slot(treatment, location, from_days=3 + 2 * index, pick=2)
+            # A first treatment comes at least a day after the consultation (a weekend in
+            # between can make the consultation later than its nominal day).
+            treatment_slot = _slot(
+                treatment,
+                location,
+                from_days=3 + 2 * index,
+                pick=2,
+                not_before=consultation.end_at + timedelta(days=1),
+            )
             if treatment_slot is not None:
                 services.appointment_book(
                     client=client,

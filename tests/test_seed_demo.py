@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
@@ -73,3 +74,16 @@ def test_seed_demo_twice_creates_nothing_twice():
     first = _counts()
     call_command("seed_demo")
     assert _counts() == first
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("weekday_offset", range(7))
+def test_seed_demo_works_whatever_the_day_of_the_week(weekday_offset):
+    # Demo slots depend on "today": a weekend between consultation and treatment once made the
+    # tentative treatment land less than a day after its consultation.
+    moment = datetime(2026, 11, 23, 7, 30, tzinfo=UTC) + timedelta(
+        days=weekday_offset, hours=5 * weekday_offset
+    )
+    with time_machine.travel(moment, tick=False):
+        call_command("seed_demo")
+    assert Appointment.objects.filter(status="pending_clearance").count() == 1
