@@ -14,6 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from bookings.eligibility import COURSE_STATUSES  # what counts as a session of a course
 from bookings.models import Appointment, AppointmentEvent, Client, Consultation
 from bookings.selectors.calendar import own_practitioner, sees_whole_calendar
 from clinic import roles
@@ -21,13 +22,6 @@ from clinic.errors import NotFound, PermissionDenied
 from clinic.models import Service
 
 SEARCH_LIMIT = 20
-COURSE_STATUSES = (
-    Appointment.Status.PENDING_CLEARANCE,
-    Appointment.Status.BOOKED,
-    Appointment.Status.CONFIRMED,
-    Appointment.Status.ARRIVED,
-    Appointment.Status.COMPLETED,
-)
 UPCOMING_STATUSES = (
     Appointment.Status.PENDING_CLEARANCE,
     Appointment.Status.BOOKED,
