@@ -4,8 +4,9 @@ Every write goes through here so that every interface obeys the same rules:
 
 * **No double booking.** The slot is re-checked inside the writing transaction. On SQLite that
   transaction starts with ``BEGIN IMMEDIATE`` (settings), so writers are serialised and the
-  check cannot race. On PostgreSQL two transactions may both see the slot free; the exclusion
-  constraints (migration 0002) then let exactly one insert win and the other gets ``SlotTaken``.
+  check cannot race. On PostgreSQL two transactions may both see the slot free; their writes
+  queue on a lock per practitioner and room, and the exclusion constraints (migration 0002) let
+  exactly one win while the other gets ``SlotTaken``.
 * **Eligibility** (consultation first, course spacing…) is ``bookings.eligibility.check``.
 * Each change records an ``AppointmentEvent`` and sends its domain signal inside the
   transaction (see ``bookings.services.transitions``).
@@ -36,6 +37,7 @@ from bookings.services.transitions import (
     set_status,
 )
 from clinic import roles
+from clinic.db import lock_for_transaction
 from clinic.errors import (
     HoldExpired,
     IllegalTransition,
@@ -200,6 +202,14 @@ def _save_placement(
     practitioner: Practitioner | None,
 ) -> None:
     """Insert/update inside a savepoint so that a lost race becomes SlotTaken, not a 500."""
+    # Two uncommitted rows that collide under an exclusion constraint make each transaction wait
+    # for the other, and PostgreSQL answers with "deadlock detected" instead of a violation. A
+    # lock per practitioner and room, taken last before the write, queues such writers: the next
+    # one then sees the winner's committed row and gets a clean constraint violation.
+    calendar_locks = [f"calendar:practitioner:{appointment.practitioner_id}"]
+    if appointment.room_id is not None:
+        calendar_locks.append(f"calendar:room:{appointment.room_id}")
+    lock_for_transaction(*calendar_locks)
     try:
         with transaction.atomic():
             appointment.save()

@@ -15,13 +15,14 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.core import signing
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from bookings.models import Client, PhoneVerification
 from bookings.services.clients import normalise_phone
 from bookings.signals import phone_verification_requested
+from clinic.db import lock_for_transaction
 from clinic.errors import ApplicationError, Gone, NotFound, ValidationFailed
 from clinic.models import Location
 
@@ -86,11 +87,7 @@ def verification_start(
     # The limit checks and the insert must not interleave for one phone: on PostgreSQL an
     # advisory lock per phone serialises them; SQLite's BEGIN IMMEDIATE already does.
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"verification:{phone}"]
-                )
+        lock_for_transaction(f"verification:{phone}")
         window_start = now - RATE_WINDOW
         recent_for_phone = PhoneVerification.objects.filter(
             phone=phone, created_at__gt=window_start

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time as time_module
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -20,6 +21,8 @@ from tests import factories
 LONDON = ZoneInfo("Europe/London")
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 CONTENDERS = 8
+# One race rarely shows a deadlock between colliding inserts; several in a row nearly always did.
+ROUNDS = 4
 
 
 @pytest.fixture
@@ -36,14 +39,15 @@ def calendar():
         practitioner=practitioner, location=location, weekday=day.weekday()
     )
     start = datetime.combine(day, time(10), tzinfo=LONDON)
-    clients = [factories.ClientFactory() for _ in range(CONTENDERS)]
+    clients = [factories.ClientFactory() for _ in range(CONTENDERS * ROUNDS)]
     return location, room, service, practitioner, start, clients
 
 
 def test_concurrent_bookings_of_one_slot_have_exactly_one_winner(calendar, monkeypatch):
     location, room, service, practitioner, start, clients = calendar
     # Every contender passes the in-Python availability check before anyone inserts, so only
-    # the database constraint can stop the losers (the test fails if it is dropped).
+    # the database (constraints and the calendar lock) can stop the losers: the test fails if
+    # the constraint is dropped, and failed with "deadlock detected" without the lock.
     everyone_checked = threading.Barrier(CONTENDERS, timeout=20)
     original_find_slot = appointment_services._find_slot
 
@@ -54,10 +58,10 @@ def test_concurrent_bookings_of_one_slot_have_exactly_one_winner(calendar, monke
 
     monkeypatch.setattr(appointment_services, "_find_slot", find_slot_then_wait)
 
-    def attempt(client):
+    def attempt(client, slot_start):
         try:
             services.appointment_book(
-                client=client, service=service, location=location, start_at=start
+                client=client, service=service, location=location, start_at=slot_start
             )
             return "booked"
         except SlotTaken:
@@ -65,11 +69,73 @@ def test_concurrent_bookings_of_one_slot_have_exactly_one_winner(calendar, monke
         finally:
             connection.close()
 
-    with ThreadPoolExecutor(max_workers=CONTENDERS) as pool:
-        outcomes = list(pool.map(attempt, clients))
+    for round_number in range(ROUNDS):
+        slot_start = start + round_number * timedelta(minutes=75)
+        contenders = clients[round_number * CONTENDERS : (round_number + 1) * CONTENDERS]
+        with ThreadPoolExecutor(max_workers=CONTENDERS) as pool:
+            outcomes = list(pool.map(attempt, contenders, [slot_start] * CONTENDERS))
 
-    assert outcomes.count("booked") == 1
-    assert outcomes.count("taken") == CONTENDERS - 1
+        assert outcomes.count("booked") == 1, (round_number, outcomes)
+        assert outcomes.count("taken") == CONTENDERS - 1, (round_number, outcomes)
+        assert Appointment.objects.filter(status="booked", start_at=slot_start).count() == 1
+    assert Appointment.objects.filter(status="booked").count() == ROUNDS
+
+
+def _backends_waiting_for(wait_event: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND wait_event = %s",
+            [wait_event],
+        )
+        return cursor.fetchone()[0]
+
+
+def test_a_second_writer_queues_on_the_calendar_lock_before_it_writes(calendar):
+    """Deterministic half of the race above: while one booking of a practitioner is uncommitted,
+    a second one waits on the calendar lock (not inside the exclusion check, where two such
+    waiters deadlock), then sees the committed winner and gets SlotTaken."""
+    location, room, service, practitioner, start, clients = calendar
+    first_written, release_first = threading.Event(), threading.Event()
+    outcomes = {}
+
+    def first():
+        try:
+            with transaction.atomic():
+                services.appointment_book(
+                    client=clients[0], service=service, location=location, start_at=start
+                )
+                first_written.set()
+                release_first.wait(timeout=20)
+            outcomes["first"] = "booked"
+        finally:
+            connection.close()
+
+    def second():
+        try:
+            services.appointment_book(
+                client=clients[1], service=service, location=location, start_at=start
+            )
+            outcomes["second"] = "booked"
+        except SlotTaken:
+            outcomes["second"] = "taken"
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first_done = pool.submit(first)
+        assert first_written.wait(timeout=20)
+        second_done = pool.submit(second)
+        deadline = time_module.monotonic() + 10
+        while _backends_waiting_for("advisory") == 0 and time_module.monotonic() < deadline:
+            time_module.sleep(0.05)
+        queued_on_lock = _backends_waiting_for("advisory")
+        release_first.set()
+        first_done.result(timeout=20)
+        second_done.result(timeout=20)
+
+    assert queued_on_lock == 1
+    assert outcomes == {"first": "booked", "second": "taken"}
     assert Appointment.objects.filter(status="booked").count() == 1
 
 
