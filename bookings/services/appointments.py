@@ -46,7 +46,7 @@ from clinic.errors import (
     SlotUnavailable,
     ValidationFailed,
 )
-from clinic.models import Location, Practitioner, Service
+from clinic.models import Location, Practitioner, Room, Service
 
 logger = logging.getLogger(__name__)
 
@@ -159,8 +159,12 @@ def _occupy(
     practitioner: Practitioner | None,
     enforce_booking_window: bool,
     ignore_appointment_id: int | None = None,
+    room: Room | None = None,
 ) -> dict[str, Any]:
-    """Pick a practitioner and room for ``start_at`` and return the fields that place a visit."""
+    """Pick a practitioner and room for ``start_at`` (``room`` when one is asked for) and return
+    the fields that place a visit."""
+    if room is not None and not service.rooms.filter(pk=room.pk, location=location).exists():
+        raise ValidationFailed(f"{service.name} is not done in {room.name}.", field="room")
     slot = _find_slot(
         service=service,
         location=location,
@@ -169,11 +173,17 @@ def _occupy(
         ignore_appointment_id=ignore_appointment_id,
         enforce_booking_window=enforce_booking_window,
     )
+    if room is not None and room.pk not in slot.room_ids:
+        raise SlotTaken(
+            f"{room.name} is busy then; another room is free at that time.",
+            field="room",
+            extra={"alternatives": []},
+        )
     start_utc = slot.start_at.astimezone(UTC)
     end_utc = start_utc + service.duration
     fields = {
         "practitioner_id": practitioner.pk if practitioner else slot.practitioner_ids[0],
-        "room_id": slot.room_ids[0] if slot.room_ids else None,
+        "room_id": room.pk if room is not None else (slot.room_ids[0] if slot.room_ids else None),
         "start_at": start_utc,
         "end_at": end_utc,
         "blocked_start_at": start_utc - service.buffer_before,
@@ -320,8 +330,10 @@ def appointment_book(
     awaiting_consultation: Appointment | None = None,
     override_reason: str = "",
     enforce_booking_window: bool = True,
+    room: Room | None = None,
 ) -> Appointment:
-    """Book ``service`` for ``client`` at ``start_at`` (or turn their ``hold`` into a booking).
+    """Book ``service`` for ``client`` at ``start_at`` (or turn their ``hold`` into a booking),
+    with ``practitioner`` and in ``room`` when given, else whoever and whichever room is free.
 
     With ``awaiting_consultation`` a treatment the client is not yet cleared for is held
     tentatively (``pending_clearance``) until that consultation's outcome. A manager may book
@@ -370,6 +382,7 @@ def appointment_book(
                 start_at=start_at,
                 practitioner=practitioner,
                 enforce_booking_window=enforce_booking_window,
+                room=room,
             )
             appointment = Appointment(
                 service=service, location=location, client=client, **placement

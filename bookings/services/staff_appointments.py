@@ -24,7 +24,7 @@ from bookings.services.transitions import (
 )
 from clinic import roles
 from clinic.errors import PermissionDenied, ValidationFailed
-from clinic.models import Location, Practitioner, Service
+from clinic.models import Location, Practitioner, Room, Service
 
 STAFF_ACTIONS = {
     "confirm": appointment_confirm,
@@ -61,8 +61,9 @@ def appointment_book_by_staff(
     practitioner: Practitioner | None = None,
     awaiting_consultation: Appointment | None = None,
     override_reason: str = "",
+    room: Room | None = None,
 ) -> Appointment:
-    """Book on the phone or at the desk (channel ``staff``). A practitioner books only into
+    """Book on the phone or at the desk (channel ``staff``), in ``room`` when one is chosen. A practitioner books only into
     their own column (and gets it when they name none).
 
     Raises PermissionDenied, plus everything ``appointment_book`` raises (SlotTaken with
@@ -81,6 +82,7 @@ def appointment_book_by_staff(
         awaiting_consultation=awaiting_consultation,
         override_reason=override_reason,
         enforce_booking_window=False,
+        room=room,
     )
 
 

@@ -25,7 +25,7 @@ from bookings.services.staff_appointments import (
 )
 from bookings.staff_api import router
 from clinic.errors import NotFound, ValidationFailed
-from clinic.models import Location, Practitioner, Service
+from clinic.models import Location, Practitioner, Room, Service
 
 
 class AppointmentOut(Schema):
@@ -70,6 +70,7 @@ class BookingIn(Schema):
     start: datetime
     location_id: int | None = None
     practitioner_id: int | None = None
+    room_id: int | None = None
     awaiting_consultation_id: int | None = None
     override_reason: str = ""
 
@@ -218,6 +219,11 @@ def create_appointment(request: HttpRequest, payload: BookingIn):
         practitioner = Practitioner.objects.filter(id=payload.practitioner_id).first()
         if practitioner is None:
             raise ValidationFailed("No such practitioner", field="practitioner_id")
+    room = None
+    if payload.room_id is not None:
+        room = Room.objects.filter(id=payload.room_id, location=location).first()
+        if room is None:
+            raise ValidationFailed("No such room at this location", field="room_id")
     awaiting = None
     if payload.awaiting_consultation_id is not None:
         awaiting = Appointment.objects.filter(id=payload.awaiting_consultation_id).first()
@@ -232,6 +238,7 @@ def create_appointment(request: HttpRequest, payload: BookingIn):
         practitioner=practitioner,
         awaiting_consultation=awaiting,
         override_reason=payload.override_reason,
+        room=room,
     )
     return Status(201, appointment_out(appointment))
 

@@ -166,10 +166,12 @@
       openPanel("/staff/appointments/" + info.event.id + "/");
     },
     dateClick(info) {
-      if (config.by !== "practitioner" || !info.resource) return;
+      if (!info.resource) return;
       clearAlert();
+      // Resource ids are "p<id>" (practitioner columns) or "r<id>" (room columns).
+      const column = config.by === "room" ? "&room=" : "&practitioner=";
       openPanel("/staff/appointments/new/?location=" + config.location +
-        "&practitioner=" + info.resource.id.slice(1) + "&start=" + encodeURIComponent(wallClock(info.date)));
+        column + info.resource.id.slice(1) + "&start=" + encodeURIComponent(wallClock(info.date)));
     },
     eventDrop: moveAppointment,
     loading(isLoading) { document.body.classList.toggle("is-loading", isLoading); },

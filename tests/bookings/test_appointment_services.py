@@ -377,3 +377,59 @@ def test_a_tentative_treatment_cannot_be_moved_closer_than_a_day_after_its_consu
         appointment=tentative, start_at=at(11, day=MONDAY + timedelta(days=3))
     )
     assert moved.status == "pending_clearance"
+
+
+def test_a_booking_can_ask_for_a_particular_room(facial, location, room, client_person):
+    second_room = factories.RoomFactory(location=location, name="Room 2")
+    facial.rooms.add(second_room)
+    appointment = services.appointment_book(
+        client=client_person, service=facial, location=location, start_at=at(10), room=second_room
+    )
+    assert appointment.room == second_room
+    # Without a choice the first free room is used.
+    other = services.appointment_book(
+        client=factories.ClientFactory(),
+        service=facial,
+        location=location,
+        start_at=at(11),
+    )
+    assert other.room == room
+
+
+def test_asking_for_a_busy_room_is_slot_taken_on_the_room_field(
+    facial, location, room, practitioner, client_person
+):
+    second_room = factories.RoomFactory(location=location, name="Room 2")
+    facial.rooms.add(second_room)
+    colleague = factories.PractitionerFactory()
+    colleague.locations.add(location)
+    colleague.services.add(facial)
+    factories.WorkingHoursFactory(practitioner=colleague, location=location, weekday=0)
+    services.appointment_book(
+        client=client_person, service=facial, location=location, start_at=at(10), room=room
+    )
+    with pytest.raises(SlotTaken) as taken:
+        services.appointment_book(
+            client=factories.ClientFactory(),
+            service=facial,
+            location=location,
+            start_at=at(10),
+            room=room,
+        )
+    assert taken.value.field == "room"
+    assert "Room 1 is busy" in str(taken.value)
+    assert Appointment.objects.count() == 1
+
+
+def test_a_room_the_service_does_not_use_is_refused(facial, location, client_person):
+    store_room = factories.RoomFactory(location=location, name="Store")
+    with pytest.raises(ValidationFailed) as refused:
+        services.appointment_book(
+            client=client_person,
+            service=facial,
+            location=location,
+            start_at=at(10),
+            room=store_room,
+        )
+    assert refused.value.field == "room"
+    assert not Appointment.objects.exists()

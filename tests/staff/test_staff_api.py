@@ -440,3 +440,46 @@ def test_the_openapi_document_lists_the_staff_endpoints(client):
         "/api/v1/staff/clients/{client_id}/messages",
     ]:
         assert path in paths
+
+
+@pytest.fixture
+def two_room_consultation(location, room, practitioner, consultation_service):
+    """The consultation service done in either of two rooms (the rooms calendar books into one)."""
+    second_room = factories.RoomFactory(location=location, name="Room 2")
+    consultation_service.rooms.add(room, second_room)
+    return second_room
+
+
+def test_a_booking_from_the_rooms_view_lands_in_the_chosen_room(
+    as_reception, client_person, consultation_service, two_room_consultation
+):
+    response = post(
+        as_reception,
+        f"{API}/appointments",
+        {
+            "client_id": client_person.id,
+            "service_id": consultation_service.id,
+            "room_id": two_room_consultation.id,
+            "start": "2026-12-02T14:00:00",
+        },
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["room_id"] == two_room_consultation.id
+
+
+def test_an_unknown_room_is_422_naming_room_id(
+    as_reception, client_person, consultation_service, two_room_consultation
+):
+    response = post(
+        as_reception,
+        f"{API}/appointments",
+        {
+            "client_id": client_person.id,
+            "service_id": consultation_service.id,
+            "room_id": 999999,
+            "start": "2026-12-02T14:00:00",
+        },
+    )
+    assert response.status_code == 422
+    assert response.json()["field"] == "room_id"
+    assert not Appointment.objects.exists()

@@ -299,3 +299,38 @@ def test_a_refused_treatment_offers_to_wait_for_the_upcoming_consultation(
     treatment = Appointment.objects.get(service=treatment_service)
     assert treatment.status == "pending_clearance"
     assert treatment.awaiting_consultation == consultation
+
+
+def test_a_click_in_the_rooms_view_prefills_the_room_and_its_services(
+    as_reception, location, room, practitioner, consultation_service, treatment_service
+):
+    factories.RoomFactory(location=location, name="Laser room")
+    response = as_reception.get(
+        f"/staff/appointments/new/?room={room.id}&start=2026-12-02T14:00:00", **HTMX
+    )
+    html = response.content.decode()
+    assert f'<option value="{room.id}" selected>Room 1</option>' in html
+    assert "Laser room" in html  # still selectable
+    # Only services done in Room 1 are offered.
+    assert treatment_service.name in html
+    assert consultation_service.name not in html
+
+
+def test_booking_into_a_chosen_room(
+    as_reception, client_person, location, room, practitioner, consultation_service
+):
+    second_room = factories.RoomFactory(location=location, name="Room 2")
+    consultation_service.rooms.add(room, second_room)
+    response = as_reception.post(
+        "/staff/appointments/new/",
+        {
+            "start": "2026-12-02T14:00",
+            "room": second_room.id,
+            "service": consultation_service.id,
+            "client": client_person.id,
+        },
+        **HTMX,
+    )
+    assert response.status_code == 200, response.content
+    appointment = Appointment.objects.get(client=client_person)
+    assert (appointment.room, appointment.practitioner) == (second_room, practitioner)

@@ -29,7 +29,7 @@ from bookings.services.staff_appointments import (
 from bookings.services.staff_clients import client_register_by_staff
 from bookings.views.staff.access import current_location, render_staff, staff_member_required
 from clinic.errors import ApplicationError, ValidationFailed
-from clinic.models import Location, Practitioner, Service
+from clinic.models import Location, Practitioner, Room, Service
 
 # Eligibility refusals a tentative (pending clearance) booking can wait out.
 TENTATIVE_REASONS = {"consultation_required", "consultation_pending"}
@@ -139,15 +139,21 @@ def appointment_move(request: HttpRequest, appointment_id: int) -> HttpResponse:
 def _booking_context(request: HttpRequest, location: Location, values: dict) -> dict:
     practitioners = calendar_practitioners(actor=request.user, location=location)
     chosen = practitioners.filter(id=values.get("practitioner") or 0).first()
+    rooms = Room.objects.filter(location=location, is_active=True)
+    chosen_room = rooms.filter(id=values.get("room") or 0).first()
     services = Service.objects.filter(is_active=True).order_by("display_order", "name")
     if chosen is not None:
         services = services.filter(practitioners=chosen)
+    if chosen_room is not None:
+        services = services.filter(rooms=chosen_room)
     return {
         "location": location,
         "practitioners": practitioners,
-        "services": services,
+        "rooms": rooms,
+        "services": services.distinct(),
         "values": values,
         "chosen_practitioner": chosen,
+        "chosen_room": chosen_room,
     }
 
 
@@ -163,6 +169,7 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
         for key in (
             "start",
             "practitioner",
+            "room",
             "service",
             "client",
             "first_name",
@@ -218,6 +225,7 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
             location=location,
             start_at=start_at,
             practitioner=context["chosen_practitioner"],
+            room=context["chosen_room"],
             awaiting_consultation=awaiting,
             override_reason=values["override_reason"],
         )
