@@ -88,3 +88,12 @@ def test_the_rooms_view_has_one_column_per_room(as_reception, practitioner, room
     config = as_reception.get("/staff/?by=room").context["calendar_config"]
     assert config["resources"] == [{"id": f"r{room.id}", "title": room.name}]
     assert config["by"] == "room"
+
+
+def test_a_single_column_calendar_names_its_practitioner_in_the_heading(
+    as_practitioner, as_reception, practitioner, colleague
+):
+    own = as_practitioner.get("/staff/?view=week").content.decode()
+    assert "<h1>" in own and '<span class="muted">· Pat Lee</span></h1>' in own
+    shared = as_reception.get("/staff/?view=week").content.decode()
+    assert '<span class="muted">·' not in shared

@@ -72,5 +72,8 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
             "by": by,
             "calendar_config": config,
             "practitioners": practitioners,
+            # With one column (a practitioner's own calendar) the week grid has no room for
+            # its name under each day, so the heading carries it.
+            "single_column": resources[0]["title"] if len(resources) == 1 else "",
         },
     )
