@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from reminders.models import InboundMessage, Message, ReminderRule
+from reminders.models import InboundMessage, Message, ReminderRule, StaffAlert
 from reminders.rendering import sample_summary
 
 
@@ -42,3 +42,18 @@ class InboundMessageAdmin(admin.ModelAdmin):
     list_display = ["id", "from_number", "kind", "is_urgent", "created_at", "handled_at"]
     list_filter = ["kind", "is_urgent"]
     raw_id_fields = ["client", "appointment"]
+
+
+@admin.register(StaffAlert)
+class StaffAlertAdmin(admin.ModelAdmin):
+    """Read-only: alerts are planned and sent by the services; the admin shows what happened."""
+
+    list_display = ["id", "kind", "recipient", "created_at", "sent_at", "attempts", "last_error"]
+    list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter)]
+    readonly_fields = [field.name for field in StaffAlert._meta.fields]
+
+    def has_add_permission(self, request) -> bool:  # noqa: ANN001
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+        return False

@@ -27,5 +27,11 @@ class RemindersConfig(AppConfig):
                     "schedule": 60.0,
                     "options": {"expires": 60.0},
                 },
+                # Staff alerts whose task was lost or whose email failed.
+                "reminders-staff-alerts-sweep": {
+                    "task": "reminders.send_unsent_staff_alerts",
+                    "schedule": 120.0,
+                    "options": {"expires": 120.0},
+                },
             }
         )

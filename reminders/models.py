@@ -285,3 +285,55 @@ class InboundMessage(models.Model):
         return (
             f"{self.get_kind_display()} from {self.from_number} at {self.created_at:%Y-%m-%d %H:%M}"
         )
+
+
+class StaffAlert(models.Model):
+    """An email to a member of staff that something needs them now (an urgent aftercare reply,
+    a client's health changed before a visit). An outbox like ``Message``: planned in the
+    transaction that noticed it, sent by a task after commit, retried by a sweep until sent.
+
+    The email names no client and carries no health detail or message text: it links to the
+    workspace, where reading it is permission-checked and audited.
+    """
+
+    class Kind(models.TextChoices):
+        URGENT_REPLY = "urgent_reply", "Urgent aftercare reply"
+        HEALTH_CHANGED = "health_changed", "Health changed before a visit"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_alerts"
+    )
+    appointment = models.ForeignKey(
+        "bookings.Appointment",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="staff_alerts",
+    )
+    inbound = models.ForeignKey(
+        InboundMessage,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="staff_alerts",
+    )
+    # One alert per recipient for one event, however often the event is announced.
+    dedupe_key = models.CharField(max_length=120, unique=True)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"], name="staffalert_unsent", condition=Q(sent_at__isnull=True)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.recipient} ({'sent' if self.sent_at else 'unsent'})"

@@ -9,6 +9,7 @@ from typing import Any
 from bookings import signals
 from reminders import services
 from reminders.models import ReminderRule
+from reminders.services import staff_alerts
 
 
 def on_booked(sender: Any, *, appointment, **kwargs: Any) -> None:  # noqa: ANN001
@@ -48,6 +49,10 @@ def on_phone_verification_requested(
     services.message_plan_verification(phone=phone, code=code, location=location)
 
 
+def on_health_recheck_changed(sender: Any, *, appointment, **kwargs: Any) -> None:  # noqa: ANN001
+    staff_alerts.staff_alert_health_changed(appointment=appointment)
+
+
 def connect() -> None:
     uid = "reminders.receivers"
     signals.appointment_booked.connect(on_booked, dispatch_uid=f"{uid}.booked")
@@ -60,4 +65,7 @@ def connect() -> None:
     signals.appointment_completed.connect(on_completed, dispatch_uid=f"{uid}.completed")
     signals.phone_verification_requested.connect(
         on_phone_verification_requested, dispatch_uid=f"{uid}.phone_verification"
+    )
+    signals.health_recheck_changed.connect(
+        on_health_recheck_changed, dispatch_uid=f"{uid}.health_recheck_changed"
     )

@@ -88,7 +88,8 @@ def inbox_sections(*, actor: AbstractBaseUser | None) -> InboxSections:
     then other replies from known clients, then unknown numbers. Raises PermissionDenied."""
     roles.require_role(actor, *roles.ALL_ROLES)
     sections = InboxSections()
-    for item in inbox_items().select_related("appointment__practitioner", "appointment__service"):
+    items = inbox_items().select_related("appointment__practitioner", "appointment__service")
+    for item in items.prefetch_related("staff_alerts__recipient"):
         if item.is_urgent:
             sections.urgent.append(item)
         elif item.client_id:

@@ -11,6 +11,7 @@ import logging
 from celery import shared_task
 
 from reminders import dispatch
+from reminders.services import staff_alerts
 
 logger = logging.getLogger(__name__)
 
@@ -50,3 +51,13 @@ def reconcile_sending_messages() -> dict[str, int]:
             },
         )
     return {"checked": report.checked, "resent": report.resent}
+
+
+@shared_task(name="reminders.send_staff_alert", ignore_result=True)
+def send_staff_alert(alert_id: int) -> bool:
+    return staff_alerts.staff_alert_send(alert_id=alert_id)
+
+
+@shared_task(name="reminders.send_unsent_staff_alerts", ignore_result=True)
+def send_unsent_staff_alerts() -> int:
+    return staff_alerts.staff_alerts_send_unsent()

@@ -17,6 +17,7 @@ from clinic.models import Location
 from reminders.models import InboundMessage, Message, ReminderRule
 from reminders.rendering import OPT_OUT_LINE, local_date_text, local_time_text, public_url
 from reminders.services.outbox import client_opt_in, client_opt_out
+from reminders.services.staff_alerts import staff_alert_urgent_reply
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +134,13 @@ def inbound_receive(
         )
         appointment = recheck_appointment or appointment
     else:
-        is_urgent = bool(WORRYING_WORDS.search(body)) and _recent_aftercare(client, now)
+        aftercare = _latest_aftercare_text(client, now)
+        is_urgent = bool(WORRYING_WORDS.search(body)) and aftercare is not None
+        if is_urgent and aftercare.appointment is not None:
+            # The reply is about the visit the aftercare was for, not the next one.
+            appointment = aftercare.appointment
+            location = appointment.location
+            clinic_name = location.name
         if is_urgent and location is not None:
             if _is_open(location, now):
                 reply = (
@@ -146,15 +153,19 @@ def inbound_receive(
                     f"{location.urgent_phone or location.phone} now."
                 )
 
-    InboundMessage.objects.filter(pk=inbound.pk).update(
-        kind=kind,
-        is_urgent=is_urgent,
-        appointment=appointment,
-        reply_body=reply,
-        # Keywords are fully handled here; other replies wait for staff.
-        handled_at=now if kind in _SELF_HANDLED else None,
-    )
-    inbound.refresh_from_db()
+    with transaction.atomic():
+        # The flag and the alert to staff commit together: no urgent reply without an alert.
+        InboundMessage.objects.filter(pk=inbound.pk).update(
+            kind=kind,
+            is_urgent=is_urgent,
+            appointment=appointment,
+            reply_body=reply,
+            # Keywords are fully handled here; other replies wait for staff.
+            handled_at=now if kind in _SELF_HANDLED else None,
+        )
+        inbound.refresh_from_db()
+        if is_urgent:
+            staff_alert_urgent_reply(inbound=inbound, location_open=_is_open(location, now))
     if is_urgent:
         logger.warning(
             "urgent reply flagged", extra={"inbound_id": inbound.pk, "client_id": inbound.client_id}
@@ -167,15 +178,21 @@ _SELF_HANDLED = frozenset(
 )
 
 
-def _recent_aftercare(client: Client | None, now: datetime) -> bool:
+def _latest_aftercare_text(client: Client | None, now: datetime) -> Message | None:
+    """The latest aftercare text sent to ``client`` within the reply window, if any."""
     if client is None:
-        return False
-    return Message.objects.filter(
-        client=client,
-        category__in=AFTERCARE_CATEGORIES,
-        status__in=[Message.Status.SENT, Message.Status.DELIVERED, Message.Status.SENDING],
-        sent_at__gte=now - AFTERCARE_REPLY_WINDOW,
-    ).exists()
+        return None
+    return (
+        Message.objects.filter(
+            client=client,
+            category__in=AFTERCARE_CATEGORIES,
+            status__in=[Message.Status.SENT, Message.Status.DELIVERED, Message.Status.SENDING],
+            sent_at__gte=now - AFTERCARE_REPLY_WINDOW,
+        )
+        .select_related("appointment__location", "appointment__practitioner__user")
+        .order_by("-sent_at", "-id")
+        .first()
+    )
 
 
 def _confirm_next(

@@ -145,3 +145,26 @@ def test_the_staff_calendar_feed_flags_a_changed_recheck(second_session, client,
     health_recheck_answer(appointment=second_session, changed=True, via="sms")
     after = {row["id"]: row for row in client.get(url).json()}
     assert after[second_session.pk]["health_recheck"] == "changed"
+
+
+def test_a_change_emails_the_practitioner_once_with_a_link_and_no_details(
+    second_session, client_person, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from reminders import tasks
+    from reminders.models import StaffAlert
+
+    monkeypatch.setattr(tasks.send_staff_alert, "delay", lambda pk: tasks.send_staff_alert(pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        health_recheck_answer(appointment=second_session, changed=True, via="link")
+    with django_capture_on_commit_callbacks(execute=True):
+        health_recheck_answer(appointment=second_session, changed=True, via="sms")
+
+    assert len(mail.outbox) == 1
+    email = mail.outbox[0]
+    assert email.to == [second_session.practitioner.user.email]
+    assert f"/staff/appointments/{second_session.pk}/" in email.body
+    assert "Mon 4 Jan" in email.body
+    assert client_person.first_name not in email.body
+    assert StaffAlert.objects.get().kind == "health_changed"

@@ -94,6 +94,6 @@ def test_a_single_column_calendar_names_its_practitioner_in_the_heading(
     as_practitioner, as_reception, practitioner, colleague
 ):
     own = as_practitioner.get("/staff/?view=week").content.decode()
-    assert "<h1>" in own and '<span class="muted">· Pat Lee</span></h1>' in own
+    assert '<span class="muted">· Pat Lee</span></h1>' in own
     shared = as_reception.get("/staff/?view=week").content.decode()
     assert '<span class="muted">·' not in shared

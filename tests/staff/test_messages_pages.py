@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from reminders.models import InboundMessage, Message
+from reminders.models import InboundMessage, Message, StaffAlert
 from tests import factories
 from tests.staff.conftest import WEDNESDAY, at
 
@@ -115,9 +115,20 @@ def test_the_inbox_puts_urgent_replies_first_and_can_reply_and_mark_handled(
         is_urgent=True,
     )
     InboundMessage.objects.create(from_number="+447911000111", provider_sid="SM-3", body="who?")
+    StaffAlert.objects.create(
+        kind="urgent_reply",
+        recipient=consultation.practitioner.user,
+        appointment=consultation,
+        inbound=urgent,
+        dedupe_key="urgent_reply:test",
+        subject="s",
+        body="b",
+        sent_at=at(9, day=WEDNESDAY),
+    )
     html = as_reception.get("/staff/inbox/").content.decode()
     assert html.index("very swollen") < html.index("Thanks!") < html.index("who?")
     assert "Pat Lee" in html  # the practitioner of the urgent reply's appointment
+    assert "Emailed pat_practitioner at 09:00" in html
 
     response = as_reception.post(
         f"/staff/inbox/{urgent.id}/handle/", {"reply": "Please call us on the urgent line."}
