@@ -80,7 +80,8 @@ def slot_point(page, column_title: str, hour: int, minute: int = 0) -> tuple[flo
             const heads = [...document.querySelectorAll('.ec-header .ec-col-head')];
             const days = document.querySelectorAll('.ec-body .ec-day');
             // With a single column EventCalendar shows only the date above it.
-            const index = days.length === 1 ? 0 : heads.findIndex(h => h.textContent.trim() === title);
+            const label = (head) => (head.querySelector('.label-full') || head).textContent.trim();
+            const index = days.length === 1 ? 0 : heads.findIndex(h => label(h) === title);
             const day = days[index].getBoundingClientRect();
             const config = JSON.parse(document.getElementById('calendar-config').textContent);
             const minutes = (text) => { const [h, m] = text.split(':'); return (+h) * 60 + (+m); };
@@ -120,6 +121,36 @@ def test_reception_books_a_phone_client_into_a_free_slot(
     assert appointment.start_at == at(14)
     assert appointment.channel == "staff"
     assert Client.objects.get(phone="+447911123456").sms_consent_method == "staff_phone"
+
+
+def test_reception_books_from_the_rooms_view_into_the_clicked_room(
+    page, reception, practitioner, location, room
+):
+    facial = factories.ServiceFactory(name="Hydrating facial", duration_minutes=45)
+    second_room = factories.RoomFactory(location=location, name="Room 2")
+    facial.rooms.add(room, second_room)
+    practitioner.services.add(facial)
+    sign_in(page, reception.username)
+    page.goto(f"{page.base_url}/staff/?by=room&date={WEDNESDAY.isoformat()}")
+    page.wait_for_selector(".ec-body .ec-day")
+
+    x, y = slot_point(page, "Room 2", 15)
+    page.mouse.click(x, y)
+    page.wait_for_selector("#booking-form")
+    assert page.input_value("#booking-room") == str(second_room.id)
+    assert page.input_value("#booking-start") == "2026-12-02T15:00"
+    page.select_option("#booking-service", str(facial.id))
+    page.click("details.new-client summary")
+    page.fill("#new-first", "Rhea")
+    page.fill("#new-last", "Room")
+    page.fill("#new-phone", "07911 123457")
+    page.click("#booking-form button[type=submit]")
+
+    page.wait_for_selector(".appointment-panel")
+    page.wait_for_selector(".ec-event:has-text('Rhea Room')")
+    page.screenshot(path=str(SCREENSHOTS / "staff-rooms-booked.png"))
+    appointment = Appointment.objects.get(client__phone="+447911123457")
+    assert (appointment.room, appointment.start_at) == (second_room, at(15))
 
 
 def test_reception_finds_an_existing_client_and_a_taken_slot_is_shown_inline(
