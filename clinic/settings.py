@@ -195,6 +195,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 # Keep the logfmt lines of clinic.logging in workers too (Celery would install its own format).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# What tasks print (the console email backend in development) is information, not a warning.
+CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Periodic tasks; apps may add entries in their AppConfig.ready.
