@@ -488,8 +488,10 @@ def appointment_reschedule(
     actor_label: str | None = None,
     enforce_booking_window: bool = True,
     override_reason: str = "",
+    room: Room | None = None,
 ) -> Appointment:
-    """Move an appointment to a new free start (and optionally another practitioner).
+    """Move an appointment to a new free start (and optionally to another practitioner or
+    room; without one, the same practitioner and room are kept when they are free then).
 
     Bumps ``version`` so reminders re-plan; a confirmed visit needs confirming again. Clients
     (``actor_label`` "client") are held to the location's online-change cutoff.
@@ -534,9 +536,15 @@ def appointment_reschedule(
             practitioner=practitioner,
             enforce_booking_window=enforce_booking_window,
             ignore_appointment_id=locked.pk,
+            room=room,
         )
-        if practitioner is None and locked.practitioner_id != placement["practitioner_id"]:
-            # Keep the client with the same practitioner when they are free at the new time.
+        keep_practitioner = (
+            practitioner is None and locked.practitioner_id != placement["practitioner_id"]
+        )
+        keep_room = room is None and locked.room_id and locked.room_id != placement["room_id"]
+        if keep_practitioner or keep_room:
+            # Keep the client with the same practitioner, and the visit in the same room, when
+            # they are free at the new time.
             same = slot_at(
                 service=locked.service,
                 location=locked.location,
@@ -544,8 +552,10 @@ def appointment_reschedule(
                 ignore_appointment_id=locked.pk,
                 enforce_booking_window=enforce_booking_window,
             )
-            if same and locked.practitioner_id in same.practitioner_ids:
+            if keep_practitioner and same and locked.practitioner_id in same.practitioner_ids:
                 placement["practitioner_id"] = locked.practitioner_id
+            if keep_room and same and locked.room_id in same.room_ids:
+                placement["room_id"] = locked.room_id
         for field, value in placement.items():
             setattr(locked, field, value)
         locked.version += 1

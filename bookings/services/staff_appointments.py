@@ -94,8 +94,10 @@ def appointment_reschedule_by_staff(
     practitioner: Practitioner | None = None,
     reason: str = "",
     override_reason: str = "",
+    room: Room | None = None,
 ) -> Appointment:
-    """Move ``appointment`` (by drag on the calendar or the edit form).
+    """Move ``appointment`` (by drag on the calendar or the edit form), optionally to another
+    practitioner or room.
 
     Raises PermissionDenied (a practitioner moving a colleague's appointment or into a
     colleague's column) plus everything ``appointment_reschedule`` raises."""
@@ -110,6 +112,7 @@ def appointment_reschedule_by_staff(
         reason=reason,
         enforce_booking_window=False,
         override_reason=override_reason,
+        room=room,
     )
 
 

@@ -78,6 +78,7 @@ class BookingIn(Schema):
 class RescheduleIn(Schema):
     start: datetime
     practitioner_id: int | None = None
+    room_id: int | None = None
     reason: str = ""
     override_reason: str = ""
 
@@ -203,6 +204,15 @@ def get_appointment(request: HttpRequest, appointment_id: int):
     return appointment_out(appointment_for_staff(actor=request.auth, appointment_id=appointment_id))
 
 
+def _room(room_id: int | None, location: Location) -> Room | None:
+    if room_id is None:
+        return None
+    room = Room.objects.filter(id=room_id, location=location).first()
+    if room is None:
+        raise ValidationFailed("No such room at this location", field="room_id")
+    return room
+
+
 @router.post("/appointments", response={201: AppointmentOut}, tags=["staff"])
 def create_appointment(request: HttpRequest, payload: BookingIn):
     """Book a service for an existing client (channel ``staff``). Errors: 409 slot_taken (with
@@ -219,11 +229,7 @@ def create_appointment(request: HttpRequest, payload: BookingIn):
         practitioner = Practitioner.objects.filter(id=payload.practitioner_id).first()
         if practitioner is None:
             raise ValidationFailed("No such practitioner", field="practitioner_id")
-    room = None
-    if payload.room_id is not None:
-        room = Room.objects.filter(id=payload.room_id, location=location).first()
-        if room is None:
-            raise ValidationFailed("No such room at this location", field="room_id")
+    room = _room(payload.room_id, location)
     awaiting = None
     if payload.awaiting_consultation_id is not None:
         awaiting = Appointment.objects.filter(id=payload.awaiting_consultation_id).first()
@@ -256,6 +262,7 @@ def reschedule_appointment(request: HttpRequest, appointment_id: int, payload: R
         appointment=appointment,
         start_at=local_start_at(payload.start, appointment.location),
         practitioner=practitioner,
+        room=_room(payload.room_id, appointment.location),
         reason=payload.reason,
         override_reason=payload.override_reason,
     )

@@ -46,7 +46,7 @@
       end: appointment.local_end,
       title: title,
       classNames: classes,
-      editable: appointment.can_move && config.by === "practitioner",
+      editable: appointment.can_move,
       durationEditable: false,
       extendedProps: { appointment: appointment },
     };
@@ -108,7 +108,11 @@
   async function moveAppointment(info) {
     clearAlert();
     const payload = { start: wallClock(info.event.start) };
-    if (info.newResource) payload.practitioner_id = Number(info.newResource.id.slice(1));
+    // Dropped into another column: "p<id>" is a practitioner, "r<id>" a room.
+    if (info.newResource) {
+      const id = Number(info.newResource.id.slice(1));
+      if (config.by === "room") payload.room_id = id; else payload.practitioner_id = id;
+    }
     try {
       await postJson(api + "/appointments/" + info.event.id + "/reschedule", payload);
       calendar.refetchEvents();

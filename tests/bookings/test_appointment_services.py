@@ -433,3 +433,17 @@ def test_a_room_the_service_does_not_use_is_refused(facial, location, client_per
         )
     assert refused.value.field == "room"
     assert not Appointment.objects.exists()
+
+
+def test_reschedule_keeps_the_room_when_it_is_free_and_can_name_another(
+    facial, location, room, client_person
+):
+    second_room = factories.RoomFactory(location=location, name="Room 2")
+    facial.rooms.add(second_room)
+    appointment = services.appointment_book(
+        client=client_person, service=facial, location=location, start_at=at(10), room=second_room
+    )
+    moved = services.appointment_reschedule(appointment=appointment, start_at=at(12))
+    assert moved.room == second_room  # not the first free room
+    moved = services.appointment_reschedule(appointment=moved, start_at=at(12), room=room)
+    assert (moved.room, moved.start_at, moved.version) == (room, at(12), 3)

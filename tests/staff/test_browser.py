@@ -94,6 +94,17 @@ def slot_point(page, column_title: str, hour: int, minute: int = 0) -> tuple[flo
     )
 
 
+def drag_event(page, event_text: str, column_title: str, hour: int) -> None:
+    """Drag an appointment by its top edge to ``hour`` in a column, as a person would."""
+    box = page.locator(f".ec-event:has-text('{event_text}')").bounding_box()
+    target_x, target_y = slot_point(page, column_title, hour)
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 6)
+    page.mouse.down()
+    page.mouse.move(target_x, target_y - 10, steps=12)
+    page.mouse.move(target_x, target_y, steps=4)
+    page.mouse.up()
+
+
 def test_reception_books_a_phone_client_into_a_free_slot(
     page, reception, practitioner, consultation_service, location
 ):
@@ -152,6 +163,12 @@ def test_reception_books_from_the_rooms_view_into_the_clicked_room(
     appointment = Appointment.objects.get(client__phone="+447911123457")
     assert (appointment.room, appointment.start_at) == (second_room, at(15))
 
+    # Dragged across into Room 1 an hour later.
+    drag_event(page, "Rhea Room", "Room 1", 16)
+    page.wait_for_selector(".appointment-panel .when:has-text('16:')")
+    appointment.refresh_from_db()
+    assert (appointment.room, appointment.start_at) == (room, at(16))
+
 
 def test_reception_finds_an_existing_client_and_a_taken_slot_is_shown_inline(
     page, reception, practitioner, consultation_service, location
@@ -209,13 +226,7 @@ def test_reception_reschedules_by_drag_and_by_the_edit_form(
     open_calendar(page)
 
     def drag_to(hour: int) -> None:
-        box = page.locator(".ec-event:has-text('Dora Drag')").bounding_box()
-        target_x, target_y = slot_point(page, "Pat Lee", hour)
-        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 6)
-        page.mouse.down()
-        page.mouse.move(target_x, target_y - 10, steps=12)
-        page.mouse.move(target_x, target_y, steps=4)
-        page.mouse.up()
+        drag_event(page, "Dora Drag", "Pat Lee", hour)
 
     # Onto a taken time: refused inline, the appointment snaps back.
     drag_to(12)

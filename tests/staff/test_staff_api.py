@@ -483,3 +483,34 @@ def test_an_unknown_room_is_422_naming_room_id(
     assert response.status_code == 422
     assert response.json()["field"] == "room_id"
     assert not Appointment.objects.exists()
+
+
+def test_dragging_into_another_room_column_moves_the_room(
+    as_reception, client_person, location, room, consultation_service, two_room_consultation
+):
+    appointment = services.appointment_book(
+        client=client_person,
+        service=consultation_service,
+        location=location,
+        start_at=at(14),
+        room=room,
+    )
+    response = post(
+        as_reception,
+        f"{API}/appointments/{appointment.id}/reschedule",
+        {"start": "2026-12-02T15:00:00", "room_id": two_room_consultation.id},
+    )
+    assert response.status_code == 200, response.content
+    assert (response.json()["room_id"], response.json()["local_start"]) == (
+        two_room_consultation.id,
+        "2026-12-02T15:00:00",
+    )
+    unknown = post(
+        as_reception,
+        f"{API}/appointments/{appointment.id}/reschedule",
+        {"start": "2026-12-02T16:00:00", "room_id": 999999},
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["field"] == "room_id"
+    appointment.refresh_from_db()
+    assert appointment.start_at == at(15)

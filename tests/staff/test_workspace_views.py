@@ -334,3 +334,27 @@ def test_booking_into_a_chosen_room(
     assert response.status_code == 200, response.content
     appointment = Appointment.objects.get(client=client_person)
     assert (appointment.room, appointment.practitioner) == (second_room, practitioner)
+
+
+def test_moving_into_another_room_by_the_edit_form(
+    as_reception, client_person, location, room, practitioner, consultation_service
+):
+    second_room = factories.RoomFactory(location=location, name="Room 2")
+    consultation_service.rooms.add(room, second_room)
+    appointment = services.appointment_book(
+        client=client_person,
+        service=consultation_service,
+        location=location,
+        start_at=at(14),
+        room=room,
+    )
+    panel = as_reception.get(f"/staff/appointments/{appointment.id}/", **HTMX).content.decode()
+    assert "Room 1 if free, else any free room" in panel
+    response = as_reception.post(
+        f"/staff/appointments/{appointment.id}/move/",
+        {"start": "2026-12-02T14:00", "room": second_room.id},
+        **HTMX,
+    )
+    assert response.status_code == 200, response.content
+    appointment.refresh_from_db()
+    assert appointment.room == second_room

@@ -74,6 +74,7 @@ def _panel(request: HttpRequest, appointment: Appointment, *, error=None, status
             for action in AVAILABLE_ACTIONS.get(appointment.status, [])
         ],
         "practitioners": calendar_practitioners(actor=request.user, location=appointment.location),
+        "rooms": appointment.service.rooms.filter(location=appointment.location, is_active=True),
         "local_start": appointment.local_start.strftime("%Y-%m-%dT%H:%M"),
         "messages_url": f"/staff/messages/appointment/{appointment.id}/",
         "error": error,
@@ -122,11 +123,19 @@ def appointment_move(request: HttpRequest, appointment_id: int) -> HttpResponse:
         practitioner = None
         if request.POST.get("practitioner"):
             practitioner = Practitioner.objects.filter(id=request.POST["practitioner"]).first()
+        room = None
+        if request.POST.get("room"):
+            room = Room.objects.filter(
+                id=request.POST["room"], location=appointment.location
+            ).first()
+            if room is None:
+                raise ValidationFailed("Choose one of this clinic's rooms.", field="room")
         appointment_reschedule_by_staff(
             actor=request.user,
             appointment=appointment,
             start_at=start_at,
             practitioner=practitioner,
+            room=room,
             reason=request.POST.get("reason", ""),
             override_reason=request.POST.get("override_reason", ""),
         )
