@@ -132,21 +132,19 @@ def _find_slot(
     )
 
 
-def _release_expired_holds_overlapping(
-    *, slot_start: datetime, slot_end: datetime, practitioner_id: int, room_id: int | None
-) -> None:
+def _release_expired_holds_in_the_way(appointment: Appointment) -> None:
     """Expired holds still count for the database constraint (it cannot see the clock), so the
-    booking transaction releases those in its way before inserting."""
-    overlapping = Q(practitioner_id=practitioner_id)
-    if room_id is not None:
-        overlapping |= Q(room_id=room_id)
+    booking transaction releases those in its way before writing."""
+    overlapping = Q(practitioner_id=appointment.practitioner_id)
+    if appointment.room_id is not None:
+        overlapping |= Q(room_id=appointment.room_id)
     expired = Appointment.objects.filter(
         overlapping,
         status=Status.HELD,
         hold_expires_at__lte=timezone.now(),
-        blocked_start_at__lt=slot_end,
-        blocked_end_at__gt=slot_start,
-    )
+        blocked_start_at__lt=appointment.blocked_end_at,
+        blocked_end_at__gt=appointment.blocked_start_at,
+    ).exclude(pk=appointment.pk)
     for hold in expired.select_for_update():
         set_status(hold, Status.CANCELLED, actor=None, label="system", reason="hold expired")
 
@@ -189,12 +187,6 @@ def _occupy(
         "blocked_start_at": start_utc - service.buffer_before,
         "blocked_end_at": end_utc + service.buffer_after,
     }
-    _release_expired_holds_overlapping(
-        slot_start=fields["blocked_start_at"],
-        slot_end=fields["blocked_end_at"],
-        practitioner_id=fields["practitioner_id"],
-        room_id=fields["room_id"],
-    )
     return fields
 
 
@@ -212,6 +204,7 @@ def _save_placement(
     practitioner: Practitioner | None,
 ) -> None:
     """Insert/update inside a savepoint so that a lost race becomes SlotTaken, not a 500."""
+    _release_expired_holds_in_the_way(appointment)
     # Two uncommitted rows that collide under an exclusion constraint make each transaction wait
     # for the other, and PostgreSQL answers with "deadlock detected" instead of a violation. A
     # lock per practitioner and room, taken last before the write, queues such writers: the next

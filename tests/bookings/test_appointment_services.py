@@ -447,3 +447,30 @@ def test_reschedule_keeps_the_room_when_it_is_free_and_can_name_another(
     assert moved.room == second_room  # not the first free room
     moved = services.appointment_reschedule(appointment=moved, start_at=at(12), room=room)
     assert (moved.room, moved.start_at, moved.version) == (room, at(12), 3)
+
+
+def test_a_move_that_keeps_its_room_releases_an_expired_hold_left_there(
+    facial, location, room, practitioner, client_person, clock
+):
+    second_room = factories.RoomFactory(location=location, name="Room 2")
+    facial.rooms.add(second_room)
+    colleague = factories.PractitionerFactory()
+    colleague.locations.add(location)
+    colleague.services.add(facial)
+    factories.WorkingHoursFactory(practitioner=colleague, location=location, weekday=0)
+    appointment = services.appointment_book(
+        client=client_person, service=facial, location=location, start_at=at(10), room=second_room
+    )
+    # A client abandoned a hold on Room 2 at noon (with the colleague); it has since expired.
+    abandoned = services.appointment_hold(
+        service=facial, location=location, start_at=at(12), practitioner=colleague
+    )
+    abandoned.room = second_room
+    abandoned.save(update_fields=["room"])
+    clock.shift(timedelta(minutes=11))
+
+    moved = services.appointment_reschedule(appointment=appointment, start_at=at(12))
+
+    assert moved.room == second_room
+    abandoned.refresh_from_db()
+    assert (abandoned.status, abandoned.cancellation_reason) == ("cancelled", "hold expired")
