@@ -165,7 +165,10 @@ def inbound_receive(
         )
         inbound.refresh_from_db()
         if is_urgent:
-            staff_alert_urgent_reply(inbound=inbound, location_open=_is_open(location, now))
+            staff_alert_urgent_reply(
+                inbound=inbound,
+                location_open=location is not None and _is_open(location, now),
+            )
     if is_urgent:
         logger.warning(
             "urgent reply flagged", extra={"inbound_id": inbound.pk, "client_id": inbound.client_id}

@@ -159,3 +159,28 @@ def test_an_alert_whose_recipient_lost_their_email_is_given_up(
 def test_the_sweep_runs_on_beat(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["reminders-staff-alerts-sweep"]
     assert entry["task"] == "reminders.send_unsent_staff_alerts"
+
+
+def test_an_urgent_reply_with_no_visit_or_open_clinic_still_reaches_the_managers(
+    client_person,
+    location,
+    manager,
+    outbox_message,
+    clock_evening,
+    django_capture_on_commit_callbacks,
+):
+    # The aftercare text was sent without an appointment and the clinic has since closed its
+    # only location: nothing to route by, so the managers hear of it.
+    outbox_message(
+        due_at=clock_evening - timedelta(hours=1),
+        status=Status.SENT,
+        sent_at=clock_evening - timedelta(hours=1),
+    )
+    client_person.preferred_location = None
+    client_person.save()
+    location.is_active = False
+    location.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        _inbound(client_person.phone, WORRIED)
+    assert InboundMessage.objects.get().is_urgent
+    assert [email.to for email in mail.outbox] == [[manager.email]]
