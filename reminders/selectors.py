@@ -16,6 +16,16 @@ from reminders.protocol import CARE_INSTRUCTIONS
 from reminders.tokens import appointment_id_from_care_token
 
 
+def sms_blocked_reason(client: Client | None) -> str:
+    """Why texts (other than verification codes) cannot go to ``client``; empty when they can.
+    The dispatcher skips rows with this reason; staff pages show it before that happens."""
+    if client is None or client.sms_consent_at is None:
+        return "The client has not agreed to SMS"
+    if client.sms_opted_out_at is not None:
+        return "The client opted out of SMS"
+    return ""
+
+
 def messages_for_appointment(*, appointment: Appointment) -> QuerySet[Message]:
     return (
         Message.objects.filter(appointment=appointment)

@@ -28,7 +28,7 @@ from bookings.views.staff.access import current_location, render_staff, staff_me
 from clinic import roles
 from clinic.errors import ApplicationError, NotFound, ValidationFailed
 from reminders.models import InboundMessage, Message
-from reminders.selectors import messages_for_appointment, outbox_counts
+from reminders.selectors import messages_for_appointment, outbox_counts, sms_blocked_reason
 from reminders.services.outbox import (
     inbound_mark_handled,
     message_retry,
@@ -67,6 +67,7 @@ def appointment_messages(request: HttpRequest, appointment_id: int) -> HttpRespo
         {
             "outbound": messages_for_appointment(appointment=appointment),
             "zone": appointment.location.zone,
+            "sms_blocked": sms_blocked_reason(appointment.client),
         },
     )
 

@@ -17,6 +17,7 @@ from bookings.models import Appointment
 from clinic.models import Location
 from reminders.models import CAP_EXEMPT_CATEGORIES, Message, ReminderRule
 from reminders.rendering import OPT_OUT_LINE
+from reminders.selectors import sms_blocked_reason
 
 logger = logging.getLogger(__name__)
 
@@ -136,11 +137,9 @@ def _gate(
     marked skipped or moved to a later due time."""
     client = message.client
     if message.category not in _NO_CONSENT_NEEDED:
-        if client is None or client.sms_consent_at is None:
-            _skip(message, "The client has not agreed to SMS", report)
-            return False
-        if client.sms_opted_out_at is not None:
-            _skip(message, "The client opted out of SMS", report)
+        blocked = sms_blocked_reason(client)
+        if blocked:
+            _skip(message, blocked, report)
             return False
     if (
         message.rule is not None

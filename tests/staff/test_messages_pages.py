@@ -41,6 +41,18 @@ def test_the_panel_lists_the_appointments_planned_messages(as_reception, consult
     assert "msg-status" in html
 
 
+def test_the_panel_warns_that_planned_texts_will_be_skipped_without_consent(
+    as_reception, consultation
+):
+    url = f"/staff/messages/appointment/{consultation.id}/"
+    assert b'data-testid="sms-blocked"' not in as_reception.get(url, **HTMX).content
+    client = consultation.client
+    client.sms_opted_out_at = at(8, day=WEDNESDAY)
+    client.save()
+    html = as_reception.get(url, **HTMX).content.decode()
+    assert "The client opted out of SMS, so this will be skipped." in html
+
+
 def test_a_practitioner_cannot_read_a_colleagues_appointment_messages(
     as_practitioner, colleagues_consultation
 ):
