@@ -1,9 +1,20 @@
+"""Staff workspace pages under ``/staff/``. Names are global (no namespace) and stay as they
+were when the pages lived in bookings and reminders."""
+
 from __future__ import annotations
 
 from django.urls import path
 from django.views.generic import RedirectView
 
-from bookings.views.staff import appointments, auth, calendar, clients, consultations, feeds
+from workspace.views import (
+    appointments,
+    auth,
+    calendar,
+    clients,
+    consultations,
+    feeds,
+    messages,
+)
 
 urlpatterns = [
     path("staff/login/", auth.StaffLoginView.as_view(), name="staff-login"),
@@ -39,4 +50,25 @@ urlpatterns = [
     path("staff/feeds/issue/", feeds.feed_issue, name="staff-feed-issue"),
     path("staff/feeds/revoke/", feeds.feed_revoke, name="staff-feed-revoke"),
     path("staff/feeds/<str:token>.ics", feeds.feed_ics, name="staff-calendar-feed"),
+    path(
+        "staff/messages/appointment/<int:appointment_id>/",
+        messages.appointment_messages,
+        name="staff-appointment-messages",
+    ),
+    path(
+        "staff/messages/client/<int:client_id>/",
+        messages.client_messages,
+        name="staff-client-messages",
+    ),
+    path(
+        "staff/messages/client/<int:client_id>/send/",
+        messages.client_send_message,
+        name="staff-client-send",
+    ),
+    path("staff/inbox/", messages.inbox, name="staff-inbox"),
+    path("staff/inbox/<int:inbound_id>/handle/", messages.inbox_handle, name="staff-inbox-handle"),
+    path("staff/outbox/", messages.outbox, name="staff-outbox"),
+    path("staff/outbox/<int:message_id>/retry/", messages.outbox_retry, name="staff-outbox-retry"),
+    path("staff/reports/", messages.reports, name="staff-reports"),
+    path("staff/reports/csv/", messages.reports_csv, name="staff-reports-csv"),
 ]

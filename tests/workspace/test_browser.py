@@ -16,7 +16,7 @@ from bookings import services
 from bookings.models import Appointment, Client, ConsentFormVersion, Consultation
 from tests import factories
 from tests.conftest import REQUIRE_SERVICES
-from tests.staff.conftest import WEDNESDAY, at
+from tests.workspace.conftest import WEDNESDAY, at
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

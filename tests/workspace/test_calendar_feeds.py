@@ -12,7 +12,7 @@ from bookings.services.calendar_feeds import (
     calendar_feed_token_revoke,
 )
 from clinic.errors import Gone, NotFound, PermissionDenied
-from tests.staff.conftest import at
+from tests.workspace.conftest import at
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ import pytest
 from bookings import services
 from bookings.models import Appointment, HealthDataAccess, ScreeningQuestion
 from bookings.services.consultations import consultation_submit_screening
-from tests.staff.conftest import at
+from tests.workspace.conftest import at
 
 pytestmark = pytest.mark.django_db
 

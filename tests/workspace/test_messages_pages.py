@@ -10,7 +10,7 @@ import pytest
 
 from reminders.models import InboundMessage, Message, StaffAlert
 from tests import factories
-from tests.staff.conftest import WEDNESDAY, at
+from tests.workspace.conftest import WEDNESDAY, at
 
 pytestmark = pytest.mark.django_db
 

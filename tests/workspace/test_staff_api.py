@@ -11,7 +11,7 @@ from bookings import services
 from bookings.models import Appointment, AppointmentEvent
 from bookings.services.api_tokens import api_token_create
 from tests import factories
-from tests.staff.conftest import WEDNESDAY, at
+from tests.workspace.conftest import WEDNESDAY, at
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import pytest
 from bookings import services
 from bookings.models import Appointment, Client
 from tests import factories
-from tests.staff.conftest import at
+from tests.workspace.conftest import at
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 """Staff JSON API under ``/api/v1/staff/``: every endpoint needs a staff session or token.
 
-Each module adds its endpoints to ``router``; they are imported at the bottom so that importing
-this package registers them all.
+Each module has its own router with the staff auth; ``router`` gathers them for the project's
+URL wiring (``clinic/urls.py``) to mount.
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from __future__ import annotations
 from ninja import Router
 
 from bookings.auth import staff_auth
+from workspace.api import appointments, clients, consultations, messages
 
 router = Router(auth=staff_auth, tags=["staff"])
-
-from bookings.staff_api import appointments, clients, consultations  # noqa: E402, F401
+for module in (appointments, clients, consultations, messages):
+    router.add_router("", module.router)

@@ -11,8 +11,9 @@ from datetime import date, datetime
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Schema, Status
+from ninja import Router, Schema, Status
 
+from bookings.auth import staff_auth
 from bookings.models import Appointment, Client
 from bookings.selectors.calendar import appointments_in_range, calendar_blocks
 from bookings.selectors.consultations import health_recheck_states
@@ -23,9 +24,10 @@ from bookings.services.staff_appointments import (
     appointment_reschedule_by_staff,
     require_appointment_access,
 )
-from bookings.staff_api import router
 from clinic.errors import NotFound, ValidationFailed
 from clinic.models import Location, Practitioner, Room, Service
+
+router = Router(auth=staff_auth, tags=["staff"])
 
 
 class AppointmentOut(Schema):

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django.http import HttpRequest
-from ninja import Schema, Status
+from ninja import Router, Schema, Status
 
+from bookings.auth import staff_auth
 from bookings.selectors.staff import client_overview, clients_search
 from bookings.services.staff_clients import client_register_by_staff
-from bookings.staff_api import router
-from bookings.staff_api.appointments import AppointmentOut, _location, appointment_out
+from workspace.api.appointments import AppointmentOut, _location, appointment_out
+
+router = Router(auth=staff_auth, tags=["staff"])
 
 
 class ClientOut(Schema):

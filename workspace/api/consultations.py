@@ -11,9 +11,10 @@ from datetime import date, datetime
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Field, Schema
+from ninja import Field, Router, Schema
 
 from bookings import eligibility
+from bookings.auth import staff_auth
 from bookings.models import Appointment, Client, ConsentFormVersion, Consultation, HealthRecheck
 from bookings.selectors.consultations import consultations_for_review, health_rechecks_in_review
 from bookings.services.consultations import (
@@ -21,10 +22,11 @@ from bookings.services.consultations import (
     consultation_record_outcome,
     health_recheck_review,
 )
-from bookings.staff_api import router
 from clinic import roles
 from clinic.errors import NotFound, ValidationFailed
 from clinic.models import Service
+
+router = Router(auth=staff_auth, tags=["staff"])
 
 
 class ConsultationSummaryOut(Schema):

@@ -1,4 +1,4 @@
-"""Reads behind the reminders-side staff pages: the outbox list with filters, the inbox in
+"""Reads behind the staff message pages: the outbox list with filters, the inbox in
 sections, a client's two-way timeline. Each checks the actor's role; which appointment or
 client a practitioner may see is decided by ``bookings.selectors.staff``."""
 

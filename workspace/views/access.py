@@ -38,9 +38,7 @@ def render_staff(
 def render_error(request: HttpRequest, error: ApplicationError) -> HttpResponse:
     """A domain error as a small page or, for HTMX, an inline alert fragment."""
     template = (
-        "bookings/staff/_error.html"
-        if request.headers.get("HX-Request")
-        else "bookings/staff/error.html"
+        "workspace/_error.html" if request.headers.get("HX-Request") else "workspace/error.html"
     )
     return render_staff(request, template, {"error": error}, status=error.status)
 
@@ -57,7 +55,7 @@ def staff_member_required(view: Callable[..., HttpResponse]) -> Callable[..., Ht
         if not roles.is_staff_member(request.user):
             return render_staff(
                 request,
-                "bookings/staff/error.html",
+                "workspace/error.html",
                 {"error": ApplicationError("Your account has no staff role yet.")},
                 status=403,
             )

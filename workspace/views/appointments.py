@@ -27,9 +27,9 @@ from bookings.services.staff_appointments import (
     appointment_reschedule_by_staff,
 )
 from bookings.services.staff_clients import client_register_by_staff
-from bookings.views.staff.access import current_location, render_staff, staff_member_required
 from clinic.errors import ApplicationError, ValidationFailed
 from clinic.models import Location, Practitioner, Room, Service
+from workspace.views.access import current_location, render_staff, staff_member_required
 
 # Eligibility refusals a tentative (pending clearance) booking can wait out.
 TENTATIVE_REASONS = {"consultation_required", "consultation_pending"}
@@ -80,9 +80,9 @@ def _panel(request: HttpRequest, appointment: Appointment, *, error=None, status
         "error": error,
     }
     template = (
-        "bookings/staff/_appointment_panel.html"
+        "workspace/_appointment_panel.html"
         if request.headers.get("HX-Request")
-        else "bookings/staff/appointment.html"
+        else "workspace/appointment.html"
     )
     return render_staff(request, template, {"nav": "calendar", **context}, status=status)
 
@@ -193,9 +193,9 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
     values["start"] = values["start"][:16]
     context = _booking_context(request, location, values)
     template = (
-        "bookings/staff/_booking_form.html"
+        "workspace/_booking_form.html"
         if request.headers.get("HX-Request")
-        else "bookings/staff/booking.html"
+        else "workspace/booking.html"
     )
     if request.method == "GET":
         if values["client"]:
@@ -259,7 +259,7 @@ def client_picker(request: HttpRequest) -> HttpResponse:
     found = clients_search(actor=request.user, query=request.GET.get("q", ""))
     return render_staff(
         request,
-        "bookings/staff/_client_picker.html",
+        "workspace/_client_picker.html",
         {"clients": found, "query": request.GET.get("q", "")},
     )
 

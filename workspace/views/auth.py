@@ -6,7 +6,7 @@ from django.contrib.auth import views as auth_views
 class StaffLoginView(auth_views.LoginView):
     """Django's login (sessions, CSRF); django-axes counts failures and locks out."""
 
-    template_name = "bookings/staff/login.html"
+    template_name = "workspace/login.html"
     redirect_authenticated_user = True
 
 

@@ -7,8 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from bookings.selectors.calendar import calendar_practitioners, calendar_rooms
-from bookings.views.staff.access import current_location, render_staff, staff_member_required
 from clinic.models import WorkingHours
+from workspace.views.access import current_location, render_staff, staff_member_required
 
 
 def _utc_offset(location) -> str:
@@ -65,7 +65,7 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
     }
     return render_staff(
         request,
-        "bookings/staff/calendar.html",
+        "workspace/calendar.html",
         {
             "nav": "calendar",
             "location": location,

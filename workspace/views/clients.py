@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 
 from bookings.selectors.staff import client_overview, clients_search
-from bookings.views.staff.access import render_staff, staff_member_required
+from workspace.views.access import render_staff, staff_member_required
 
 
 @staff_member_required
@@ -12,9 +12,9 @@ def client_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")
     found = clients_search(actor=request.user, query=query)
     template = (
-        "bookings/staff/_client_rows.html"
+        "workspace/_client_rows.html"
         if request.headers.get("HX-Request")
-        else "bookings/staff/clients.html"
+        else "workspace/clients.html"
     )
     return render_staff(request, template, {"nav": "clients", "clients": found, "query": query})
 
@@ -25,7 +25,7 @@ def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
     overview = client_overview(actor=request.user, client_id=client_id)
     return render_staff(
         request,
-        "bookings/staff/client.html",
+        "workspace/client.html",
         {
             "nav": "clients",
             "overview": overview,

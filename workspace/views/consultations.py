@@ -18,10 +18,10 @@ from bookings.services.consultations import (
     consultation_read,
     consultation_record_outcome,
 )
-from bookings.views.staff.access import render_staff, staff_member_required
 from clinic import roles
 from clinic.errors import ApplicationError, NotFound, ValidationFailed
 from clinic.models import Service
+from workspace.views.access import render_staff, staff_member_required
 
 OUTCOME_CHOICES = [
     (Consultation.Outcome.CLEARED, "Cleared for treatment"),
@@ -35,7 +35,7 @@ def consultation_queue(request: HttpRequest) -> HttpResponse:
     """Consultations still needing an outcome, soonest first."""
     return render_staff(
         request,
-        "bookings/staff/consultations.html",
+        "workspace/consultations.html",
         {"nav": "consultations", "consultations": consultations_for_review(actor=request.user)},
     )
 
@@ -108,7 +108,7 @@ def consultation_outcome(request: HttpRequest, appointment_id: int) -> HttpRespo
     ]
     return render_staff(
         request,
-        "bookings/staff/consultation.html",
+        "workspace/consultation.html",
         {
             "nav": "consultations",
             "appointment": appointment,

@@ -13,10 +13,10 @@ from bookings.services.calendar_feeds import (
     calendar_feed_token_revoke,
     calendar_feed_url,
 )
-from bookings.views.staff.access import render_staff, staff_member_required
 from clinic import roles
 from clinic.errors import ApplicationError, NotFound
 from clinic.models import Practitioner
+from workspace.views.access import render_staff, staff_member_required
 
 
 def _target_practitioner(request: HttpRequest) -> Practitioner:
@@ -45,7 +45,7 @@ def feed_settings(request: HttpRequest) -> HttpResponse:
     )
     return render_staff(
         request,
-        "bookings/staff/feeds.html",
+        "workspace/feeds.html",
         {
             "nav": "feeds",
             "practitioner": practitioner,

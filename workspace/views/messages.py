@@ -1,5 +1,5 @@
-"""Staff pages on the reminders side: message timelines (as partials the bookings workspace
-loads, so bookings never imports reminders), the inbox, the outbox dashboard, manager reports.
+"""Staff pages about messages: timelines (partials the appointment and client pages load),
+the inbox, the outbox dashboard, and the manager reports.
 
 Access is decided by the bookings selectors (``appointment_for_staff``/``client_for_staff``
 apply "practitioners see only their own") and by the services' ``actor=`` role checks.
@@ -16,15 +16,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from bookings.selectors.reports import (
-    bookings_per_week,
-    consultation_conversion,
-    no_show_rate,
-    report_range,
-    weeks_in,
-)
 from bookings.selectors.staff import appointment_for_staff, client_for_staff
-from bookings.views.staff.access import current_location, render_staff, staff_member_required
 from clinic import roles
 from clinic.errors import ApplicationError, NotFound, ValidationFailed
 from reminders.models import InboundMessage, Message
@@ -34,13 +26,21 @@ from reminders.services.outbox import (
     message_retry,
     message_send_adhoc,
 )
-from reminders.staff_selectors import (
+from workspace.selectors.messages import (
     client_timeline,
     inbox_sections,
     outbox_messages,
     outbox_reasons,
     retried_message_ids,
 )
+from workspace.selectors.reports import (
+    bookings_per_week,
+    consultation_conversion,
+    no_show_rate,
+    report_range,
+    weeks_in,
+)
+from workspace.views.access import current_location, render_staff, staff_member_required
 
 OUTBOX_PAGE_SIZE = 100
 DASHBOARD_STATUSES = (
@@ -63,7 +63,7 @@ def appointment_messages(request: HttpRequest, appointment_id: int) -> HttpRespo
     appointment = appointment_for_staff(actor=request.user, appointment_id=appointment_id)
     return render_staff(
         request,
-        "reminders/staff/_messages.html",
+        "workspace/_messages.html",
         {
             "outbound": messages_for_appointment(appointment=appointment),
             "zone": appointment.location.zone,
@@ -75,7 +75,7 @@ def appointment_messages(request: HttpRequest, appointment_id: int) -> HttpRespo
 def _client_messages_response(request, client, *, error=None, status=200) -> HttpResponse:
     return render_staff(
         request,
-        "reminders/staff/_client_timeline.html",
+        "workspace/_client_timeline.html",
         {"client": client, "timeline": client_timeline(client=client), "error": error},
         status=status,
     )
@@ -109,7 +109,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     """Replies waiting for staff: urgent aftercare replies first (with appointment and
     practitioner), then the rest, newest first."""
     sections = inbox_sections(actor=request.user)
-    return render_staff(request, "reminders/staff/inbox.html", {"nav": "inbox", "inbox": sections})
+    return render_staff(request, "workspace/inbox.html", {"nav": "inbox", "inbox": sections})
 
 
 @require_POST
@@ -127,7 +127,7 @@ def inbox_handle(request: HttpRequest, inbound_id: int) -> HttpResponse:
         message_send_adhoc(client=inbound.client, body=reply, actor=request.user)
     inbound_mark_handled(inbound=inbound, actor=request.user)
     flash.success(request, "Reply sent and marked handled." if reply else "Marked handled.")
-    return redirect("reminders:staff-inbox")
+    return redirect("staff-inbox")
 
 
 def _date_param(request: HttpRequest, name: str, default: date) -> date:
@@ -168,7 +168,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
     retried_ids = retried_message_ids(messages=rows)
     return render_staff(
         request,
-        "reminders/staff/outbox.html",
+        "workspace/outbox.html",
         {
             "nav": "outbox",
             "counts": outbox_counts(start=start_at, end=end_at),
@@ -194,7 +194,7 @@ def outbox_retry(request: HttpRequest, message_id: int) -> HttpResponse:
         raise NotFound("No such message")
     message_retry(message=message, actor=request.user)
     flash.success(request, "Retry queued as a new message.")
-    return redirect(request.POST.get("next") or "reminders:staff-outbox")
+    return redirect(request.POST.get("next") or "staff-outbox")
 
 
 def _bar_chart(bars: list[tuple[str, float]], *, width: int = 560, height: int = 200) -> dict:
@@ -270,7 +270,7 @@ def reports(request: HttpRequest) -> HttpResponse:
     sms_chart = _bar_chart([(status, data["sms_counts"][status]) for status in DASHBOARD_STATUSES])
     return render_staff(
         request,
-        "reminders/staff/reports.html",
+        "workspace/reports.html",
         {"nav": "reports", **data, "weekly_chart": weekly_chart, "sms_chart": sms_chart},
     )
 
