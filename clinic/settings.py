@@ -133,8 +133,8 @@ STORAGES = {
     },
 }
 
-LOGIN_URL = "/staff/login/"
-LOGIN_REDIRECT_URL = "/staff/"
+LOGIN_URL = "staff-login"
+LOGIN_REDIRECT_URL = "staff-calendar"
 
 # Security: strict defaults in production, relaxed for local HTTP.
 SESSION_COOKIE_HTTPONLY = True

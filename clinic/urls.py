@@ -29,5 +29,5 @@ urlpatterns = [
     path("", include("bookings.urls")),
     path("", include("reminders.urls")),
     path("", include("workspace.urls")),
-    path("", RedirectView.as_view(url="/book/", permanent=False), name="home"),
+    path("", RedirectView.as_view(pattern_name="site-book", permanent=False), name="home"),
 ]

@@ -76,7 +76,7 @@ def _panel(request: HttpRequest, appointment: Appointment, *, error=None, status
         "practitioners": calendar_practitioners(actor=request.user, location=appointment.location),
         "rooms": appointment.service.rooms.filter(location=appointment.location, is_active=True),
         "local_start": appointment.local_start.strftime("%Y-%m-%dT%H:%M"),
-        "messages_url": f"/staff/messages/appointment/{appointment.id}/",
+        "messages_url": reverse("staff-appointment-messages", args=[appointment.id]),
         "error": error,
     }
     template = (

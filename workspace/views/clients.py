@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from bookings.selectors.staff import client_overview, clients_search
 from workspace.views.access import render_staff, staff_member_required
@@ -30,6 +31,6 @@ def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
             "nav": "clients",
             "overview": overview,
             "client": overview.client,
-            "messages_url": f"/staff/messages/client/{overview.client.id}/",
+            "messages_url": reverse("staff-client-messages", args=[overview.client.id]),
         },
     )

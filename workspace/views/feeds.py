@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from bookings.models import CalendarFeedToken
@@ -56,6 +58,11 @@ def feed_settings(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _feed_settings_redirect(practitioner: Practitioner) -> HttpResponse:
+    query = urlencode({"practitioner": practitioner.id})
+    return redirect(f"{reverse('staff-feeds')}?{query}")
+
+
 @require_POST
 @staff_member_required
 def feed_issue(request: HttpRequest) -> HttpResponse:
@@ -64,7 +71,7 @@ def feed_issue(request: HttpRequest) -> HttpResponse:
     # Shown once after the redirect; never stored in clear.
     request.session["new_calendar_feed_url"] = calendar_feed_url(token=token)
     messages.success(request, "New private calendar link created; the old one no longer works.")
-    return redirect(f"/staff/feeds/?practitioner={practitioner.id}")
+    return _feed_settings_redirect(practitioner)
 
 
 @require_POST
@@ -73,7 +80,7 @@ def feed_revoke(request: HttpRequest) -> HttpResponse:
     practitioner = _target_practitioner(request)
     calendar_feed_token_revoke(actor=request.user, practitioner=practitioner)
     messages.success(request, "Calendar link revoked.")
-    return redirect(f"/staff/feeds/?practitioner={practitioner.id}")
+    return _feed_settings_redirect(practitioner)
 
 
 @require_GET

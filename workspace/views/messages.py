@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from django.contrib import messages as flash
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -101,7 +102,7 @@ def client_send_message(request: HttpRequest, client_id: int) -> HttpResponse:
     if request.headers.get("HX-Request"):
         return _client_messages_response(request, client)
     flash.success(request, "Message queued.")
-    return redirect(request.POST.get("next") or f"/staff/clients/{client.id}/")
+    return redirect(request.POST.get("next") or reverse("staff-client", args=[client.id]))
 
 
 @staff_member_required
