@@ -19,6 +19,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from bookings import signals
+from bookings.completion import completion_blockers
 from bookings.models import Appointment, AppointmentEvent
 from clinic import roles
 from clinic.errors import IllegalTransition, PolicyViolation, ValidationFailed
@@ -130,6 +131,19 @@ def set_status(
     return appointment
 
 
+def _refuse_if_completion_blocked(appointment: Appointment) -> None:
+    # The apps that know what a finished visit needs (records: a signed treatment record)
+    # register guards in bookings.completion; bookings itself imports none of them.
+    blockers = completion_blockers(appointment)
+    if blockers:
+        first = blockers[0]
+        raise IllegalTransition(
+            first.message,
+            field="status",
+            extra={"reason": first.code, "reasons": [blocker.code for blocker in blockers]},
+        )
+
+
 def appointment_transition(
     *,
     appointment: Appointment,
@@ -141,7 +155,8 @@ def appointment_transition(
     """Move an appointment to ``to_status`` if the transition table allows it.
 
     Time rules: arrival from one hour before the start, a no-show only after the start,
-    completion only after arrival. Clients may only cancel or confirm, and cancel only before
+    completion only after arrival and only when no completion guard objects (a treatment
+    needs a signed record: see ``bookings.completion``). Clients may only cancel or confirm, and cancel only before
     the online-change cutoff. Raises IllegalTransition or PolicyViolation.
     """
     label = actor_label_for(actor, actor_label)
@@ -162,6 +177,8 @@ def appointment_transition(
             raise IllegalTransition(
                 "A no-show can only be recorded after the start time.", field="status"
             )
+        if to_status == Status.COMPLETED and to_status in ALLOWED_TRANSITIONS[locked.status]:
+            _refuse_if_completion_blocked(locked)
         if label == "client":
             if to_status not in {Status.CANCELLED, Status.CONFIRMED}:
                 raise IllegalTransition("Clients can only confirm or cancel.", field="status")

@@ -17,6 +17,8 @@ from bookings.services.consultations import health_recheck_answer
 from bookings.tokens import manage_token_for
 from clinic.errors import ApplicationError
 from clinic.models import Location
+from records.services.ratings import course_rating_record
+from records.services.recalls import recall_replies_record
 from reminders.models import InboundMessage, Message, ReminderRule
 from reminders.rendering import OPT_OUT_LINE, local_date_text, local_time_text, public_url
 from reminders.services.outbox import client_opt_in, client_opt_out
@@ -37,6 +39,10 @@ WORRYING_WORDS = re.compile(
 # A reply counts as "about the aftercare" if an aftercare-type message went out this recently.
 AFTERCARE_REPLY_WINDOW = timedelta(days=14)
 AFTERCARE_CATEGORIES = (ReminderRule.Category.AFTERCARE, ReminderRule.Category.DOWNTIME_CHECK)
+RATING_ANSWERS = frozenset({"1", "2", "3", "4", "5"})
+# A digit answers the rating question while it is the latest question we asked (the health
+# re-check also asks for a digit), for this long after it went out.
+RATING_REPLY_WINDOW = timedelta(days=21)
 
 
 @dataclass(frozen=True)
@@ -130,6 +136,11 @@ def inbound_receive(
     elif keyword in CONFIRM_KEYWORDS:
         kind = InboundMessage.Kind.CONFIRM
         reply = _confirm_next(client=client, appointment=appointment, location=location)
+    elif keyword in RATING_ANSWERS and (asked := _rating_asked(client, now)) is not None:
+        kind = InboundMessage.Kind.RATING
+        course_rating_record(client=client, service=asked.appointment.service, rating=int(keyword))
+        appointment = asked.appointment
+        reply = f"Thank you for rating your results, from all of us at {clinic_name}."
     elif keyword in RECHECK_ANSWERS:
         kind = InboundMessage.Kind.RECHECK
         reply, recheck_appointment = _record_recheck(
@@ -167,6 +178,9 @@ def inbound_receive(
             handled_at=now if kind in _SELF_HANDLED else None,
         )
         inbound.refresh_from_db()
+        if client is not None and kind == InboundMessage.Kind.OTHER:
+            # Any free-text reply answers the recall notices the client has been sent.
+            recall_replies_record(client=client, received_at=now)
         if is_urgent:
             staff_alert_urgent_reply(
                 inbound=inbound,
@@ -180,8 +194,37 @@ def inbound_receive(
 
 
 _SELF_HANDLED = frozenset(
-    {InboundMessage.Kind.STOP, InboundMessage.Kind.START, InboundMessage.Kind.HELP}
+    {
+        InboundMessage.Kind.STOP,
+        InboundMessage.Kind.START,
+        InboundMessage.Kind.HELP,
+        InboundMessage.Kind.RATING,
+    }
 )
+
+
+def _rating_asked(client: Client | None, now: datetime) -> Message | None:
+    """The rating question the client is answering: our latest digit question to them, if it
+    asked for a rating and went out recently."""
+    if client is None:
+        return None
+    latest = (
+        Message.objects.filter(
+            client=client,
+            category__in=[
+                ReminderRule.Category.OUTCOME_RATING,
+                ReminderRule.Category.HEALTH_RECHECK,
+            ],
+            sent_at__isnull=False,
+            appointment__isnull=False,
+        )
+        .select_related("appointment__service")
+        .order_by("-sent_at", "-id")
+        .first()
+    )
+    if latest is None or latest.category != ReminderRule.Category.OUTCOME_RATING:
+        return None
+    return latest if latest.sent_at >= now - RATING_REPLY_WINDOW else None
 
 
 def _latest_aftercare_text(client: Client | None, now: datetime) -> Message | None:

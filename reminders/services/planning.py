@@ -149,6 +149,8 @@ def _plan_rules(
             continue
         if rule.only_while_course_unfinished and not course_is_unfinished(appointment=appointment):
             continue
+        if rule.only_after_course_finished and course_is_unfinished(appointment=appointment):
+            continue
         if context is None:
             context = appointment_message_context(appointment=appointment)
         due_at = rule_due_at(rule=rule, appointment=appointment, now=now)

@@ -1,0 +1,51 @@
+"""What must be true before an appointment may be marked completed, asked of the apps that know.
+
+Bookings knows nothing about treatment records, and must not import the app that keeps them.
+Instead an app that has a say registers a *completion guard* here when it starts (``records``
+registers "a treatment needs a signed record"); ``bookings.services.transitions`` asks every
+guard before it completes an appointment, and the desk panel asks the same question to decide
+whether to offer the button, so the two cannot disagree.
+
+A registry, rather than a signal, because the answer matters: a guard returns the reason the
+appointment may not be completed yet (or None), and the caller refuses with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bookings.models import Appointment
+
+
+@dataclass(frozen=True)
+class CompletionBlocker:
+    """Why an appointment cannot be completed yet: a stable ``code`` for the API and a sentence
+    for staff."""
+
+    code: str
+    message: str
+
+
+CompletionGuard = Callable[[Appointment], "CompletionBlocker | None"]
+
+_guards: dict[str, CompletionGuard] = {}
+
+
+def register_completion_guard(name: str, guard: CompletionGuard) -> None:
+    """Register (or replace, so ``AppConfig.ready`` may run twice) the guard called ``name``."""
+    _guards[name] = guard
+
+
+def unregister_completion_guard(name: str) -> None:
+    _guards.pop(name, None)
+
+
+def completion_blockers(appointment: Appointment) -> list[CompletionBlocker]:
+    """Every reason ``appointment`` may not be completed now, in registration order."""
+    found = []
+    for guard in list(_guards.values()):
+        blocker = guard(appointment)
+        if blocker is not None:
+            found.append(blocker)
+    return found
