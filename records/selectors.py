@@ -8,14 +8,19 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Prefetch, Q
+from django.db.models import Count, Prefetch, Q
 
 from bookings.models import Appointment, Client, HealthDataAccess
+from clinic import roles
+from clinic.errors import NotFound, PermissionDenied
 from clinic.models import Service
 from records.access import audit, require_clinical_access
 from records.models import (
     CourseRating,
+    Product,
     ProductLot,
+    Recall,
+    RecallRecipient,
     TreatmentPhoto,
     TreatmentRecord,
     TreatmentRecordAmendment,
@@ -207,3 +212,63 @@ def clients_treated_with(
         )
         found[record.client_id] = TreatedClient(record.client, record.appointment, treated_on, lots)
     return sorted(found.values(), key=lambda row: (row.treated_on, row.client.pk))
+
+
+def _require_manager_audited(*, actor: AbstractBaseUser, record: str, via: str) -> None:
+    if not roles.has_role(actor, roles.MANAGER):
+        if roles.is_staff_member(actor):
+            audit(
+                actor=actor,
+                action=HealthDataAccess.Action.DENIED,
+                record=record,
+                fields=["recipients"],
+                client_id=None,
+                via=via,
+            )
+        raise PermissionDenied("Only managers can see product recalls.")
+
+
+def recalls_list(*, actor: AbstractBaseUser) -> list[Recall]:
+    """Every recall, newest first, with counts. Managers only."""
+    _require_manager_audited(actor=actor, record="recalls", via="staff")
+    return list(
+        Recall.objects.select_related("product", "lot", "created_by").annotate(
+            recipient_count=Count("recipients"),
+            queued_count=Count("recipients", filter=Q(recipients__notice_queued_at__isnull=False)),
+            replied_count=Count("recipients", filter=Q(recipients__replied_at__isnull=False)),
+        )
+    )
+
+
+def recall_read(*, actor: AbstractBaseUser, recall_id: int, via: str = "staff") -> Recall:
+    """One recall with its recipients (clients, their session, notice and reply), audited as
+    a read of who was treated with the product. Managers only. Raises NotFound."""
+    _require_manager_audited(actor=actor, record=f"recall:{recall_id}", via=via)
+    recall = (
+        Recall.objects.select_related("product", "lot", "created_by")
+        .prefetch_related(
+            Prefetch(
+                "recipients",
+                queryset=RecallRecipient.objects.select_related(
+                    "client", "appointment__practitioner", "appointment__location"
+                ).order_by("treated_on", "id"),
+            )
+        )
+        .filter(pk=recall_id)
+        .first()
+    )
+    if recall is None:
+        raise NotFound("No such recall.")
+    audit(
+        actor=actor,
+        action=HealthDataAccess.Action.READ,
+        record=f"recall:{recall.pk}",
+        fields=["recipients"],
+        client_id=None,
+        via=via,
+    )
+    return recall
+
+
+def products_for_recall() -> list[Product]:
+    return list(Product.objects.prefetch_related("lots").order_by("name"))

@@ -21,12 +21,13 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from bookings.models import Client, HealthDataAccess
+from bookings.models import Appointment, Client, HealthDataAccess
 from clinic import roles
 from clinic.errors import Gone, NotFound, PermissionDenied, ValidationFailed
 from records.access import audit, require_clinical_access
 from records.errors import PhotoConsentRequired
 from records.models import PhotoConsent, TreatmentPhoto, TreatmentRecord
+from records.services.treatment_records import treatment_record_save
 
 logger = logging.getLogger(__name__)
 
@@ -125,20 +126,21 @@ def _process(upload: File) -> _Processed:
 def photo_upload(
     *,
     actor: AbstractBaseUser,
-    record: TreatmentRecord,
+    appointment: Appointment,
     stage: str,
     angle: str,
     upload: File,
     via: str = "staff",
 ) -> TreatmentPhoto:
-    """Add a before/after photo to a session's record.
+    """Add a before/after photo to a session's record (starting the draft record if the
+    "before" photo comes first).
 
     Raises PermissionDenied (not clinical), PhotoConsentRequired (no active photo consent),
-    ValidationFailed (stage, angle, or not a readable image)."""
+    ValidationFailed (stage, angle, or not a readable image). Nothing is kept when refused."""
     require_clinical_access(
         actor=actor,
-        client_id=record.client_id,
-        record=f"treatment_record:{record.pk}",
+        client_id=appointment.client_id,
+        record=f"treatment_record:appointment:{appointment.pk}",
         fields=["photos"],
         via=via,
     )
@@ -146,7 +148,7 @@ def photo_upload(
         raise ValidationFailed("Choose before or after.", field="stage")
     if angle not in TreatmentPhoto.Angle.values:
         raise ValidationFailed("Choose an angle from the list.", field="angle")
-    consent = photo_consent_active(client=record.client)
+    consent = photo_consent_active(client=appointment.client)
     if consent is None:
         raise PhotoConsentRequired(
             "The client has not given photo consent: record it before taking photos.",
@@ -154,8 +156,7 @@ def photo_upload(
         )
     processed = _process(upload)
     photo = TreatmentPhoto(
-        record=record,
-        client_id=record.client_id,
+        client_id=appointment.client_id,
         consent=consent,
         stage=stage,
         angle=angle,
@@ -170,13 +171,19 @@ def photo_upload(
             # The consent may have been withdrawn while the photo was being processed.
             if not PhotoConsent.objects.filter(pk=consent.pk, withdrawn_at__isnull=True).exists():
                 raise PhotoConsentRequired("The client withdrew photo consent.", field="image")
+            record = TreatmentRecord.objects.filter(appointment_id=appointment.pk).first()
+            if record is None:
+                record = treatment_record_save(
+                    actor=actor, appointment=appointment, content={}, via=via
+                )
+            photo.record = record
             photo.save()
             audit(
                 actor=actor,
                 action=HealthDataAccess.Action.CHANGE,
                 record=f"photo:{photo.pk}",
                 fields=["image"],
-                client_id=record.client_id,
+                client_id=appointment.client_id,
                 via=via,
             )
     except BaseException:

@@ -15,7 +15,7 @@ from PIL import Image
 from bookings.models import HealthDataAccess
 from clinic.errors import Gone, NotFound, PermissionDenied, ValidationFailed
 from records.errors import PhotoConsentRequired
-from records.models import TreatmentPhoto
+from records.models import TreatmentPhoto, TreatmentRecord
 from records.services.photos import (
     photo_consent_record,
     photo_consent_withdraw,
@@ -47,7 +47,7 @@ def test_without_photo_consent_the_upload_is_refused_and_nothing_is_stored(
     with pytest.raises(PhotoConsentRequired):
         photo_upload(
             actor=practitioner_user,
-            record=record,
+            appointment=record.appointment,
             stage="before",
             angle="front",
             upload=an_upload(),
@@ -61,7 +61,11 @@ def test_a_withdrawn_photo_consent_stops_new_uploads(record, practitioner_user, 
     photo_consent_withdraw(actor=reception, client=record.client)
     with pytest.raises(PhotoConsentRequired):
         photo_upload(
-            actor=practitioner_user, record=record, stage="after", angle="front", upload=an_upload()
+            actor=practitioner_user,
+            appointment=record.appointment,
+            stage="after",
+            angle="front",
+            upload=an_upload(),
         )
 
 
@@ -84,7 +88,11 @@ def test_an_uploaded_photo_loses_its_gps_position_and_gets_a_thumbnail(
     assert original.getexif().get_ifd(0x8825)  # the phone's photo does carry a position
 
     photo = photo_upload(
-        actor=practitioner_user, record=record, stage="before", angle="left", upload=an_upload()
+        actor=practitioner_user,
+        appointment=record.appointment,
+        stage="before",
+        angle="left",
+        upload=an_upload(),
     )
     with photo.image.open("rb") as stored:
         kept = Image.open(stored)
@@ -106,7 +114,7 @@ def test_something_that_is_not_an_image_is_refused_naming_the_field(
     with pytest.raises(ValidationFailed) as refused:
         photo_upload(
             actor=practitioner_user,
-            record=record,
+            appointment=record.appointment,
             stage="before",
             angle="front",
             upload=an_upload("notes.jpg", b"%PDF-1.4 not a photo"),
@@ -115,7 +123,7 @@ def test_something_that_is_not_an_image_is_refused_naming_the_field(
     with pytest.raises(ValidationFailed) as bad_stage:
         photo_upload(
             actor=practitioner_user,
-            record=record,
+            appointment=record.appointment,
             stage="during",
             angle="front",
             upload=an_upload(),
@@ -127,10 +135,18 @@ def test_something_that_is_not_an_image_is_refused_naming_the_field(
 def test_reception_cannot_upload_or_get_a_link(record, consented, practitioner_user, reception):
     with pytest.raises(PermissionDenied):
         photo_upload(
-            actor=reception, record=record, stage="before", angle="front", upload=an_upload()
+            actor=reception,
+            appointment=record.appointment,
+            stage="before",
+            angle="front",
+            upload=an_upload(),
         )
     photo = photo_upload(
-        actor=practitioner_user, record=record, stage="before", angle="front", upload=an_upload()
+        actor=practitioner_user,
+        appointment=record.appointment,
+        stage="before",
+        angle="front",
+        upload=an_upload(),
     )
     with pytest.raises(PermissionDenied):
         photo_token_issue(actor=reception, photo=photo, variant="image")
@@ -139,7 +155,11 @@ def test_reception_cannot_upload_or_get_a_link(record, consented, practitioner_u
 @pytest.fixture
 def photo(record, consented, practitioner_user):
     return photo_upload(
-        actor=practitioner_user, record=record, stage="after", angle="front", upload=an_upload()
+        actor=practitioner_user,
+        appointment=record.appointment,
+        stage="after",
+        angle="front",
+        upload=an_upload(),
     )
 
 
@@ -180,3 +200,27 @@ def test_a_link_stops_working_when_its_holder_loses_the_clinical_role(photo, pra
     practitioner_user.__dict__.pop("_aftercare_roles", None)
     with pytest.raises(PermissionDenied):
         photo_open(actor=practitioner_user, token=token)
+
+
+def test_a_first_photo_starts_the_draft_record_but_a_refused_one_starts_nothing(
+    session, practitioner_user, reception
+):
+    with pytest.raises(PhotoConsentRequired):
+        photo_upload(
+            actor=practitioner_user,
+            appointment=session,
+            stage="before",
+            angle="front",
+            upload=an_upload(),
+        )
+    assert not TreatmentRecord.objects.exists()
+    photo_consent_record(actor=reception, client=session.client)
+    photo = photo_upload(
+        actor=practitioner_user,
+        appointment=session,
+        stage="before",
+        angle="front",
+        upload=an_upload(),
+    )
+    assert photo.record.appointment == session
+    assert photo.record.status == TreatmentRecord.Status.DRAFT

@@ -11,6 +11,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from bookings.completion import completion_blockers
 from bookings.models import Appointment, Client
 from bookings.selectors.calendar import calendar_practitioners
 from bookings.selectors.consultations import consultation_pending_for
@@ -63,6 +64,10 @@ def _with_refresh(response: HttpResponse) -> HttpResponse:
 
 
 def _panel(request: HttpRequest, appointment: Appointment, *, error=None, status=200):
+    # The service asks the same guards, so the button is offered only when it would work.
+    completion_blocked = (
+        completion_blockers(appointment) if appointment.status == Appointment.Status.ARRIVED else []
+    )
     context = {
         "appointment": appointment,
         "history": appointment_history(appointment=appointment),
@@ -72,7 +77,11 @@ def _panel(request: HttpRequest, appointment: Appointment, *, error=None, status
         "actions": [
             (action, ACTION_LABELS[action])
             for action in AVAILABLE_ACTIONS.get(appointment.status, [])
+            if not (action == "completed" and completion_blocked)
         ],
+        "completion_blockers": completion_blocked,
+        "has_treatment_record": appointment.service.kind == Service.Kind.TREATMENT
+        and appointment.client is not None,
         "practitioners": calendar_practitioners(actor=request.user, location=appointment.location),
         "rooms": appointment.service.rooms.filter(location=appointment.location, is_active=True),
         "local_start": appointment.local_start.strftime("%Y-%m-%dT%H:%M"),
