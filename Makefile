@@ -22,6 +22,7 @@ migrate: $(STAMP)
 
 seed: migrate
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_demo_products
 
 run: seed
 	$(BIN)/python manage.py run_dev

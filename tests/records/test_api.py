@@ -133,7 +133,9 @@ def test_photo_upload_and_its_signed_urls(session, as_practitioner, as_manager, 
         assert as_practitioner.get(image_url).status_code == 410
 
 
-def test_recalls_through_the_api(session, practitioner_user, glide_lot, as_manager, as_practitioner):
+def test_recalls_through_the_api(
+    session, practitioner_user, glide_lot, as_manager, as_practitioner
+):
     factories.sign_treatment_record(session, signer=practitioner_user, lot_ids=[glide_lot.id])
     payload = {
         "product_id": glide_lot.product_id,

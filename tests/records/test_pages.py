@@ -162,6 +162,7 @@ def test_the_course_page_puts_each_sessions_photos_side_by_side(
     session, practitioner, practitioner_user, as_practitioner, reception
 ):
     from records.services.photos import photo_upload
+    from records.services.ratings import course_rating_record
     from tests.factories import sign_treatment_record
 
     earlier = factories.AppointmentFactory(
@@ -183,13 +184,16 @@ def test_the_course_page_puts_each_sessions_photos_side_by_side(
             angle="front",
             upload=an_upload(),
         )
+    course_rating_record(client=session.client, service=session.service, rating=4)
     page = as_practitioner.get(
         reverse("staff-course", args=[session.client_id, session.service_id])
     ).content.decode()
+    assert '<strong data-testid="rating">4 / 5</strong>' in page
     row = page.split('class="photo-row"')[1].split("</tr>")[0]
     assert "After · Front" in row
     assert row.count("<img") == 2
-    assert page.index(earlier.local_start.strftime("%-d %b %Y")) < page.index(
+    heading = page.split("<thead>")[1].split("</thead>")[0]
+    assert heading.index(earlier.local_start.strftime("%-d %b %Y")) < heading.index(
         session.local_start.strftime("%-d %b %Y")
     )
 
@@ -273,3 +277,17 @@ def test_a_recall_by_dates_and_its_refusals(treated_with_lot, glide_lot, as_mana
         },
     )
     assert Recall.objects.get().recipients.count() == 2
+
+
+def test_the_demo_catalogue_is_idempotent_and_its_expired_lot_is_not_offered(db):
+    from django.core.management import call_command
+
+    from records.models import ProductLot
+    from records.selectors import lots_selectable
+
+    call_command("seed_demo_products", stdout=io.StringIO())
+    call_command("seed_demo_products", stdout=io.StringIO())
+    assert ProductLot.objects.count() == 5
+    offered = {lot.lot_number for lot in lots_selectable(on=timezone.localdate())}
+    assert "NC-097" not in offered
+    assert "HG-24A" in offered
