@@ -9,7 +9,8 @@ StatusCallback, and can be told to misbehave:
 "crash-after-accept"], "latency_ms": 0, "callbacks": true}`` (or ``{"fault": "429", "count":
 3}``) makes the next create requests fail in that order; ``GET /_fake/messages`` lists
 every accepted message (with ``received_at``, for counting duplicates and rates);
-``POST /_fake/reset`` forgets everything.
+``POST /_fake/reset`` forgets everything. ``send_inbound`` plays a handset replying: it posts
+a signed inbound-message webhook, as Twilio does.
 """
 
 from __future__ import annotations
@@ -213,6 +214,29 @@ class FakeTwilio:
                         pass
                 except OSError as exc:
                     logger.info("status callback to %s failed: %s", url, exc)
+
+    def send_inbound(self, *, url: str, from_number: str, to_number: str, body: str) -> int:
+        """Deliver a reply from ``from_number`` to the webhook at ``url``, signed with the
+        account's auth token; returns the webhook's HTTP status."""
+        sid = "SM" + secrets.token_hex(16)
+        params = {
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "SmsMessageSid": sid,
+            "AccountSid": self.account_sid,
+            "From": from_number,
+            "To": to_number,
+            "Body": body,
+            "NumMedia": "0",
+            "NumSegments": "1",
+            "ApiVersion": "2010-04-01",
+        }
+        signature = RequestValidator(self.auth_token).compute_signature(url, params)
+        request = Request(  # noqa: S310 - URL given by the test's own configuration
+            url, data=urlencode(params).encode(), headers={"X-Twilio-Signature": signature}
+        )
+        with urlopen(request, timeout=5) as response:  # noqa: S310
+            return response.status
 
     def list_messages(self, query: dict[str, list[str]]) -> list[dict]:
         to = query.get("To", [None])[0]
