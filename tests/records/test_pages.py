@@ -122,6 +122,22 @@ def test_amending_a_signed_record_from_the_page_keeps_the_history(session, as_pr
     assert TreatmentRecord.objects.get().passes == 4
 
 
+def test_a_consultation_has_no_record_page(
+    client_person, practitioner, consultation_service, location, as_practitioner
+):
+    consultation = factories.AppointmentFactory(
+        client=client_person,
+        service=consultation_service,
+        practitioner=practitioner,
+        location=location,
+        status="arrived",
+    )
+    response = as_practitioner.get(reverse("staff-record", args=[consultation.id]))
+    assert response.status_code == 404
+    panel = as_practitioner.get(reverse("staff-appointment", args=[consultation.id]))
+    assert b'data-testid="record-link"' not in panel.content
+
+
 def test_reception_cannot_open_a_record_or_a_course(session, as_reception, reception):
     assert as_reception.get(reverse("staff-record", args=[session.id])).status_code == 403
     course = reverse("staff-course", args=[session.client_id, session.service_id])

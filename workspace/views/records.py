@@ -141,8 +141,8 @@ def _record_page(
 
 def _session(request: HttpRequest, appointment_id: int) -> Appointment:
     appointment = appointment_for_staff(actor=request.user, appointment_id=appointment_id)
-    if appointment.client is None:
-        raise NotFound("This slot has no client.")
+    if appointment.client is None or appointment.service.kind != Service.Kind.TREATMENT:
+        raise NotFound("Only treatment sessions have a treatment record.")
     return appointment
 
 
