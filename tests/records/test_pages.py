@@ -307,3 +307,17 @@ def test_the_demo_catalogue_is_idempotent_and_its_expired_lot_is_not_offered(db)
     offered = {lot.lot_number for lot in lots_selectable(on=timezone.localdate())}
     assert "NC-097" not in offered
     assert "HG-24A" in offered
+
+
+def test_photo_consent_is_recorded_and_withdrawn_from_the_record_page(session, as_reception):
+    from records.models import PhotoConsent
+
+    url = reverse("staff-photo-consent", args=[session.client_id])
+    response = as_reception.post(url, {"appointment": session.id, "allows_marketing": "yes"})
+    assert response.status_code == 302
+    consent = PhotoConsent.objects.get()
+    assert consent.allows_marketing is True
+    assert "marketing" in consent.wording
+    as_reception.post(url, {"appointment": session.id, "withdraw": "yes"})
+    consent.refresh_from_db()
+    assert consent.withdrawn_at is not None

@@ -25,6 +25,7 @@ from records.services.photos import (
     Variant,
     photo_consent_active,
     photo_consent_record,
+    photo_consent_withdraw,
     photo_open,
     photo_token_issue,
     photo_upload,
@@ -205,12 +206,16 @@ def record_photo_upload(request: HttpRequest, appointment_id: int) -> HttpRespon
 @require_POST
 @staff_member_required
 def photo_consent(request: HttpRequest, client_id: int) -> HttpResponse:
+    """Record the client's photo consent, or (``withdraw=yes``) its withdrawal."""
     client = get_object_or_404(Client, pk=client_id)
-    photo_consent_record(
-        actor=request.user,
-        client=client,
-        allows_marketing=request.POST.get("allows_marketing") == "yes",
-    )
+    if request.POST.get("withdraw") == "yes":
+        photo_consent_withdraw(actor=request.user, client=client)
+    else:
+        photo_consent_record(
+            actor=request.user,
+            client=client,
+            allows_marketing=request.POST.get("allows_marketing") == "yes",
+        )
     appointment_id = request.POST.get("appointment", "")
     if appointment_id.isdigit():
         return redirect(f"{reverse('staff-record', args=[int(appointment_id)])}#photos")
