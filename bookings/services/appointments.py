@@ -24,15 +24,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from bookings import eligibility, signals
+from bookings import eligibility, policy, signals
 from bookings.availability import Slot, nearest_free_slots, slot_at
 from bookings.models import ACTIVE_STATUSES, Appointment, Client
 from bookings.services.transitions import (
-    RESCHEDULABLE,
     SIGNAL_FOR_STATUS,
     Status,
     actor_label_for,
-    check_client_cutoff,
     record_event,
     set_status,
 )
@@ -40,7 +38,6 @@ from clinic import roles
 from clinic.db import lock_for_transaction
 from clinic.errors import (
     HoldExpired,
-    IllegalTransition,
     NotEligible,
     SlotTaken,
     SlotUnavailable,
@@ -51,7 +48,6 @@ from clinic.models import Location, Practitioner, Room, Service
 logger = logging.getLogger(__name__)
 
 
-TENTATIVE_GAP = timedelta(hours=24)
 EXCLUSION_CONSTRAINTS = ("appointment_no_practitioner_overlap", "appointment_no_room_overlap")
 
 
@@ -438,10 +434,8 @@ def _check_tentative(*, client: Client, consultation: Appointment, start_at: dat
         )
     if consultation.status not in ACTIVE_STATUSES or consultation.status == Status.COMPLETED:
         raise ValidationFailed("That consultation is not upcoming.", field="consultation")
-    if start_at < consultation.end_at + TENTATIVE_GAP:
-        raise ValidationFailed(
-            "A first treatment can be held from 24 hours after your consultation.", field="start"
-        )
+    if start_at < policy.first_treatment_earliest(consultation):
+        raise ValidationFailed(policy.FIRST_TREATMENT_TOO_SOON, field="start")
 
 
 def _claim_hold(
@@ -452,7 +446,8 @@ def _claim_hold(
         locked.hold_expires_at and locked.hold_expires_at <= timezone.now()
     ):
         raise HoldExpired(
-            "Your 10-minute hold on this time has ended. Please choose a time again.",
+            f"Your {settings.SLOT_HOLD_MINUTES}-minute hold on this time has ended. "
+            "Please choose a time again.",
             field="hold",
             extra={
                 "alternatives": _alternatives(
@@ -487,7 +482,7 @@ def appointment_reschedule(
     room; without one, the same practitioner and room are kept when they are free then).
 
     Bumps ``version`` so reminders re-plan; a confirmed visit needs confirming again. Clients
-    (``actor_label`` "client") are held to the location's online-change cutoff.
+    are held to the location's online-change cutoff (``bookings.policy.move_decision``).
     Raises IllegalTransition, PolicyViolation, SlotTaken, SlotUnavailable, NotEligible.
     """
     _require_aware(start_at)
@@ -498,13 +493,9 @@ def appointment_reschedule(
             .select_related("service", "location", "client")
             .get(pk=appointment.pk)
         )
-        if locked.status not in RESCHEDULABLE:
-            raise IllegalTransition(
-                f"A {locked.get_status_display().lower()} appointment cannot be moved.",
-                field="status",
-            )
-        if label == "client":
-            check_client_cutoff(locked)
+        policy.move_decision(
+            appointment=locked, kind=policy.actor_kind(actor, label)
+        ).raise_if_refused()
         refusal = None
         if locked.status != Status.PENDING_CLEARANCE and locked.client is not None:
             result = _eligibility_or_override(

@@ -21,7 +21,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from bookings import eligibility
+from bookings import eligibility, policy
 from bookings.models import (
     Appointment,
     ConsentFormVersion,
@@ -31,7 +31,6 @@ from bookings.models import (
     ScreeningQuestion,
 )
 from bookings.selectors.consultations import screening_questions_active
-from bookings.services.appointments import TENTATIVE_GAP
 from bookings.services.health_data import health_data_access_record as _audit
 from bookings.services.health_rechecks import (  # noqa: F401 - re-exported for callers
     health_recheck_answer,
@@ -380,7 +379,7 @@ def tentative_treatments_release_for_consultation(
 ) -> int:
     """Cancel the tentative treatments waiting for a consultation that was cancelled or missed;
     with ``only_too_early`` (the consultation moved), just those now starting less than
-    ``TENTATIVE_GAP`` after it. Returns how many were released."""
+    ``policy.FIRST_TREATMENT_GAP`` after it. Returns how many were released."""
     released = 0
     with transaction.atomic():
         tentative = Appointment.objects.select_for_update().filter(
@@ -389,7 +388,7 @@ def tentative_treatments_release_for_consultation(
         )
         if only_too_early:
             tentative = tentative.filter(
-                start_at__lt=consultation_appointment.end_at + TENTATIVE_GAP
+                start_at__lt=policy.first_treatment_earliest(consultation_appointment)
             )
         for treatment in tentative:
             appointment_transition(
