@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from bookings import courses
 from bookings.models import (
     Appointment,
     Client,
@@ -195,25 +196,9 @@ def screening_questions_active(*, service_kind: str | None = None) -> list[Scree
     ]
 
 
-def appointment_is_later_session(*, appointment: Appointment) -> bool:
-    """A treatment after the client's first session of that service (so it needs a re-check)."""
-    return Appointment.objects.filter(
-        client_id=appointment.client_id,
-        service_id=appointment.service_id,
-        status=Status.COMPLETED,
-        start_at__lt=appointment.start_at,
-    ).exists()
-
-
 def appointments_needing_recheck(*, now: datetime | None = None) -> QuerySet[Appointment]:
     """Booked later sessions starting within the re-check window with no answer yet."""
     now = now or timezone.now()
-    earlier_session = Appointment.objects.filter(
-        client=OuterRef("client"),
-        service=OuterRef("service"),
-        status=Status.COMPLETED,
-        start_at__lt=OuterRef("start_at"),
-    )
     answered = HealthRecheck.objects.filter(appointment=OuterRef("pk"), answered_at__isnull=False)
     return (
         Appointment.objects.filter(
@@ -222,7 +207,7 @@ def appointments_needing_recheck(*, now: datetime | None = None) -> QuerySet[App
             start_at__gt=now,
             start_at__lte=now + RECHECK_WINDOW,
         )
-        .filter(Exists(earlier_session))
+        .filter(courses.earlier_session_exists())
         .exclude(Exists(answered))
         .select_related("client", "service", "location")
         .order_by("start_at")
@@ -264,27 +249,14 @@ def health_recheck_states(*, appointments: Iterable[Appointment]) -> dict[int, s
     ]
     if not candidates:
         return {}
+    later = courses.later_session_ids(appointments=candidates)
     answers = {
         recheck.appointment_id: recheck
-        for recheck in HealthRecheck.objects.filter(
-            appointment_id__in=[appointment.pk for appointment in candidates]
-        )
+        for recheck in HealthRecheck.objects.filter(appointment_id__in=later)
     }
-    first_completed: dict[tuple[int, int], datetime] = {}
-    for client_id, service_id, start_at in (
-        Appointment.objects.filter(
-            client_id__in={appointment.client_id for appointment in candidates},
-            service_id__in={appointment.service_id for appointment in candidates},
-            status=Status.COMPLETED,
-        )
-        .order_by("start_at")
-        .values_list("client_id", "service_id", "start_at")
-    ):
-        first_completed.setdefault((client_id, service_id), start_at)
     states: dict[int, str] = {}
     for appointment in candidates:
-        earliest = first_completed.get((appointment.client_id, appointment.service_id))
-        if earliest is None or earliest >= appointment.start_at:
+        if appointment.pk not in later:
             continue
         recheck = answers.get(appointment.pk)
         if recheck is None or recheck.answered_at is None:

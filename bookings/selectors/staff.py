@@ -8,18 +8,17 @@ notes are not read here at all (the consultation selectors own those, with their
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from bookings.eligibility import COURSE_STATUSES  # what counts as a session of a course
+from bookings.courses import CourseProgress, courses_progress
 from bookings.models import Appointment, AppointmentEvent, Client, Consultation
 from bookings.selectors.calendar import own_practitioner, sees_whole_calendar
 from clinic import roles
 from clinic.errors import NotFound, PermissionDenied
-from clinic.models import Service
 
 SEARCH_LIMIT = 20
 UPCOMING_STATUSES = (
@@ -118,23 +117,6 @@ def clients_search(*, actor: AbstractBaseUser | None, query: str) -> list[Client
     return list(clients.order_by("last_name", "first_name")[:SEARCH_LIMIT])
 
 
-@dataclass(frozen=True)
-class CourseProgress:
-    service: Service
-    sessions_done: int
-    sessions_booked: int
-    course_size: int
-    next_due_on: date | None
-
-    @property
-    def current_session(self) -> int:
-        return min(self.sessions_done + self.sessions_booked, self.course_size)
-
-    @property
-    def is_finished(self) -> bool:
-        return self.sessions_done >= self.course_size
-
-
 @dataclass
 class ClientOverview:
     client: Client
@@ -142,39 +124,6 @@ class ClientOverview:
     past: list[Appointment] = field(default_factory=list)
     courses: list[CourseProgress] = field(default_factory=list)
     consultation: ConsultationStatus | None = None
-
-
-def _course_progress(client_appointments: list[Appointment], zone_of) -> list[CourseProgress]:
-    by_service: dict[int, list[Appointment]] = {}
-    for appointment in client_appointments:
-        service = appointment.service
-        if (
-            service.kind == Service.Kind.TREATMENT
-            and service.course_size > 1
-            and appointment.status in COURSE_STATUSES
-        ):
-            by_service.setdefault(service.id, []).append(appointment)
-    courses = []
-    for sessions in by_service.values():
-        service = sessions[0].service
-        done = [s for s in sessions if s.status == Appointment.Status.COMPLETED]
-        booked = [s for s in sessions if s.status != Appointment.Status.COMPLETED]
-        last = max(sessions, key=lambda s: s.start_at)
-        next_due_on = None
-        if len(done) + len(booked) < service.course_size:
-            next_due_on = (
-                last.start_at.astimezone(zone_of(last)) + timedelta(days=service.min_interval_days)
-            ).date()
-        courses.append(
-            CourseProgress(
-                service=service,
-                sessions_done=len(done),
-                sessions_booked=len(booked),
-                course_size=service.course_size,
-                next_due_on=next_due_on,
-            )
-        )
-    return courses
 
 
 def client_overview(
@@ -206,7 +155,7 @@ def client_overview(
         elif appointment.status != Appointment.Status.HELD:
             overview.past.append(appointment)
     overview.past.reverse()
-    overview.courses = _course_progress(appointments, lambda a: a.location.zone)
+    overview.courses = courses_progress(appointments, zone_of=lambda a: a.location.zone)
     overview.consultation = consultation_status_for_client(client=client)
     return overview
 

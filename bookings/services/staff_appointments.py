@@ -13,6 +13,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 
+from bookings import policy
 from bookings.models import Appointment, Client
 from bookings.services.appointments import appointment_book, appointment_reschedule
 from bookings.services.transitions import (
@@ -23,15 +24,15 @@ from bookings.services.transitions import (
     appointment_mark_no_show,
 )
 from clinic import roles
-from clinic.errors import PermissionDenied, ValidationFailed
+from clinic.errors import ValidationFailed
 from clinic.models import Location, Practitioner, Room, Service
 
 STAFF_ACTIONS = {
-    "confirm": appointment_confirm,
-    "arrived": appointment_mark_arrived,
-    "completed": appointment_complete,
-    "no_show": appointment_mark_no_show,
-    "cancel": appointment_cancel,
+    policy.Action.CONFIRM: appointment_confirm,
+    policy.Action.ARRIVE: appointment_mark_arrived,
+    policy.Action.COMPLETE: appointment_complete,
+    policy.Action.NO_SHOW: appointment_mark_no_show,
+    policy.Action.CANCEL: appointment_cancel,
 }
 
 
@@ -39,16 +40,13 @@ def require_appointment_access(
     actor: AbstractBaseUser | None, *, practitioner_id: int | None
 ) -> None:
     """Raise PermissionDenied unless ``actor`` may work on appointments in this practitioner's
-    column (reception and managers: any; a practitioner: only their own)."""
-    if roles.has_role(actor, roles.RECEPTION, roles.MANAGER):
-        return
-    if (
-        roles.has_role(actor, roles.PRACTITIONER)
-        and practitioner_id is not None
-        and Practitioner.objects.filter(id=practitioner_id, user_id=actor.pk).exists()
-    ):
-        return
-    raise PermissionDenied("You can only work on your own appointments")
+    column (``bookings.policy.may_work_in_column``)."""
+    user_id = (
+        Practitioner.objects.filter(id=practitioner_id).values_list("user_id", flat=True).first()
+        if practitioner_id is not None
+        else None
+    )
+    policy.may_work_in_column(actor, practitioner_user_id=user_id).raise_if_refused()
 
 
 def appointment_book_by_staff(
@@ -129,5 +127,7 @@ def appointment_change_status_by_staff(
         raise ValidationFailed(
             f"Unknown action {action!r}; use one of {', '.join(STAFF_ACTIONS)}", field="action"
         )
-    require_appointment_access(actor, practitioner_id=appointment.practitioner_id)
+    # The policy answers first (who, status, time) so the desk gets the reason it was shown;
+    # the transition checks the same rules again under the row lock.
+    policy.decide(appointment=appointment, action=action, actor=actor).raise_if_refused()
     return transition(appointment=appointment, actor=actor, reason=reason)

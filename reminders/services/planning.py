@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from bookings.courses import course_is_unfinished, is_later_session
 from bookings.models import Appointment, Client
 from bookings.tokens import manage_token_for
 from clinic.models import Location
@@ -32,14 +33,6 @@ logger = logging.getLogger(__name__)
 
 Category = ReminderRule.Category
 Trigger = ReminderRule.Trigger
-
-# Statuses that count as "this client's course has a session".
-_SESSION_STATUSES = (
-    Appointment.Status.BOOKED,
-    Appointment.Status.CONFIRMED,
-    Appointment.Status.ARRIVED,
-    Appointment.Status.COMPLETED,
-)
 
 
 def rule_due_at(*, rule: ReminderRule, appointment: Appointment, now: datetime) -> datetime:
@@ -67,31 +60,6 @@ def _rule_applies(*, rule: ReminderRule, appointment: Appointment) -> bool:
     if service_ids:
         return appointment.service_id in service_ids
     return not rule.service_kinds or appointment.service.kind in rule.service_kinds
-
-
-def _is_repeat_session(appointment: Appointment) -> bool:
-    return (
-        Appointment.objects.filter(
-            client_id=appointment.client_id,
-            service_id=appointment.service_id,
-            start_at__lt=appointment.start_at,
-            status__in=_SESSION_STATUSES,
-        )
-        .exclude(pk=appointment.pk)
-        .exists()
-    )
-
-
-def course_is_unfinished(*, appointment: Appointment) -> bool:
-    """True while the client's current course of this service has sessions left: the count of
-    completed sessions is not a whole number of courses (a course of 1 is never unfinished)."""
-    completed = Appointment.objects.filter(
-        client_id=appointment.client_id,
-        service_id=appointment.service_id,
-        status=Appointment.Status.COMPLETED,
-    ).count()
-    course_size = max(appointment.service.course_size, 1)
-    return completed % course_size != 0
 
 
 def appointment_message_context(*, appointment: Appointment) -> dict[str, object]:
@@ -145,7 +113,7 @@ def _plan_rules(
     for rule in rules:
         if rule.pk in already_planned or not _rule_applies(rule=rule, appointment=appointment):
             continue
-        if rule.only_repeat_sessions and not _is_repeat_session(appointment):
+        if rule.only_repeat_sessions and not is_later_session(appointment=appointment):
             continue
         if rule.only_while_course_unfinished and not course_is_unfinished(appointment=appointment):
             continue
