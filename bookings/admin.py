@@ -1,7 +1,7 @@
 """Django admin for bookings. Sections are owned by different parts of the app; add new ones
 below the existing ones.
 
-Consultations (issue 5): the screening questionnaire and its answer rules are data staff can
+Consultations: the screening questionnaire and its answer rules are data staff can
 edit; consultations are health data, visible only to practitioners and managers, read-only here
 (outcomes are recorded through ``consultation_record_outcome`` so tentative treatments are
 settled) and every opening of one is audited; API tokens are shown once when created and can be

@@ -14,7 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from bookings.models import Appointment
-from clinic.models import Location
+from clinic.selectors import location_default
 from reminders.models import CAP_EXEMPT_CATEGORIES, Message, ReminderRule
 from reminders.rendering import OPT_OUT_LINE
 from reminders.selectors import sms_blocked_reason
@@ -56,7 +56,7 @@ def _zone_for(message: Message) -> ZoneInfo:
     if location is None and message.appointment_id is not None:
         location = message.appointment.location
     if location is None:
-        location = Location.objects.filter(is_active=True).order_by("id").first()
+        location = location_default()
     return location.zone if location is not None else ZoneInfo(settings.TIME_ZONE)
 
 

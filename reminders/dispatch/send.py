@@ -14,6 +14,7 @@ from django.db.models import Case, CharField, Value, When
 from django.utils import timezone
 
 from reminders.backends import SmsBackend, SmsError, get_backend
+from reminders.backends.twilio import describe_error, is_opt_out
 from reminders.dispatch.claim import (
     BATCH_SIZE,
     DispatchReport,
@@ -22,7 +23,7 @@ from reminders.dispatch.claim import (
 )
 from reminders.models import Message
 from reminders.ratelimit import rate_limit_wait
-from reminders.services.outbox import client_opt_out, describe_error
+from reminders.services.outbox import client_opt_out
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +166,7 @@ def _record_failure(*, message: Message, error: SmsError, report: DispatchReport
             updated_at=now,
         )
         report.failed += 1
-        if error.code == 21610 and message.client_id is not None:
+        if is_opt_out(error.code) and message.client_id is not None:
             client_opt_out(client=message.client, method="carrier_21610", now=now)
         return
     if message.attempts >= MAX_ATTEMPTS:

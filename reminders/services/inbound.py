@@ -14,6 +14,7 @@ from bookings.models import Appointment, Client
 from bookings.tokens import manage_token_for
 from clinic.errors import ApplicationError
 from clinic.models import Location
+from clinic.selectors import location_default
 from reminders.models import InboundMessage, Message, ReminderRule
 from reminders.rendering import OPT_OUT_LINE, local_date_text, local_time_text, public_url
 from reminders.services.outbox import client_opt_in, client_opt_out
@@ -64,7 +65,7 @@ def _location_for(client: Client | None, appointment: Appointment | None) -> Loc
         return appointment.location
     if client is not None and client.preferred_location_id:
         return client.preferred_location
-    return Location.objects.filter(is_active=True).order_by("id").first()
+    return location_default()
 
 
 def _is_open(location: Location, now: datetime) -> bool:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from bookings.models import Client
 from clinic import roles
 from clinic.errors import PolicyViolation, ValidationFailed
+from reminders.backends.twilio import describe_error, is_opt_out
 from reminders.models import InboundMessage, Message, ReminderRule
 from reminders.services.planning import nudge_dispatch_on_commit
 
@@ -120,7 +121,7 @@ def inbound_mark_handled(*, inbound: InboundMessage, actor: AbstractBaseUser) ->
 
 
 def client_opt_out(*, client: Client, method: str, now: datetime | None = None) -> int:
-    """Record an opt-out (STOP, or Twilio's 21610) and cancel every unsent message to the
+    """Record an opt-out (STOP, or Twilio's opt-out error) and cancel every unsent message to the
     client. Returns how many messages were cancelled."""
     now = now or timezone.now()
     Client.objects.filter(pk=client.pk, sms_opted_out_at__isnull=True).update(sms_opted_out_at=now)
@@ -197,27 +198,6 @@ def message_apply_provider_status(
         if changed:
             message.updated_at = now
             message.save(update_fields=[*changed, "updated_at"])
-        if error_code == 21610 and message.client_id is not None:
+        if is_opt_out(error_code) and message.client_id is not None:
             client_opt_out(client=message.client, method="carrier_21610", now=now)
     return message
-
-
-ERROR_REASONS = {
-    20003: "The SMS provider rejected our credentials: the clinic's SMS settings need fixing.",
-    21211: "The phone number is not valid: check the client's number.",
-    21408: "Sending to this country is not enabled for the clinic's SMS account.",
-    21610: "The client has unsubscribed from SMS (replied STOP).",
-    21614: "The number is not a mobile number: check the client's number.",
-    30003: "The handset was unreachable.",
-    30004: "The message was blocked by the carrier or recipient.",
-    30005: "The number is unknown or no longer in service.",
-    30006: "The number is a landline or the carrier cannot take SMS.",
-    30007: "The carrier filtered the message as spam.",
-    30008: "The carrier reported an unknown error.",
-}
-
-
-def describe_error(code: int | None) -> str:
-    if code is None:
-        return "The SMS provider reported an error."
-    return ERROR_REASONS.get(code, f"The SMS provider reported error {code}.")

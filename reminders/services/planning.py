@@ -19,6 +19,7 @@ from bookings.courses import course_is_unfinished, is_later_session
 from bookings.models import Appointment, Client
 from bookings.tokens import manage_token_for
 from clinic.models import Location
+from clinic.selectors import location_default
 from reminders.models import Message, ReminderRule
 from reminders.protocol import VERIFICATION_TEMPLATE
 from reminders.rendering import (
@@ -223,7 +224,7 @@ def message_plan_verification(
     """Queue a one-time code, due now. The client asked for it, so it needs no stored consent
     and ignores quiet hours; it goes stale after the code's lifetime."""
     now = now or timezone.now()
-    location = location or Location.objects.filter(is_active=True).order_by("id").first()
+    location = location or location_default()
     body = render_template_text(
         VERIFICATION_TEMPLATE,
         {"code": code, "clinic_name": location.name if location else "Aftercare"},
