@@ -13,6 +13,8 @@ from django.db import connection, connections, transaction
 from django.db.models import Case, CharField, Value, When
 from django.utils import timezone
 
+from bookings.models import Appointment
+from bookings.services import health_recheck_request
 from reminders.backends import SmsBackend, SmsError, get_backend
 from reminders.backends.twilio import describe_error, is_opt_out
 from reminders.dispatch.claim import (
@@ -21,7 +23,7 @@ from reminders.dispatch.claim import (
     claim_lease,
     messages_claim_due,
 )
-from reminders.models import Message
+from reminders.models import Message, ReminderRule
 from reminders.ratelimit import rate_limit_wait
 from reminders.services.outbox import client_opt_out
 
@@ -133,6 +135,11 @@ def _record_accepted(outcomes: list[_Accepted]) -> None:
                 Message.objects.filter(pk=outcome.message_id, provider_sid__isnull=True).update(
                     provider_sid=outcome.sid, updated_at=now
                 )
+        # The re-check text is the question: from now on a missing answer is "unanswered".
+        for appointment in Appointment.objects.filter(
+            messages__pk__in=ids, messages__category=ReminderRule.Category.HEALTH_RECHECK
+        ).distinct():
+            health_recheck_request(appointment=appointment, now=now)
 
 
 def _relax_commit_durability() -> None:
