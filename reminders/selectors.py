@@ -9,10 +9,10 @@ from django.db.models import Count, QuerySet
 
 from bookings.models import Appointment, Client
 from bookings.tokens import manage_token_for
+from clinic.care import CARE_INSTRUCTIONS
 from clinic.errors import NotFound
 from clinic.models import Location
 from reminders.models import InboundMessage, Message
-from reminders.protocol import CARE_INSTRUCTIONS
 from reminders.tokens import appointment_id_from_care_token
 
 
