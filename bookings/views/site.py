@@ -1,4 +1,4 @@
-"""The client booking site (``/book/``): treatment → time (held 10 minutes) → details → phone
+"""The client booking site (``/book/``): treatment → time (held ``SLOT_HOLD_MINUTES``) → details → phone
 code → confirmation. Views parse, call one service, and show domain errors as friendly pages or
 form errors; the booking-in-progress lives in the session, keyed by the hold it owns."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -148,6 +149,15 @@ def _picker_page(
     return render(request, template, context, status=status)
 
 
+def _countdown(hold: Appointment) -> dict[str, object]:
+    """What the hold countdown starts from (its script counts down from there)."""
+    seconds_left = max(int((hold.hold_expires_at - timezone.now()).total_seconds()), 0)
+    return {
+        "hold_expires_epoch": int(hold.hold_expires_at.timestamp()),
+        "hold_time_left": f"{seconds_left // 60}:{seconds_left % 60:02d}",
+    }
+
+
 def _hold_expired_page(
     request: HttpRequest, *, location: Location, service: Service, around: datetime
 ) -> HttpResponse:
@@ -163,6 +173,7 @@ def _hold_expired_page(
             "service": service,
             "alternatives": nearest,
             "action_url": reverse("site-hold", args=[location.slug, service.slug]),
+            "hold_minutes": settings.SLOT_HOLD_MINUTES,
         },
         status=410,
     )
@@ -226,7 +237,7 @@ def book_times(request: HttpRequest, location_slug: str, service_slug: str) -> H
 
 @require_POST
 def book_hold(request: HttpRequest, location_slug: str, service_slug: str) -> HttpResponse:
-    """Hold the chosen start for 10 minutes; a taken time shows the nearest free ones."""
+    """Hold the chosen start for ``SLOT_HOLD_MINUTES``; a taken time shows the nearest free ones."""
     location, service = _bookable_service(location_slug=location_slug, service_slug=service_slug)
     start_at = parse_start(request.POST.get("start"))
     if start_at is None:
@@ -325,7 +336,7 @@ def book_details(request: HttpRequest) -> HttpResponse:
             "location": location,
             "service": service,
             "returning": returning,
-            "hold_expires_epoch": int(hold.hold_expires_at.timestamp()),
+            **_countdown(hold),
         },
     )
 
@@ -378,7 +389,7 @@ def book_verify(request: HttpRequest) -> HttpResponse:
             "phone_ending": details["phone"][-4:],
             "notice": notice,
             "problem": problem,
-            "hold_expires_epoch": int(hold.hold_expires_at.timestamp()),
+            **_countdown(hold),
         },
     )
 
