@@ -51,7 +51,22 @@ CARE_INSTRUCTIONS: dict[str, dict[str, list[str]]] = {
         ],
         "Before you come": [
             "Fill in the health questions online if you haven't yet; it saves time on the day.",
-            "Bring a list of the medicines and skincare products you use.",
+            "Bring a list of any medicines, supplements and skincare you use.",
+            "Come with clean skin if you can, so we can look at it properly.",
         ],
     },
 }
+
+# The sections that prepare for the visit (shown on the booking's manage page too).
+BEFORE_THE_VISIT: dict[str, tuple[str, ...]] = {
+    "treatment": ("Two weeks before", "Five days before", "On the day"),
+    "consultation": ("Before you come",),
+}
+
+
+def care_before_the_visit(*, service_kind: str) -> list[str]:
+    """The preparation advice for a visit of this kind, in order."""
+    sections = CARE_INSTRUCTIONS.get(service_kind, {})
+    return [
+        line for title in BEFORE_THE_VISIT.get(service_kind, ()) for line in sections.get(title, [])
+    ]

@@ -30,27 +30,12 @@ from bookings.views.site_picker import (
     parse_start,
     picker_context,
 )
+from clinic.care import care_before_the_visit
 from clinic.errors import ApplicationError, Gone, NotFound, SlotUnavailable
 
 PICKER_NOTES = {
     "site-reschedule": "Choosing a time moves your booking straight away; we text you the new time.",
     "site-first-treatment": "Choosing a time holds it for you until your consultation.",
-}
-
-PREP = {
-    "consultation": [
-        "Please fill in the short health questionnaire before you come: it makes the most of "
-        "your time with us.",
-        "Bring a list of any medicines, supplements and skincare you use.",
-        "Come with clean skin if you can, so we can look at it properly.",
-    ],
-    "treatment": [
-        "For two weeks before: avoid sun, sunbeds, self-tan, peels and laser.",
-        "Five days before: pause retinoids, acids and exfoliants. Pause aspirin, ibuprofen or "
-        "fish oil only if your prescriber agrees.",
-        "On the day: arrive with clean skin and no make-up. Expect some redness, like mild "
-        "sunburn, for one to three days afterwards.",
-    ],
 }
 
 
@@ -137,7 +122,7 @@ def _booking_context(request: HttpRequest, appointment: Appointment, token: str)
         "is_active": _is_upcoming(appointment),
         "screening_pending": _screening_pending(appointment),
         "screening_url": reverse("site-screening", args=[token]),
-        "prep": PREP["consultation" if appointment.service.is_consultation else "treatment"],
+        "prep": care_before_the_visit(service_kind=appointment.service.kind),
         "google_calendar_url": _google_calendar_url(appointment, manage_url=manage_url),
         "manage_url": manage_url,
         "tentative": list(tentative_treatments_for(consultation=appointment))
