@@ -87,8 +87,8 @@ def get_client(request: HttpRequest, client_id: int):
     consultation = overview.consultation
     return {
         "client": client_out(overview.client),
-        "upcoming": [appointment_out(a) for a in overview.upcoming],
-        "past": [appointment_out(a) for a in overview.past],
+        "upcoming": [appointment_out(a, actor=request.auth) for a in overview.upcoming],
+        "past": [appointment_out(a, actor=request.auth) for a in overview.past],
         "courses": [
             {
                 "service_id": course.service.id,
