@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Exists, OuterRef, QuerySet
 
 from bookings.models import Appointment
-from bookings.policy import COURSE_SESSION_STATUSES
+from bookings.policy import COURSE_SESSION_STATUSES, EXPECTED_STATUSES
 from clinic.models import Service
 
 Status = Appointment.Status
@@ -79,6 +79,15 @@ def later_session_ids(*, appointments: Iterable[Appointment]) -> set[int]:
         if first is not None and first[0] < appointment.start_at and first[1] != appointment.pk:
             later.add(appointment.pk)
     return later
+
+
+def next_session_is_booked(*, appointment: Appointment, now: datetime) -> bool:
+    """Whether the client already has a (non-tentative) later session of this course booked."""
+    return (
+        course_sessions(client_id=appointment.client_id, service_id=appointment.service_id)
+        .filter(start_at__gt=now, status__in=EXPECTED_STATUSES)
+        .exists()
+    )
 
 
 def sessions_too_close(

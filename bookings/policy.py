@@ -72,16 +72,31 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 # Booked and still to come: may be moved (by staff, or online before the cutoff), cancelled
 # online, prepared for (screening, a first treatment hold, calendar links).
 UPCOMING_STATUSES: tuple[str, ...] = (Status.PENDING_CLEARANCE, Status.BOOKED, Status.CONFIRMED)
-# Sessions that count towards a client's course of a service (see ``bookings.courses``).
-COURSE_SESSION_STATUSES: tuple[str, ...] = (
-    Status.PENDING_CLEARANCE,
+# Booked for sure (not tentative) and still to come: the client is expected. A health re-check
+# may be answered, an SMS "C" confirms it, a reminder is still worth sending.
+EXPECTED_STATUSES: tuple[str, ...] = (Status.BOOKED, Status.CONFIRMED)
+# Not over yet: upcoming, or the client is here (the client page's "upcoming").
+OPEN_VISIT_STATUSES: tuple[str, ...] = (*UPCOMING_STATUSES, Status.ARRIVED)
+# Booked or done, not cancelled or missed: the sessions of a course (``bookings.courses``) and
+# what a practitioner's calendar feed carries.
+BOOKED_OR_DONE_STATUSES: tuple[str, ...] = (*OPEN_VISIT_STATUSES, Status.COMPLETED)
+COURSE_SESSION_STATUSES = BOOKED_OR_DONE_STATUSES
+# Everything that was booked, attended or missed (reports); the staff calendar also shows holds.
+BOOKED_EVER_STATUSES: tuple[str, ...] = (*BOOKED_OR_DONE_STATUSES, Status.NO_SHOW)
+CALENDAR_STATUSES: tuple[str, ...] = (Status.HELD, *BOOKED_EVER_STATUSES)
+# The visit's time came: the client came, or did not (the no-show rate's denominator).
+DUE_STATUSES: tuple[str, ...] = (Status.ARRIVED, Status.COMPLETED, Status.NO_SHOW)
+# The visit did not and will not take place.
+DID_NOT_HAPPEN_STATUSES: tuple[str, ...] = (Status.CANCELLED, Status.NO_SHOW)
+# A consultation in one of these will be (or was) assessed.
+ASSESSABLE_CONSULTATION_STATUSES: tuple[str, ...] = (
     Status.BOOKED,
     Status.CONFIRMED,
     Status.ARRIVED,
     Status.COMPLETED,
 )
-# A session that is coming up or happening: the client may answer the health re-check.
-RECHECK_STATUSES: tuple[str, ...] = (Status.BOOKED, Status.CONFIRMED)
+# Later sessions whose health re-check state the staff calendar shows.
+RECHECK_SHOWN_STATUSES: tuple[str, ...] = (*EXPECTED_STATUSES, Status.ARRIVED)
 
 STATUS_FOR_ACTION: dict[str, str] = {
     Action.CONFIRM: Status.CONFIRMED,

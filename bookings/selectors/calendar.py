@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
+from bookings import policy
 from bookings.models import Appointment
 from clinic import roles
 from clinic.errors import PermissionDenied, ValidationFailed
@@ -20,17 +21,6 @@ from clinic.models import Location, Practitioner, Room, TimeOff, WorkingHours
 
 # Longest range one request may ask for: a week view plus slack; keeps the query bounded.
 MAX_RANGE_DAYS = 42
-
-# Shown on the calendar; cancelled appointments free their time and are listed elsewhere.
-CALENDAR_STATUSES = (
-    Appointment.Status.HELD,
-    Appointment.Status.PENDING_CLEARANCE,
-    Appointment.Status.BOOKED,
-    Appointment.Status.CONFIRMED,
-    Appointment.Status.ARRIVED,
-    Appointment.Status.COMPLETED,
-    Appointment.Status.NO_SHOW,
-)
 
 
 @dataclass(frozen=True)
@@ -111,7 +101,7 @@ def appointments_in_range(
         location=location,
         start_at__lt=range_end_at,
         end_at__gt=range_start_at,
-        status__in=CALENDAR_STATUSES,
+        status__in=policy.CALENDAR_STATUSES,
     ).select_related("client", "service", "practitioner", "room", "location")
     if not sees_whole_calendar(actor):
         mine = own_practitioner(actor)

@@ -16,7 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from bookings import courses
+from bookings import courses, policy
 from bookings.models import (
     Appointment,
     Client,
@@ -30,13 +30,6 @@ from clinic.models import Service
 Status = Appointment.Status
 Outcome = Consultation.Outcome
 
-# A consultation appointment in one of these states still counts as "will be assessed".
-UPCOMING_CONSULTATION_STATUSES = (
-    Status.BOOKED,
-    Status.CONFIRMED,
-    Status.ARRIVED,
-    Status.COMPLETED,
-)
 RECHECK_WINDOW = timedelta(hours=72)
 
 
@@ -146,7 +139,7 @@ def consultation_pending_for(*, client: Client) -> QuerySet[Appointment]:
     return Appointment.objects.filter(
         client=client,
         service__kind=Service.Kind.CONSULTATION,
-        status__in=UPCOMING_CONSULTATION_STATUSES,
+        status__in=policy.ASSESSABLE_CONSULTATION_STATUSES,
     ).exclude(Exists(assessed))
 
 
@@ -180,7 +173,7 @@ def consultations_for_review(
     else:
         consultations = consultations.filter(
             outcome__in=[Outcome.PENDING, Outcome.NEEDS_REVIEW]
-        ).exclude(appointment__status__in=[Status.CANCELLED, Status.NO_SHOW])
+        ).exclude(appointment__status__in=policy.DID_NOT_HAPPEN_STATUSES)
     return consultations.order_by("appointment__start_at")
 
 
@@ -202,7 +195,7 @@ def appointments_needing_recheck(*, now: datetime | None = None) -> QuerySet[App
     answered = HealthRecheck.objects.filter(appointment=OuterRef("pk"), answered_at__isnull=False)
     return (
         Appointment.objects.filter(
-            status__in=[Status.BOOKED, Status.CONFIRMED],
+            status__in=policy.EXPECTED_STATUSES,
             service__requires_consultation=True,
             start_at__gt=now,
             start_at__lte=now + RECHECK_WINDOW,
@@ -244,7 +237,7 @@ def health_recheck_states(*, appointments: Iterable[Appointment]) -> dict[int, s
         appointment
         for appointment in appointments
         if appointment.client_id
-        and appointment.status in {Status.BOOKED, Status.CONFIRMED, Status.ARRIVED}
+        and appointment.status in policy.RECHECK_SHOWN_STATUSES
         and appointment.service.requires_consultation
     ]
     if not candidates:
@@ -286,7 +279,7 @@ def health_rechecks_in_review(
     return (
         HealthRecheck.objects.filter(
             needs_review=True,
-            appointment__status__in=[Status.BOOKED, Status.CONFIRMED],
+            appointment__status__in=policy.EXPECTED_STATUSES,
             appointment__start_at__gt=now or timezone.now(),
         )
         .select_related("appointment__client", "appointment__service", "appointment__location")

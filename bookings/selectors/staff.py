@@ -14,6 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from bookings import policy
 from bookings.courses import CourseProgress, courses_progress
 from bookings.models import Appointment, AppointmentEvent, Client, Consultation
 from bookings.selectors.calendar import own_practitioner, sees_whole_calendar
@@ -21,12 +22,6 @@ from clinic import roles
 from clinic.errors import NotFound, PermissionDenied
 
 SEARCH_LIMIT = 20
-UPCOMING_STATUSES = (
-    Appointment.Status.PENDING_CLEARANCE,
-    Appointment.Status.BOOKED,
-    Appointment.Status.CONFIRMED,
-    Appointment.Status.ARRIVED,
-)
 
 
 def appointment_for_staff(*, actor: AbstractBaseUser | None, appointment_id: int) -> Appointment:
@@ -150,7 +145,7 @@ def client_overview(
     now = now or timezone.now()
     overview = ClientOverview(client=client)
     for appointment in appointments:
-        if appointment.status in UPCOMING_STATUSES and appointment.end_at >= now:
+        if appointment.status in policy.OPEN_VISIT_STATUSES and appointment.end_at >= now:
             overview.upcoming.append(appointment)
         elif appointment.status != Appointment.Status.HELD:
             overview.past.append(appointment)

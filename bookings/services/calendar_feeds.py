@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar, Event
 
+from bookings import policy
 from bookings.models import Appointment, CalendarFeedToken
 from clinic import roles
 from clinic.errors import Gone, NotFound, PermissionDenied
@@ -31,13 +32,6 @@ logger = logging.getLogger(__name__)
 FEED_SALT = "bookings.calendar-feed"
 FEED_PAST_DAYS = 30
 FEED_FUTURE_DAYS = 180
-FEED_STATUSES = (
-    Appointment.Status.PENDING_CLEARANCE,
-    Appointment.Status.BOOKED,
-    Appointment.Status.CONFIRMED,
-    Appointment.Status.ARRIVED,
-    Appointment.Status.COMPLETED,
-)
 
 
 def _hash(secret: str) -> str:
@@ -126,7 +120,7 @@ def calendar_feed_render(*, token: str, now: datetime | None = None) -> bytes:
     appointments = (
         Appointment.objects.filter(
             practitioner=feed.practitioner,
-            status__in=FEED_STATUSES,
+            status__in=policy.BOOKED_OR_DONE_STATUSES,
             start_at__gte=now - timedelta(days=FEED_PAST_DAYS),
             start_at__lt=now + timedelta(days=FEED_FUTURE_DAYS),
         )

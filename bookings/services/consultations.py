@@ -195,7 +195,7 @@ def consultation_submit_screening(
                 "This consultation has been completed; please speak to the clinic about changes.",
                 field="answers",
             )
-        if locked.appointment.status in {Status.CANCELLED, Status.NO_SHOW}:
+        if locked.appointment.status in policy.DID_NOT_HAPPEN_STATUSES:
             raise IllegalTransition("This consultation was cancelled.", field="answers")
         locked.answers = snapshot
         locked.screening_flags = [flag.as_dict() for flag in flagged]
@@ -273,7 +273,7 @@ def consultation_record_outcome(
                 "This consultation already has an outcome; book a new consultation to reassess.",
                 field="outcome",
             )
-        if locked.appointment.status in {Status.CANCELLED, Status.NO_SHOW}:
+        if locked.appointment.status in policy.DID_NOT_HAPPEN_STATUSES:
             raise IllegalTransition(
                 "A cancelled or missed consultation cannot have an outcome.", field="outcome"
             )
@@ -416,10 +416,10 @@ def tentative_holds_release_due(*, now: datetime | None = None) -> int:
         )
         for treatment in candidates:
             consultation_appointment = treatment.awaiting_consultation
-            gone = consultation_appointment is None or consultation_appointment.status in {
-                Status.CANCELLED,
-                Status.NO_SHOW,
-            }
+            gone = (
+                consultation_appointment is None
+                or consultation_appointment.status in policy.DID_NOT_HAPPEN_STATUSES
+            )
             if not gone and treatment.start_at - margin > now:
                 continue
             appointment_transition(

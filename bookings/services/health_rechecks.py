@@ -11,7 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from bookings import signals
+from bookings import policy, signals
 from bookings.models import Appointment, AppointmentEvent, HealthDataAccess, HealthRecheck
 from bookings.services.health_data import health_data_access_record as _audit
 from clinic import roles
@@ -57,7 +57,7 @@ def health_recheck_answer(
     label = roles.actor_label(actor)
     with transaction.atomic():
         locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
-        if locked.status not in {Status.BOOKED, Status.CONFIRMED} or locked.start_at <= now:
+        if locked.status not in policy.EXPECTED_STATUSES or locked.start_at <= now:
             raise IllegalTransition(
                 "This appointment is not coming up any more.", field="appointment"
             )

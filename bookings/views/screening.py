@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from bookings import policy
 from bookings.models import Appointment
 from bookings.selectors.consultations import screening_questions_active
 from bookings.services.consultations import (
@@ -81,7 +82,7 @@ def screening_form(request: HttpRequest, token: str) -> HttpResponse:
             "token": token,
             "already_submitted": consultation.submitted_at is not None,
             "is_closed": consultation.outcome in {"cleared", "not_suitable"}
-            or appointment.status in {Appointment.Status.CANCELLED, Appointment.Status.NO_SHOW},
+            or appointment.status in policy.DID_NOT_HAPPEN_STATUSES,
             "questions": [
                 {
                     "question": question,

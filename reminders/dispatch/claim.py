@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from bookings.models import Appointment
+from bookings.courses import next_session_is_booked
 from clinic.selectors import location_default
 from reminders.models import CAP_EXEMPT_CATEGORIES, Message, ReminderRule
 from reminders.rendering import OPT_OUT_LINE
@@ -145,12 +145,7 @@ def _gate(
         message.rule is not None
         and message.rule.only_while_course_unfinished
         and message.appointment_id is not None
-        and Appointment.objects.filter(
-            client_id=message.client_id,
-            service_id=message.appointment.service_id,
-            start_at__gt=now,
-            status__in=[Appointment.Status.BOOKED, Appointment.Status.CONFIRMED],
-        ).exists()
+        and next_session_is_booked(appointment=message.appointment, now=now)
     ):
         _skip(message, "The next session is already booked", report)
         return False

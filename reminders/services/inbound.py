@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from bookings import policy
 from bookings.models import Appointment, Client
 from bookings.selectors.consultations import appointment_awaiting_recheck
 from bookings.services.consultations import health_recheck_answer
@@ -55,7 +56,7 @@ def _next_appointment(client: Client, now: datetime) -> Appointment | None:
         Appointment.objects.filter(
             client=client,
             start_at__gt=now,
-            status__in=[Appointment.Status.BOOKED, Appointment.Status.CONFIRMED],
+            status__in=policy.EXPECTED_STATUSES,
         )
         .select_related("location")
         .order_by("start_at")

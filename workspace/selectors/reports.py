@@ -10,20 +10,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncWeek
 
+from bookings import policy
 from bookings.models import Appointment
 from clinic import roles
 from clinic.errors import ValidationFailed
 from clinic.models import Location, Service
 
 MAX_REPORT_DAYS = 366
-BOOKED_STATUSES = (
-    Appointment.Status.PENDING_CLEARANCE,
-    Appointment.Status.BOOKED,
-    Appointment.Status.CONFIRMED,
-    Appointment.Status.ARRIVED,
-    Appointment.Status.COMPLETED,
-    Appointment.Status.NO_SHOW,
-)
 
 
 @dataclass(frozen=True)
@@ -60,7 +53,7 @@ def bookings_per_week(
             location=location,
             start_at__gte=period.start_at,
             start_at__lt=period.end_at,
-            status__in=BOOKED_STATUSES,
+            status__in=policy.BOOKED_EVER_STATUSES,
         )
         .annotate(week=TruncWeek("start_at", tzinfo=location.zone))
         .values("week", "service__name", "practitioner__display_name")
@@ -88,13 +81,7 @@ def no_show_rate(
     ).aggregate(
         due=Count(
             "id",
-            filter=Q(
-                status__in=[
-                    Appointment.Status.ARRIVED,
-                    Appointment.Status.COMPLETED,
-                    Appointment.Status.NO_SHOW,
-                ]
-            ),
+            filter=Q(status__in=policy.DUE_STATUSES),
         ),
         no_shows=Count("id", filter=Q(status=Appointment.Status.NO_SHOW)),
     )
@@ -112,7 +99,7 @@ def consultation_conversion(
         client=OuterRef("client"),
         service__kind=Service.Kind.TREATMENT,
         start_at__gt=OuterRef("start_at"),
-        status__in=BOOKED_STATUSES,
+        status__in=policy.BOOKED_EVER_STATUSES,
     )
     consultations = Appointment.objects.filter(
         location=location,
