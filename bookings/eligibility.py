@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bookings import courses
+from bookings import courses, policy
 from bookings.models import Client
 from bookings.selectors.consultations import clearance_refusal
 from clinic.models import Service
@@ -91,7 +91,7 @@ def _course_spacing(
     earliest = (nearest.start_at + gap).date()
     return EligibilityResult(
         allowed=False,
-        reason="too_soon_in_course",
+        reason=policy.EligibilityRefusal.TOO_SOON_IN_COURSE,
         message=(
             f"Sessions need at least {service.min_interval_days} days between them for your skin to "
             f"recover. The next session can be from {earliest:%-d %B %Y}."

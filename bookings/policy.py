@@ -51,6 +51,28 @@ class Refusal(models.TextChoices):
     NOT_THEIR_APPOINTMENT = "not_their_appointment", "Another practitioner's appointment"
 
 
+class EligibilityRefusal(models.TextChoices):
+    """Why a client may not have a service at a time (``bookings.eligibility.check``); the
+    value is the error code every interface returns."""
+
+    CONSULTATION_REQUIRED = "consultation_required", "A consultation is needed first"
+    CONSULTATION_PENDING = "consultation_pending", "The consultation is not assessed yet"
+    NOT_SUITABLE = "not_suitable", "Assessed as not suitable"
+    CLEARANCE_EXPIRED = "clearance_expired", "The clearance has expired"
+    NOT_BEFORE = "not_before", "The practitioner advised waiting"
+    TOO_SOON_IN_COURSE = "too_soon_in_course", "Too soon after another session"
+
+
+# Refusals a tentative (pending clearance) booking may wait out, held until the consultation.
+REFUSALS_A_TENTATIVE_HOLD_WAITS_OUT = frozenset(
+    {EligibilityRefusal.CONSULTATION_REQUIRED, EligibilityRefusal.CONSULTATION_PENDING}
+)
+# Refusals the booking site answers by offering a consultation.
+REFUSALS_NEEDING_A_CONSULTATION = frozenset(
+    {*REFUSALS_A_TENTATIVE_HOLD_WAITS_OUT, EligibilityRefusal.CLEARANCE_EXPIRED}
+)
+
+
 class ActorKind(models.TextChoices):
     STAFF = "staff", "Staff"
     CLIENT = "client", "Client"  # the manage link, the public API's token, an SMS reply

@@ -59,7 +59,7 @@ def clearance_refusal(
     ``consultation_pending``.
     """
     required = ClearanceRefusal(
-        reason="consultation_required",
+        reason=policy.EligibilityRefusal.CONSULTATION_REQUIRED,
         message="Please book a consultation first: we need to see your skin before treatment.",
     )
     if client is None:
@@ -94,7 +94,7 @@ def clearance_refusal(
             return None
         earliest = min(c.not_before for c in in_validity if c.not_before is not None)
         return ClearanceRefusal(
-            reason="not_before",
+            reason=policy.EligibilityRefusal.NOT_BEFORE,
             message=(
                 "Your practitioner has advised waiting before treatment. "
                 f"You can book from {earliest:%-d %B %Y}."
@@ -103,7 +103,7 @@ def clearance_refusal(
         )
     if consultation_pending_for(client=client).exists():
         return ClearanceRefusal(
-            reason="consultation_pending",
+            reason=policy.EligibilityRefusal.CONSULTATION_PENDING,
             message=(
                 "Your consultation hasn't been completed yet. Once your practitioner has seen "
                 "you, you'll be able to book treatment."
@@ -111,7 +111,7 @@ def clearance_refusal(
         )
     if latest_refusal is not None:
         return ClearanceRefusal(
-            reason="not_suitable",
+            reason=policy.EligibilityRefusal.NOT_SUITABLE,
             message=(
                 "After your consultation, this treatment isn't the right choice for you at the "
                 "moment. Please talk to the clinic about alternatives."
@@ -121,7 +121,7 @@ def clearance_refusal(
         )
     if clearances:
         return ClearanceRefusal(
-            reason="clearance_expired",
+            reason=policy.EligibilityRefusal.CLEARANCE_EXPIRED,
             message=(
                 "Your consultation clearance has expired for that date. Please book a short "
                 "consultation so we can check your skin again."
@@ -266,7 +266,7 @@ def treatment_not_before(
     booking site's calendar to start from; None when there is no such wait (or no clearance,
     which ``bookings.eligibility.check`` explains). The course interval is separate."""
     refusal = clearance_refusal(client=client, service=service, start_at=now or timezone.now())
-    if refusal is not None and refusal.reason == "not_before":
+    if refusal is not None and refusal.reason == policy.EligibilityRefusal.NOT_BEFORE:
         return refusal.not_before
     return None
 

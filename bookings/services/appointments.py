@@ -339,11 +339,7 @@ def appointment_book(
     if (
         not result.allowed
         and awaiting_consultation is not None
-        and result.reason
-        in {
-            "consultation_required",
-            "consultation_pending",
-        }
+        and result.reason in policy.REFUSALS_A_TENTATIVE_HOLD_WAITS_OUT
     ):
         _check_tentative(client=client, consultation=awaiting_consultation, start_at=start_at)
         status = Status.PENDING_CLEARANCE

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from bookings import policy
 from bookings.availability import nearest_free_slots
 from bookings.forms import CodeForm, DetailsForm
 from bookings.models import Appointment, Client
@@ -56,7 +57,6 @@ RETURNING_COOKIE = "aftercare_client"
 RETURNING_SALT = "bookings.returning-client"
 RETURNING_MAX_AGE = 180 * 24 * 3600
 # Eligibility refusals that mean "see us for a consultation first".
-NEEDS_CONSULTATION = {"consultation_required", "consultation_pending", "clearance_expired"}
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -425,7 +425,7 @@ def _finish_booking(request: HttpRequest, *, hold: Appointment, details: dict) -
                 appointment=hold, actor_label="system", reason=f"Hold released: {refusal.code}"
             )
         _save_state(request, {})
-        needs_consultation = refusal.code in NEEDS_CONSULTATION
+        needs_consultation = refusal.code in policy.REFUSALS_NEEDING_A_CONSULTATION
         response = render(
             request,
             "bookings/site/not_eligible.html",

@@ -31,9 +31,6 @@ from clinic.errors import ApplicationError, ValidationFailed
 from clinic.models import Location, Practitioner, Room, Service
 from workspace.views.access import current_location, render_staff, staff_member_required
 
-# Eligibility refusals a tentative (pending clearance) booking can wait out.
-TENTATIVE_REASONS = {"consultation_required", "consultation_pending"}
-
 
 def _parse_local(raw: str, location: Location, *, field: str = "start") -> datetime:
     try:
@@ -229,7 +226,10 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
         )
     except ApplicationError as error:
         context["error"] = error
-        if error.code in TENTATIVE_REASONS and context.get("client") is not None:
+        if (
+            error.code in policy.REFUSALS_A_TENTATIVE_HOLD_WAITS_OUT
+            and context.get("client") is not None
+        ):
             # Offer to hold the treatment until the client's upcoming consultation.
             context["tentative_options"] = consultation_pending_for(
                 client=context["client"]
