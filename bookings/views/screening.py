@@ -1,14 +1,12 @@
 """Client pages for health questions: the screening questionnaire before a consultation
 (``/b/<token>/screening/``) and the "has anything changed?" re-check before a later session
-(``/r/<token>/``). Both are reached through signed links; each view calls one service.
+(``/b/<token>/recheck/``). Both are reached through signed links; each view calls one service.
 
 An answer that rules micro-needling out is never shown as a rejection: the page thanks the
 client and explains kindly that the consultation will talk through alternatives.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -24,7 +22,7 @@ from bookings.services.consultations import (
     consultation_submit_screening,
     health_recheck_answer,
 )
-from bookings.tokens import appointment_id_from_manage_token, appointment_id_from_recheck_token
+from bookings.tokens import appointment_id_from_manage_token
 from clinic.errors import ApplicationError, Gone, NotFound, ValidationFailed
 
 
@@ -99,13 +97,11 @@ def screening_form(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-def _recheck_page(
-    request: HttpRequest, *, token: str, resolve: Callable[[str], int]
-) -> HttpResponse:
+def _recheck_page(request: HttpRequest, *, token: str) -> HttpResponse:
     try:
         appointment = (
             Appointment.objects.select_related("location", "service")
-            .filter(pk=resolve(token))
+            .filter(pk=appointment_id_from_manage_token(token))
             .first()
         )
         if appointment is None:
@@ -131,13 +127,7 @@ def _recheck_page(
 
 
 @require_http_methods(["GET", "POST"])
-def health_recheck(request: HttpRequest, token: str) -> HttpResponse:
-    """``/r/<recheck token>/``: a link that only answers the re-check."""
-    return _recheck_page(request, token=token, resolve=appointment_id_from_recheck_token)
-
-
-@require_http_methods(["GET", "POST"])
 def health_recheck_from_manage_link(request: HttpRequest, token: str) -> HttpResponse:
     """``/b/<manage token>/recheck/``: the same page reached from the booking's manage link
     (the 48-hour reminder SMS links here)."""
-    return _recheck_page(request, token=token, resolve=appointment_id_from_manage_token)
+    return _recheck_page(request, token=token)

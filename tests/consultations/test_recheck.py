@@ -12,8 +12,7 @@ from bookings.selectors.consultations import (
     health_recheck_states,
 )
 from bookings.services.consultations import health_recheck_answer, health_recheck_request
-from bookings.tokens import appointment_id_from_recheck_token, recheck_token_for
-from clinic.errors import Gone, IllegalTransition, NotFound
+from clinic.errors import IllegalTransition
 from reminders.models import Message
 from tests import factories
 from tests.consultations.conftest import at
@@ -80,23 +79,6 @@ def test_a_past_appointment_cannot_be_rechecked(second_session, clock):
     clock.move_to(at(11, day=SECOND_SESSION))
     with pytest.raises(IllegalTransition):
         health_recheck_answer(appointment=second_session, changed=False, via="link")
-
-
-def test_recheck_tokens_name_the_appointment_and_expire_at_its_start(second_session, clock):
-    token = recheck_token_for(second_session)
-    assert appointment_id_from_recheck_token(token) == second_session.pk
-    with pytest.raises(NotFound):
-        appointment_id_from_recheck_token(token[:-2] + "xx")
-    clock.move_to(at(10, 1, day=SECOND_SESSION))
-    with pytest.raises(Gone):
-        appointment_id_from_recheck_token(token)
-
-
-def test_a_manage_token_is_not_a_recheck_token(second_session):
-    from bookings.tokens import manage_token_for
-
-    with pytest.raises(NotFound):
-        appointment_id_from_recheck_token(manage_token_for(second_session))
 
 
 def test_other_clients_appointments_are_not_picked(second_session):
