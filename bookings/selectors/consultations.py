@@ -215,15 +215,6 @@ def appointment_awaiting_recheck(
     return appointments_needing_recheck(now=now).filter(client=client).first()
 
 
-def appointment_ids_with_changed_recheck(*, appointment_ids: Iterable[int]) -> set[int]:
-    """For the calendar: which of these appointments are in review after a "changed" answer."""
-    return set(
-        HealthRecheck.objects.filter(
-            appointment_id__in=list(appointment_ids), needs_review=True
-        ).values_list("appointment_id", flat=True)
-    )
-
-
 RECHECK_CHANGED = "changed"
 RECHECK_UNCHANGED = "unchanged"
 RECHECK_UNANSWERED = "unanswered"

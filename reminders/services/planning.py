@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -254,10 +253,6 @@ def nudge_dispatch_on_commit() -> None:
             logger.warning("dispatch nudge failed; the periodic sweep will send", exc_info=True)
 
     transaction.on_commit(_nudge)
-
-
-def due_filter(*, now: datetime) -> Q:
-    return Q(status=Message.Status.SCHEDULED, due_at__lte=now)
 
 
 __all__ = [

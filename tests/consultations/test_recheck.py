@@ -8,7 +8,6 @@ from bookings import signals
 from bookings.models import AppointmentEvent, HealthRecheck
 from bookings.selectors.consultations import (
     appointment_awaiting_recheck,
-    appointment_ids_with_changed_recheck,
     health_recheck_states,
 )
 from bookings.services.consultations import health_recheck_answer, health_recheck_request
@@ -70,9 +69,7 @@ def test_a_change_puts_the_appointment_in_review_and_alerts_the_practitioner(sec
         signals.health_recheck_changed.disconnect(on_changed)
     assert alerts == [second_session.pk]
     assert HealthRecheck.objects.get(appointment=second_session).needs_review is True
-    assert appointment_ids_with_changed_recheck(appointment_ids=[second_session.pk]) == {
-        second_session.pk
-    }
+    assert health_recheck_states(appointments=[second_session]) == {second_session.pk: "changed"}
 
 
 def test_a_past_appointment_cannot_be_rechecked(second_session, clock):
