@@ -26,6 +26,8 @@ Status = Appointment.Status
 
 def course_sessions(*, client_id: int | None, service_id: int) -> QuerySet[Appointment]:
     """The sessions of this client's course of this service that count (booked or done)."""
+    if client_id is None:  # a hold before the client gave details belongs to no course
+        return Appointment.objects.none()
     return Appointment.objects.filter(
         client_id=client_id, service_id=service_id, status__in=COURSE_SESSION_STATUSES
     )
@@ -62,7 +64,7 @@ def later_session_ids(*, appointments: Iterable[Appointment]) -> set[int]:
     candidates = [a for a in appointments if a.client_id is not None]
     if not candidates:
         return set()
-    first_start: dict[tuple[int, int], tuple[datetime, int]] = {}
+    first_start: dict[tuple[int | None, int], tuple[datetime, int]] = {}
     for pk, client_id, service_id, start_at in (
         Appointment.objects.filter(
             client_id__in={a.client_id for a in candidates},

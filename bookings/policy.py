@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models
 from django.utils import timezone
 
@@ -23,6 +22,7 @@ from bookings.models import Appointment
 from clinic import roles
 from clinic.errors import ApplicationError, IllegalTransition, PermissionDenied, PolicyViolation
 from clinic.models import Location
+from clinic.roles import Actor
 
 Status = Appointment.Status
 
@@ -158,7 +158,7 @@ class Decision:
         if self.refusal is None:
             return
         error: type[ApplicationError]
-        field = "status"
+        field: str | None = "status"
         if self.refusal in {Refusal.NOT_STAFF, Refusal.NOT_THEIR_APPOINTMENT}:
             error, field = PermissionDenied, None
         elif self.refusal == Refusal.ONLINE_CHANGES_CLOSED:
@@ -168,9 +168,7 @@ class Decision:
         raise error(self.message, field=field, extra={"reason": self.refusal})
 
 
-def actor_kind(
-    actor: AbstractBaseUser | AnonymousUser | None, actor_label: str | None = None
-) -> str:
+def actor_kind(actor: Actor, actor_label: str | None = None) -> str:
     """Who is asking, as the services label them: ``system``, a client (``client``,
     ``client:sms``) or staff (``staff:<username>``)."""
     label = actor_label or roles.actor_label(actor)
@@ -201,9 +199,7 @@ def first_treatment_earliest(consultation: Appointment) -> datetime:
 FIRST_TREATMENT_TOO_SOON = "A first treatment can be held from 24 hours after your consultation."
 
 
-def may_work_in_column(
-    actor: AbstractBaseUser | AnonymousUser | None, *, practitioner_user_id: int | None
-) -> Decision:
+def may_work_in_column(actor: Actor, *, practitioner_user_id: int | None) -> Decision:
     """Reception and managers may work on any appointment; a practitioner only in their own
     column (``practitioner_user_id`` is the user of the column's practitioner)."""
     if roles.has_role(actor, roles.RECEPTION, roles.MANAGER):
@@ -298,7 +294,7 @@ def decide(
     *,
     appointment: Appointment,
     action: str,
-    actor: AbstractBaseUser | AnonymousUser | None = None,
+    actor: Actor = None,
     actor_label: str | None = None,
     now: datetime | None = None,
 ) -> Decision:
@@ -320,7 +316,7 @@ def decide(
 def allowed_actions(
     *,
     appointment: Appointment,
-    actor: AbstractBaseUser | AnonymousUser | None = None,
+    actor: Actor = None,
     actor_label: str | None = None,
     now: datetime | None = None,
 ) -> list[str]:

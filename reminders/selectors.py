@@ -86,7 +86,7 @@ def care_page_for_token(*, token: str) -> CarePage:
         .filter(pk=appointment_id, client__isnull=False)
         .first()
     )
-    if appointment is None:
+    if appointment is None or appointment.client is None:
         raise NotFound("This link is not valid.")
     location = appointment.location
     return CarePage(

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
 from bookings import policy
@@ -18,6 +17,7 @@ from bookings.models import Appointment
 from clinic import roles
 from clinic.errors import PermissionDenied, ValidationFailed
 from clinic.models import Location, Practitioner, Room, TimeOff, WorkingHours
+from clinic.roles import Actor
 
 # Longest range one request may ask for: a week view plus slack; keeps the query bounded.
 MAX_RANGE_DAYS = 42
@@ -35,36 +35,34 @@ class CalendarBlock:
     reason: str = ""
 
 
-def _require_staff(actor: AbstractBaseUser | None) -> None:
+def _require_staff(actor: Actor) -> None:
     roles.require_role(actor, *roles.ALL_ROLES)
 
 
-def own_practitioner(actor: AbstractBaseUser | None) -> Practitioner | None:
+def own_practitioner(actor: Actor) -> Practitioner | None:
     """The Practitioner record linked to ``actor``, or None."""
     if actor is None or not actor.is_authenticated:
         return None
     return Practitioner.objects.filter(user=actor).first()
 
 
-def sees_whole_calendar(actor: AbstractBaseUser | None) -> bool:
+def sees_whole_calendar(actor: Actor) -> bool:
     """Reception and managers see every column; a practitioner sees only their own."""
     return roles.has_role(actor, roles.RECEPTION, roles.MANAGER)
 
 
-def calendar_practitioners(
-    *, actor: AbstractBaseUser | None, location: Location
-) -> QuerySet[Practitioner]:
+def calendar_practitioners(*, actor: Actor, location: Location) -> QuerySet[Practitioner]:
     """Practitioners whose columns ``actor`` may see at ``location``.
 
     Raises PermissionDenied for anyone without a staff role."""
     _require_staff(actor)
     practitioners = Practitioner.objects.filter(is_active=True, locations=location)
     if not sees_whole_calendar(actor):
-        practitioners = practitioners.filter(user=actor)
+        practitioners = practitioners.filter(user=roles.user_of(actor))
     return practitioners.order_by("display_name").distinct()
 
 
-def calendar_rooms(*, actor: AbstractBaseUser | None, location: Location) -> QuerySet[Room]:
+def calendar_rooms(*, actor: Actor, location: Location) -> QuerySet[Room]:
     """Rooms at ``location`` (the rooms view). Raises PermissionDenied for non-staff."""
     _require_staff(actor)
     return Room.objects.filter(location=location, is_active=True).order_by("name")
@@ -84,7 +82,7 @@ def _range_bounds(location: Location, start_on: date, end_on: date) -> tuple[dat
 
 def appointments_in_range(
     *,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     location: Location,
     start_on: date,
     end_on: date,
@@ -123,7 +121,7 @@ def _working_hours_applies(hours: WorkingHours, day: date) -> bool:
 
 def calendar_blocks(
     *,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     location: Location,
     start_on: date,
     end_on: date,
@@ -161,10 +159,10 @@ def calendar_blocks(
                     )
         own_filter = Q(practitioner_id__in=column_ids)
     else:
-        columns = list(calendar_rooms(actor=actor, location=location))
-        column_ids = {column.id for column in columns}
+        rooms = list(calendar_rooms(actor=actor, location=location))
+        column_ids = {room.id for room in rooms}
         for day in days:
-            for room in columns:
+            for room in rooms:
                 blocks.append(
                     CalendarBlock(
                         kind="working",

@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
@@ -26,6 +25,7 @@ from bookings.models import (
 )
 from clinic import roles
 from clinic.models import Service
+from clinic.roles import Actor
 
 Status = Appointment.Status
 Outcome = Consultation.Outcome
@@ -84,7 +84,10 @@ def clearance_refusal(
         and any(s.pk == service.pk for s in c.services_cleared.all())
     ]
     in_validity = [
-        c for c in clearances if _local_date(moment=start_at, consultation=c) <= c.valid_until
+        c
+        for c in clearances
+        if c.valid_until is not None
+        and _local_date(moment=start_at, consultation=c) <= c.valid_until
     ]
     if in_validity:
         if any(
@@ -143,9 +146,7 @@ def consultation_pending_for(*, client: Client) -> QuerySet[Appointment]:
     ).exclude(Exists(assessed))
 
 
-def consultations_for_review(
-    *, actor: AbstractBaseUser | None, outcome: str | None = None
-) -> QuerySet[Consultation]:
+def consultations_for_review(*, actor: Actor, outcome: str | None = None) -> QuerySet[Consultation]:
     """Consultations for the staff review list (no health data is loaded here).
 
     Without ``outcome``: those still to assess (pending or needs review) whose appointment was
@@ -263,7 +264,7 @@ def treatment_not_before(
 
 
 def health_rechecks_in_review(
-    *, actor: AbstractBaseUser | None, now: datetime | None = None
+    *, actor: Actor, now: datetime | None = None
 ) -> QuerySet[HealthRecheck]:
     """Upcoming sessions whose client said something changed, soonest first (staff only)."""
     roles.require_role(actor, *roles.ALL_ROLES)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -20,11 +19,12 @@ from bookings.models import Appointment, AppointmentEvent, Client, Consultation
 from bookings.selectors.calendar import own_practitioner, sees_whole_calendar
 from clinic import roles
 from clinic.errors import NotFound, PermissionDenied
+from clinic.roles import Actor
 
 SEARCH_LIMIT = 20
 
 
-def appointment_for_staff(*, actor: AbstractBaseUser | None, appointment_id: int) -> Appointment:
+def appointment_for_staff(*, actor: Actor, appointment_id: int) -> Appointment:
     """One appointment with client, service, practitioner, room and location loaded.
 
     Raises PermissionDenied (not staff, or a practitioner opening a colleague's appointment)
@@ -89,7 +89,7 @@ def consultation_status_for_client(*, client: Client) -> ConsultationStatus | No
     )
 
 
-def clients_search(*, actor: AbstractBaseUser | None, query: str) -> list[Client]:
+def clients_search(*, actor: Actor, query: str) -> list[Client]:
     """Clients whose name or phone matches ``query`` (at most SEARCH_LIMIT).
 
     Phone matching compares digits only, so "07700 900123" finds +447700900123.
@@ -121,9 +121,7 @@ class ClientOverview:
     consultation: ConsultationStatus | None = None
 
 
-def client_overview(
-    *, actor: AbstractBaseUser | None, client_id: int, now: datetime | None = None
-) -> ClientOverview:
+def client_overview(*, actor: Actor, client_id: int, now: datetime | None = None) -> ClientOverview:
     """The client page: upcoming and past appointments, course progress ("session 2 of 3,
     next due after …"), the latest consultation outcome and validity.
 
@@ -155,7 +153,7 @@ def client_overview(
     return overview
 
 
-def client_for_staff(*, actor: AbstractBaseUser | None, client_id: int) -> Client:
+def client_for_staff(*, actor: Actor, client_id: int) -> Client:
     """One client, if ``actor`` may see them (staff; a practitioner only their own clients).
 
     Raises PermissionDenied and NotFound."""

@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -44,6 +43,7 @@ from clinic.errors import (
     ValidationFailed,
 )
 from clinic.models import Location, Practitioner, Room, Service
+from clinic.roles import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -226,7 +226,7 @@ def _save_placement(
         ) from None
 
 
-def _check_offered(*, service: Service, location: Location, actor: AbstractBaseUser | None) -> None:
+def _check_offered(*, service: Service, location: Location, actor: Actor) -> None:
     if not service.is_active:
         raise ValidationFailed("This service is not offered any more.", field="service")
     if not location.is_active:
@@ -242,7 +242,7 @@ def _eligibility_or_override(
     client: Client | None,
     service: Service,
     start_at: datetime,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     override_reason: str,
     exclude_appointment_id: int | None = None,
 ) -> eligibility.EligibilityResult:
@@ -272,7 +272,7 @@ def appointment_hold(
     location: Location,
     start_at: datetime,
     practitioner: Practitioner | None = None,
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
     now: datetime | None = None,
 ) -> Appointment:
     """Hold a free slot for ``SLOT_HOLD_MINUTES`` while the client finishes booking.
@@ -313,7 +313,7 @@ def appointment_book(
     location: Location,
     start_at: datetime,
     practitioner: Practitioner | None = None,
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
     channel: str = Appointment.Channel.ONLINE,
     hold: Appointment | None = None,
     awaiting_consultation: Appointment | None = None,
@@ -359,7 +359,7 @@ def appointment_book(
             appointment = _claim_hold(
                 hold=hold, client=client, service=service, location=location, start_at=start_at
             )
-            from_status = Status.HELD
+            from_status: str = Status.HELD
         else:
             placement = _occupy(
                 service=service,
@@ -378,7 +378,7 @@ def appointment_book(
         appointment.awaiting_consultation = awaiting_consultation
         if is_override:
             appointment.override_reason = override_reason.strip()
-            appointment.override_by = actor
+            appointment.override_by = roles.user_of(actor)
         _save_placement(
             appointment,
             service=service,
@@ -405,7 +405,7 @@ def appointment_book(
 def _record_override(
     appointment: Appointment,
     *,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     label: str,
     refusal: eligibility.EligibilityResult,
 ) -> None:
@@ -467,7 +467,7 @@ def appointment_reschedule(
     appointment: Appointment,
     start_at: datetime,
     practitioner: Practitioner | None = None,
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
     reason: str = "",
     actor_label: str | None = None,
     enforce_booking_window: bool = True,
@@ -503,7 +503,11 @@ def appointment_reschedule(
                 exclude_appointment_id=locked.pk,
             )
             refusal = None if result.allowed else result
-        elif locked.status == Status.PENDING_CLEARANCE and locked.awaiting_consultation is not None:
+        elif (
+            locked.status == Status.PENDING_CLEARANCE
+            and locked.awaiting_consultation is not None
+            and locked.client is not None
+        ):
             # A tentative treatment keeps its 24-hour distance from the consultation it awaits.
             _check_tentative(
                 client=locked.client, consultation=locked.awaiting_consultation, start_at=start_at
@@ -544,7 +548,7 @@ def appointment_reschedule(
             locked.status = Status.BOOKED
         if refusal is not None:
             locked.override_reason = override_reason.strip()
-            locked.override_by = actor
+            locked.override_by = roles.user_of(actor)
         _save_placement(
             locked,
             service=locked.service,

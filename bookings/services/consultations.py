@@ -17,7 +17,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -41,6 +40,7 @@ from bookings.services.transitions import appointment_transition
 from clinic import roles
 from clinic.errors import IllegalTransition, NotFound, PermissionDenied, ValidationFailed
 from clinic.models import Service
+from clinic.roles import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ def consultation_submit_screening(
     *,
     consultation: Consultation,
     answers: Mapping[str, Any],
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
     via: str = "site",
 ) -> ScreeningResult:
     """Validate the client's answers against the active questionnaire, store them with the
@@ -230,7 +230,7 @@ def consultation_submit_screening(
 def consultation_record_outcome(
     *,
     consultation: Consultation,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     outcome: str,
     services: Iterable[Service] = (),
     valid_until: date | None = None,
@@ -309,7 +309,7 @@ def consultation_record_outcome(
         locked.not_before = not_before
         locked.contraindications = [str(item).strip() for item in contraindications if item]
         locked.notes = notes
-        locked.assessed_by = actor
+        locked.assessed_by = roles.user_of(actor)
         locked.assessed_at = now
         locked.save()
         locked.services_cleared.set(services if outcome == Outcome.CLEARED else [])
@@ -338,9 +338,7 @@ def consultation_record_outcome(
     return locked
 
 
-def _settle_tentative_treatments(
-    *, consultation: Consultation, actor: AbstractBaseUser | None, label: str
-) -> None:
+def _settle_tentative_treatments(*, consultation: Consultation, actor: Actor, label: str) -> None:
     tentative = Appointment.objects.select_for_update(of=("self",)).filter(
         awaiting_consultation_id=consultation.appointment_id,
         status=Status.PENDING_CLEARANCE,
@@ -449,7 +447,7 @@ class ConsultationRecord:
 def consultation_read(
     *,
     consultation: Consultation,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     include_health_data: bool = True,
     via: str = "api",
 ) -> ConsultationRecord:
@@ -506,7 +504,7 @@ def consultation_for_screening(*, appointment_id: int) -> Consultation:
     consultation = (
         consultation_open_for_appointment(appointment=appointment) if appointment else None
     )
-    if consultation is None:
+    if consultation is None or appointment is None:
         raise NotFound("This booking has no health questionnaire.")
     consultation.appointment = appointment
     return consultation

@@ -9,9 +9,8 @@ no-overlap or eligibility rules.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-
-from django.contrib.auth.models import AbstractBaseUser
 
 from bookings import policy
 from bookings.models import Appointment, Client
@@ -26,8 +25,9 @@ from bookings.services.transitions import (
 from clinic import roles
 from clinic.errors import ValidationFailed
 from clinic.models import Location, Practitioner, Room, Service
+from clinic.roles import Actor
 
-STAFF_ACTIONS = {
+STAFF_ACTIONS: dict[str, Callable[..., Appointment]] = {
     policy.Action.CONFIRM: appointment_confirm,
     policy.Action.ARRIVE: appointment_mark_arrived,
     policy.Action.COMPLETE: appointment_complete,
@@ -36,9 +36,7 @@ STAFF_ACTIONS = {
 }
 
 
-def require_appointment_access(
-    actor: AbstractBaseUser | None, *, practitioner_id: int | None
-) -> None:
+def require_appointment_access(actor: Actor, *, practitioner_id: int | None) -> None:
     """Raise PermissionDenied unless ``actor`` may work on appointments in this practitioner's
     column (``bookings.policy.may_work_in_column``)."""
     user_id = (
@@ -51,7 +49,7 @@ def require_appointment_access(
 
 def appointment_book_by_staff(
     *,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     client: Client,
     service: Service,
     location: Location,
@@ -67,7 +65,7 @@ def appointment_book_by_staff(
     Raises PermissionDenied, plus everything ``appointment_book`` raises (SlotTaken with
     alternatives, SlotUnavailable, NotEligible, ValidationFailed)."""
     if practitioner is None and not roles.has_role(actor, roles.RECEPTION, roles.MANAGER):
-        practitioner = Practitioner.objects.filter(user_id=getattr(actor, "pk", None)).first()
+        practitioner = Practitioner.objects.filter(user=roles.user_of(actor)).first()
     require_appointment_access(actor, practitioner_id=practitioner.id if practitioner else None)
     return appointment_book(
         client=client,
@@ -86,7 +84,7 @@ def appointment_book_by_staff(
 
 def appointment_reschedule_by_staff(
     *,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     appointment: Appointment,
     start_at: datetime,
     practitioner: Practitioner | None = None,
@@ -115,7 +113,7 @@ def appointment_reschedule_by_staff(
 
 
 def appointment_change_status_by_staff(
-    *, actor: AbstractBaseUser | None, appointment: Appointment, action: str, reason: str = ""
+    *, actor: Actor, appointment: Appointment, action: str, reason: str = ""
 ) -> Appointment:
     """Apply a desk action: ``confirm``, ``arrived``, ``completed``, ``no_show`` or ``cancel``
     (cancel needs a reason).

@@ -13,7 +13,6 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
@@ -22,6 +21,7 @@ from bookings import policy, signals
 from bookings.models import Appointment, AppointmentEvent
 from clinic import roles
 from clinic.errors import ValidationFailed
+from clinic.roles import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ SIGNAL_FOR_STATUS: dict[str, Signal] = {
 }
 
 
-def actor_label_for(actor: AbstractBaseUser | None, actor_label: str | None) -> str:
+def actor_label_for(actor: Actor, actor_label: str | None) -> str:
     return actor_label or roles.actor_label(actor)
 
 
@@ -49,7 +49,7 @@ def record_event(
     kind: str,
     from_status: str = "",
     to_status: str = "",
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     label: str,
     reason: str = "",
     details: dict[str, Any] | None = None,
@@ -70,7 +70,7 @@ def set_status(
     appointment: Appointment,
     to_status: str,
     *,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     label: str,
     reason: str = "",
 ) -> Appointment:
@@ -107,7 +107,7 @@ def appointment_transition(
     *,
     appointment: Appointment,
     to_status: str,
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
     reason: str = "",
     actor_label: str | None = None,
 ) -> Appointment:
@@ -143,7 +143,7 @@ def appointment_transition(
 def appointment_cancel(
     *,
     appointment: Appointment,
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
     reason: str = "",
     actor_label: str | None = None,
 ) -> Appointment:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC
 from functools import wraps
+from typing import Any
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
@@ -224,7 +225,7 @@ def booking_reschedule(request: HttpRequest, appointment: Appointment, token: st
     )
     if not decision.allowed:
         return _late_change_page(request, appointment, token, decision.message)
-    picker = {
+    picker: dict[str, Any] = {
         "appointment": appointment,
         "token": token,
         "service": appointment.service,
@@ -232,7 +233,7 @@ def booking_reschedule(request: HttpRequest, appointment: Appointment, token: st
         "template": "bookings/site/reschedule.html",
         "ignore_appointment_id": appointment.pk,
     }
-    if appointment.awaiting_consultation_id:
+    if appointment.awaiting_consultation is not None:
         picker["not_before"] = policy.first_treatment_earliest(appointment.awaiting_consultation)
     if request.method == "POST":
         start_at = parse_start(request.POST.get("start"))
@@ -296,7 +297,7 @@ def booking_first_treatment(
         or appointment.client is None
     ):
         return redirect("site-manage", token)
-    picker = {
+    picker: dict[str, Any] = {
         "appointment": appointment,
         "token": token,
         "service": service,

@@ -41,8 +41,8 @@ def screening_form(request: HttpRequest, token: str) -> HttpResponse:
         consultation = consultation_for_screening(
             appointment_id=appointment_id_from_manage_token(token)
         )
-    except (NotFound, Gone) as error:
-        return _link_problem(request, error)
+    except (NotFound, Gone) as problem:
+        return _link_problem(request, problem)
     appointment = consultation.appointment
     questions = screening_questions_active()
     answers = {question.key: "" for question in questions}
@@ -108,7 +108,11 @@ def _recheck_page(request: HttpRequest, *, token: str) -> HttpResponse:
             raise NotFound("We could not find this appointment. It may have been cancelled.")
     except (NotFound, Gone) as error:
         return _link_problem(request, error)
-    context = {"appointment": appointment, "location": appointment.location, "error": None}
+    context: dict[str, object] = {
+        "appointment": appointment,
+        "location": appointment.location,
+        "error": None,
+    }
     if request.method == "POST":
         choice = request.POST.get("changed", "")
         if choice not in {"yes", "no"}:

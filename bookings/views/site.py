@@ -101,7 +101,7 @@ def returning_client(request: HttpRequest) -> Client | None:
         value = request.get_signed_cookie(
             RETURNING_COOKIE, salt=RETURNING_SALT, max_age=RETURNING_MAX_AGE
         )
-        client_id, phone = value.split(":", 1)
+        client_id, phone = (value or "").split(":", 1)
     except (KeyError, signing.BadSignature, ValueError):
         return None
     return Client.objects.filter(pk=client_id, phone=phone).first()
@@ -151,9 +151,11 @@ def _picker_page(
 
 def _countdown(hold: Appointment) -> dict[str, object]:
     """What the hold countdown starts from (its script counts down from there)."""
-    seconds_left = max(int((hold.hold_expires_at - timezone.now()).total_seconds()), 0)
+    expires_at = hold.hold_expires_at
+    assert expires_at is not None  # a hold always has an expiry (a database constraint)
+    seconds_left = max(int((expires_at - timezone.now()).total_seconds()), 0)
     return {
-        "hold_expires_epoch": int(hold.hold_expires_at.timestamp()),
+        "hold_expires_epoch": int(expires_at.timestamp()),
         "hold_time_left": f"{seconds_left // 60}:{seconds_left % 60:02d}",
     }
 

@@ -173,7 +173,7 @@ def _record_failure(*, message: Message, error: SmsError, report: DispatchReport
             updated_at=now,
         )
         report.failed += 1
-        if is_opt_out(error.code) and message.client_id is not None:
+        if is_opt_out(error.code) and message.client is not None:
             client_opt_out(client=message.client, method="carrier_21610", now=now)
         return
     if message.attempts >= MAX_ATTEMPTS:

@@ -141,7 +141,7 @@ def inbound_receive(
     else:
         aftercare = _latest_aftercare_text(client, now)
         is_urgent = bool(WORRYING_WORDS.search(body)) and aftercare is not None
-        if is_urgent and aftercare.appointment is not None:
+        if is_urgent and aftercare is not None and aftercare.appointment is not None:
             # The reply is about the visit the aftercare was for, not the next one.
             appointment = aftercare.appointment
             location = appointment.location

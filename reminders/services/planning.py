@@ -91,7 +91,7 @@ def _plan_rules(
     now: datetime,
     categories: Iterable[str] | None = None,
 ) -> list[Message]:
-    if appointment.client_id is None:
+    if appointment.client is None:
         return []
     rules = (
         ReminderRule.objects.filter(is_active=True, trigger=trigger)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 
@@ -26,7 +24,9 @@ from bookings.services.staff_appointments import (
     appointment_reschedule_by_staff,
 )
 from clinic.errors import NotFound, ValidationFailed
+from clinic.http import ApiRequest
 from clinic.models import Location, Practitioner, Room, Service
+from clinic.roles import Actor
 from clinic.selectors import location_default, locations_active
 
 router = Router(auth=staff_auth, tags=["staff"])
@@ -98,7 +98,7 @@ def _floating(moment: datetime, location: Location) -> str:
 
 
 def appointment_out(
-    appointment: Appointment, *, actor: AbstractBaseUser, health_recheck: str | None = None
+    appointment: Appointment, *, actor: Actor, health_recheck: str | None = None
 ) -> dict:
     location = appointment.location
     allowed = policy.allowed_actions(appointment=appointment, actor=actor)
@@ -152,7 +152,7 @@ def local_start_at(start: datetime, location: Location) -> datetime:
 
 @router.get("/appointments", response=list[AppointmentOut], tags=["staff"])
 def list_appointments(
-    request: HttpRequest,
+    request: ApiRequest,
     start: date,
     end: date,
     location: int | None = None,
@@ -160,14 +160,15 @@ def list_appointments(
 ):
     """Appointments starting in [start, end) (local dates), optionally for one practitioner.
     A practitioner may only ask for their own."""
-    found = appointments_in_range(
-        actor=request.auth,
-        location=_location(location),
-        start_on=start,
-        end_on=end,
-        practitioner_id=practitioner,
+    found = list(
+        appointments_in_range(
+            actor=request.auth,
+            location=_location(location),
+            start_on=start,
+            end_on=end,
+            practitioner_id=practitioner,
+        )
     )
-    found = list(found)
     rechecks = health_recheck_states(appointments=found)
     return [
         appointment_out(
@@ -179,7 +180,7 @@ def list_appointments(
 
 @router.get("/calendar/blocks", response=list[CalendarBlockOut], tags=["staff"])
 def list_calendar_blocks(
-    request: HttpRequest,
+    request: ApiRequest,
     start: date,
     end: date,
     location: int | None = None,
@@ -201,7 +202,7 @@ def list_calendar_blocks(
 
 
 @router.get("/appointments/{appointment_id}", response=AppointmentOut, tags=["staff"])
-def get_appointment(request: HttpRequest, appointment_id: int):
+def get_appointment(request: ApiRequest, appointment_id: int):
     return appointment_out(
         appointment_for_staff(actor=request.auth, appointment_id=appointment_id), actor=request.auth
     )
@@ -217,7 +218,7 @@ def _room(room_id: int | None, location: Location) -> Room | None:
 
 
 @router.post("/appointments", response={201: AppointmentOut}, tags=["staff"])
-def create_appointment(request: HttpRequest, payload: BookingIn):
+def create_appointment(request: ApiRequest, payload: BookingIn):
     """Book a service for an existing client (channel ``staff``). Errors: 409 slot_taken (with
     alternatives) or an eligibility reason, 422 slot_unavailable/invalid, 403."""
     location = _location(payload.location_id)
@@ -253,7 +254,7 @@ def create_appointment(request: HttpRequest, payload: BookingIn):
 
 
 @router.post("/appointments/{appointment_id}/reschedule", response=AppointmentOut, tags=["staff"])
-def reschedule_appointment(request: HttpRequest, appointment_id: int, payload: RescheduleIn):
+def reschedule_appointment(request: ApiRequest, appointment_id: int, payload: RescheduleIn):
     """Move an appointment (drag on the calendar or the edit form). Same validation and
     eligibility as everywhere: 409 slot_taken / eligibility reason, 422 slot_unavailable."""
     appointment = appointment_for_staff(actor=request.auth, appointment_id=appointment_id)
@@ -275,7 +276,7 @@ def reschedule_appointment(request: HttpRequest, appointment_id: int, payload: R
 
 
 @router.post("/appointments/{appointment_id}/status", response=AppointmentOut, tags=["staff"])
-def change_appointment_status(request: HttpRequest, appointment_id: int, payload: StatusIn):
+def change_appointment_status(request: ApiRequest, appointment_id: int, payload: StatusIn):
     """``action``: confirm, arrived, completed, no_show or cancel (cancel needs ``reason``)."""
     appointment = appointment_for_staff(actor=request.auth, appointment_id=appointment_id)
     appointment_change_status_by_staff(
