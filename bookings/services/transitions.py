@@ -126,14 +126,11 @@ def appointment_transition(
             .select_related("location", "service")
             .get(pk=appointment.pk)
         )
+        kind = policy.actor_kind(actor, label)
         policy.transition_decision(
-            appointment=locked, to_status=to_status, kind=policy.actor_kind(actor, label)
+            appointment=locked, to_status=to_status, kind=kind
         ).raise_if_refused()
-        if (
-            to_status == Status.CANCELLED
-            and not reason.strip()
-            and policy.actor_kind(actor, label) != policy.ActorKind.CLIENT
-        ):
+        if to_status == Status.CANCELLED and not reason.strip() and kind != policy.ActorKind.CLIENT:
             raise ValidationFailed("Please give a reason for the cancellation.", field="reason")
         set_status(locked, to_status, actor=actor, label=label, reason=reason)
     appointment.refresh_from_db()
