@@ -2,9 +2,9 @@
 
 Bookings knows nothing about treatment records, and must not import the app that keeps them.
 Instead an app that has a say registers a *completion guard* here when it starts (``records``
-registers "a treatment needs a signed record"); ``bookings.services.transitions`` asks every
-guard before it completes an appointment, and the desk panel asks the same question to decide
-whether to offer the button, so the two cannot disagree.
+registers "a treatment needs a signed record"); ``bookings.policy.transition_decision`` asks
+every guard, so the transition service refuses and the desk panel leaves out the button with
+the same reason (a ``bookings.policy.Refusal`` code).
 
 A registry, rather than a signal, because the answer matters: a guard returns the reason the
 appointment may not be completed yet (or None), and the caller refuses with it.
@@ -20,8 +20,8 @@ from bookings.models import Appointment
 
 @dataclass(frozen=True)
 class CompletionBlocker:
-    """Why an appointment cannot be completed yet: a stable ``code`` for the API and a sentence
-    for staff."""
+    """Why an appointment cannot be completed yet: a ``bookings.policy.Refusal`` value as the
+    stable code, and a sentence for staff."""
 
     code: str
     message: str

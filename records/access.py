@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import User
 
 from bookings.models import HealthDataAccess
 from bookings.services.health_data import health_data_access_record
 from clinic import roles
 from clinic.errors import PermissionDenied
-
-Actor = AbstractBaseUser | AnonymousUser | None
+from clinic.roles import Actor
 
 
 def audit(
@@ -31,7 +30,7 @@ def audit(
     via: str,
 ) -> None:
     health_data_access_record(
-        actor=actor,  # type: ignore[arg-type]
+        actor=actor,
         action=action,
         record=record,
         fields=fields,
@@ -57,3 +56,12 @@ def require_clinical_access(
             via=via,
         )
     raise PermissionDenied("Only practitioners and managers can see treatment records.")
+
+
+def staff_user(actor: Actor) -> User:
+    """The signed-in member of staff behind ``actor`` (who signs, uploads, amends); raises
+    PermissionDenied for anyone else."""
+    user = roles.user_of(actor)
+    if user is None:
+        raise PermissionDenied("Sign in as a member of staff.")
+    return user

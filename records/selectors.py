@@ -7,13 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Prefetch, Q
 
 from bookings.models import Appointment, Client, HealthDataAccess
 from clinic import roles
 from clinic.errors import NotFound, PermissionDenied
 from clinic.models import Service
+from clinic.roles import Actor
 from records.access import audit, require_clinical_access
 from records.models import (
     CourseRating,
@@ -25,7 +25,7 @@ from records.models import (
     TreatmentRecord,
     TreatmentRecordAmendment,
 )
-from records.services.treatment_records import CONTENT_FIELDS
+from records.services.treatment_records import CONTENT_FIELDS, session_client_id
 
 # Sessions shown on a course page: the ones that happened or are still to come.
 COURSE_STATUSES = (
@@ -59,13 +59,13 @@ def _records_with_detail():
 
 
 def treatment_record_read(
-    *, actor: AbstractBaseUser, appointment: Appointment, via: str = "staff"
+    *, actor: Actor, appointment: Appointment, via: str = "staff"
 ) -> TreatmentRecord | None:
     """The record of a session (None before one is started), audited. Raises PermissionDenied
     for anyone without a clinical role."""
     require_clinical_access(
         actor=actor,
-        client_id=appointment.client_id,
+        client_id=session_client_id(appointment),
         record=f"treatment_record:appointment:{appointment.pk}",
         fields=CONTENT_FIELDS,
         via=via,
@@ -84,7 +84,7 @@ def treatment_record_read(
 
 
 def treatment_record_by_id(
-    *, actor: AbstractBaseUser, record_id: int, via: str = "staff"
+    *, actor: Actor, record_id: int, via: str = "staff"
 ) -> TreatmentRecord | None:
     record = TreatmentRecord.objects.select_related("appointment").filter(pk=record_id).first()
     if record is None:
@@ -114,7 +114,7 @@ class CourseView:
 
 
 def course_for_client(
-    *, actor: AbstractBaseUser, client: Client, service: Service, via: str = "staff"
+    *, actor: Actor, client: Client, service: Service, via: str = "staff"
 ) -> CourseView:
     """A client's course of one service: every session in order, with its record, settings
     and photos by stage and angle (for the side-by-side comparison), and the client's ratings.
@@ -214,7 +214,7 @@ def clients_treated_with(
     return sorted(found.values(), key=lambda row: (row.treated_on, row.client.pk))
 
 
-def _require_manager_audited(*, actor: AbstractBaseUser, record: str, via: str) -> None:
+def _require_manager_audited(*, actor: Actor, record: str, via: str) -> None:
     if not roles.has_role(actor, roles.MANAGER):
         if roles.is_staff_member(actor):
             audit(
@@ -228,19 +228,35 @@ def _require_manager_audited(*, actor: AbstractBaseUser, record: str, via: str) 
         raise PermissionDenied("Only managers can see product recalls.")
 
 
-def recalls_list(*, actor: AbstractBaseUser) -> list[Recall]:
-    """Every recall, newest first, with counts. Managers only."""
+@dataclass(frozen=True)
+class RecallSummary:
+    recall: Recall
+    recipients: int
+    notified: int
+    replied: int
+
+
+def recalls_list(*, actor: Actor) -> list[RecallSummary]:
+    """Every recall, newest first, with how many clients it names, were notified and replied.
+    Managers only."""
     _require_manager_audited(actor=actor, record="recalls", via="staff")
-    return list(
-        Recall.objects.select_related("product", "lot", "created_by").annotate(
-            recipient_count=Count("recipients"),
-            queued_count=Count("recipients", filter=Q(recipients__notice_queued_at__isnull=False)),
-            replied_count=Count("recipients", filter=Q(recipients__replied_at__isnull=False)),
-        )
+    recalls = Recall.objects.select_related("product", "lot", "created_by").annotate(
+        recipient_count=Count("recipients"),
+        queued_count=Count("recipients", filter=Q(recipients__notice_queued_at__isnull=False)),
+        replied_count=Count("recipients", filter=Q(recipients__replied_at__isnull=False)),
     )
+    return [
+        RecallSummary(
+            recall=recall,
+            recipients=recall.recipient_count,
+            notified=recall.queued_count,
+            replied=recall.replied_count,
+        )
+        for recall in recalls
+    ]
 
 
-def recall_read(*, actor: AbstractBaseUser, recall_id: int, via: str = "staff") -> Recall:
+def recall_read(*, actor: Actor, recall_id: int, via: str = "staff") -> Recall:
     """One recall with its recipients (clients, their session, notice and reply), audited as
     a read of who was treated with the product. Managers only. Raises NotFound."""
     _require_manager_audited(actor=actor, record=f"recall:{recall_id}", via=via)

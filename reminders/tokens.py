@@ -51,9 +51,7 @@ def recall_token_for(recipient_id: int) -> str:
 def recipient_id_from_recall_token(token: str) -> int:
     """Raises NotFound (tampered) or Gone (older than RECALL_LINK_MAX_AGE)."""
     try:
-        payload = signing.loads(
-            token, salt=RECALL_SALT, max_age=RECALL_LINK_MAX_AGE.total_seconds()
-        )
+        payload = signing.loads(token, salt=RECALL_SALT, max_age=RECALL_LINK_MAX_AGE)
         return int(payload["r"])
     except signing.SignatureExpired:
         raise Gone("This link has expired. Please contact the clinic.") from None

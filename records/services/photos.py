@@ -14,7 +14,6 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
 from django.core.files.base import ContentFile, File
 from django.db import transaction
@@ -24,10 +23,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from bookings.models import Appointment, Client, HealthDataAccess
 from clinic import roles
 from clinic.errors import Gone, NotFound, PermissionDenied, ValidationFailed
-from records.access import audit, require_clinical_access
+from clinic.roles import Actor
+from records.access import audit, require_clinical_access, staff_user
 from records.errors import PhotoConsentRequired
 from records.models import PhotoConsent, TreatmentPhoto, TreatmentRecord
-from records.services.treatment_records import treatment_record_save
+from records.services.treatment_records import session_client_id, treatment_record_save
 
 logger = logging.getLogger(__name__)
 
@@ -49,12 +49,12 @@ class Variant:
     ALL = (IMAGE, THUMBNAIL)
 
 
-def photo_consent_active(*, client: Client) -> PhotoConsent | None:
-    return PhotoConsent.objects.filter(client=client, withdrawn_at__isnull=True).first()
+def photo_consent_active(*, client_id: int) -> PhotoConsent | None:
+    return PhotoConsent.objects.filter(client_id=client_id, withdrawn_at__isnull=True).first()
 
 
 def photo_consent_record(
-    *, actor: AbstractBaseUser, client: Client, allows_marketing: bool = False
+    *, actor: Actor, client: Client, allows_marketing: bool = False
 ) -> PhotoConsent:
     """Record that the client agreed to clinical photos (and, separately, to marketing use),
     with the wording shown. Replaces an earlier active consent. Raises PermissionDenied."""
@@ -68,13 +68,13 @@ def photo_consent_record(
         return PhotoConsent.objects.create(
             client=client,
             granted_at=now,
-            recorded_by=actor,
+            recorded_by=staff_user(actor),
             wording=wording,
             allows_marketing=allows_marketing,
         )
 
 
-def photo_consent_withdraw(*, actor: AbstractBaseUser, client: Client) -> int:
+def photo_consent_withdraw(*, actor: Actor, client: Client) -> int:
     """The client withdrew photo consent: no new photos from now. Returns 1 if one was active."""
     roles.require_role(actor, *roles.ALL_ROLES)
     return PhotoConsent.objects.filter(client=client, withdrawn_at__isnull=True).update(
@@ -125,7 +125,7 @@ def _process(upload: File) -> _Processed:
 
 def photo_upload(
     *,
-    actor: AbstractBaseUser,
+    actor: Actor,
     appointment: Appointment,
     stage: str,
     angle: str,
@@ -137,18 +137,20 @@ def photo_upload(
 
     Raises PermissionDenied (not clinical), PhotoConsentRequired (no active photo consent),
     ValidationFailed (stage, angle, or not a readable image). Nothing is kept when refused."""
+    client_id = session_client_id(appointment)
     require_clinical_access(
         actor=actor,
-        client_id=appointment.client_id,
+        client_id=client_id,
         record=f"treatment_record:appointment:{appointment.pk}",
         fields=["photos"],
         via=via,
     )
+    user = staff_user(actor)
     if stage not in TreatmentPhoto.Stage.values:
         raise ValidationFailed("Choose before or after.", field="stage")
     if angle not in TreatmentPhoto.Angle.values:
         raise ValidationFailed("Choose an angle from the list.", field="angle")
-    consent = photo_consent_active(client=appointment.client)
+    consent = photo_consent_active(client_id=client_id)
     if consent is None:
         raise PhotoConsentRequired(
             "The client has not given photo consent: record it before taking photos.",
@@ -156,13 +158,13 @@ def photo_upload(
         )
     processed = _process(upload)
     photo = TreatmentPhoto(
-        client_id=appointment.client_id,
+        client_id=client_id,
         consent=consent,
         stage=stage,
         angle=angle,
         width=processed.width,
         height=processed.height,
-        uploaded_by=actor,
+        uploaded_by=user,
     )
     photo.image.save("photo.jpg", ContentFile(processed.image), save=False)
     photo.thumbnail.save("thumb.jpg", ContentFile(processed.thumbnail), save=False)
@@ -183,7 +185,7 @@ def photo_upload(
                 action=HealthDataAccess.Action.CHANGE,
                 record=f"photo:{photo.pk}",
                 fields=["image"],
-                client_id=appointment.client_id,
+                client_id=client_id,
                 via=via,
             )
     except BaseException:
@@ -194,7 +196,7 @@ def photo_upload(
     return photo
 
 
-def photo_token_issue(*, actor: AbstractBaseUser, photo: TreatmentPhoto, variant: str) -> str:
+def photo_token_issue(*, actor: Actor, photo: TreatmentPhoto, variant: str) -> str:
     """A token for one photo, one variant and this member of staff, good for
     PHOTO_URL_MAX_AGE_SECONDS. Raises PermissionDenied (not clinical)."""
     if variant not in Variant.ALL:
@@ -202,7 +204,9 @@ def photo_token_issue(*, actor: AbstractBaseUser, photo: TreatmentPhoto, variant
     if not roles.has_role(actor, *roles.CLINICAL_ROLES):
         raise PermissionDenied("Only practitioners and managers can see treatment photos.")
     return signing.dumps(
-        {"p": photo.pk, "v": variant, "u": actor.pk}, salt=PHOTO_LINK_SALT, compress=True
+        {"p": photo.pk, "v": variant, "u": staff_user(actor).pk},
+        salt=PHOTO_LINK_SALT,
+        compress=True,
     )
 
 
@@ -213,7 +217,7 @@ class OpenedPhoto:
     content_type: str = "image/jpeg"
 
 
-def photo_open(*, actor: AbstractBaseUser, token: str, via: str = "staff") -> OpenedPhoto:
+def photo_open(*, actor: Actor, token: str, via: str = "staff") -> OpenedPhoto:
     """Open the photo a link names, for the person it was issued to, and audit the read.
 
     Raises NotFound (tampered, or the photo is gone), Gone (the link is too old),
@@ -232,7 +236,7 @@ def photo_open(*, actor: AbstractBaseUser, token: str, via: str = "staff") -> Op
     photo = TreatmentPhoto.objects.filter(pk=photo_id).first()
     if photo is None:
         raise NotFound("This photo no longer exists.")
-    if actor is None or not actor.is_authenticated or actor.pk != user_id:
+    if roles.user_of(actor) is None or getattr(actor, "pk", None) != user_id:
         raise PermissionDenied("This photo link was issued to someone else.")
     require_clinical_access(
         actor=actor,

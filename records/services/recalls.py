@@ -6,20 +6,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from bookings.models import Client
 from clinic import roles
 from clinic.errors import ValidationFailed
+from clinic.roles import Actor
+from records.access import staff_user
 from records.models import Product, ProductLot, Recall, RecallRecipient
 from records.selectors import clients_treated_with
 
 
 def recall_create(
     *,
-    actor: AbstractBaseUser,
+    actor: Actor,
     product_id: int | None,
     lot_id: int | None = None,
     treated_from: date | None = None,
@@ -62,7 +63,7 @@ def recall_create(
             treated_to=treated_to,
             reason=reason[:4000],
             client_instructions=client_instructions[:2000],
-            created_by=actor,
+            created_by=staff_user(actor),
         )
         RecallRecipient.objects.bulk_create(
             [

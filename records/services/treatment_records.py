@@ -13,20 +13,21 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from bookings.completion import CompletionBlocker
 from bookings.models import Appointment, HealthDataAccess
+from bookings.policy import Refusal
 from clinic import roles
 from clinic.errors import PermissionDenied, ValidationFailed
 from clinic.models import Service
-from records.access import audit, require_clinical_access
+from clinic.roles import Actor
+from records.access import audit, require_clinical_access, staff_user
 from records.errors import RecordSigned
 from records.models import ProductLot, ProductUse, TreatmentRecord, TreatmentRecordAmendment
 
-NEEDS_SIGNED_RECORD = "needs_signed_record"
+NEEDS_SIGNED_RECORD = Refusal.NEEDS_SIGNED_RECORD
 MAX_DEPTH_MM = Decimal("3.0")
 TEXT_FIELDS = ("device", "cartridge", "reactions", "aftercare_given", "notes")
 CONTENT_FIELDS = (
@@ -224,17 +225,24 @@ def _apply(record: TreatmentRecord, content: RecordContent) -> None:
     )
 
 
-def _require_signer(actor: AbstractBaseUser, appointment: Appointment) -> None:
+def session_client_id(appointment: Appointment) -> int:
+    """The client of a treatment session (a held slot without a client has no record)."""
+    if appointment.client_id is None:
+        raise ValidationFailed("This slot has no client, so it has no record.", field=None)
+    return appointment.client_id
+
+
+def _require_signer(actor: Actor, appointment: Appointment) -> None:
     # The signature is the treating practitioner's (or a manager's) own confirmation.
     if roles.has_role(actor, roles.MANAGER):
         return
-    if appointment.practitioner.user_id != actor.pk:
+    if appointment.practitioner.user_id != staff_user(actor).pk:
         raise PermissionDenied("Only the treating practitioner or a manager can sign this record.")
 
 
 def treatment_record_save(
     *,
-    actor: AbstractBaseUser,
+    actor: Actor,
     appointment: Appointment,
     content: Mapping[str, Any],
     sign: bool = False,
@@ -247,9 +255,11 @@ def treatment_record_save(
     (bad content naming the field, an expired lot, a field a signature needs), RecordSigned
     (a signed record changes only by ``treatment_record_amend``)."""
     label = f"treatment_record:appointment:{appointment.pk}"
+    client_id = session_client_id(appointment)
     require_clinical_access(
-        actor=actor, client_id=appointment.client_id, record=label, fields=CONTENT_FIELDS, via=via
+        actor=actor, client_id=client_id, record=label, fields=CONTENT_FIELDS, via=via
     )
+    user = staff_user(actor)
     if appointment.service.kind != Service.Kind.TREATMENT:
         raise ValidationFailed("Only treatment sessions have a treatment record.", field=None)
     if appointment.status not in RECORDABLE_STATUSES:
@@ -272,9 +282,7 @@ def treatment_record_save(
             .first()
         )
         if record is None:
-            record = TreatmentRecord(
-                appointment=appointment, client_id=appointment.client_id, created_by=actor
-            )
+            record = TreatmentRecord(appointment=appointment, client_id=client_id, created_by=user)
         elif record.is_signed:
             raise RecordSigned(
                 "This record is signed: correct it with an amendment and a reason.",
@@ -282,7 +290,7 @@ def treatment_record_save(
             )
         if sign:
             record.status = TreatmentRecord.Status.SIGNED
-            record.signed_by = actor
+            record.signed_by = user
             record.signed_at = timezone.now()
         _apply(record, cleaned)
         audit(
@@ -298,7 +306,7 @@ def treatment_record_save(
 
 def treatment_record_amend(
     *,
-    actor: AbstractBaseUser,
+    actor: Actor,
     record: TreatmentRecord,
     content: Mapping[str, Any],
     reason: str,
@@ -342,7 +350,7 @@ def treatment_record_amend(
             reason=reason[:2000],
             changed_fields=changed,
             previous=_snapshot(locked),
-            amended_by=actor,
+            amended_by=staff_user(actor),
             amended_at=timezone.now(),
         )
         locked.revision += 1

@@ -11,12 +11,14 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from bookings import policy
 from bookings.models import Appointment, Client
 from bookings.selectors.consultations import appointment_awaiting_recheck
 from bookings.services.consultations import health_recheck_answer
 from bookings.tokens import manage_token_for
 from clinic.errors import ApplicationError
 from clinic.models import Location
+from clinic.selectors import location_default
 from records.services.ratings import course_rating_record
 from records.services.recalls import recall_replies_record
 from reminders.models import InboundMessage, Message, ReminderRule
@@ -60,7 +62,7 @@ def _next_appointment(client: Client, now: datetime) -> Appointment | None:
         Appointment.objects.filter(
             client=client,
             start_at__gt=now,
-            status__in=[Appointment.Status.BOOKED, Appointment.Status.CONFIRMED],
+            status__in=policy.EXPECTED_STATUSES,
         )
         .select_related("location")
         .order_by("start_at")
@@ -73,7 +75,7 @@ def _location_for(client: Client | None, appointment: Appointment | None) -> Loc
         return appointment.location
     if client is not None and client.preferred_location_id:
         return client.preferred_location
-    return Location.objects.filter(is_active=True).order_by("id").first()
+    return location_default()
 
 
 def _is_open(location: Location, now: datetime) -> bool:
@@ -136,7 +138,12 @@ def inbound_receive(
     elif keyword in CONFIRM_KEYWORDS:
         kind = InboundMessage.Kind.CONFIRM
         reply = _confirm_next(client=client, appointment=appointment, location=location)
-    elif keyword in RATING_ANSWERS and (asked := _rating_asked(client, now)) is not None:
+    elif (
+        keyword in RATING_ANSWERS
+        and client is not None
+        and (asked := _rating_asked(client, now)) is not None
+        and asked.appointment is not None
+    ):
         kind = InboundMessage.Kind.RATING
         course_rating_record(client=client, service=asked.appointment.service, rating=int(keyword))
         appointment = asked.appointment
@@ -150,7 +157,7 @@ def inbound_receive(
     else:
         aftercare = _latest_aftercare_text(client, now)
         is_urgent = bool(WORRYING_WORDS.search(body)) and aftercare is not None
-        if is_urgent and aftercare.appointment is not None:
+        if is_urgent and aftercare is not None and aftercare.appointment is not None:
             # The reply is about the visit the aftercare was for, not the next one.
             appointment = aftercare.appointment
             location = appointment.location
@@ -224,7 +231,8 @@ def _rating_asked(client: Client | None, now: datetime) -> Message | None:
     )
     if latest is None or latest.category != ReminderRule.Category.OUTCOME_RATING:
         return None
-    return latest if latest.sent_at >= now - RATING_REPLY_WINDOW else None
+    asked_at = latest.sent_at
+    return latest if asked_at is not None and asked_at >= now - RATING_REPLY_WINDOW else None
 
 
 def _latest_aftercare_text(client: Client | None, now: datetime) -> Message | None:

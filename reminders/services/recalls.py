@@ -7,13 +7,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from clinic import roles
 from clinic.errors import ValidationFailed
+from clinic.roles import Actor
 from records.models import Recall, RecallRecipient
 from records.services.recalls import recall_recipient_mark_queued
 from reminders.models import Message, ReminderRule
@@ -41,7 +41,7 @@ def recall_notice_body(*, recipient: RecallRecipient) -> str:
     )
 
 
-def recall_notices_send(*, actor: AbstractBaseUser, recall: Recall) -> RecallSendResult:
+def recall_notices_send(*, actor: Actor, recall: Recall) -> RecallSendResult:
     """Queue a notice to every recipient of ``recall`` who has not had one, due now. Clients
     who have not agreed to SMS or opted out are counted (staff phone them) and not queued.
     Idempotent: sending again queues only the new or unreached. Raises PermissionDenied
@@ -74,7 +74,7 @@ def recall_notices_send(*, actor: AbstractBaseUser, recall: Recall) -> RecallSen
                 body=recall_notice_body(recipient=recipient),
                 due_at=now,
                 recall_recipient=recipient,
-                created_by=actor,
+                created_by=roles.user_of(actor),
             )
             queued += 1
         if queued:

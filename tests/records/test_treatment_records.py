@@ -239,3 +239,17 @@ def test_every_read_of_a_record_is_audited_without_values(session, practitioner_
     assert read.client_id == session.client_id
     assert "notes" in read.fields
     assert "left side" not in str(read.fields)
+
+
+def test_the_policy_gives_needs_signed_record_as_the_reason_until_the_record_is_signed(
+    session, practitioner_user, reception
+):
+    from bookings import policy
+
+    decision = policy.decide(appointment=session, action=policy.Action.COMPLETE, actor=reception)
+    assert decision.refusal == policy.Refusal.NEEDS_SIGNED_RECORD
+    assert policy.Action.COMPLETE not in policy.allowed_actions(
+        appointment=session, actor=reception
+    )
+    factories.sign_treatment_record(session, signer=practitioner_user)
+    assert policy.Action.COMPLETE in policy.allowed_actions(appointment=session, actor=reception)

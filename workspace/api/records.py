@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.http import FileResponse, HttpRequest
+from django.http import FileResponse
 from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, File, Form, Router, Schema, Status
@@ -18,6 +18,7 @@ from bookings.auth import staff_auth
 from bookings.models import Client
 from bookings.selectors.staff import appointment_for_staff
 from clinic.errors import NotFound
+from clinic.http import ApiRequest
 from records.models import Recall, TreatmentPhoto, TreatmentRecord, TreatmentRecordAmendment
 from records.selectors import (
     lots_selectable,
@@ -240,7 +241,7 @@ def _content(payload: RecordContentIn) -> dict[str, Any]:
     return content
 
 
-def _photo(request: HttpRequest, photo: TreatmentPhoto) -> dict:
+def _photo(request: ApiRequest, photo: TreatmentPhoto) -> dict:
     def url(variant: str) -> str:
         token = photo_token_issue(actor=request.auth, photo=photo, variant=variant)
         return request.build_absolute_uri(reverse("api:staff_photo_file", args=[token]))
@@ -259,7 +260,7 @@ def _photo(request: HttpRequest, photo: TreatmentPhoto) -> dict:
     }
 
 
-def _record_or_404(request: HttpRequest, record_id: int) -> TreatmentRecord:
+def _record_or_404(request: ApiRequest, record_id: int) -> TreatmentRecord:
     record = treatment_record_by_id(actor=request.auth, record_id=record_id, via="api")
     if record is None:
         raise NotFound("No such treatment record.")
@@ -267,14 +268,14 @@ def _record_or_404(request: HttpRequest, record_id: int) -> TreatmentRecord:
 
 
 @router.get("/product-lots", response=list[LotOut])
-def list_product_lots(request: HttpRequest, on: date | None = None) -> list[dict]:
+def list_product_lots(request: ApiRequest, on: date | None = None) -> list[dict]:
     """Lots that may be recorded for a session on ``on`` (default today): expired lots are
     left out, and refused if sent."""
     return [_lot(lot) for lot in lots_selectable(on=on or timezone.localdate())]
 
 
 @router.get("/appointments/{appointment_id}/record", response=RecordOut)
-def get_record(request: HttpRequest, appointment_id: int) -> dict:
+def get_record(request: ApiRequest, appointment_id: int) -> dict:
     """The session's treatment record (clinical roles; the read is audited)."""
     appointment = appointment_for_staff(actor=request.auth, appointment_id=appointment_id)
     record = treatment_record_read(actor=request.auth, appointment=appointment, via="api")
@@ -284,7 +285,7 @@ def get_record(request: HttpRequest, appointment_id: int) -> dict:
 
 
 @router.put("/appointments/{appointment_id}/record", response=RecordOut)
-def save_record(request: HttpRequest, appointment_id: int, payload: RecordSaveIn) -> dict:
+def save_record(request: ApiRequest, appointment_id: int, payload: RecordSaveIn) -> dict:
     """Create or update the draft record; ``sign: true`` signs it. A signed record is
     corrected through ``POST /records/{id}/amendments`` (409 ``record_signed`` here)."""
     appointment = appointment_for_staff(actor=request.auth, appointment_id=appointment_id)
@@ -299,7 +300,7 @@ def save_record(request: HttpRequest, appointment_id: int, payload: RecordSaveIn
 
 
 @router.post("/records/{record_id}/amendments", response={201: AmendmentOut})
-def amend_record(request: HttpRequest, record_id: int, payload: AmendmentIn) -> Status:
+def amend_record(request: ApiRequest, record_id: int, payload: AmendmentIn) -> Status:
     """Correct a signed record; the amendment keeps what it said before."""
     record = _record_or_404(request, record_id)
     amendment = treatment_record_amend(
@@ -313,7 +314,7 @@ def amend_record(request: HttpRequest, record_id: int, payload: AmendmentIn) -> 
 
 
 @router.get("/records/{record_id}/photos", response=list[PhotoOut])
-def list_photos(request: HttpRequest, record_id: int) -> list[dict]:
+def list_photos(request: ApiRequest, record_id: int) -> list[dict]:
     """Photo metadata with signed image URLs that work for the caller only, briefly."""
     record = _record_or_404(request, record_id)
     return [_photo(request, photo) for photo in record.photos.order_by("stage", "angle", "id")]
@@ -321,7 +322,7 @@ def list_photos(request: HttpRequest, record_id: int) -> list[dict]:
 
 @router.post("/appointments/{appointment_id}/photos", response={201: PhotoOut})
 def upload_photo(
-    request: HttpRequest,
+    request: ApiRequest,
     appointment_id: int,
     stage: Form[str],
     angle: Form[str],
@@ -342,7 +343,7 @@ def upload_photo(
 
 
 @router.get("/photos/{token}", url_name="staff_photo_file", include_in_schema=True)
-def photo_file(request: HttpRequest, token: str) -> FileResponse:
+def photo_file(request: ApiRequest, token: str) -> FileResponse:
     """The image behind a signed URL (JPEG). 410 once expired, 403 for anyone but the caller
     it was issued to."""
     opened = photo_open(actor=request.auth, token=token, via="api")
@@ -352,7 +353,7 @@ def photo_file(request: HttpRequest, token: str) -> FileResponse:
 
 
 @router.post("/clients/{client_id}/photo-consent", response={201: PhotoConsentOut})
-def record_photo_consent(request: HttpRequest, client_id: int, payload: PhotoConsentIn) -> Status:
+def record_photo_consent(request: ApiRequest, client_id: int, payload: PhotoConsentIn) -> Status:
     """Record the client's photo consent (separate from treatment consent and marketing)."""
     client = Client.objects.filter(pk=client_id).first()
     if client is None:
@@ -402,24 +403,24 @@ def _recall(recall: Recall) -> dict:
 
 
 @router.get("/recalls", response=list[RecallSummaryOut])
-def list_recalls(request: HttpRequest) -> list[dict]:
+def list_recalls(request: ApiRequest) -> list[dict]:
     """Product recalls (managers)."""
     return [
         {
-            "id": recall.pk,
-            "product": recall.product.name,
-            "lot_number": recall.lot.lot_number if recall.lot else None,
-            "created_at": recall.created_at,
-            "recipients": recall.recipient_count,
-            "notified": recall.queued_count,
-            "replied": recall.replied_count,
+            "id": summary.recall.pk,
+            "product": summary.recall.product.name,
+            "lot_number": summary.recall.lot.lot_number if summary.recall.lot else None,
+            "created_at": summary.recall.created_at,
+            "recipients": summary.recipients,
+            "notified": summary.notified,
+            "replied": summary.replied,
         }
-        for recall in recalls_list(actor=request.auth)
+        for summary in recalls_list(actor=request.auth)
     ]
 
 
 @router.post("/recalls", response={201: RecallOut})
-def open_recall(request: HttpRequest, payload: RecallIn) -> Status:
+def open_recall(request: ApiRequest, payload: RecallIn) -> Status:
     """Open a recall of a product lot (or of a product over dates) and list every client
     treated with it (managers)."""
     recall = recall_create(actor=request.auth, **payload.dict())
@@ -427,12 +428,12 @@ def open_recall(request: HttpRequest, payload: RecallIn) -> Status:
 
 
 @router.get("/recalls/{recall_id}", response=RecallOut)
-def get_recall(request: HttpRequest, recall_id: int) -> dict:
+def get_recall(request: ApiRequest, recall_id: int) -> dict:
     return _recall(recall_read(actor=request.auth, recall_id=recall_id, via="api"))
 
 
 @router.post("/recalls/{recall_id}/notices", response=RecallSendOut)
-def send_recall_notices(request: HttpRequest, recall_id: int) -> dict:
+def send_recall_notices(request: ApiRequest, recall_id: int) -> dict:
     """Queue the notice to every recipient not yet notified (idempotent)."""
     recall = recall_read(actor=request.auth, recall_id=recall_id, via="api")
     result = recall_notices_send(actor=request.auth, recall=recall)

@@ -27,10 +27,11 @@ def recall_rows(*, recall: Recall) -> list[RecallRow]:
     (which checks and audits)."""
     latest: dict[int, Message] = {}
     for message in Message.objects.filter(recall_recipient__recall=recall).order_by("id"):
-        latest[message.recall_recipient_id] = message
+        if message.recall_recipient_id is not None:
+            latest[message.recall_recipient_id] = message
     rows = []
     for recipient in recall.recipients.all():
-        message = latest.get(recipient.pk)
+        notice = latest.get(recipient.pk)
         rows.append(
             RecallRow(
                 recipient=recipient,
@@ -38,8 +39,8 @@ def recall_rows(*, recall: Recall) -> list[RecallRow]:
                 phone=recipient.client.phone,
                 treated_on=recipient.treated_on,
                 practitioner=recipient.appointment.practitioner.display_name,
-                notice_status=message.get_status_display() if message else "Not sent",
-                notice_sent_at=message.sent_at if message else None,
+                notice_status=notice.get_status_display() if notice else "Not sent",
+                notice_sent_at=notice.sent_at if notice else None,
                 replied_at=recipient.replied_at,
             )
         )

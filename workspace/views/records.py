@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import FileResponse, HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -33,6 +33,7 @@ from records.services.photos import (
 from records.services.treatment_records import (
     CONTENT_FIELDS,
     record_content_of,
+    session_client_id,
     treatment_record_amend,
     treatment_record_save,
 )
@@ -58,7 +59,7 @@ def content_from_post(data: QueryDict) -> dict[str, Any]:
     return content
 
 
-def _depth_rows(given: list[dict[str, str]]) -> list[dict[str, str]]:
+def _depth_rows(given: list[dict[str, str]]) -> list[dict[str, Any]]:
     by_area = {entry["area"].lower(): entry for entry in given}
     rows = [
         {"area": area, "depth_mm": by_area.pop(area, {}).get("depth_mm", "")}
@@ -127,7 +128,7 @@ def _record_page(
         "lot_groups": _lot_groups(appointment),
         "erythema_choices": [(0, "0 none"), (1, "1 mild"), (2, "2 moderate"), (3, "3 marked")],
         "amendments": list(record.amendments.all()) if record else [],
-        "photo_consent": photo_consent_active(client=appointment.client),
+        "photo_consent": photo_consent_active(client_id=session_client_id(appointment)),
         "photo_consent_wording": PHOTO_CONSENT_WORDING,
         "photo_marketing_wording": PHOTO_MARKETING_WORDING,
         "photos": _photo_links(request.user, photos),
@@ -227,7 +228,8 @@ def photo_consent(request: HttpRequest, client_id: int) -> HttpResponse:
 def photo_file(request: HttpRequest, token: str) -> HttpResponse:
     """The photo a signed link names, streamed from private storage; never cached."""
     opened = photo_open(actor=request.user, token=token)
-    response = FileResponse(opened.file, content_type=opened.content_type)
+    with opened.file as stored:  # a re-encoded photo of bounded size
+        response = HttpResponse(stored.read(), content_type=opened.content_type)
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response
