@@ -119,6 +119,8 @@ def test_amending_a_signed_record_from_the_page_keeps_the_history(session, as_pr
     page = as_practitioner.get(url)
     assert b"Amendment 1" in page.content
     assert b"Miscounted" in page.content
+    assert b"<dt>Passes</dt><dd>3</dd>" in page.content  # what it said before
+    assert b"forehead 0.50 mm" in page.content
     assert TreatmentRecord.objects.get().passes == 4
 
 

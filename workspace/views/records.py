@@ -71,6 +71,38 @@ def _depth_rows(given: list[dict[str, str]]) -> list[dict[str, Any]]:
     return [{"index": index, **row} for index, row in enumerate(rows[:DEPTH_ROWS])]
 
 
+FIELD_LABELS = {
+    "device": "Device",
+    "cartridge": "Cartridge",
+    "depths": "Depth",
+    "passes": "Passes",
+    "anaesthetic_minutes": "Numbing minutes",
+    "erythema_grade": "Erythema",
+    "pinpoint_bleeding": "Pinpoint bleeding",
+    "reactions": "Reactions",
+    "aftercare_given": "Aftercare given",
+    "notes": "Notes",
+    "lots": "Products",
+}
+
+
+def _previous_lines(previous: dict[str, Any]) -> list[tuple[str, str]]:
+    """What an amended record said before, as label and text for the history."""
+    lines = []
+    for key, label in FIELD_LABELS.items():
+        value = previous.get(key)
+        if key == "depths":
+            text = " · ".join(f"{d['area']} {d['depth_mm']} mm" for d in value or [])
+        elif key == "lots":
+            text = " · ".join(f"{lot['product']} (lot {lot['lot_number']})" for lot in value or [])
+        elif isinstance(value, bool):
+            text = "yes" if value else "no"
+        else:
+            text = "" if value is None else str(value)
+        lines.append((label, text or "—"))
+    return lines
+
+
 def _photo_links(actor, photos) -> list[dict[str, Any]]:  # noqa: ANN001
     links = []
     for photo in photos:
@@ -127,7 +159,10 @@ def _record_page(
         "depth_rows": _depth_rows(list(form.get("depths") or [])),
         "lot_groups": _lot_groups(appointment),
         "erythema_choices": [(0, "0 none"), (1, "1 mild"), (2, "2 moderate"), (3, "3 marked")],
-        "amendments": list(record.amendments.all()) if record else [],
+        "amendments": [
+            {"amendment": amendment, "previous": _previous_lines(amendment.previous)}
+            for amendment in (record.amendments.all() if record else [])
+        ],
         "photo_consent": photo_consent_active(client_id=session_client_id(appointment)),
         "photo_consent_wording": PHOTO_CONSENT_WORDING,
         "photo_marketing_wording": PHOTO_MARKETING_WORDING,
