@@ -37,10 +37,6 @@ def register_completion_guard(name: str, guard: CompletionGuard) -> None:
     _guards[name] = guard
 
 
-def unregister_completion_guard(name: str) -> None:
-    _guards.pop(name, None)
-
-
 def completion_blockers(appointment: Appointment) -> list[CompletionBlocker]:
     """Every reason ``appointment`` may not be completed now, in registration order."""
     found = []

@@ -27,7 +27,6 @@ from records.access import audit, require_clinical_access, staff_user
 from records.errors import RecordSigned
 from records.models import ProductLot, ProductUse, TreatmentRecord, TreatmentRecordAmendment
 
-NEEDS_SIGNED_RECORD = Refusal.NEEDS_SIGNED_RECORD
 MAX_DEPTH_MM = Decimal("3.0")
 TEXT_FIELDS = ("device", "cartridge", "reactions", "aftercare_given", "notes")
 CONTENT_FIELDS = (
@@ -377,6 +376,6 @@ def signed_record_blocker(appointment: Appointment) -> CompletionBlocker | None:
     ).exists():
         return None
     return CompletionBlocker(
-        code=NEEDS_SIGNED_RECORD,
+        code=Refusal.NEEDS_SIGNED_RECORD,
         message="Sign the treatment record before marking the visit completed.",
     )
