@@ -40,6 +40,12 @@ class Location(models.Model):
         blank=True,
         help_text="Out-of-hours number given to clients with urgent concerns",
     )
+    emergency_number = models.CharField(
+        max_length=8,
+        default="999",
+        help_text="Emergency services number given to clients with signs of a severe reaction "
+        "(999 UK, 911 US, 112 EU)",
+    )
     email = models.EmailField(blank=True)
     sms_sender_name = models.CharField(
         max_length=11,

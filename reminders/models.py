@@ -7,6 +7,8 @@ dispatcher only ever sends rows it has claimed, and statuses only move forward (
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -239,6 +241,45 @@ TERMINAL_STATUSES = (
 )
 
 
+class RedFlag(models.Model):
+    """A phrase in a client's text that means "call them now" (DOMAIN.md, reply triage). Data a
+    clinic edits: the defaults ship in a migration. ``pattern`` is a case-insensitive regular
+    expression matched anywhere in the reply.
+
+    A flag with ``needs_recent_treatment`` (plain "swelling", "pain") only counts within the
+    recency window after a treatment, where it may be a reaction; the others count at any time.
+    """
+
+    class Category(models.TextChoices):
+        INFECTION = "infection", "Signs of infection"
+        ALLERGY = "allergy", "Allergic reaction"
+        BLEEDING = "bleeding", "Bleeding that won't stop"
+        BLISTERS = "blisters", "Blisters or open sores"
+        PAIN = "pain", "Severe or increasing pain"
+        VISION = "vision", "Change in vision"
+        AFTER_TREATMENT = "after_treatment", "Worrying words soon after a treatment"
+
+    category = models.CharField(max_length=20, choices=Category.choices)
+    pattern = models.CharField(max_length=300, help_text="Regular expression, case-insensitive")
+    needs_recent_treatment = models.BooleanField(
+        default=False, help_text="Only urgent within 14 days after a treatment"
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["category", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()}: {self.pattern}"
+
+    def clean(self) -> None:
+        super().clean()
+        try:
+            re.compile(self.pattern, re.IGNORECASE)
+        except re.error as exc:
+            raise ValidationError({"pattern": f"Not a valid pattern: {exc}"}) from None
+
+
 class InboundMessage(models.Model):
     """An SMS a client sent us: keywords are acted on, everything else is surfaced to staff."""
 
@@ -270,6 +311,9 @@ class InboundMessage(models.Model):
     )
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.OTHER)
     is_urgent = models.BooleanField(default=False)
+    red_flags = models.JSONField(
+        default=list, blank=True, help_text="Red-flag categories the reply matched"
+    )
     reply_body = models.TextField(blank=True)
     handled_at = models.DateTimeField(null=True, blank=True)
     handled_by = models.ForeignKey(
