@@ -93,6 +93,20 @@ class ReminderRule(models.Model):
     only_while_course_unfinished = models.BooleanField(
         default=False, help_text="Only while the client's course of this service is unfinished"
     )
+    catch_up = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="replaces",
+        limit_choices_to={"is_catch_up": True},
+        help_text="If this step's time has passed when the booking is made, send this catch-up "
+        "message instead (once per booking, at the next allowed time, if still before the visit)",
+    )
+    is_catch_up = models.BooleanField(
+        default=False,
+        help_text="Only sent in place of steps whose time had passed when the booking was made",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -132,6 +146,17 @@ CAP_EXEMPT_CATEGORIES = frozenset(
         ReminderRule.Category.VERIFICATION,
         ReminderRule.Category.ADHOC,
         ReminderRule.Category.REPLY,
+    }
+)
+
+
+# Categories that only make sense before the visit: never sent once it has started.
+BEFORE_VISIT_CATEGORIES = frozenset(
+    {
+        ReminderRule.Category.CONSULTATION_PREP,
+        ReminderRule.Category.PRE_CARE,
+        ReminderRule.Category.DAY_BEFORE,
+        ReminderRule.Category.HEALTH_RECHECK,
     }
 )
 

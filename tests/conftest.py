@@ -53,6 +53,7 @@ MIGRATION_DATA = (
     ("bookings.migrations.0005_default_screening_questionnaire", "create_defaults"),
     ("reminders.migrations.0002_default_protocol", "add_default_protocol"),
     ("reminders.migrations.0007_default_red_flags", "add_red_flags"),
+    ("reminders.migrations.0009_catch_up_rules", "add_catch_up_rules"),
 )
 
 

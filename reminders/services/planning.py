@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Q
@@ -20,6 +21,7 @@ from bookings.tokens import manage_token_for
 from clinic.models import Location
 from reminders.models import Message, ReminderRule
 from reminders.protocol import VERIFICATION_TEMPLATE
+from reminders.quiet_hours import quiet_hours_end_after
 from reminders.rendering import (
     local_date_text,
     local_time_text,
@@ -116,6 +118,61 @@ def appointment_message_context(*, appointment: Appointment) -> dict[str, object
     }
 
 
+def _message_for(
+    *,
+    rule: ReminderRule,
+    appointment: Appointment,
+    context: dict[str, object],
+    due_at: datetime,
+) -> Message:
+    return Message(
+        appointment=appointment,
+        client_id=appointment.client_id,
+        location_id=appointment.location_id,
+        rule=rule,
+        category=rule.category,
+        to=appointment.client.phone,
+        body=render_template_text(rule.template, context),
+        due_at=due_at,
+        appointment_version=appointment.version,
+    )
+
+
+def first_allowed_send_at(*, rule: ReminderRule, at: datetime, zone: ZoneInfo) -> datetime:
+    """When a message due ``at`` can go out: after quiet hours, if the rule respects them."""
+    if not rule.respects_quiet_hours:
+        return at
+    return quiet_hours_end_after(moment=at, zone=zone) or at
+
+
+def _plan_catch_up(
+    *,
+    rule: ReminderRule,
+    appointment: Appointment,
+    context: dict[str, object],
+    now: datetime,
+    already_planned: set[int],
+) -> Message | None:
+    """One catch-up row for steps that were missed at booking: due at the next allowed time,
+    skipped (as a visible record) only if that would be after the visit has started."""
+    if rule.pk in already_planned:
+        return None
+    if Message.objects.filter(
+        appointment=appointment,
+        rule=rule,
+        status__in=[Message.Status.SENDING, Message.Status.SENT, Message.Status.DELIVERED],
+    ).exists():
+        # Sent for an earlier time of this visit: a reschedule does not repeat it.
+        return None
+    due_at = rule_due_at(rule=rule, appointment=appointment, now=now)
+    message = _message_for(rule=rule, appointment=appointment, context=context, due_at=due_at)
+    send_at = first_allowed_send_at(rule=rule, at=due_at, zone=appointment.location.zone)
+    if send_at >= appointment.start_at:
+        message.status = Message.Status.SKIPPED
+        message.status_reason = "It could only go out after the visit has started"
+    return message
+
+
 def _plan_rules(
     *,
     appointment: Appointment,
@@ -126,7 +183,8 @@ def _plan_rules(
     if appointment.client_id is None:
         return []
     rules = (
-        ReminderRule.objects.filter(is_active=True, trigger=trigger)
+        ReminderRule.objects.filter(is_active=True, trigger=trigger, is_catch_up=False)
+        .select_related("catch_up")
         .prefetch_related("services")
         .order_by("id")
     )
@@ -142,6 +200,7 @@ def _plan_rules(
     )
     context: dict[str, object] | None = None
     planned: list[Message] = []
+    missed_with_catch_up: list[ReminderRule] = []
     for rule in rules:
         if rule.pk in already_planned or not _rule_applies(rule=rule, appointment=appointment):
             continue
@@ -152,23 +211,32 @@ def _plan_rules(
         if context is None:
             context = appointment_message_context(appointment=appointment)
         due_at = rule_due_at(rule=rule, appointment=appointment, now=now)
-        message = Message(
-            appointment=appointment,
-            client_id=appointment.client_id,
-            location_id=appointment.location_id,
-            rule=rule,
-            category=rule.category,
-            to=appointment.client.phone,
-            body=render_template_text(rule.template, context),
-            due_at=due_at,
-            appointment_version=appointment.version,
-        )
-        # A step whose time had already passed when the booking was made is not sent late
-        # ("14 days before" for a booking made 3 days ahead); the row stays as a visible record.
+        message = _message_for(rule=rule, appointment=appointment, context=context, due_at=due_at)
         if due_at < now - timedelta(minutes=1):
+            # A step whose time had passed when the booking was made is not sent late as it
+            # is ("14 days before" for a booking made 3 days ahead): its catch-up message, if
+            # the protocol has one, goes instead; the row stays as a visible record.
             message.status = Message.Status.SKIPPED
-            message.status_reason = "Its time had already passed when this was booked"
+            catch_up = rule.catch_up
+            if catch_up is not None and catch_up.is_active:
+                message.status_reason = (
+                    f"Its time had passed when this was booked; replaced by “{catch_up.name}”"
+                )
+                if catch_up not in missed_with_catch_up:
+                    missed_with_catch_up.append(catch_up)
+            else:
+                message.status_reason = "Its time had already passed when this was booked"
         planned.append(message)
+    for catch_up in missed_with_catch_up:
+        message = _plan_catch_up(
+            rule=catch_up,
+            appointment=appointment,
+            context=context or appointment_message_context(appointment=appointment),
+            now=now,
+            already_planned=already_planned,
+        )
+        if message is not None:
+            planned.append(message)
     Message.objects.bulk_create(planned)
     if any(m.status == Message.Status.SCHEDULED and m.due_at <= now for m in planned):
         nudge_dispatch_on_commit()
