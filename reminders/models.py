@@ -355,6 +355,11 @@ class InboundMessage(models.Model):
             f"{self.get_kind_display()} from {self.from_number} at {self.created_at:%Y-%m-%d %H:%M}"
         )
 
+    @property
+    def red_flag_labels(self) -> list[str]:
+        labels = dict(RedFlag.Category.choices)
+        return [labels.get(category, category) for category in self.red_flags]
+
 
 class StaffAlert(models.Model):
     """An email to a member of staff that something needs them now (an urgent aftercare reply,

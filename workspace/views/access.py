@@ -18,6 +18,7 @@ from django.utils import timezone
 from clinic import roles
 from clinic.errors import ApplicationError
 from clinic.models import Location
+from reminders.selectors import urgent_replies_waiting
 
 
 def staff_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
@@ -25,6 +26,8 @@ def staff_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     return {
         "staff_roles": {name: name in held for name in roles.ALL_ROLES},
         "staff_role_names": sorted(held),
+        # The nav badge: someone must see an urgent reply from whichever page they are on.
+        "urgent_replies_waiting": urgent_replies_waiting() if held else 0,
         **extra,
     }
 
