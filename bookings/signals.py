@@ -20,6 +20,8 @@ appointment_confirmed = Signal()  # client or staff confirmed attendance
 appointment_arrived = Signal()
 appointment_completed = Signal()
 appointment_no_show = Signal()
+# A no-show recorded by mistake was put back to arrived (the client came late), same day.
+appointment_no_show_reverted = Signal()
 
 # A client asked for a one-time code to prove their phone: phone=<E.164>, code=<str>,
 # location=<Location or None>. reminders sends it at once through the outbox.

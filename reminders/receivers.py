@@ -34,6 +34,10 @@ def on_no_show(sender: Any, *, appointment, **kwargs: Any) -> None:  # noqa: ANN
     services.messages_cancel_after_no_show(appointment=appointment)
 
 
+def on_no_show_reverted(sender: Any, *, appointment, **kwargs: Any) -> None:  # noqa: ANN001
+    services.messages_restore_after_no_show_reverted(appointment=appointment)
+
+
 def on_completed(sender: Any, *, appointment, **kwargs: Any) -> None:  # noqa: ANN001
     services.messages_plan_after_completion(appointment=appointment)
 
@@ -62,6 +66,9 @@ def connect() -> None:
     signals.appointment_rescheduled.connect(on_rescheduled, dispatch_uid=f"{uid}.rescheduled")
     signals.appointment_cancelled.connect(on_cancelled, dispatch_uid=f"{uid}.cancelled")
     signals.appointment_no_show.connect(on_no_show, dispatch_uid=f"{uid}.no_show")
+    signals.appointment_no_show_reverted.connect(
+        on_no_show_reverted, dispatch_uid=f"{uid}.no_show_reverted"
+    )
     signals.appointment_completed.connect(on_completed, dispatch_uid=f"{uid}.completed")
     signals.phone_verification_requested.connect(
         on_phone_verification_requested, dispatch_uid=f"{uid}.phone_verification"

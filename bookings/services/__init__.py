@@ -15,6 +15,7 @@ from bookings.services.transitions import (
     appointment_confirm,
     appointment_mark_arrived,
     appointment_mark_no_show,
+    appointment_revert_no_show,
     appointment_transition,
     holds_release_expired,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "appointment_hold",
     "appointment_mark_arrived",
     "appointment_mark_no_show",
+    "appointment_revert_no_show",
     "appointment_reschedule",
     "appointment_transition",
     "client_register",
@@ -38,6 +40,7 @@ __all__ = [
 from bookings.services.consultations import (  # noqa: E402
     consultation_open_for_appointment,
     consultation_read,
+    consultation_record_consent,
     consultation_record_outcome,
     consultation_submit_screening,
     health_recheck_answer,
@@ -48,6 +51,7 @@ from bookings.services.consultations import (  # noqa: E402
 __all__ += [
     "consultation_open_for_appointment",
     "consultation_read",
+    "consultation_record_consent",
     "consultation_record_outcome",
     "consultation_submit_screening",
     "health_recheck_answer",

@@ -15,11 +15,12 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 
 from bookings import signals
-from bookings.models import Appointment, AppointmentEvent
+from bookings.models import ACTIVE_STATUSES, Appointment, AppointmentEvent
 from clinic import roles
 from clinic.errors import IllegalTransition, PolicyViolation, ValidationFailed
 
@@ -35,7 +36,8 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     Status.ARRIVED: {Status.COMPLETED, Status.NO_SHOW},
     Status.COMPLETED: set(),
     Status.CANCELLED: set(),
-    Status.NO_SHOW: set(),
+    # Back to arrived when the client walks in late, on the day only (no_show_revert_refusal).
+    Status.NO_SHOW: {Status.ARRIVED},
 }
 
 SIGNAL_FOR_STATUS: dict[str, Signal] = {
@@ -50,6 +52,82 @@ SIGNAL_FOR_STATUS: dict[str, Signal] = {
 }
 
 RESCHEDULABLE = {Status.HELD, Status.PENDING_CLEARANCE, Status.BOOKED, Status.CONFIRMED}
+
+# Clinical order (DOMAIN.md): when each step of a visit may be recorded. Small functions that
+# return the refusal (or None), so the policy module can ask "may this be done now?" and
+# ``appointment_transition`` enforces the same answer.
+ARRIVAL_EARLIEST = timedelta(hours=1)
+NO_SHOW_GRACE = timedelta(minutes=15)
+
+
+def arrival_refusal(appointment: Appointment, *, now: datetime) -> str | None:
+    if appointment.status == Status.NO_SHOW:
+        return no_show_revert_refusal(appointment, now=now)
+    if now < appointment.start_at - ARRIVAL_EARLIEST:
+        return "A client can be marked arrived from one hour before the start."
+    return None
+
+
+def completion_refusal(appointment: Appointment, *, now: datetime) -> str | None:
+    if now < appointment.start_at:
+        return "A visit can be completed only after its start time."
+    return consent_refusal(appointment)
+
+
+def no_show_refusal(appointment: Appointment, *, now: datetime) -> str | None:
+    if now < appointment.start_at + NO_SHOW_GRACE:
+        minutes = int(NO_SHOW_GRACE.total_seconds() // 60)
+        return f"A no-show can be recorded from {minutes} minutes after the start time."
+    return None
+
+
+def no_show_revert_refusal(appointment: Appointment, *, now: datetime) -> str | None:
+    zone = appointment.location.zone
+    if now.astimezone(zone).date() != appointment.start_at.astimezone(zone).date():
+        return "A no-show can be changed back to arrived only on the day of the visit."
+    return None
+
+
+def consent_refusal(appointment: Appointment) -> str | None:
+    """A treatment that needs a consultation is done only with the client's consent signed on
+    the clearing consultation."""
+    service = appointment.service
+    if service.is_consultation or not service.requires_consultation:
+        return None
+    from bookings.models import Consultation
+
+    local_date = appointment.start_at.astimezone(appointment.location.zone).date()
+    signed = Consultation.objects.filter(
+        client_id=appointment.client_id,
+        outcome=Consultation.Outcome.CLEARED,
+        services_cleared=service,
+        valid_until__gte=local_date,
+        consent_signed_at__isnull=False,
+    ).exists()
+    if not signed:
+        return (
+            "The client's consent has not been signed: record the signed consent on their "
+            "consultation before completing the treatment."
+        )
+    return None
+
+
+TIMING_RULES = {
+    Status.ARRIVED: arrival_refusal,
+    Status.COMPLETED: completion_refusal,
+    Status.NO_SHOW: no_show_refusal,
+}
+
+
+def transition_refusal(appointment: Appointment, to_status: str, *, now: datetime) -> str | None:
+    """Why ``appointment`` may not move to ``to_status`` now (table, clock, consent), or None."""
+    if to_status not in ALLOWED_TRANSITIONS[appointment.status]:
+        return (
+            f"Cannot change a {appointment.get_status_display().lower()} appointment to "
+            f"{Status(to_status).label.lower()}."
+        )
+    rule = TIMING_RULES.get(to_status)
+    return rule(appointment, now=now) if rule is not None else None
 
 
 def actor_label_for(actor: AbstractBaseUser | None, actor_label: str | None) -> str:
@@ -127,7 +205,40 @@ def set_status(
     SIGNAL_FOR_STATUS[to_status].send(
         sender=Appointment, appointment=appointment, actor_label=label, **extra
     )
+    if from_status == Status.NO_SHOW:
+        signals.appointment_no_show_reverted.send(
+            sender=Appointment, appointment=appointment, actor_label=label
+        )
     return appointment
+
+
+def _check_time_still_free(appointment: Appointment) -> None:
+    """A no-show freed its time; putting it back needs the practitioner, room and client to be
+    free still (one query; the exclusion constraints are the backstop on PostgreSQL)."""
+    overlapping = Q(practitioner_id=appointment.practitioner_id)
+    if appointment.room_id is not None:
+        overlapping |= Q(room_id=appointment.room_id)
+    if appointment.client_id is not None:
+        overlapping |= Q(
+            client_id=appointment.client_id,
+            start_at__lt=appointment.end_at,
+            end_at__gt=appointment.start_at,
+        )
+    taken = (
+        Appointment.objects.filter(
+            overlapping,
+            status__in=ACTIVE_STATUSES,
+            blocked_start_at__lt=appointment.blocked_end_at,
+            blocked_end_at__gt=appointment.blocked_start_at,
+        )
+        .exclude(pk=appointment.pk)
+        .exists()
+    )
+    if taken:
+        raise IllegalTransition(
+            "That time has been booked for someone else since the no-show was recorded.",
+            field="status",
+        )
 
 
 def appointment_transition(
@@ -140,9 +251,11 @@ def appointment_transition(
 ) -> Appointment:
     """Move an appointment to ``to_status`` if the transition table allows it.
 
-    Time rules: arrival from one hour before the start, a no-show only after the start,
-    completion only after arrival. Clients may only cancel or confirm, and cancel only before
-    the online-change cutoff. Raises IllegalTransition or PolicyViolation.
+    Rules (``transition_refusal``): arrival from one hour before the start; completion only
+    after arrival and the start, and for a treatment only with signed consent; a no-show from
+    15 minutes after the start, revertible to arrived on the day. Clients may only cancel or
+    confirm, and cancel only before the online-change cutoff. Raises IllegalTransition or
+    PolicyViolation.
     """
     label = actor_label_for(actor, actor_label)
     with transaction.atomic():
@@ -154,14 +267,6 @@ def appointment_transition(
             .get(pk=appointment.pk)
         )
         now = timezone.now()
-        if to_status == Status.ARRIVED and now < locked.start_at - timedelta(hours=1):
-            raise IllegalTransition(
-                "A client can be marked arrived from one hour before the start.", field="status"
-            )
-        if to_status == Status.NO_SHOW and now < locked.start_at:
-            raise IllegalTransition(
-                "A no-show can only be recorded after the start time.", field="status"
-            )
         if label == "client":
             if to_status not in {Status.CANCELLED, Status.CONFIRMED}:
                 raise IllegalTransition("Clients can only confirm or cancel.", field="status")
@@ -169,6 +274,11 @@ def appointment_transition(
                 check_client_cutoff(locked)
         if to_status == Status.CANCELLED and not reason.strip() and label != "client":
             raise ValidationFailed("Please give a reason for the cancellation.", field="reason")
+        refusal = transition_refusal(locked, to_status, now=now)
+        if refusal is not None:
+            raise IllegalTransition(refusal, field="status")
+        if locked.status == Status.NO_SHOW:
+            _check_time_still_free(locked)
         set_status(locked, to_status, actor=actor, label=label, reason=reason)
     appointment.refresh_from_db()
     return locked
@@ -200,9 +310,13 @@ appointment_confirm.__doc__ = "The client (reply C, the manage page) or staff co
 appointment_mark_arrived = partial(appointment_transition, to_status=Status.ARRIVED)
 appointment_mark_arrived.__doc__ = "The client is here (from one hour before the start)."
 appointment_complete = partial(appointment_transition, to_status=Status.COMPLETED)
-appointment_complete.__doc__ = "The visit is done (only after arrival)."
+appointment_complete.__doc__ = "The visit is done (after arrival and the start; consent signed)."
 appointment_mark_no_show = partial(appointment_transition, to_status=Status.NO_SHOW)
-appointment_mark_no_show.__doc__ = "The client did not come (only after the start)."
+appointment_mark_no_show.__doc__ = "The client did not come (from 15 minutes after the start)."
+appointment_revert_no_show = partial(appointment_transition, to_status=Status.ARRIVED)
+appointment_revert_no_show.__doc__ = (
+    "A client marked no-show came late: arrived after all (same day)."
+)
 
 
 def holds_release_expired(*, now: datetime | None = None) -> int:

@@ -23,6 +23,7 @@ from reminders.services.planning import (
     messages_plan_after_completion,
     messages_plan_for_appointment,
     messages_replan_after_reschedule,
+    messages_restore_after_no_show_reverted,
     nudge_dispatch_on_commit,
     rule_due_at,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "messages_plan_after_completion",
     "messages_plan_for_appointment",
     "messages_replan_after_reschedule",
+    "messages_restore_after_no_show_reverted",
     "nudge_dispatch_on_commit",
     "rule_due_at",
 ]

@@ -303,9 +303,42 @@ def messages_cancel_after_no_show(*, appointment: Appointment) -> int:
     """A client who did not come gets no aftercare, downtime check or rebook nudge."""
     return messages_cancel_unsent(
         appointment=appointment,
-        reason="Client did not attend",
+        reason=NO_SHOW_REASON,
         categories=[Category.AFTERCARE, Category.DOWNTIME_CHECK, Category.REBOOK],
     )
+
+
+NO_SHOW_REASON = "Client did not attend"
+
+
+def messages_restore_after_no_show_reverted(*, appointment: Appointment) -> list[Message]:
+    """The client came late after all: the aftercare texts cancelled by the no-show are planned
+    again, as new rows pointing at the cancelled ones (statuses never move backwards). The
+    dispatcher still skips any that have gone stale."""
+    cancelled = Message.objects.filter(
+        appointment=appointment,
+        status=Message.Status.CANCELLED,
+        status_reason=NO_SHOW_REASON,
+        appointment_version=appointment.version,
+        retries__isnull=True,
+    )
+    restored = [
+        Message(
+            appointment=appointment,
+            client_id=message.client_id,
+            location_id=message.location_id,
+            rule_id=message.rule_id,
+            category=message.category,
+            to=message.to,
+            body=message.body,
+            due_at=message.due_at,
+            appointment_version=message.appointment_version,
+            retry_of=message,
+        )
+        for message in cancelled
+    ]
+    Message.objects.bulk_create(restored)
+    return restored
 
 
 def messages_plan_after_completion(
@@ -369,6 +402,7 @@ __all__ = [
     "messages_plan_after_completion",
     "messages_plan_for_appointment",
     "messages_replan_after_reschedule",
+    "messages_restore_after_no_show_reverted",
     "nudge_dispatch_on_commit",
     "rule_due_at",
 ]

@@ -423,12 +423,15 @@ def cleared_maya(
     consultation = appointment_book(
         client=maya, service=consultation_service, location=location, start_at=TEN_LONDON
     )
+    frozen_monday.move_to(TEN_LONDON + timedelta(minutes=30))  # at the consultation
     consultation_record_outcome(
         consultation=consultation.consultation,
         actor=practitioner_user,
         outcome="cleared",
         services=[treatment_service],
+        screened_in_person=True,
     )
+    frozen_monday.move_to(MONDAY)
     return maya
 
 
