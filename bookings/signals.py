@@ -30,3 +30,11 @@ phone_verification_requested = Signal()
 # Before a later session the client said their health has changed: the appointment is in review
 # and the practitioner should be alerted. Sent with appointment=, actor_label= (no health detail).
 health_recheck_changed = Signal()
+
+# The client submitted the health questionnaire of a consultation: appointment=<the
+# consultation appointment>. No answers travel with it.
+consultation_screening_submitted = Signal()
+
+# A practitioner recorded a consultation's outcome: appointment=<the consultation appointment>,
+# outcome=<"cleared" | "not_suitable" | "needs_review">, service_names=<names cleared for>.
+consultation_outcome_recorded = Signal()

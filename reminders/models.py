@@ -30,6 +30,7 @@ class ReminderRule(models.Model):
         DOWNTIME_CHECK = "downtime_check", "Downtime check-in"
         REBOOK = "rebook", "Rebook nudge"
         CANCELLATION = "cancellation", "Cancellation confirmation"
+        CLEARANCE = "clearance", "Cleared after consultation"
         HEALTH_RECHECK = "health_recheck", "Health re-check"
         VERIFICATION = "verification", "Phone verification code"
         ADHOC = "adhoc", "Message from staff"
@@ -43,8 +44,11 @@ class ReminderRule(models.Model):
     class Trigger(models.TextChoices):
         BOOKED = "booked", "Booking (and reschedule)"
         PENDING_CLEARANCE = "pending_clearance", "Tentative booking awaiting clearance"
+        RESCHEDULED = "rescheduled", "Appointment moved"
         COMPLETED = "completed", "Appointment completed"
         CANCELLED = "cancelled", "Appointment cancelled"
+        RELEASED = "released", "Tentative booking released after the consultation"
+        CLEARED = "cleared", "Client cleared at their consultation"
 
     name = models.CharField(max_length=120)
     category = models.CharField(max_length=20, choices=Category.choices)
@@ -77,7 +81,9 @@ class ReminderRule(models.Model):
     )
     template = models.TextField(
         help_text="Django template. Variables: first_name, clinic_name, date, time, manage_url, "
-        "care_url, recheck_url, screening_url, book_url, clinic_phone"
+        "care_url, recheck_url, screening_url, book_url, clinic_phone, can_change_online "
+        "(true until the online-change cutoff), previous_when (a moved visit's old time), "
+        "treatment_names (after clearance, only where the location names treatments in texts)"
     )
     respects_quiet_hours = models.BooleanField(default=True)
     is_active = models.BooleanField(default=True)
@@ -143,6 +149,7 @@ CAP_EXEMPT_CATEGORIES = frozenset(
     {
         ReminderRule.Category.CONFIRMATION,
         ReminderRule.Category.CANCELLATION,
+        ReminderRule.Category.CLEARANCE,
         ReminderRule.Category.VERIFICATION,
         ReminderRule.Category.ADHOC,
         ReminderRule.Category.REPLY,

@@ -21,7 +21,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from bookings import eligibility
+from bookings import eligibility, signals
 from bookings.models import (
     Appointment,
     ConsentFormVersion,
@@ -220,6 +220,9 @@ def consultation_submit_screening(
             consultation=locked,
             via=via,
         )
+        signals.consultation_screening_submitted.send(
+            sender=Consultation, appointment=locked.appointment, actor_label="client"
+        )
     # Only the id: even the number of flags says something about the client's health.
     logger.info("screening submitted", extra={"consultation_id": locked.pk})
     return ScreeningResult(
@@ -354,6 +357,15 @@ def consultation_record_outcome(
         )
         if outcome != Outcome.NEEDS_REVIEW:
             _settle_tentative_treatments(consultation=locked, actor=actor, label=label)
+        signals.consultation_outcome_recorded.send(
+            sender=Consultation,
+            appointment=locked.appointment,
+            actor_label=label,
+            outcome=outcome,
+            service_names=[service.name for service in services]
+            if outcome == Outcome.CLEARED
+            else [],
+        )
     logger.info(
         "consultation outcome recorded",
         extra={"consultation_id": locked.pk, "outcome": outcome, "actor": label},

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bookings.models import Appointment, Client
+from bookings.services.consultations import RELEASED_REASON
 from bookings.tokens import manage_token_for
 from clinic.models import Location
 from reminders.models import Message, ReminderRule
@@ -97,13 +98,21 @@ def course_is_unfinished(*, appointment: Appointment) -> bool:
     return completed % course_size != 0
 
 
-def appointment_message_context(*, appointment: Appointment) -> dict[str, object]:
-    """The whole vocabulary an SMS template may use: no treatment name, no health detail."""
+def appointment_message_context(
+    *, appointment: Appointment, now: datetime | None = None
+) -> dict[str, object]:
+    """The whole vocabulary an SMS template may use: no treatment name (``treatment_names`` is
+    filled only after clearance, where the location opts in), no health detail."""
     location = appointment.location
     zone = location.zone
     manage_token = manage_token_for(appointment)
     care_token = care_token_for(appointment_id=appointment.pk, end_at=appointment.end_at)
+    change_cutoff = appointment.start_at - timedelta(hours=location.online_change_cutoff_hours)
     return {
+        # Copy never promises an online change that is already closed.
+        "can_change_online": (now or timezone.now()) < change_cutoff,
+        "previous_when": "",
+        "treatment_names": "",
         "first_name": appointment.client.first_name if appointment.client else "",
         "clinic_name": location.name,
         "clinic_phone": location.phone,
@@ -179,6 +188,8 @@ def _plan_rules(
     trigger: str,
     now: datetime,
     categories: Iterable[str] | None = None,
+    exclude_categories: Iterable[str] = (),
+    extra_context: dict[str, object] | None = None,
 ) -> list[Message]:
     if appointment.client_id is None:
         return []
@@ -190,6 +201,8 @@ def _plan_rules(
     )
     if categories is not None:
         rules = rules.filter(category__in=list(categories))
+    if exclude_categories:
+        rules = rules.exclude(category__in=list(exclude_categories))
     already_planned = set(
         Message.objects.filter(
             appointment=appointment,
@@ -209,7 +222,10 @@ def _plan_rules(
         if rule.only_while_course_unfinished and not course_is_unfinished(appointment=appointment):
             continue
         if context is None:
-            context = appointment_message_context(appointment=appointment)
+            context = {
+                **appointment_message_context(appointment=appointment, now=now),
+                **(extra_context or {}),
+            }
         due_at = rule_due_at(rule=rule, appointment=appointment, now=now)
         message = _message_for(rule=rule, appointment=appointment, context=context, due_at=due_at)
         if due_at < now - timedelta(minutes=1):
@@ -231,7 +247,7 @@ def _plan_rules(
         message = _plan_catch_up(
             rule=catch_up,
             appointment=appointment,
-            context=context or appointment_message_context(appointment=appointment),
+            context=context or appointment_message_context(appointment=appointment, now=now),
             now=now,
             already_planned=already_planned,
         )
@@ -271,10 +287,25 @@ def messages_cancel_unsent(
     )
 
 
+def previous_when_text(*, appointment: Appointment, previous_start_at: datetime) -> str:
+    """A moved visit's old time as the text says it: "14:00" on the same day, else with the
+    date ("Wed 2 Dec at 14:00")."""
+    zone = appointment.location.zone
+    old_time = local_time_text(previous_start_at, zone)
+    if previous_start_at.astimezone(zone).date() == appointment.start_at.astimezone(zone).date():
+        return old_time
+    return f"{local_date_text(previous_start_at, zone)} at {old_time}"
+
+
 def messages_replan_after_reschedule(
-    *, appointment: Appointment, now: datetime | None = None
+    *,
+    appointment: Appointment,
+    previous_start_at: datetime | None = None,
+    now: datetime | None = None,
 ) -> list[Message]:
-    """Cancel unsent rows of earlier versions, then plan the protocol for the new version."""
+    """Cancel unsent rows of earlier versions, then plan the protocol for the new version; the
+    client is told the visit moved (the "moved" rules) rather than booked afresh."""
+    now = now or timezone.now()
     messages_cancel_unsent(
         appointment=appointment,
         reason="Appointment rescheduled",
@@ -286,16 +317,69 @@ def messages_replan_after_reschedule(
         if appointment.status == Appointment.Status.PENDING_CLEARANCE
         else Trigger.BOOKED
     )
-    return messages_plan_for_appointment(appointment=appointment, trigger=trigger, now=now)
+    moved_rules = ReminderRule.objects.filter(is_active=True, trigger=Trigger.RESCHEDULED)
+    if trigger != Trigger.BOOKED or previous_start_at is None or not moved_rules.exists():
+        # A moved tentative booking gets the tentative confirmation again, for its new time.
+        return _plan_rules(appointment=appointment, trigger=trigger, now=now)
+    planned = _plan_rules(
+        appointment=appointment,
+        trigger=trigger,
+        now=now,
+        exclude_categories=[Category.CONFIRMATION],
+    )
+    return planned + _plan_rules(
+        appointment=appointment,
+        trigger=Trigger.RESCHEDULED,
+        now=now,
+        extra_context={
+            "previous_when": previous_when_text(
+                appointment=appointment, previous_start_at=previous_start_at
+            )
+        },
+    )
 
 
 def messages_plan_after_cancellation(
-    *, appointment: Appointment, now: datetime | None = None
+    *, appointment: Appointment, reason: str = "", now: datetime | None = None
 ) -> list[Message]:
-    """Cancel everything unsent and plan the cancellation confirmation."""
+    """Cancel everything unsent and plan the cancellation confirmation; a tentative treatment
+    released after the consultation gets the kinder "released" text instead (no "book again")."""
     messages_cancel_unsent(appointment=appointment, reason="Appointment cancelled")
-    return messages_plan_for_appointment(
-        appointment=appointment, trigger=Trigger.CANCELLED, now=now
+    trigger = Trigger.RELEASED if reason == RELEASED_REASON else Trigger.CANCELLED
+    return messages_plan_for_appointment(appointment=appointment, trigger=trigger, now=now)
+
+
+def messages_follow_screening_submitted(*, appointment: Appointment) -> int:
+    """The health questions are answered: the texts asking for them are not sent."""
+    return messages_cancel_unsent(
+        appointment=appointment,
+        reason="The screening questions were answered",
+        categories=[Category.CONSULTATION_PREP],
+    )
+
+
+def messages_follow_consultation_outcome(
+    *,
+    appointment: Appointment,
+    outcome: str,
+    service_names: Iterable[str] = (),
+    now: datetime | None = None,
+) -> list[Message]:
+    """The consultation has been held: no more preparation texts; a cleared client is told so,
+    with the booking link (treatment names only where the location opts in)."""
+    messages_cancel_unsent(
+        appointment=appointment,
+        reason="The consultation has been held",
+        categories=[Category.CONSULTATION_PREP],
+    )
+    if outcome != "cleared":
+        return []
+    names = ", ".join(service_names) if appointment.location.texts_name_treatments else ""
+    return _plan_rules(
+        appointment=appointment,
+        trigger=Trigger.CLEARED,
+        now=now or timezone.now(),
+        extra_context={"treatment_names": names},
     )
 
 
@@ -398,6 +482,8 @@ __all__ = [
     "message_plan_verification",
     "messages_cancel_after_no_show",
     "messages_cancel_unsent",
+    "messages_follow_consultation_outcome",
+    "messages_follow_screening_submitted",
     "messages_plan_after_cancellation",
     "messages_plan_after_completion",
     "messages_plan_for_appointment",
