@@ -263,16 +263,6 @@ class Message(models.Model):
         return self.status == self.Status.SCHEDULED
 
 
-UNSENT_STATUSES = (Message.Status.SCHEDULED,)
-TERMINAL_STATUSES = (
-    Message.Status.DELIVERED,
-    Message.Status.UNDELIVERED,
-    Message.Status.FAILED,
-    Message.Status.CANCELLED,
-    Message.Status.SKIPPED,
-)
-
-
 class RedFlag(models.Model):
     """A phrase in a client's text that means "call them now" (DOMAIN.md, reply triage). Data a
     clinic edits: the defaults ship in a migration. ``pattern`` is a case-insensitive regular

@@ -9,36 +9,24 @@ transaction, so receivers (reminders, consultations) commit or roll back with th
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 
-from bookings import signals
+from bookings import policy, signals
 from bookings.models import ACTIVE_STATUSES, Appointment, AppointmentEvent
 from clinic import roles
-from clinic.errors import IllegalTransition, PolicyViolation, ValidationFailed
+from clinic.errors import IllegalTransition, ValidationFailed
+from clinic.roles import Actor
 
 logger = logging.getLogger(__name__)
 
 Status = Appointment.Status
-
-ALLOWED_TRANSITIONS: dict[str, set[str]] = {
-    Status.HELD: {Status.BOOKED, Status.PENDING_CLEARANCE, Status.CANCELLED},
-    Status.PENDING_CLEARANCE: {Status.BOOKED, Status.CANCELLED},
-    Status.BOOKED: {Status.CONFIRMED, Status.ARRIVED, Status.CANCELLED, Status.NO_SHOW},
-    Status.CONFIRMED: {Status.ARRIVED, Status.CANCELLED, Status.NO_SHOW},
-    Status.ARRIVED: {Status.COMPLETED, Status.NO_SHOW},
-    Status.COMPLETED: set(),
-    Status.CANCELLED: set(),
-    # Back to arrived when the client walks in late, on the day only (no_show_revert_refusal).
-    Status.NO_SHOW: {Status.ARRIVED},
-}
 
 SIGNAL_FOR_STATUS: dict[str, Signal] = {
     Status.HELD: signals.appointment_held,
@@ -51,86 +39,8 @@ SIGNAL_FOR_STATUS: dict[str, Signal] = {
     Status.NO_SHOW: signals.appointment_no_show,
 }
 
-RESCHEDULABLE = {Status.HELD, Status.PENDING_CLEARANCE, Status.BOOKED, Status.CONFIRMED}
 
-# Clinical order (DOMAIN.md): when each step of a visit may be recorded. Small functions that
-# return the refusal (or None), so the policy module can ask "may this be done now?" and
-# ``appointment_transition`` enforces the same answer.
-ARRIVAL_EARLIEST = timedelta(hours=1)
-NO_SHOW_GRACE = timedelta(minutes=15)
-
-
-def arrival_refusal(appointment: Appointment, *, now: datetime) -> str | None:
-    if appointment.status == Status.NO_SHOW:
-        return no_show_revert_refusal(appointment, now=now)
-    if now < appointment.start_at - ARRIVAL_EARLIEST:
-        return "A client can be marked arrived from one hour before the start."
-    return None
-
-
-def completion_refusal(appointment: Appointment, *, now: datetime) -> str | None:
-    if now < appointment.start_at:
-        return "A visit can be completed only after its start time."
-    return consent_refusal(appointment)
-
-
-def no_show_refusal(appointment: Appointment, *, now: datetime) -> str | None:
-    if now < appointment.start_at + NO_SHOW_GRACE:
-        minutes = int(NO_SHOW_GRACE.total_seconds() // 60)
-        return f"A no-show can be recorded from {minutes} minutes after the start time."
-    return None
-
-
-def no_show_revert_refusal(appointment: Appointment, *, now: datetime) -> str | None:
-    zone = appointment.location.zone
-    if now.astimezone(zone).date() != appointment.start_at.astimezone(zone).date():
-        return "A no-show can be changed back to arrived only on the day of the visit."
-    return None
-
-
-def consent_refusal(appointment: Appointment) -> str | None:
-    """A treatment that needs a consultation is done only with the client's consent signed on
-    the clearing consultation."""
-    service = appointment.service
-    if service.is_consultation or not service.requires_consultation:
-        return None
-    from bookings.models import Consultation
-
-    local_date = appointment.start_at.astimezone(appointment.location.zone).date()
-    signed = Consultation.objects.filter(
-        client_id=appointment.client_id,
-        outcome=Consultation.Outcome.CLEARED,
-        services_cleared=service,
-        valid_until__gte=local_date,
-        consent_signed_at__isnull=False,
-    ).exists()
-    if not signed:
-        return (
-            "The client's consent has not been signed: record the signed consent on their "
-            "consultation before completing the treatment."
-        )
-    return None
-
-
-TIMING_RULES = {
-    Status.ARRIVED: arrival_refusal,
-    Status.COMPLETED: completion_refusal,
-    Status.NO_SHOW: no_show_refusal,
-}
-
-
-def transition_refusal(appointment: Appointment, to_status: str, *, now: datetime) -> str | None:
-    """Why ``appointment`` may not move to ``to_status`` now (table, clock, consent), or None."""
-    if to_status not in ALLOWED_TRANSITIONS[appointment.status]:
-        return (
-            f"Cannot change a {appointment.get_status_display().lower()} appointment to "
-            f"{Status(to_status).label.lower()}."
-        )
-    rule = TIMING_RULES.get(to_status)
-    return rule(appointment, now=now) if rule is not None else None
-
-
-def actor_label_for(actor: AbstractBaseUser | None, actor_label: str | None) -> str:
+def actor_label_for(actor: Actor, actor_label: str | None) -> str:
     return actor_label or roles.actor_label(actor)
 
 
@@ -140,7 +50,7 @@ def record_event(
     kind: str,
     from_status: str = "",
     to_status: str = "",
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     label: str,
     reason: str = "",
     details: dict[str, Any] | None = None,
@@ -157,32 +67,18 @@ def record_event(
     )
 
 
-def check_client_cutoff(appointment: Appointment) -> None:
-    cutoff = appointment.start_at - timedelta(hours=appointment.location.online_change_cutoff_hours)
-    if timezone.now() > cutoff:
-        phone = appointment.location.phone or "the clinic"
-        raise PolicyViolation(
-            f"Online changes close {appointment.location.online_change_cutoff_hours} hours before your "
-            f"appointment. Please call us on {phone}.",
-            field="start",
-        )
-
-
 def set_status(
     appointment: Appointment,
     to_status: str,
     *,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     label: str,
     reason: str = "",
 ) -> Appointment:
     from_status = appointment.status
-    if to_status not in ALLOWED_TRANSITIONS[from_status]:
-        raise IllegalTransition(
-            f"Cannot change a {appointment.get_status_display().lower()} appointment to "
-            f"{Status(to_status).label.lower()}.",
-            field="status",
-        )
+    policy.transition_table_decision(
+        appointment=appointment, to_status=to_status
+    ).raise_if_refused()
     appointment.status = to_status
     update_fields = ["status", "updated_at"]
     if to_status == Status.CANCELLED:
@@ -245,17 +141,15 @@ def appointment_transition(
     *,
     appointment: Appointment,
     to_status: str,
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
     reason: str = "",
     actor_label: str | None = None,
 ) -> Appointment:
     """Move an appointment to ``to_status`` if the transition table allows it.
 
-    Rules (``transition_refusal``): arrival from one hour before the start; completion only
-    after arrival and the start, and for a treatment only with signed consent; a no-show from
-    15 minutes after the start, revertible to arrived on the day. Clients may only cancel or
-    confirm, and cancel only before the online-change cutoff. Raises IllegalTransition or
-    PolicyViolation.
+    The rules (the table, arrival, completion and no-show times, signed consent, what clients
+    may do online) are ``bookings.policy.transition_decision``. Raises IllegalTransition,
+    PolicyViolation or ValidationFailed (a staff cancellation without a reason).
     """
     label = actor_label_for(actor, actor_label)
     with transaction.atomic():
@@ -266,17 +160,12 @@ def appointment_transition(
             .select_related("location", "service")
             .get(pk=appointment.pk)
         )
-        now = timezone.now()
-        if label == "client":
-            if to_status not in {Status.CANCELLED, Status.CONFIRMED}:
-                raise IllegalTransition("Clients can only confirm or cancel.", field="status")
-            if to_status == Status.CANCELLED:
-                check_client_cutoff(locked)
-        if to_status == Status.CANCELLED and not reason.strip() and label != "client":
+        kind = policy.actor_kind(actor, label)
+        policy.transition_decision(
+            appointment=locked, to_status=to_status, kind=kind
+        ).raise_if_refused()
+        if to_status == Status.CANCELLED and not reason.strip() and kind != policy.ActorKind.CLIENT:
             raise ValidationFailed("Please give a reason for the cancellation.", field="reason")
-        refusal = transition_refusal(locked, to_status, now=now)
-        if refusal is not None:
-            raise IllegalTransition(refusal, field="status")
         if locked.status == Status.NO_SHOW:
             _check_time_still_free(locked)
         set_status(locked, to_status, actor=actor, label=label, reason=reason)
@@ -287,7 +176,7 @@ def appointment_transition(
 def appointment_cancel(
     *,
     appointment: Appointment,
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
     reason: str = "",
     actor_label: str | None = None,
 ) -> Appointment:
@@ -315,7 +204,7 @@ appointment_mark_no_show = partial(appointment_transition, to_status=Status.NO_S
 appointment_mark_no_show.__doc__ = "The client did not come (from 15 minutes after the start)."
 appointment_revert_no_show = partial(appointment_transition, to_status=Status.ARRIVED)
 appointment_revert_no_show.__doc__ = (
-    "A client marked no-show came late: arrived after all (same day)."
+    "A client marked no-show came late: arrived after all (on the day of the visit)."
 )
 
 

@@ -11,12 +11,14 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from bookings import policy
 from bookings.models import Appointment, Client
 from bookings.selectors.consultations import appointment_awaiting_recheck
 from bookings.services.consultations import health_recheck_answer
 from bookings.tokens import manage_token_for
 from clinic.errors import ApplicationError
 from clinic.models import Location
+from clinic.selectors import location_default
 from reminders.models import InboundMessage
 from reminders.rendering import OPT_OUT_LINE, local_date_text, local_time_text, public_url
 from reminders.services.outbox import client_opt_in, client_opt_out
@@ -48,7 +50,7 @@ def _next_appointment(client: Client, now: datetime) -> Appointment | None:
         Appointment.objects.filter(
             client=client,
             start_at__gt=now,
-            status__in=[Appointment.Status.BOOKED, Appointment.Status.CONFIRMED],
+            status__in=policy.EXPECTED_STATUSES,
         )
         .select_related("location")
         .order_by("start_at")
@@ -61,7 +63,7 @@ def _location_for(client: Client | None, appointment: Appointment | None) -> Loc
         return appointment.location
     if client is not None and client.preferred_location_id:
         return client.preferred_location
-    return Location.objects.filter(is_active=True).order_by("id").first()
+    return location_default()
 
 
 def _is_open(location: Location, now: datetime) -> bool:

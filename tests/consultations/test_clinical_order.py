@@ -8,14 +8,13 @@ from datetime import timedelta
 
 import pytest
 
-from bookings import services
+from bookings import policy, services
 from bookings.models import Appointment, AppointmentEvent
 from bookings.services.consultations import (
     consultation_record_consent,
     consultation_record_outcome,
     consultation_submit_screening,
 )
-from bookings.services.transitions import transition_refusal
 from clinic.errors import IllegalTransition, ValidationFailed
 from reminders.models import Message
 from tests.consultations.conftest import WEDNESDAY, at
@@ -206,7 +205,10 @@ def test_a_treatment_cannot_be_completed_until_consent_is_signed(
 
     with pytest.raises(IllegalTransition, match="consent has not been signed"):
         services.appointment_complete(appointment=treatment, actor=reception)
-    assert "consent" in transition_refusal(treatment, Status.COMPLETED, now=at(11, 5))
+    decision = policy.decide(
+        appointment=treatment, action=policy.Action.COMPLETE, actor=reception, now=at(11, 5)
+    )
+    assert decision.refusal == policy.Refusal.CONSENT_NOT_SIGNED
 
     consultation_record_consent(
         consultation=treatment.client.consultations.get(), actor=practitioner_user
