@@ -12,18 +12,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bookings import policy
 from bookings.models import Appointment, Client
 from clinic.models import Service
 from reminders.models import RedFlag
 
 RECENT_TREATMENT_WINDOW = timedelta(days=14)
-# A treatment that started counts as "had"; one cancelled or missed does not.
-_HAD_TREATMENT_STATUSES = (
-    Appointment.Status.BOOKED,
-    Appointment.Status.CONFIRMED,
-    Appointment.Status.ARRIVED,
-    Appointment.Status.COMPLETED,
-)
 
 
 @dataclass(frozen=True)
@@ -40,7 +34,8 @@ def latest_treatment(*, client: Client, now: datetime) -> Appointment | None:
             client=client,
             service__kind=Service.Kind.TREATMENT,
             start_at__lte=now,
-            status__in=_HAD_TREATMENT_STATUSES,
+            # A treatment that started counts as "had"; one cancelled or missed does not.
+            status__in=policy.BOOKED_OR_DONE_STATUSES,
         )
         .select_related("location", "practitioner__user")
         .order_by("-start_at", "-id")
