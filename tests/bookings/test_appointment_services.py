@@ -303,6 +303,9 @@ def test_visit_lifecycle_and_illegal_transitions(facial, location, client_person
         services.appointment_complete(appointment=appointment, actor=reception)
     clock.move_to(at(9, 50))
     services.appointment_mark_arrived(appointment=appointment, actor=reception)
+    with pytest.raises(IllegalTransition, match="only after its start time"):
+        services.appointment_complete(appointment=appointment, actor=reception)
+    clock.move_to(at(10, 45))
     with pytest.raises(IllegalTransition, match="Sign the treatment record") as refused:
         services.appointment_complete(appointment=appointment, actor=reception)
     assert refused.value.extra["reason"] == "needs_signed_record"

@@ -26,9 +26,43 @@ def photo_root(settings, tmp_path):
     return root
 
 
+def consent_signed_at_consultation(
+    *, client, treatment_service, consultation_service, practitioner, location
+):
+    """The client was cleared for the treatment at a consultation six weeks ago and signed the
+    consent form there (what completing a treatment needs besides its signed record)."""
+    from bookings.models import Consultation
+
+    visit = factories.AppointmentFactory(
+        client=client,
+        service=consultation_service,
+        practitioner=practitioner,
+        location=location,
+        start_at=timezone.now() - timedelta(days=42),
+        status="completed",
+    )
+    consultation = Consultation.objects.create(
+        appointment=visit,
+        client=client,
+        outcome=Consultation.Outcome.CLEARED,
+        valid_until=timezone.localdate() + timedelta(days=120),
+        consent_signed_at=visit.start_at,
+    )
+    consultation.services_cleared.add(treatment_service)
+    return consultation
+
+
 @pytest.fixture
-def session(client_person, practitioner, treatment_service, location):
-    """A micro-needling session that started half an hour ago; the client has arrived."""
+def session(client_person, practitioner, treatment_service, consultation_service, location):
+    """A micro-needling session that started half an hour ago; the client, cleared with signed
+    consent at a consultation, has arrived."""
+    consent_signed_at_consultation(
+        client=client_person,
+        treatment_service=treatment_service,
+        consultation_service=consultation_service,
+        practitioner=practitioner,
+        location=location,
+    )
     start = timezone.now() - timedelta(minutes=30)
     return factories.AppointmentFactory(
         client=client_person,

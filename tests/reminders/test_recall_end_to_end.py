@@ -103,13 +103,12 @@ def test_a_recall_notice_reaches_the_treated_client_and_their_reply_is_recorded(
     assert "Hyaluronic glide" in text
     assert "Please call us so we can check your skin." in text
 
-    status = fake_twilio.send_inbound(
-        url=f"{live_server.url}{reverse('reminders:twilio-inbound')}",
-        from_number=client_person.phone,
-        to_number="+447700900001",
+    fake_twilio.deliver_inbound(
+        f"{live_server.url}{reverse('reminders:twilio-inbound')}",
+        from_=client_person.phone,
+        to="+447700900001",
         body="Got it, my skin is fine",
     )
-    assert status == 200
     recipient = RecallRecipient.objects.get()
     assert recipient.replied_at is not None
 
