@@ -25,6 +25,11 @@ appointment_no_show = Signal()
 # location=<Location or None>. reminders sends it at once through the outbox.
 phone_verification_requested = Signal()
 
+# The service-wide hourly budget of verification texts is spent (often SMS pumping): codes are
+# refused for everyone until it frees up. Sent with budget=<int>, window_started_at=<datetime>,
+# inside a transaction that commits even though the request is refused.
+verification_budget_exhausted = Signal()
+
 # Before a later session the client said their health has changed: the appointment is in review
 # and the practitioner should be alerted. Sent with appointment=, actor_label= (no health detail).
 health_recheck_changed = Signal()

@@ -64,6 +64,29 @@ class Location(models.Model):
         validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use #rrggbb")],
     )
     logo_url = models.URLField(blank=True)
+    sms_countries = models.CharField(
+        max_length=200,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^([A-Z]{2})(,[A-Z]{2})*$",
+                "Use ISO 3166 two-letter country codes separated by commas, e.g. GB,IE",
+            )
+        ],
+        help_text=(
+            "Countries whose mobiles may be sent a verification code (comma separated). "
+            "Empty: only this location's own country. Each code abroad is a paid text, and "
+            "fraudsters request them to premium numbers."
+        ),
+    )
+    online_upcoming_treatments_limit = models.PositiveIntegerField(
+        default=2,
+        help_text="Most upcoming online bookings one client may hold for one treatment",
+    )
+    online_upcoming_consultations_limit = models.PositiveIntegerField(
+        default=1,
+        help_text="Most upcoming online bookings one client may hold for one consultation",
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -75,6 +98,11 @@ class Location(models.Model):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def sms_country_codes(self) -> frozenset[str]:
+        codes = {code.strip() for code in self.sms_countries.split(",") if code.strip()}
+        return frozenset(codes or {self.country})
 
 
 class Room(models.Model):

@@ -299,6 +299,7 @@ class StaffAlert(models.Model):
     class Kind(models.TextChoices):
         URGENT_REPLY = "urgent_reply", "Urgent aftercare reply"
         HEALTH_CHANGED = "health_changed", "Health changed before a visit"
+        SMS_BUDGET = "sms_budget", "Verification texts paused"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     recipient = models.ForeignKey(

@@ -49,6 +49,16 @@ def on_phone_verification_requested(
     services.message_plan_verification(phone=phone, code=code, location=location)
 
 
+def on_verification_budget_exhausted(
+    sender: Any,
+    *,
+    budget: int,
+    window_started_at,  # noqa: ANN001
+    **kwargs: Any,
+) -> None:
+    staff_alerts.staff_alert_verification_budget(budget=budget, window_started_at=window_started_at)
+
+
 def on_health_recheck_changed(sender: Any, *, appointment, **kwargs: Any) -> None:  # noqa: ANN001
     staff_alerts.staff_alert_health_changed(appointment=appointment)
 
@@ -65,6 +75,9 @@ def connect() -> None:
     signals.appointment_completed.connect(on_completed, dispatch_uid=f"{uid}.completed")
     signals.phone_verification_requested.connect(
         on_phone_verification_requested, dispatch_uid=f"{uid}.phone_verification"
+    )
+    signals.verification_budget_exhausted.connect(
+        on_verification_budget_exhausted, dispatch_uid=f"{uid}.verification_budget"
     )
     signals.health_recheck_changed.connect(
         on_health_recheck_changed, dispatch_uid=f"{uid}.health_recheck_changed"

@@ -79,10 +79,11 @@ def test_reception_cannot_record_an_outcome(as_reception, screened, treatment_se
 
 
 def test_clearing_turns_the_pending_treatment_into_booked(
-    as_practitioner, consultation, tentative_treatment, treatment_service, clock
+    as_practitioner, practitioner_user, consultation, tentative_treatment, treatment_service, clock
 ):
     assert tentative_treatment.status == Appointment.Status.PENDING_CLEARANCE
     clock.move_to(at(10, 30))
+    as_practitioner.force_login(practitioner_user)  # a day later: yesterday's session has ended
     response = as_practitioner.post(
         f"/staff/consultations/{consultation.id}/",
         {
@@ -101,9 +102,10 @@ def test_clearing_turns_the_pending_treatment_into_booked(
 
 
 def test_not_suitable_releases_the_pending_treatment(
-    as_practitioner, consultation, tentative_treatment, clock
+    as_practitioner, practitioner_user, consultation, tentative_treatment, clock
 ):
     clock.move_to(at(10, 30))
+    as_practitioner.force_login(practitioner_user)  # a day later: yesterday's session has ended
     as_practitioner.post(f"/staff/consultations/{consultation.id}/", {"outcome": "not_suitable"})
     tentative_treatment.refresh_from_db()
     assert tentative_treatment.status == Appointment.Status.CANCELLED
