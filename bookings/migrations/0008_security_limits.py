@@ -12,6 +12,19 @@ def delete_pending_verifications(apps, schema_editor):
     apps.get_model("bookings", "PhoneVerification").objects.all().delete()
 
 
+def expire_existing_api_tokens(apps, schema_editor):
+    # Tokens made before expiry existed get the default lifetime from their creation, at least
+    # a week from now so that no integration breaks on the day of the upgrade.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    week_from_now = timezone.now() + timedelta(days=7)
+    for token in apps.get_model("bookings", "ApiToken").objects.filter(expires_at__isnull=True):
+        token.expires_at = max(token.created_at + timedelta(days=90), week_from_now)
+        token.save(update_fields=["expires_at"])
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("bookings", "0007_appointment_blocked_start_index"),
@@ -68,4 +81,10 @@ class Migration(migrations.Migration):
             model_name="phoneverification",
             index=models.Index(fields=["created_at"], name="bookings_ph_created_71e619_idx"),
         ),
+        migrations.AddField(
+            model_name="apitoken",
+            name="expires_at",
+            field=models.DateTimeField(blank=True, null=True),
+        ),
+        migrations.RunPython(expire_existing_api_tokens, migrations.RunPython.noop),
     ]

@@ -13,7 +13,6 @@ from datetime import date, datetime, time, timedelta
 from django.contrib import messages as flash
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -41,7 +40,12 @@ from workspace.selectors.reports import (
     report_range,
     weeks_in,
 )
-from workspace.views.access import current_location, render_staff, staff_member_required
+from workspace.views.access import (
+    current_location,
+    redirect_to_next,
+    render_staff,
+    staff_member_required,
+)
 
 OUTBOX_PAGE_SIZE = 100
 DASHBOARD_STATUSES = (
@@ -102,7 +106,7 @@ def client_send_message(request: HttpRequest, client_id: int) -> HttpResponse:
     if request.headers.get("HX-Request"):
         return _client_messages_response(request, client)
     flash.success(request, "Message queued.")
-    return redirect(request.POST.get("next") or reverse("staff-client", args=[client.id]))
+    return redirect_to_next(request, "staff-client", client.id)
 
 
 @staff_member_required
@@ -195,7 +199,7 @@ def outbox_retry(request: HttpRequest, message_id: int) -> HttpResponse:
         raise NotFound("No such message")
     message_retry(message=message, actor=request.user)
     flash.success(request, "Retry queued as a new message.")
-    return redirect(request.POST.get("next") or "staff-outbox")
+    return redirect_to_next(request, "staff-outbox")
 
 
 def _bar_chart(bars: list[tuple[str, float]], *, width: int = 560, height: int = 200) -> dict:
