@@ -119,6 +119,9 @@ def authentication_error(request: HttpRequest, error: AuthenticationError) -> Ht
 
 @api.exception_handler(HttpError)
 def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    # Ninja wraps whatever the body parser raises in a 400; ours say exactly what was wrong.
+    if isinstance(error.__cause__, ApplicationError):
+        return application_error(request, error.__cause__)
     return api.create_response(
         request,
         {"error": "http_error", "message": str(error), "field": None},
