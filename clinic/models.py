@@ -19,6 +19,10 @@ def validate_timezone(value: str) -> None:
 
 
 class Location(models.Model):
+    class PractitionersSee(models.TextChoices):
+        OWN_CLIENTS = "own_clients", "Their own clients (anyone they have an appointment with)"
+        WHOLE_CLINIC = "whole_clinic", "Every client of this location"
+
     name = models.CharField(max_length=120)
     slug = models.SlugField(unique=True)
     address = models.TextField(blank=True)
@@ -86,6 +90,15 @@ class Location(models.Model):
     online_upcoming_consultations_limit = models.PositiveIntegerField(
         default=1,
         help_text="Most upcoming online bookings one client may hold for one consultation",
+    )
+    practitioners_see = models.CharField(
+        max_length=20,
+        choices=PractitionersSee.choices,
+        default=PractitionersSee.OWN_CLIENTS,
+        help_text=(
+            "Whose records practitioners working here may open: health data, timelines, "
+            "consultations (reception and managers always see every client)"
+        ),
     )
     is_active = models.BooleanField(default=True)
 

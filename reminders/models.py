@@ -228,6 +228,14 @@ class Message(models.Model):
     def is_unsent(self) -> bool:
         return self.status == self.Status.SCHEDULED
 
+    @property
+    def body_for_staff(self) -> str:
+        """The text as staff may read it: a one-time code is the client's proof of their phone,
+        so nobody at the clinic sees it (reception could otherwise book as the client)."""
+        if self.category == ReminderRule.Category.VERIFICATION:
+            return "Your verification code (hidden: only the client sees it)."
+        return self.body
+
 
 UNSENT_STATUSES = (Message.Status.SCHEDULED,)
 TERMINAL_STATUSES = (

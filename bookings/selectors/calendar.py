@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
+from bookings.access import own_practitioner
 from bookings.models import Appointment
 from clinic import roles
 from clinic.errors import PermissionDenied, ValidationFailed
@@ -47,13 +48,6 @@ class CalendarBlock:
 
 def _require_staff(actor: AbstractBaseUser | None) -> None:
     roles.require_role(actor, *roles.ALL_ROLES)
-
-
-def own_practitioner(actor: AbstractBaseUser | None) -> Practitioner | None:
-    """The Practitioner record linked to ``actor``, or None."""
-    if actor is None or not actor.is_authenticated:
-        return None
-    return Practitioner.objects.filter(user=actor).first()
 
 
 def sees_whole_calendar(actor: AbstractBaseUser | None) -> bool:

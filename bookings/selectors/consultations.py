@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from bookings import access
 from bookings.models import (
     Appointment,
     Client,
@@ -174,6 +175,7 @@ def consultations_for_review(
         "appointment__service__name",
         "appointment__practitioner__display_name",
     )
+    consultations = access.filter_by_client(consultations, actor=actor)
     if outcome:
         consultations = consultations.filter(outcome=outcome)
     else:
@@ -311,8 +313,11 @@ def health_rechecks_in_review(
 ) -> QuerySet[HealthRecheck]:
     """Upcoming sessions whose client said something changed, soonest first (staff only)."""
     roles.require_role(actor, *roles.ALL_ROLES)
+    in_review = access.filter_by_client(
+        HealthRecheck.objects.all(), actor=actor, client_field="appointment__client"
+    )
     return (
-        HealthRecheck.objects.filter(
+        in_review.filter(
             needs_review=True,
             appointment__status__in=[Status.BOOKED, Status.CONFIRMED],
             appointment__start_at__gt=now or timezone.now(),

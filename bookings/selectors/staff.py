@@ -14,11 +14,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from bookings import access
 from bookings.eligibility import COURSE_STATUSES  # what counts as a session of a course
 from bookings.models import Appointment, AppointmentEvent, Client, Consultation
-from bookings.selectors.calendar import own_practitioner, sees_whole_calendar
 from clinic import roles
-from clinic.errors import NotFound, PermissionDenied
+from clinic.errors import NotFound
 from clinic.models import Service
 
 SEARCH_LIMIT = 20
@@ -43,10 +43,7 @@ def appointment_for_staff(*, actor: AbstractBaseUser | None, appointment_id: int
     )
     if appointment is None:
         raise NotFound("No such appointment")
-    if not sees_whole_calendar(actor):
-        mine = own_practitioner(actor)
-        if mine is None or appointment.practitioner_id != mine.id:
-            raise PermissionDenied("Practitioners see only their own appointments")
+    access.check_appointment_access(actor=actor, appointment=appointment)
     return appointment
 
 
@@ -111,10 +108,7 @@ def clients_search(*, actor: AbstractBaseUser | None, query: str) -> list[Client
     if len(digits) >= 4:
         # A national number starts with 0 where E.164 has the country code: match the rest.
         condition |= Q(phone__contains=digits.lstrip("0"))
-    clients = Client.objects.filter(condition)
-    if not sees_whole_calendar(actor):
-        mine = own_practitioner(actor)
-        clients = clients.filter(appointments__practitioner=mine).distinct()
+    clients = access.visible_clients(actor=actor).filter(condition)
     return list(clients.order_by("last_name", "first_name")[:SEARCH_LIMIT])
 
 
@@ -194,10 +188,7 @@ def client_overview(
         .select_related("service", "practitioner", "room", "location")
         .order_by("start_at")
     )
-    if not sees_whole_calendar(actor):
-        mine = own_practitioner(actor)
-        if mine is None or not any(a.practitioner_id == mine.id for a in appointments):
-            raise PermissionDenied("Practitioners see only their own clients")
+    access.check_client_access(actor=actor, client=client)
     now = now or timezone.now()
     overview = ClientOverview(client=client)
     for appointment in appointments:
@@ -219,8 +210,5 @@ def client_for_staff(*, actor: AbstractBaseUser | None, client_id: int) -> Clien
     client = Client.objects.filter(id=client_id).first()
     if client is None:
         raise NotFound("No such client")
-    if not sees_whole_calendar(actor):
-        mine = own_practitioner(actor)
-        if mine is None or not client.appointments.filter(practitioner=mine).exists():
-            raise PermissionDenied("Practitioners see only their own clients")
+    access.check_client_access(actor=actor, client=client)
     return client

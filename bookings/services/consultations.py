@@ -21,7 +21,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from bookings import eligibility
+from bookings import access, eligibility
 from bookings.models import (
     Appointment,
     ConsentFormVersion,
@@ -252,10 +252,10 @@ def consultation_record_outcome(
     cancelled otherwise. ``not_suitable`` cancels them (the slot is freed, the client is told);
     ``needs_review`` leaves them waiting. An outcome is final once cleared or not suitable.
 
-    Raises PermissionDenied (practitioners and managers only), ValidationFailed,
-    IllegalTransition.
+    Raises PermissionDenied (practitioners and managers only, and a practitioner only for a
+    client they may see: ``bookings.access``), ValidationFailed, IllegalTransition.
     """
-    roles.require_role(actor, *roles.CLINICAL_ROLES)
+    access.check_clinical_access(actor=actor, client=consultation.client)
     if outcome not in {Outcome.CLEARED, Outcome.NOT_SUITABLE, Outcome.NEEDS_REVIEW}:
         raise ValidationFailed(
             "Outcome must be cleared, not_suitable or needs_review.", field="outcome"
@@ -463,6 +463,18 @@ def consultation_read(
     is_clinical = roles.has_role(actor, *roles.CLINICAL_ROLES)
     if not roles.is_staff_member(actor):
         raise PermissionDenied("Only clinic staff can see consultations.")
+    try:
+        access.check_client_access(actor=actor, client=consultation.client)
+    except PermissionDenied:
+        _audit(
+            actor=actor,
+            action=HealthDataAccess.Action.DENIED,
+            record=f"consultation:{consultation.pk}",
+            fields=HEALTH_FIELDS if include_health_data else ("outcome",),
+            consultation=consultation,
+            via=via,
+        )
+        raise
     if include_health_data and not is_clinical:
         _audit(
             actor=actor,

@@ -16,6 +16,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from bookings import access
 from bookings.selectors.staff import appointment_for_staff, client_for_staff
 from clinic import roles
 from clinic.errors import ApplicationError, NotFound, ValidationFailed
@@ -120,9 +121,10 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @require_POST
 @staff_member_required
 def inbox_handle(request: HttpRequest, inbound_id: int) -> HttpResponse:
-    inbound = InboundMessage.objects.filter(id=inbound_id).first()
+    inbound = InboundMessage.objects.filter(id=inbound_id).select_related("client").first()
     if inbound is None:
         raise NotFound("No such reply")
+    access.check_client_access(actor=request.user, client=inbound.client)
     reply = request.POST.get("reply", "").strip()
     if reply:
         if inbound.client is None:
@@ -194,9 +196,10 @@ def outbox(request: HttpRequest) -> HttpResponse:
 @staff_member_required
 def outbox_retry(request: HttpRequest, message_id: int) -> HttpResponse:
     """Explicit retry: a new outbox row linked to the failed one, never a silent resend."""
-    message = Message.objects.filter(id=message_id).first()
+    message = Message.objects.filter(id=message_id).select_related("client").first()
     if message is None:
         raise NotFound("No such message")
+    access.check_client_access(actor=request.user, client=message.client)
     message_retry(message=message, actor=request.user)
     flash.success(request, "Retry queued as a new message.")
     return redirect_to_next(request, "staff-outbox")
