@@ -116,3 +116,13 @@ def check_clinical_access(*, actor: AbstractBaseUser | None, client: Client | No
     if not roles.has_role(actor, *roles.CLINICAL_ROLES):
         raise PermissionDenied("Only practitioners and managers can read health data.")
     check_client_access(actor=actor, client=client)
+
+
+def check_booking_access(*, actor: AbstractBaseUser | None, client: Client) -> None:
+    """A member of staff books for a client they may see, or for a client with no appointment
+    yet (a record just made at the desk holds contact details only, and the booking makes them
+    the practitioner's own client). Raises PermissionDenied."""
+    roles.require_role(actor, *roles.ALL_ROLES)
+    if sees_every_client(actor) or not client.appointments.exists():
+        return
+    check_client_access(actor=actor, client=client)

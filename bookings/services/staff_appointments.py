@@ -13,6 +13,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 
+from bookings import access
 from bookings.models import Appointment, Client
 from bookings.services.appointments import appointment_book, appointment_reschedule
 from bookings.services.transitions import (
@@ -71,6 +72,7 @@ def appointment_book_by_staff(
     if practitioner is None and not roles.has_role(actor, roles.RECEPTION, roles.MANAGER):
         practitioner = Practitioner.objects.filter(user_id=getattr(actor, "pk", None)).first()
     require_appointment_access(actor, practitioner_id=practitioner.id if practitioner else None)
+    access.check_booking_access(actor=actor, client=client)
     return appointment_book(
         client=client,
         service=service,
