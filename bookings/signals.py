@@ -33,3 +33,9 @@ verification_budget_exhausted = Signal()
 # Before a later session the client said their health has changed: the appointment is in review
 # and the practitioner should be alerted. Sent with appointment=, actor_label= (no health detail).
 health_recheck_changed = Signal()
+
+# Data-protection rights (bookings.services.data_protection). Receivers in other apps add what
+# they hold about a client: ``client_data_collect`` (client=) returns a dict of sections for
+# the export; ``client_erasing`` (client=) anonymises their rows in the erasing transaction.
+client_data_collect = Signal()
+client_erasing = Signal()

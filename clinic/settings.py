@@ -304,6 +304,10 @@ API_TOKEN_LIFETIME_DAYS = env_int("API_TOKEN_LIFETIME_DAYS", 90, minimum=1)
 # installed the docs page loads Swagger UI from our static files, not from a CDN.
 API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", DEBUG)
 INSTALLED_APPS += ["csp", "ninja"]
+# Data protection: texts (messages and replies) keep their wording this long; an erased client's
+# clinical records (consultations, re-checks) are purged this long after the erasure.
+MESSAGE_RETENTION_DAYS = env_int("MESSAGE_RETENTION_DAYS", 365, minimum=1)
+CLINICAL_RECORD_RETENTION_DAYS = env_int("CLINICAL_RECORD_RETENTION_DAYS", 8 * 365, minimum=1)
 MIDDLEWARE += [
     "csp.middleware.CSPMiddleware",
     "clinic.middleware.NoStoreMiddleware",

@@ -9,7 +9,7 @@ from typing import Any
 from bookings import signals
 from reminders import services
 from reminders.models import ReminderRule
-from reminders.services import staff_alerts
+from reminders.services import retention, staff_alerts
 
 
 def on_booked(sender: Any, *, appointment, **kwargs: Any) -> None:  # noqa: ANN001
@@ -59,6 +59,14 @@ def on_verification_budget_exhausted(
     staff_alerts.staff_alert_verification_budget(budget=budget, window_started_at=window_started_at)
 
 
+def on_client_data_collect(sender: Any, *, client, **kwargs: Any) -> dict:  # noqa: ANN001
+    return retention.client_messages_export(client=client)
+
+
+def on_client_erasing(sender: Any, *, client, phone: str, **kwargs: Any) -> None:  # noqa: ANN001
+    retention.client_messages_erase(client=client, phone=phone)
+
+
 def on_health_recheck_changed(sender: Any, *, appointment, **kwargs: Any) -> None:  # noqa: ANN001
     staff_alerts.staff_alert_health_changed(appointment=appointment)
 
@@ -79,6 +87,8 @@ def connect() -> None:
     signals.verification_budget_exhausted.connect(
         on_verification_budget_exhausted, dispatch_uid=f"{uid}.verification_budget"
     )
+    signals.client_data_collect.connect(on_client_data_collect, dispatch_uid=f"{uid}.collect")
+    signals.client_erasing.connect(on_client_erasing, dispatch_uid=f"{uid}.erasing")
     signals.health_recheck_changed.connect(
         on_health_recheck_changed, dispatch_uid=f"{uid}.health_recheck_changed"
     )

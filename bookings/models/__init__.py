@@ -29,3 +29,6 @@ __all__ += [
 from bookings.models.calendar_feeds import CalendarFeedToken  # noqa: E402
 
 __all__ += ["CalendarFeedToken"]
+from bookings.models.data_protection import DataProtectionAction  # noqa: E402
+
+__all__ += ["DataProtectionAction"]

@@ -69,6 +69,11 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, str]]] = {
     ("GET", "staff/clients/"): ("?q=ol", ANY_STAFF),
     ("GET", "staff/clients/pick/"): ("?q=ol", ANY_STAFF),
     ("GET", "staff/clients/<int:client_id>/"): (None, CLIENT_RECORD),
+    ("GET", "staff/clients/<int:client_id>/data/"): (None, MANAGERS),
+    ("POST", "staff/clients/<int:client_id>/data/"): (
+        {"action": "export_json", "reason": "Client asked by email"},
+        MANAGERS,
+    ),
     ("GET", "staff/consultations/"): (None, ANY_STAFF),
     ("GET", "staff/consultations/<int:appointment_id>/"): (None, CLIENT_RECORD),
     ("POST", "staff/consultations/<int:appointment_id>/"): (
