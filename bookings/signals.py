@@ -39,3 +39,5 @@ health_recheck_changed = Signal()
 # the export; ``client_erasing`` (client=) anonymises their rows in the erasing transaction.
 client_data_collect = Signal()
 client_erasing = Signal()
+# The client asked online for a copy of their data: client=, request_id= (managers are alerted).
+client_data_requested = Signal()

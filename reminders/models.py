@@ -308,6 +308,7 @@ class StaffAlert(models.Model):
         URGENT_REPLY = "urgent_reply", "Urgent aftercare reply"
         HEALTH_CHANGED = "health_changed", "Health changed before a visit"
         SMS_BUDGET = "sms_budget", "Verification texts paused"
+        DATA_REQUEST = "data_request", "A client asked for their data"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     recipient = models.ForeignKey(

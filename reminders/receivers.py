@@ -67,6 +67,16 @@ def on_client_erasing(sender: Any, *, client, phone: str, **kwargs: Any) -> None
     retention.client_messages_erase(client=client, phone=phone)
 
 
+def on_client_data_requested(
+    sender: Any,
+    *,
+    client,  # noqa: ANN001
+    request_id: int,
+    **kwargs: Any,
+) -> None:
+    staff_alerts.staff_alert_data_request(client_id=client.pk, request_id=request_id)
+
+
 def on_health_recheck_changed(sender: Any, *, appointment, **kwargs: Any) -> None:  # noqa: ANN001
     staff_alerts.staff_alert_health_changed(appointment=appointment)
 
@@ -89,6 +99,9 @@ def connect() -> None:
     )
     signals.client_data_collect.connect(on_client_data_collect, dispatch_uid=f"{uid}.collect")
     signals.client_erasing.connect(on_client_erasing, dispatch_uid=f"{uid}.erasing")
+    signals.client_data_requested.connect(
+        on_client_data_requested, dispatch_uid=f"{uid}.data_requested"
+    )
     signals.health_recheck_changed.connect(
         on_health_recheck_changed, dispatch_uid=f"{uid}.health_recheck_changed"
     )

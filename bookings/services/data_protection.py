@@ -242,14 +242,18 @@ def client_erase(
 
 def client_request_export(*, client: Client) -> DataProtectionAction:
     """The client asked for a copy of their data from their manage page: recorded for a manager
-    to fulfil (the export holds health data, so it never goes out by text)."""
-    return _record(
-        kind=Kind.EXPORT_REQUESTED,
-        client=client,
-        actor=None,
-        reason="Requested online",
-        actor_label="client",
-    )
+    to fulfil, and announced (``client_data_requested``) so the managers are alerted. The
+    export holds health data, so it never goes out by text."""
+    with transaction.atomic():
+        action = _record(
+            kind=Kind.EXPORT_REQUESTED,
+            client=client,
+            actor=None,
+            reason="Requested online",
+            actor_label="client",
+        )
+        signals.client_data_requested.send(sender=Client, client=client, request_id=action.pk)
+    return action
 
 
 def retention_enforce(*, now: datetime | None = None) -> dict[str, int]:

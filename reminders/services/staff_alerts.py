@@ -189,6 +189,31 @@ def staff_alert_verification_budget(
     )
 
 
+def staff_alert_data_request(*, client_id: int, request_id: int) -> list[StaffAlert]:
+    """Tell the managers that a client asked for a copy of their data (a legal deadline runs
+    from today). The email links to the client's data-protection page and names nobody."""
+    link = public_url(reverse("staff-client-data", args=[client_id]))
+
+    def body_for(user) -> str:  # noqa: ANN001
+        return (
+            f"{_greeting(user)}\n\n"
+            "A client asked from their booking page for a copy of the information we hold "
+            "about them. Please export it and send it to them securely:\n\n"
+            f"{link}\n\n"
+            "This email leaves out client details on purpose: sign in to see them."
+        )
+
+    return _plan(
+        kind=StaffAlert.Kind.DATA_REQUEST,
+        event_key=f"request:{request_id}",
+        appointment=None,
+        inbound=None,
+        subject="A client asked for a copy of their data",
+        body_for=body_for,
+        managers_only=True,
+    )
+
+
 def staff_alert_send(*, alert_id: int, now: datetime | None = None) -> bool:
     """Email one planned alert unless it has been sent. True when this call sent it.
 

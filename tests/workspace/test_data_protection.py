@@ -22,8 +22,9 @@ from bookings.services.data_protection import (
     client_erase,
     retention_enforce,
 )
+from bookings.tokens import manage_token_for
 from clinic.errors import IllegalTransition, PermissionDenied, ValidationFailed
-from reminders.models import InboundMessage, Message, ReminderRule
+from reminders.models import InboundMessage, Message, ReminderRule, StaffAlert
 from reminders.services.retention import messages_retention_enforce
 from tests.workspace.conftest import at
 
@@ -198,3 +199,18 @@ def test_the_manager_page_erases(as_manager, history):
 
     assert response.status_code == 302
     assert Client.objects.get(pk=client.pk).erased_at is not None
+
+
+def test_a_client_can_ask_for_their_data_from_the_manage_page(client, manager, consultation):
+    token = manage_token_for(consultation)
+
+    response = client.post(f"/b/{token}/my-data/")
+
+    assert response.status_code == 302
+    assert "data_requested=1" in response["Location"]
+    request = DataProtectionAction.objects.get(kind="export_requested")
+    assert request.client_ref == consultation.client_id
+    alert = StaffAlert.objects.get(kind=StaffAlert.Kind.DATA_REQUEST)
+    assert alert.recipient == manager
+    assert consultation.client.phone not in alert.body
+    assert consultation.client.first_name not in alert.body
