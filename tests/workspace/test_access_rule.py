@@ -4,6 +4,8 @@ outside a practitioner's own, and verification codes visible to reception."""
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client as HttpClient
 
 from bookings.access import visible_clients
 from bookings.services.consultations import consultation_open_for_appointment
@@ -109,3 +111,17 @@ def test_staff_never_see_a_verification_code(as_reception, as_manager, consultat
     assert "493817" not in timeline
     assert "493817" not in str(api)
     assert "verification code" in timeline.lower()
+
+
+def test_the_admin_does_not_show_a_verification_code(location, consultation):
+    admin_user = get_user_model().objects.create_superuser("root", "root@example.test", "x" * 20)
+    message = message_plan_verification(
+        phone=consultation.client.phone, code="493817", location=location
+    )
+    browser = HttpClient()
+    browser.force_login(admin_user)
+
+    page = browser.get(f"/admin/reminders/message/{message.pk}/change/")
+
+    assert page.status_code == 200
+    assert "493817" not in page.content.decode()
