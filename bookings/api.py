@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
@@ -23,6 +24,7 @@ from bookings.selectors import booking as selectors
 from bookings.services.verification import verification_mark_used, verification_token_redeem
 from bookings.tokens import manage_token_for
 from clinic.errors import ApplicationError, ValidationFailed
+from clinic.models import Location, Service
 
 router = Router(tags=["bookings"])
 
@@ -225,7 +227,13 @@ def create_booking(request: HttpRequest, payload: BookingIn) -> Status:
     return Status(201, booking_out(appointment))
 
 
-def _book(payload: BookingIn, *, service, location, staff_user) -> Appointment:  # noqa: ANN001
+def _book(
+    payload: BookingIn,
+    *,
+    service: Service,
+    location: Location,
+    staff_user: AbstractBaseUser | None,
+) -> Appointment:
     is_staff_call = staff_user is not None
     practitioner = selectors.practitioner_for_booking(
         practitioner_id=payload.practitioner, location=location
