@@ -15,29 +15,30 @@ calendar's columns are about the schedule, not client records (``selectors.calen
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
 from bookings.models import Appointment, Client
 from clinic import roles
 from clinic.errors import PermissionDenied
 from clinic.models import Location, Practitioner
+from clinic.roles import Actor
 
 OWN_CLIENTS_ONLY = "Practitioners see only their own clients"
 
 
-def own_practitioner(actor: AbstractBaseUser | None) -> Practitioner | None:
-    """The Practitioner record linked to ``actor``, or None."""
+def own_practitioner(actor: Actor) -> Practitioner | None:
+    """The Practitioner record linked to ``actor``, or None (looked up once per request's
+    user object: the rule is asked several times per page)."""
     if actor is None or not actor.is_authenticated:
         return None
     cached = getattr(actor, "_aftercare_practitioner", False)
     if cached is False:
         cached = Practitioner.objects.filter(user=actor).first()
-        actor._aftercare_practitioner = cached  # type: ignore[union-attr]
-    return cached
+        setattr(actor, "_aftercare_practitioner", cached)  # noqa: B010 - not a declared field
+    return cached if isinstance(cached, Practitioner) else None
 
 
-def sees_every_client(actor: AbstractBaseUser | None) -> bool:
+def sees_every_client(actor: Actor) -> bool:
     """Reception and managers; practitioners only through a whole-clinic location."""
     return roles.has_role(actor, roles.RECEPTION, roles.MANAGER)
 
@@ -50,7 +51,7 @@ def _client_condition(practitioner: Practitioner, *, prefix: str = "") -> Q:
     return own | Q(**{f"{prefix}appointments__location__in": whole_clinic})
 
 
-def visible_clients(*, actor: AbstractBaseUser | None) -> QuerySet[Client]:
+def visible_clients(*, actor: Actor) -> QuerySet[Client]:
     """The clients ``actor`` may see. Raises PermissionDenied for anyone without a role."""
     roles.require_role(actor, *roles.ALL_ROLES)
     if sees_every_client(actor):
@@ -61,7 +62,7 @@ def visible_clients(*, actor: AbstractBaseUser | None) -> QuerySet[Client]:
     return Client.objects.filter(_client_condition(practitioner)).distinct()
 
 
-def visible_appointments(*, actor: AbstractBaseUser | None) -> QuerySet[Appointment]:
+def visible_appointments(*, actor: Actor) -> QuerySet[Appointment]:
     """The appointments ``actor`` may open (their client is visible, or a client-less hold is in
     the practitioner's own column). Raises PermissionDenied for anyone without a role."""
     roles.require_role(actor, *roles.ALL_ROLES)
@@ -76,9 +77,7 @@ def visible_appointments(*, actor: AbstractBaseUser | None) -> QuerySet[Appointm
     )
 
 
-def filter_by_client(
-    queryset: QuerySet, *, actor: AbstractBaseUser | None, client_field: str = "client"
-) -> QuerySet:
+def filter_by_client(queryset: QuerySet, *, actor: Actor, client_field: str = "client") -> QuerySet:
     """``queryset`` narrowed to rows whose ``client_field`` is a client ``actor`` may see; rows
     with no client (unknown numbers, codes to new phones) only for those who see every client.
     Raises PermissionDenied for anyone without a role."""
@@ -88,7 +87,7 @@ def filter_by_client(
     return queryset.filter(**{f"{client_field}__in": visible_clients(actor=actor)})
 
 
-def check_client_access(*, actor: AbstractBaseUser | None, client: Client | None) -> None:
+def check_client_access(*, actor: Actor, client: Client | None) -> None:
     """Raise PermissionDenied unless ``actor`` may see ``client`` (see the module docstring)."""
     roles.require_role(actor, *roles.ALL_ROLES)
     if sees_every_client(actor):
@@ -97,7 +96,7 @@ def check_client_access(*, actor: AbstractBaseUser | None, client: Client | None
         raise PermissionDenied(OWN_CLIENTS_ONLY)
 
 
-def check_appointment_access(*, actor: AbstractBaseUser | None, appointment: Appointment) -> None:
+def check_appointment_access(*, actor: Actor, appointment: Appointment) -> None:
     """Raise PermissionDenied unless ``actor`` may open ``appointment``."""
     roles.require_role(actor, *roles.ALL_ROLES)
     if sees_every_client(actor):
@@ -110,7 +109,7 @@ def check_appointment_access(*, actor: AbstractBaseUser | None, appointment: App
     check_client_access(actor=actor, client=appointment.client)
 
 
-def check_clinical_access(*, actor: AbstractBaseUser | None, client: Client | None) -> None:
+def check_clinical_access(*, actor: Actor, client: Client | None) -> None:
     """Health data (screening answers, assessments, re-checks): a clinical role *and* a client
     ``actor`` may see. Raises PermissionDenied."""
     if not roles.has_role(actor, *roles.CLINICAL_ROLES):
@@ -118,7 +117,7 @@ def check_clinical_access(*, actor: AbstractBaseUser | None, client: Client | No
     check_client_access(actor=actor, client=client)
 
 
-def check_booking_access(*, actor: AbstractBaseUser | None, client: Client) -> None:
+def check_booking_access(*, actor: Actor, client: Client) -> None:
     """A member of staff books for a client they may see, or for a client with no appointment
     yet (a record just made at the desk holds contact details only, and the booking makes them
     the practitioner's own client). Raises PermissionDenied."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
@@ -25,6 +24,7 @@ from bookings.services.verification import verification_mark_used, verification_
 from bookings.tokens import manage_token_for
 from clinic.errors import ApplicationError, ValidationFailed
 from clinic.models import Location, Service
+from clinic.roles import Actor
 
 router = Router(tags=["bookings"])
 
@@ -186,7 +186,7 @@ def get_availability(request: HttpRequest, query: Query[AvailabilityQuery]) -> A
     )
 
 
-def _staff_caller(request: HttpRequest):  # noqa: ANN202 - the staff user or None
+def _staff_caller(request: HttpRequest) -> Actor:
     """The staff user when the call carries valid staff credentials; None for the public (a
     bad credential, a failed CSRF check or a login without a staff role count as public)."""
     try:
@@ -232,7 +232,7 @@ def _book(
     *,
     service: Service,
     location: Location,
-    staff_user: AbstractBaseUser | None,
+    staff_user: Actor,
 ) -> Appointment:
     is_staff_call = staff_user is not None
     practitioner = selectors.practitioner_for_booking(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from gunicorn.glogging import Logger
+from gunicorn.glogging import Logger  # type: ignore[import-untyped]
 
 from clinic.logging import scrub_tokens
 

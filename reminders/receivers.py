@@ -4,37 +4,40 @@ here: each receiver calls one service."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bookings import signals
+from bookings.models import Appointment, Client
+from clinic.models import Location
 from reminders import services
 from reminders.models import ReminderRule
 from reminders.services import retention, staff_alerts
 
 
-def on_booked(sender: Any, *, appointment, **kwargs: Any) -> None:  # noqa: ANN001
+def on_booked(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
     services.messages_plan_for_appointment(appointment=appointment)
 
 
-def on_pending_clearance(sender: Any, *, appointment, **kwargs: Any) -> None:  # noqa: ANN001
+def on_pending_clearance(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
     services.messages_plan_for_appointment(
         appointment=appointment, trigger=ReminderRule.Trigger.PENDING_CLEARANCE
     )
 
 
-def on_rescheduled(sender: Any, *, appointment, **kwargs: Any) -> None:  # noqa: ANN001
+def on_rescheduled(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
     services.messages_replan_after_reschedule(appointment=appointment)
 
 
-def on_cancelled(sender: Any, *, appointment, **kwargs: Any) -> None:  # noqa: ANN001
+def on_cancelled(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
     services.messages_plan_after_cancellation(appointment=appointment)
 
 
-def on_no_show(sender: Any, *, appointment, **kwargs: Any) -> None:  # noqa: ANN001
+def on_no_show(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
     services.messages_cancel_after_no_show(appointment=appointment)
 
 
-def on_completed(sender: Any, *, appointment, **kwargs: Any) -> None:  # noqa: ANN001
+def on_completed(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
     services.messages_plan_after_completion(appointment=appointment)
 
 
@@ -43,7 +46,7 @@ def on_phone_verification_requested(
     *,
     phone: str,
     code: str,
-    location=None,  # noqa: ANN001
+    location: Location | None = None,
     **kwargs: Any,
 ) -> None:
     services.message_plan_verification(phone=phone, code=code, location=location)
@@ -53,31 +56,31 @@ def on_verification_budget_exhausted(
     sender: Any,
     *,
     budget: int,
-    window_started_at,  # noqa: ANN001
+    window_started_at: datetime,
     **kwargs: Any,
 ) -> None:
     staff_alerts.staff_alert_verification_budget(budget=budget, window_started_at=window_started_at)
 
 
-def on_client_data_collect(sender: Any, *, client, **kwargs: Any) -> dict:  # noqa: ANN001
+def on_client_data_collect(sender: Any, *, client: Client, **kwargs: Any) -> dict[str, Any]:
     return retention.client_messages_export(client=client)
 
 
-def on_client_erasing(sender: Any, *, client, phone: str, **kwargs: Any) -> None:  # noqa: ANN001
+def on_client_erasing(sender: Any, *, client: Client, phone: str, **kwargs: Any) -> None:
     retention.client_messages_erase(client=client, phone=phone)
 
 
 def on_client_data_requested(
     sender: Any,
     *,
-    client,  # noqa: ANN001
+    client: Client,
     request_id: int,
     **kwargs: Any,
 ) -> None:
     staff_alerts.staff_alert_data_request(client_id=client.pk, request_id=request_id)
 
 
-def on_health_recheck_changed(sender: Any, *, appointment, **kwargs: Any) -> None:  # noqa: ANN001
+def on_health_recheck_changed(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
     staff_alerts.staff_alert_health_changed(appointment=appointment)
 
 

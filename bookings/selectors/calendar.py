@@ -10,28 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
+from bookings import policy
 from bookings.access import own_practitioner
 from bookings.models import Appointment
 from clinic import roles
 from clinic.errors import PermissionDenied, ValidationFailed
 from clinic.models import Location, Practitioner, Room, TimeOff, WorkingHours
+from clinic.roles import Actor
 
 # Longest range one request may ask for: a week view plus slack; keeps the query bounded.
 MAX_RANGE_DAYS = 42
-
-# Shown on the calendar; cancelled appointments free their time and are listed elsewhere.
-CALENDAR_STATUSES = (
-    Appointment.Status.HELD,
-    Appointment.Status.PENDING_CLEARANCE,
-    Appointment.Status.BOOKED,
-    Appointment.Status.CONFIRMED,
-    Appointment.Status.ARRIVED,
-    Appointment.Status.COMPLETED,
-    Appointment.Status.NO_SHOW,
-)
 
 
 @dataclass(frozen=True)
@@ -46,29 +36,27 @@ class CalendarBlock:
     reason: str = ""
 
 
-def _require_staff(actor: AbstractBaseUser | None) -> None:
+def _require_staff(actor: Actor) -> None:
     roles.require_role(actor, *roles.ALL_ROLES)
 
 
-def sees_whole_calendar(actor: AbstractBaseUser | None) -> bool:
+def sees_whole_calendar(actor: Actor) -> bool:
     """Reception and managers see every column; a practitioner sees only their own."""
     return roles.has_role(actor, roles.RECEPTION, roles.MANAGER)
 
 
-def calendar_practitioners(
-    *, actor: AbstractBaseUser | None, location: Location
-) -> QuerySet[Practitioner]:
+def calendar_practitioners(*, actor: Actor, location: Location) -> QuerySet[Practitioner]:
     """Practitioners whose columns ``actor`` may see at ``location``.
 
     Raises PermissionDenied for anyone without a staff role."""
     _require_staff(actor)
     practitioners = Practitioner.objects.filter(is_active=True, locations=location)
     if not sees_whole_calendar(actor):
-        practitioners = practitioners.filter(user=actor)
+        practitioners = practitioners.filter(user=roles.user_of(actor))
     return practitioners.order_by("display_name").distinct()
 
 
-def calendar_rooms(*, actor: AbstractBaseUser | None, location: Location) -> QuerySet[Room]:
+def calendar_rooms(*, actor: Actor, location: Location) -> QuerySet[Room]:
     """Rooms at ``location`` (the rooms view). Raises PermissionDenied for non-staff."""
     _require_staff(actor)
     return Room.objects.filter(location=location, is_active=True).order_by("name")
@@ -88,7 +76,7 @@ def _range_bounds(location: Location, start_on: date, end_on: date) -> tuple[dat
 
 def appointments_in_range(
     *,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     location: Location,
     start_on: date,
     end_on: date,
@@ -105,7 +93,7 @@ def appointments_in_range(
         location=location,
         start_at__lt=range_end_at,
         end_at__gt=range_start_at,
-        status__in=CALENDAR_STATUSES,
+        status__in=policy.CALENDAR_STATUSES,
     ).select_related("client", "service", "practitioner", "room", "location")
     if not sees_whole_calendar(actor):
         mine = own_practitioner(actor)
@@ -127,7 +115,7 @@ def _working_hours_applies(hours: WorkingHours, day: date) -> bool:
 
 def calendar_blocks(
     *,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     location: Location,
     start_on: date,
     end_on: date,
@@ -165,10 +153,10 @@ def calendar_blocks(
                     )
         own_filter = Q(practitioner_id__in=column_ids)
     else:
-        columns = list(calendar_rooms(actor=actor, location=location))
-        column_ids = {column.id for column in columns}
+        rooms = list(calendar_rooms(actor=actor, location=location))
+        column_ids = {room.id for room in rooms}
         for day in days:
-            for room in columns:
+            for room in rooms:
                 blocks.append(
                     CalendarBlock(
                         kind="working",

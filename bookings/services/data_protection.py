@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -41,13 +40,14 @@ from bookings.services.transitions import appointment_cancel
 from bookings.services.verification import verifications_delete_old
 from clinic import roles
 from clinic.errors import IllegalTransition, ValidationFailed
+from clinic.roles import Actor
 
 logger = logging.getLogger(__name__)
 
 Kind = DataProtectionAction.Kind
 
 
-def _require_manager_with_reason(actor: AbstractBaseUser | None, reason: str) -> str:
+def _require_manager_with_reason(actor: Actor, reason: str) -> str:
     roles.require_role(actor, roles.MANAGER)
     reason = (reason or "").strip()
     if len(reason) < 5:
@@ -61,7 +61,7 @@ def _record(
     *,
     kind: str,
     client: Client,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     reason: str,
     actor_label: str = "",
 ) -> DataProtectionAction:
@@ -79,9 +79,7 @@ def _iso(moment: Any) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def client_data_export(
-    *, actor: AbstractBaseUser | None, client: Client, reason: str
-) -> dict[str, Any]:
+def client_data_export(*, actor: Actor, client: Client, reason: str) -> dict[str, Any]:
     """Everything held about ``client`` as JSON-ready data (also the source of the HTML
     summary). Raises PermissionDenied (managers only) and ValidationFailed(field="reason")."""
     reason = _require_manager_with_reason(actor, reason)
@@ -192,14 +190,15 @@ def client_data_export(
         },
     }
     for _receiver, sections in signals.client_data_collect.send(sender=Client, client=client):
-        export.update(sections or {})
+        if isinstance(sections, dict):
+            export.update(sections)
     logger.info("client data exported", extra={"client_id": client.pk})
     return export
 
 
 def client_erase(
     *,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     client: Client,
     reason: str,
     now: datetime | None = None,

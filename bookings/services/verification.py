@@ -32,7 +32,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from bookings.models import Appointment, Client, PhoneVerification
+from bookings.models import Appointment, PhoneVerification
 from bookings.services.clients import normalise_phone
 from bookings.signals import phone_verification_requested, verification_budget_exhausted
 from clinic.db import lock_for_transaction
@@ -324,7 +324,7 @@ def verification_token_redeem(
         )
     verification = (
         PhoneVerification.objects.select_for_update()
-        .filter(pk=payload.get("v"), phone=phone, verified_at__isnull=False)
+        .filter(pk=int(payload.get("v") or 0), phone=phone, verified_at__isnull=False)
         .first()
     )
     if verification is None or verification.used_at is not None:
@@ -347,13 +347,6 @@ def verification_mark_used(
     verification.used_for = appointment
     verification.save(update_fields=["used_at", "used_for"])
     return verification
-
-
-def client_mark_phone_verified(*, client: Client, now: datetime | None = None) -> Client:
-    """Record that ``client`` has just proved their phone (after a successful check)."""
-    client.phone_verified_at = now or timezone.now()
-    client.save(update_fields=["phone_verified_at", "updated_at"])
-    return client
 
 
 def verifications_delete_old(*, now: datetime | None = None) -> int:

@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from bookings.models import Client
-from reminders.models import TERMINAL_STATUSES, InboundMessage, Message, ReminderRule
+from reminders.models import InboundMessage, Message, ReminderRule
 
 ERASED_TEXT = ""
 
@@ -74,9 +74,9 @@ def messages_retention_enforce(*, now: datetime | None = None) -> dict[str, int]
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.MESSAGE_RETENTION_DAYS)
     messages = (
-        Message.objects.filter(
-            status__in=(*TERMINAL_STATUSES, Message.Status.SENT), due_at__lt=cutoff
-        )
+        # Handed over or settled: a row still scheduled or being sent needs its text.
+        Message.objects.filter(due_at__lt=cutoff)
+        .exclude(status__in=(Message.Status.SCHEDULED, Message.Status.SENDING))
         .exclude(body=ERASED_TEXT)
         .update(body=ERASED_TEXT)
     )
