@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
 
@@ -256,10 +257,12 @@ def client_request_export(*, client: Client) -> DataProtectionAction:
 
 
 def retention_enforce(*, now: datetime | None = None) -> dict[str, int]:
-    """The nightly retention job for bookings: delete verifications past their window and purge
-    the clinical content of clients erased more than ``CLINICAL_RECORD_RETENTION_DAYS`` ago.
-    Returns counts. Idempotent."""
+    """The nightly retention job for bookings: delete verifications past their window, expired
+    sessions (each visitor's booking in progress and phone proof; a hold flood leaves many),
+    and purge the clinical content of clients erased more than
+    ``CLINICAL_RECORD_RETENTION_DAYS`` ago. Returns counts. Idempotent."""
     now = now or timezone.now()
+    sessions, _ = Session.objects.filter(expire_date__lt=now).delete()
     cutoff = now - timedelta(days=settings.CLINICAL_RECORD_RETENTION_DAYS)
     purged = 0
     for client in Client.objects.filter(erased_at__lte=cutoff):
@@ -282,5 +285,6 @@ def retention_enforce(*, now: datetime | None = None) -> dict[str, int]:
                 )
     return {
         "verifications_deleted": verifications_delete_old(now=now),
+        "sessions_deleted": sessions,
         "consultations_purged": purged,
     }

@@ -7,6 +7,8 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.contrib.sessions.models import Session
+from django.utils import timezone
 
 from bookings.models import (
     Appointment,
@@ -214,3 +216,15 @@ def test_a_client_can_ask_for_their_data_from_the_manage_page(client, manager, c
     assert alert.recipient == manager
     assert consultation.client.phone not in alert.body
     assert consultation.client.first_name not in alert.body
+
+
+def test_retention_deletes_expired_sessions(client, location):
+    client.get("/book/")
+    session = client.session
+    session["booking"] = {"hold_id": 1}
+    session.save()
+    assert Session.objects.count() == 1
+
+    later = timezone.now() + timedelta(days=2)
+    assert retention_enforce(now=later)["sessions_deleted"] == 1
+    assert not Session.objects.exists()
