@@ -194,7 +194,7 @@ DEFAULT_RULES: list[dict[str, object]] = [
 ]
 
 # Added after the first protocol (their fields are newer than its migration): installed by
-# reminders/migrations/0012_records_recall_rating.py.
+# reminders/migrations/0013_records_recall_rating.py.
 OUTCOME_RATING_RULES: list[dict] = [
     {
         "name": "Course outcome: ask for a rating",

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from bookings.access import check_client_access
 from bookings.models import Appointment, Client, HealthDataAccess
 from clinic import roles
 from clinic.errors import Gone, NotFound, PermissionDenied, ValidationFailed
@@ -57,8 +58,9 @@ def photo_consent_record(
     *, actor: Actor, client: Client, allows_marketing: bool = False
 ) -> PhotoConsent:
     """Record that the client agreed to clinical photos (and, separately, to marketing use),
-    with the wording shown. Replaces an earlier active consent. Raises PermissionDenied."""
-    roles.require_role(actor, *roles.ALL_ROLES)
+    with the wording shown. Replaces an earlier active consent. Raises PermissionDenied (not
+    staff, or a client ``bookings.access`` does not let them see)."""
+    check_client_access(actor=actor, client=client)
     wording = PHOTO_CONSENT_WORDING + (f" {PHOTO_MARKETING_WORDING}" if allows_marketing else "")
     now = timezone.now()
     with transaction.atomic():
@@ -75,8 +77,9 @@ def photo_consent_record(
 
 
 def photo_consent_withdraw(*, actor: Actor, client: Client) -> int:
-    """The client withdrew photo consent: no new photos from now. Returns 1 if one was active."""
-    roles.require_role(actor, *roles.ALL_ROLES)
+    """The client withdrew photo consent: no new photos from now. Returns 1 if one was active.
+    Raises PermissionDenied as ``photo_consent_record``."""
+    check_client_access(actor=actor, client=client)
     return PhotoConsent.objects.filter(client=client, withdrawn_at__isnull=True).update(
         withdrawn_at=timezone.now()
     )

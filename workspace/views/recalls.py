@@ -10,7 +10,7 @@ from datetime import date
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinic.errors import ApplicationError, ValidationFailed
 from records.selectors import products_for_recall, recall_read, recalls_list
@@ -35,6 +35,7 @@ def _int(raw: str) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
+@require_http_methods(["GET", "POST"])
 @staff_member_required
 def recall_list(request: HttpRequest) -> HttpResponse:
     """GET: recalls and the form to open one. POST: open a recall."""

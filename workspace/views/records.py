@@ -11,12 +11,13 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bookings.models import Appointment, Client
 from bookings.selectors.staff import appointment_for_staff
 from clinic.errors import ApplicationError, NotFound, ValidationFailed
 from clinic.models import Service
+from records.access import require_clinical_access
 from records.models import TreatmentPhoto, TreatmentRecord
 from records.selectors import course_for_client, lots_selectable, treatment_record_read
 from records.services.photos import (
@@ -178,11 +179,21 @@ def _record_page(
 
 def _session(request: HttpRequest, appointment_id: int) -> Appointment:
     appointment = appointment_for_staff(actor=request.user, appointment_id=appointment_id)
+    if appointment.client_id is not None:
+        # Who may is answered before what exists, so a refusal never depends on the kind.
+        require_clinical_access(
+            actor=request.user,
+            client_id=appointment.client_id,
+            record=f"treatment_record:appointment:{appointment.pk}",
+            fields=CONTENT_FIELDS,
+            via="staff",
+        )
     if appointment.client is None or appointment.service.kind != Service.Kind.TREATMENT:
         raise NotFound("Only treatment sessions have a treatment record.")
     return appointment
 
 
+@require_http_methods(["GET", "POST"])
 @staff_member_required
 def record_page(request: HttpRequest, appointment_id: int) -> HttpResponse:
     """GET: the session record. POST ``intent``: ``save`` (draft), ``sign``, or ``amend`` (a

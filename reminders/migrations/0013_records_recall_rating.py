@@ -23,7 +23,7 @@ def remove_outcome_rating_rules(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("records", "0001_treatment_records"),
-        ("reminders", "0011_messages_follow_the_record"),
+        ("reminders", "0012_security_limits"),
     ]
 
     operations = [
