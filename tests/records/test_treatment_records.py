@@ -253,3 +253,27 @@ def test_the_policy_gives_needs_signed_record_as_the_reason_until_the_record_is_
     )
     factories.sign_treatment_record(session, signer=practitioner_user)
     assert policy.Action.COMPLETE in policy.allowed_actions(appointment=session, actor=reception)
+
+
+def test_the_clients_data_export_includes_their_records_photos_consent_and_history(
+    session, practitioner_user, manager, reception
+):
+    from bookings.services.data_protection import client_data_export
+    from records.services.photos import photo_consent_record
+
+    record = factories.sign_treatment_record(session, signer=practitioner_user, passes=3)
+    treatment_record_amend(
+        actor=practitioner_user,
+        record=record,
+        content=complete_record_content(passes=4),
+        reason="Miscounted",
+    )
+    photo_consent_record(actor=reception, client=session.client)
+    export = client_data_export(
+        actor=manager, client=session.client, reason="Client asked by email"
+    )
+    [exported] = export["treatment_records"]
+    assert exported["passes"] == 4
+    assert exported["amendments"][0]["previous"]["passes"] == 3
+    assert exported["signed_by"] == practitioner_user.username
+    assert export["photo_consents"][0]["allows_marketing"] is False
