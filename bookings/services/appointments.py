@@ -15,6 +15,8 @@ Every write goes through here so that every interface obeys the same rules:
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -64,6 +66,23 @@ def _alternatives(
             service=service, location=location, around=around, practitioner=practitioner
         )
     ]
+
+
+@contextmanager
+def _alternatives_after_rollback(
+    *, service: Service, location: Location, around: datetime, practitioner: Practitioner | None
+) -> Iterator[None]:
+    """Wrap a booking transaction: a SlotTaken raised inside it (slot full, or a lost race)
+    gets the nearest free times as ``alternatives`` only once the transaction has rolled back,
+    so a loser searches without holding the calendar lock the next writer is queueing on."""
+    try:
+        yield
+    except SlotTaken as error:
+        if "alternatives" not in error.extra:
+            error.extra["alternatives"] = _alternatives(
+                service=service, location=location, around=around, practitioner=practitioner
+            )
+        raise
 
 
 def _require_aware(start_at: datetime) -> None:
@@ -121,15 +140,8 @@ def _find_slot(
                 "That time is too soon to book online; please choose a later time.", field="start"
             )
         raise SlotUnavailable("That time is not a bookable slot for this treatment.", field="start")
-    raise SlotTaken(
-        "That time was just booked. Here are the nearest free times.",
-        field="start",
-        extra={
-            "alternatives": _alternatives(
-                service=service, location=location, around=start_at, practitioner=practitioner
-            )
-        },
-    )
+    # The caller's _alternatives_after_rollback adds the nearest free times.
+    raise SlotTaken("That time was just booked. Here are the nearest free times.", field="start")
 
 
 def _release_expired_holds_in_the_way(appointment: Appointment) -> None:
@@ -219,14 +231,9 @@ def _save_placement(
     except IntegrityError as error:
         if not _is_overlap_violation(error):
             raise
+        # The caller's _alternatives_after_rollback adds the nearest free times.
         raise SlotTaken(
-            "That time was just booked. Here are the nearest free times.",
-            field="start",
-            extra={
-                "alternatives": _alternatives(
-                    service=service, location=location, around=start_at, practitioner=practitioner
-                )
-            },
+            "That time was just booked. Here are the nearest free times.", field="start"
         ) from None
 
 
@@ -249,14 +256,17 @@ def _eligibility_or_override(
     actor: AbstractBaseUser | None,
     override_reason: str,
     exclude_appointment_id: int | None = None,
+    result: eligibility.EligibilityResult | None = None,
 ) -> eligibility.EligibilityResult:
-    """Return the eligibility result; raise NotEligible unless a manager overrides with a reason."""
-    result = eligibility.check(
-        client=client,
-        service=service,
-        start_at=start_at,
-        exclude_appointment_id=exclude_appointment_id,
-    )
+    """Return the eligibility result (``result`` when the caller has already checked); raise
+    NotEligible unless a manager overrides with a reason."""
+    if result is None:
+        result = eligibility.check(
+            client=client,
+            service=service,
+            start_at=start_at,
+            exclude_appointment_id=exclude_appointment_id,
+        )
     if result.allowed:
         return result
     if override_reason.strip():
@@ -285,7 +295,12 @@ def appointment_hold(
     """
     _require_aware(start_at)
     _check_offered(service=service, location=location, actor=actor)
-    with transaction.atomic():
+    with (
+        _alternatives_after_rollback(
+            service=service, location=location, around=start_at, practitioner=practitioner
+        ),
+        transaction.atomic(),
+    ):
         placement = _occupy(
             service=service,
             location=location,
@@ -359,10 +374,16 @@ def appointment_book(
             start_at=start_at,
             actor=actor,
             override_reason=override_reason,
+            result=result,
         )
     is_override = not result.allowed and status == Status.BOOKED
 
-    with transaction.atomic():
+    with (
+        _alternatives_after_rollback(
+            service=service, location=location, around=start_at, practitioner=practitioner
+        ),
+        transaction.atomic(),
+    ):
         if hold is not None:
             appointment = _claim_hold(
                 hold=hold, client=client, service=service, location=location, start_at=start_at
@@ -380,6 +401,8 @@ def appointment_book(
             appointment = Appointment(
                 service=service, location=location, client=client, **placement
             )
+            if practitioner is not None:
+                appointment.practitioner = practitioner  # the answer names them: no query
             from_status = ""
         appointment.status = status
         appointment.channel = channel
@@ -492,7 +515,15 @@ def appointment_reschedule(
     """
     _require_aware(start_at)
     label = actor_label_for(actor, actor_label)
-    with transaction.atomic():
+    with (
+        _alternatives_after_rollback(
+            service=appointment.service,
+            location=appointment.location,
+            around=start_at,
+            practitioner=practitioner,
+        ),
+        transaction.atomic(),
+    ):
         locked = (
             Appointment.objects.select_for_update(of=("self",))
             .select_related("service", "location", "client")
