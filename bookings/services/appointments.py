@@ -225,9 +225,10 @@ def _save_placement(
     if appointment.room_id is not None:
         calendar_locks.append(f"calendar:room:{appointment.room_id}")
     lock_for_transaction(*calendar_locks)
+    # No savepoint: a violation ends the caller's transaction anyway (SlotTaken leaves it, and
+    # the alternatives are searched after the rollback), so it would only cost round trips.
     try:
-        with transaction.atomic():
-            appointment.save()
+        appointment.save()
     except IntegrityError as error:
         if not _is_overlap_violation(error):
             raise
