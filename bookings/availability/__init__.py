@@ -23,12 +23,14 @@ from django.utils import timezone
 
 from bookings.availability.busy import BusyTables, busy_tables
 from bookings.availability.loading import calendar_load
+from bookings.availability.local_time import LocalClock
 from bookings.availability.walk import localize, walk
 from clinic.models import Location, Practitioner, Service
 
 __all__ = [
     "MAX_VISIT",
     "DaySlots",
+    "LocalClock",
     "Slot",
     "days_with_slots",
     "free_slots",
