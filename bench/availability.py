@@ -29,6 +29,10 @@ import tempfile
 import time as clock
 from pathlib import Path
 
+# Run as a script, this folder comes first on sys.path, where bench/http.py would hide the
+# standard library's ``http`` package from what is imported below (Django, requests).
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).parent]
+
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 PG_BENCH_DB = "aftercare_bench_availability"
