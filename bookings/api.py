@@ -153,7 +153,7 @@ def get_availability(request: HttpRequest, query: Query[AvailabilityQuery]) -> H
     practitioner = selectors.practitioner_for_booking(
         practitioner_id=query.practitioner, location=location
     )
-    slots = availability.free_slots(
+    starts = availability.free_starts(
         service=service,
         location=location,
         start_date=query.from_date,
@@ -173,14 +173,10 @@ def get_availability(request: HttpRequest, query: Query[AvailabilityQuery]) -> H
             for offset in range((query.to_date - query.from_date).days + 1)
         )
     }
-    for slot in slots:
-        ordinal, start = clock.local(slot.start_epoch)
+    visits = clock.visits([start for start, _ in starts], service.duration_minutes * 60)
+    for (ordinal, start_text, end_text), (_, practitioner_ids) in zip(visits, starts, strict=True):
         days[ordinal]["slots"].append(
-            {
-                "start": start,
-                "end": clock.local(slot.end_epoch)[1],
-                "practitioner_ids": slot.practitioner_ids,
-            }
+            {"start": start_text, "end": end_text, "practitioner_ids": practitioner_ids}
         )
     body = {
         "service": service.pk,

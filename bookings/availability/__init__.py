@@ -34,6 +34,7 @@ __all__ = [
     "Slot",
     "days_with_slots",
     "free_slots",
+    "free_starts",
     "localize",
     "nearest_free_slots",
     "slot_at",
@@ -145,6 +146,70 @@ def free_slots(
     Expired holds never block. ``ignore_appointment_id`` lets a reschedule ignore its own slot;
     ``include_appointments=False`` answers "would this be a slot on an empty calendar?".
     """
+    found = _search(
+        service=service,
+        location=location,
+        start_date=start_date,
+        end_date=end_date,
+        practitioner=practitioner,
+        now=now,
+        ignore_appointment_id=ignore_appointment_id,
+        enforce_booking_window=enforce_booking_window,
+        include_appointments=include_appointments,
+    )
+    if found is None:
+        return []
+    practitioners_at, tables = found
+    zone, length = location.zone, service.duration_minutes * 60
+    return [
+        Slot(
+            start_epoch=start,
+            end_epoch=start + length,
+            practitioner_ids=tuple(practitioners_at[start]),
+            zone=zone,
+            tables=tables,
+        )
+        for start in sorted(practitioners_at)
+    ]
+
+
+def free_starts(
+    *,
+    service: Service,
+    location: Location,
+    start_date: date,
+    end_date: date,
+    practitioner: Practitioner | None = None,
+) -> list[tuple[float, list[int]]]:
+    """``free_slots`` for answers written out in bulk: (start epoch, practitioner ids) in
+    order, without a Slot object per start."""
+    found = _search(
+        service=service,
+        location=location,
+        start_date=start_date,
+        end_date=end_date,
+        practitioner=practitioner,
+    )
+    if found is None:
+        return []
+    practitioners_at, _ = found
+    return sorted(practitioners_at.items())
+
+
+def _search(
+    *,
+    service: Service,
+    location: Location,
+    start_date: date,
+    end_date: date,
+    practitioner: Practitioner | None = None,
+    now: datetime | None = None,
+    ignore_appointment_id: int | None = None,
+    enforce_booking_window: bool = True,
+    include_appointments: bool = True,
+) -> tuple[dict[float, list[int]], BusyTables] | None:
+    """Load, busy tables, walk: the free starts with their practitioners, and the tables
+    (for the free rooms); None when nothing can be free."""
     zone = location.zone
     now = now or timezone.now()
     today_local = now.astimezone(zone).date()
@@ -154,7 +219,7 @@ def free_slots(
         end_date = min(end_date, today_local + timedelta(days=service.horizon_days))
     start_date = max(start_date, today_local)
     if end_date < start_date:
-        return []
+        return None
 
     # Blocked time from a day before to a day after the local dates (any UTC offset).
     window_start_at = datetime.combine(start_date, time.min, tzinfo=zone) - timedelta(days=1)
@@ -173,7 +238,7 @@ def free_slots(
         include_appointments=include_appointments,
     )
     if not calendar.shifts_by_practitioner or calendar.lacks_a_suitable_room:
-        return []
+        return None
     length = service.duration_minutes * 60
     tables = busy_tables(
         calendar=calendar,
@@ -191,16 +256,7 @@ def free_slots(
         length=length,
         step=max(service.slot_step_minutes, 5) * 60,
     )
-    return [
-        Slot(
-            start_epoch=start,
-            end_epoch=start + length,
-            practitioner_ids=tuple(practitioners_at[start]),
-            zone=zone,
-            tables=tables,
-        )
-        for start in sorted(practitioners_at)
-    ]
+    return practitioners_at, tables
 
 
 def days_with_slots(*, slots: list[Slot], start_date: date, end_date: date) -> list[DaySlots]:

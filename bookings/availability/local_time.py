@@ -56,3 +56,34 @@ class LocalClock:
             ordinal,
             f"{self._date_text[index]}T{hours:02d}:{minutes:02d}:{seconds:02d}{self._suffix[index]}",
         )
+
+    def visits(self, starts: list[float], length: float) -> list[tuple[int, str, str]]:
+        """(local date ordinal, start text, end text) of visits of ``length`` seconds at
+        ``starts`` (ascending): ``local`` for a whole answer, walking the days in step."""
+        day_starts, offsets, ordinals = self._day_starts, self._offsets, self._ordinals
+        dates, suffixes = self._date_text, self._suffix
+        last = len(day_starts) - 1
+        answer = []
+        index = 0
+
+        def text(epoch: float, index: int) -> str:
+            offset = offsets[index]
+            if offset is None or epoch != int(epoch):
+                return datetime.fromtimestamp(epoch, tz=UTC).astimezone(self.zone).isoformat()
+            seconds = int(epoch) + offset - (ordinals[index] - EPOCH_ORDINAL) * DAY
+            hours, rest = divmod(seconds, 3600)
+            return f"{dates[index]}T{hours:02d}:{rest // 60:02d}:{rest % 60:02d}{suffixes[index]}"
+
+        for start in starts:
+            while index < last and day_starts[index + 1] <= start:
+                index += 1
+            if offsets[index] is None:  # a clock-change day: datetime does it all
+                ordinal, start_text = self.local(start)
+                answer.append((ordinal, start_text, self.local(start + length)[1]))
+                continue
+            end = start + length
+            end_index = index
+            while end_index < last and day_starts[end_index + 1] <= end:
+                end_index += 1
+            answer.append((ordinals[index], text(start, index), text(end, end_index)))
+        return answer

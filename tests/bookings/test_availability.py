@@ -428,6 +428,14 @@ def test_local_clock_writes_what_datetime_writes_on_both_sides_of_a_clock_change
     clock = LocalClock(zone=zone, start_date=change_day - timedelta(days=1), end_date=change_day)
     first = datetime.combine(change_day - timedelta(days=1), time.min, tzinfo=zone).timestamp()
     last = datetime.combine(change_day + timedelta(days=1), time.min, tzinfo=zone).timestamp()
-    for epoch in range(int(first), int(last), 300):
+    epochs = range(int(first), int(last), 300)
+    for epoch in epochs:
         moment = datetime.fromtimestamp(epoch, tz=UTC).astimezone(zone)
         assert clock.local(epoch) == (moment.toordinal(), moment.isoformat()), moment
+    # The bulk form for a whole answer: 90-minute visits starting at each of those times.
+    expected = []
+    for epoch in epochs:
+        start = datetime.fromtimestamp(epoch, tz=UTC).astimezone(zone)
+        end = datetime.fromtimestamp(epoch + 5400, tz=UTC).astimezone(zone)
+        expected.append((start.toordinal(), start.isoformat(), end.isoformat()))
+    assert clock.visits(list(epochs), 5400) == expected
