@@ -8,6 +8,7 @@ project API maps to ``{"error", "message", "field"}``.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import orjson
 from django.conf import settings
@@ -23,6 +24,7 @@ from bookings.selectors import booking as selectors
 from bookings.services.verification import verification_token_validate
 from bookings.tokens import manage_token_for
 from clinic.errors import ApplicationError, ValidationFailed
+from clinic.roles import Actor
 
 router = Router(tags=["bookings"])
 
@@ -166,7 +168,7 @@ def get_availability(request: HttpRequest, query: Query[AvailabilityQuery]) -> H
     clock = availability.LocalClock(
         zone=location.zone, start_date=query.from_date, end_date=query.to_date
     )
-    days = {
+    days: dict[int, dict[str, Any]] = {
         day.toordinal(): {"date": day.isoformat(), "slots": []}
         for day in (
             query.from_date + timedelta(days=offset)
@@ -187,7 +189,7 @@ def get_availability(request: HttpRequest, query: Query[AvailabilityQuery]) -> H
     return HttpResponse(orjson.dumps(body), content_type="application/json")
 
 
-def _staff_caller(request: HttpRequest):  # noqa: ANN202 - the staff user or None
+def _staff_caller(request: HttpRequest) -> Actor:
     """The staff user when the call carries valid staff credentials; None for the public (a
     bad credential, a failed CSRF check or a login without a staff role count as public)."""
     try:

@@ -20,6 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
+from typing import Any
 
 from django.db import connection
 
@@ -183,7 +184,7 @@ def calendar_load(
     as_db_datetime = connection.ops.adapt_datetimefield_value
     as_db_date = connection.ops.adapt_datefield_value
     with connection.cursor() as cursor:
-        params: list[object] = [
+        params: list[Any] = [
             location_id,
             location_id,
             service_id,
@@ -228,7 +229,7 @@ def calendar_load(
 
         if not include_appointments:
             return calendar
-        conditions = [
+        conditions: list[Any] = [
             as_db_datetime(earliest_block_start_at),
             window_end,
             window_start,

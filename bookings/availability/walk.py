@@ -37,7 +37,10 @@ def steady_offsets(*, start_date: date, end_date: date, zone: ZoneInfo) -> dict[
     while day <= end_date:
         first = datetime.combine(day, time.min, tzinfo=zone).utcoffset()
         last = datetime.combine(day, time(23, 59, 59), tzinfo=zone).utcoffset()
-        offsets[day.toordinal()] = int(first.total_seconds()) if first == last else None
+        steady = first is not None and first == last
+        offsets[day.toordinal()] = (
+            int(first.total_seconds()) if steady and first is not None else None
+        )
         day += timedelta(days=1)
     return offsets
 
@@ -107,7 +110,7 @@ def walk(
                     )
                     continue
                 midnight = (ordinal - EPOCH_ORDINAL) * DAY - offset
-                start = midnight + first_second
+                start: float = midnight + first_second
                 latest = midnight + last_second - length
                 if start < earliest:
                     start += -((start - earliest) // step) * step
