@@ -1,7 +1,7 @@
 """Loading a calendar: exactly the rows one availability question needs, as tuples.
 
-Four queries whatever the window or team size: the asked practitioners' shifts, the service's
-rooms, time off, and appointments. Each is hand-written SQL whose text depends only on the
+Two round trips whatever the window or team size: the asked practitioners' shifts with the
+service's rooms, then time off with appointments. Each is hand-written SQL whose text depends only on the
 database vendor and the *number* of practitioners and rooms asked about, built once and kept,
 so the driver reuses its prepared statement (SQLite's statement cache) and no ORM query is
 compiled per call. Datetimes come back as epoch seconds computed by the database and times of
@@ -103,13 +103,17 @@ def _shifts_sql(vendor: str, one_practitioner: bool) -> str:
 
 
 @cache
-def _rooms_sql(vendor: str) -> str:
+def _shifts_and_rooms_sql(vendor: str, one_practitioner: bool) -> str:
+    # One round trip: the shifts (kind 0), then the service's rooms (kind 1) in the same
+    # columns: id, is_active (as 0/1), location.
     rooms = Room._meta.db_table
     service_rooms = Service.rooms.through._meta.db_table
     return f"""
-        SELECT r.id, r.is_active, r.location_id
+        SELECT 0, shifts.* FROM ({_shifts_sql(vendor, one_practitioner)}) AS shifts
+        UNION ALL
+        SELECT 1, r.id, CASE WHEN r.is_active THEN 1 ELSE 0 END, r.location_id, NULL, NULL, NULL
         FROM {rooms} r JOIN {service_rooms} sr ON sr.room_id = r.id
-        WHERE sr.service_id = %s ORDER BY r.id
+        WHERE sr.service_id = %s
     """
 
 
@@ -117,7 +121,8 @@ def _rooms_sql(vendor: str) -> str:
 def _time_off_sql(vendor: str, practitioner_count: int, room_count: int) -> str:
     rooms = f"OR room_id IN ({_placeholders(room_count)})" if room_count else ""
     return f"""
-        SELECT practitioner_id, room_id, {_epoch("start_at")}, {_epoch("end_at", round_up=True)}
+        SELECT 0, practitioner_id, room_id, {_epoch("start_at")},
+               {_epoch("end_at", round_up=True)}
         FROM {TimeOff._meta.db_table}
         WHERE start_at < %s AND end_at > %s
           AND (practitioner_id IN ({_placeholders(practitioner_count)}) {rooms}
@@ -138,7 +143,7 @@ def _appointments_sql(
         AND NOT (status = %s AND hold_expires_at <= %s)
         {"AND id <> %s" if ignores_one else ""}
     """
-    columns = f"practitioner_id, room_id, {_epoch('blocked_start_at')}, {_epoch('blocked_end_at', round_up=True)}"
+    columns = f"1, practitioner_id, room_id, {_epoch('blocked_start_at')}, {_epoch('blocked_end_at', round_up=True)}"
     table = Appointment._meta.db_table
     by_practitioner = _placeholders(practitioner_count)
     sql = f"SELECT {columns} FROM {table} WHERE practitioner_id IN ({by_practitioner}) {conditions}"
@@ -149,6 +154,23 @@ def _appointments_sql(
             WHERE room_id IN ({_placeholders(room_count)})
               AND practitioner_id NOT IN ({by_practitioner}) {conditions}
         """
+    return sql
+
+
+@cache
+def _blocked_sql(
+    vendor: str,
+    practitioner_count: int,
+    room_count: int,
+    ignores_one: bool,
+    include_appointments: bool,
+) -> str:
+    # One round trip: time off (kind 0), then appointments (kind 1).
+    sql = _time_off_sql(vendor, practitioner_count, room_count)
+    if include_appointments:
+        sql += " UNION ALL " + _appointments_sql(
+            vendor, practitioner_count, room_count, ignores_one
+        )
     return sql
 
 
@@ -193,21 +215,26 @@ def calendar_load(
         ]
         if practitioner_id is not None:
             params.append(practitioner_id)
-        cursor.execute(_shifts_sql(vendor, practitioner_id is not None), params)
+        cursor.execute(
+            _shifts_and_rooms_sql(vendor, practitioner_id is not None), [*params, service_id]
+        )
         shifts: dict[int, list[Shift]] = defaultdict(list)
-        for pid, weekday, first, last, valid_from, valid_until in cursor.fetchall():
-            shifts[pid].append((weekday, first, last, _ordinal(valid_from), _ordinal(valid_until)))
+        suitable_rooms = []
+        for kind, row_id, weekday, first, last, valid_from, valid_until in cursor.fetchall():
+            if kind == 0:
+                shifts[row_id].append(
+                    (weekday, first, last, _ordinal(valid_from), _ordinal(valid_until))
+                )
+            else:  # a room: (id, is_active, location)
+                suitable_rooms.append((row_id, weekday, first))
         if not shifts:
             return calendar
         calendar.shifts_by_practitioner = dict(shifts)
-
-        cursor.execute(_rooms_sql(vendor), [service_id])
-        suitable_rooms = cursor.fetchall()
-        calendar.room_ids = [
+        calendar.room_ids = sorted(
             room_id
             for room_id, is_active, room_location in suitable_rooms
             if is_active and room_location == location_id
-        ]
+        )
         if suitable_rooms and not calendar.room_ids:
             calendar.lacks_a_suitable_room = True
             return calendar
@@ -215,42 +242,41 @@ def calendar_load(
         practitioner_ids = calendar.practitioner_ids
         room_ids = calendar.room_ids
         window_start, window_end = as_db_datetime(window_start_at), as_db_datetime(window_end_at)
+        params = [window_end, window_start, *practitioner_ids, *room_ids, location_id]
+        if include_appointments:
+            conditions: list[Any] = [
+                as_db_datetime(earliest_block_start_at),
+                window_end,
+                window_start,
+                *ACTIVE_STATUSES,
+                Appointment.Status.HELD,
+                as_db_datetime(now),
+            ]
+            if ignore_appointment_id is not None:
+                conditions.append(ignore_appointment_id)
+            params += [*practitioner_ids, *conditions]
+            if room_ids:
+                params += [*room_ids, *practitioner_ids, *conditions]
         cursor.execute(
-            _time_off_sql(vendor, len(practitioner_ids), len(room_ids)),
-            [window_end, window_start, *practitioner_ids, *room_ids, location_id],
-        )
-        for pid, room_id, block_start, block_end in cursor.fetchall():
-            if pid is not None:
-                calendar.busy_by_practitioner[pid].append((block_start, block_end))
-            elif room_id is not None:
-                calendar.busy_by_room[room_id].append((block_start, block_end))
-            else:
-                calendar.closures.append((block_start, block_end))
-
-        if not include_appointments:
-            return calendar
-        conditions: list[Any] = [
-            as_db_datetime(earliest_block_start_at),
-            window_end,
-            window_start,
-            *ACTIVE_STATUSES,
-            Appointment.Status.HELD,
-            as_db_datetime(now),
-        ]
-        if ignore_appointment_id is not None:
-            conditions.append(ignore_appointment_id)
-        params = [*practitioner_ids, *conditions]
-        if room_ids:
-            params += [*room_ids, *practitioner_ids, *conditions]
-        cursor.execute(
-            _appointments_sql(
-                vendor, len(practitioner_ids), len(room_ids), ignore_appointment_id is not None
+            _blocked_sql(
+                vendor,
+                len(practitioner_ids),
+                len(room_ids),
+                ignore_appointment_id is not None,
+                include_appointments,
             ),
             params,
         )
         busy_by_practitioner, busy_by_room = calendar.busy_by_practitioner, calendar.busy_by_room
-        for pid, room_id, block_start, block_end in cursor.fetchall():
-            busy_by_practitioner[pid].append((block_start, block_end))
-            if room_id is not None:
+        for kind, pid, room_id, block_start, block_end in cursor.fetchall():
+            if kind == 1:  # an appointment blocks its practitioner and its room
+                busy_by_practitioner[pid].append((block_start, block_end))
+                if room_id is not None:
+                    busy_by_room[room_id].append((block_start, block_end))
+            elif pid is not None:
+                busy_by_practitioner[pid].append((block_start, block_end))
+            elif room_id is not None:
                 busy_by_room[room_id].append((block_start, block_end))
+            else:
+                calendar.closures.append((block_start, block_end))
     return calendar
