@@ -304,10 +304,13 @@ def _save(calendar: dict) -> dict:
         for index, room in enumerate(calendar["rooms"])
     ]
     service.rooms.set(rooms)
-    client = Client.objects.create(first_name="Prop", phone="+447911000111")
     saved = []
     for appointment in calendar["appointments"]:
         status = appointment["status"]
+        # A client of their own: one client's active visits may not overlap either.
+        client = Client.objects.create(
+            first_name="Prop", phone=f"+4479110{appointment['index']:05d}"
+        )
         saved.append(
             Appointment.objects.create(
                 client=client,
