@@ -67,6 +67,7 @@ class EligibilityRefusal(models.TextChoices):
     CLEARANCE_EXPIRED = "clearance_expired", "The clearance has expired"
     NOT_BEFORE = "not_before", "The practitioner advised waiting"
     TOO_SOON_IN_COURSE = "too_soon_in_course", "Too soon after another session"
+    UPCOMING_LIMIT = "upcoming_limit", "The most upcoming online bookings for one service"
 
 
 # Refusals a tentative (pending clearance) booking may wait out, held until the consultation.
