@@ -20,7 +20,9 @@ from bookings.models import Appointment
 from bookings.selectors import booking as selectors
 from bookings.services.verification import verification_token_validate
 from bookings.tokens import manage_token_for
+from clinic.api import ErrorOut
 from clinic.errors import ApplicationError, ValidationFailed
+from clinic.parsing import ApiDate, AwareApiDatetime, Id
 
 router = Router(tags=["bookings"])
 
@@ -46,11 +48,11 @@ class AvailabilityOut(Schema):
 
 
 class AvailabilityQuery(Schema):
-    service: int
-    location: int
-    from_date: date = Field(..., alias="from")
-    to_date: date = Field(..., alias="to")
-    practitioner: int | None = None
+    service: Id
+    location: Id
+    from_date: ApiDate = Field(..., alias="from", examples=["2026-12-01"])
+    to_date: ApiDate = Field(..., alias="to", examples=["2026-12-07"])
+    practitioner: Id | None = None
 
 
 class ClientIn(Schema):
@@ -61,10 +63,10 @@ class ClientIn(Schema):
 
 
 class BookingIn(Schema):
-    service: int
-    location: int
-    start: datetime
-    practitioner: int | None = None
+    service: Id
+    location: Id
+    start: AwareApiDatetime = Field(..., examples=["2026-12-02T10:00:00+00:00"])
+    practitioner: Id | None = None
     client: ClientIn
     sms_consent: bool = False
     consent_wording: str = Field("", max_length=1000)
@@ -97,16 +99,9 @@ class BookingOut(Schema):
     manage_url: str
 
 
-class ErrorOut(Schema):
-    error: str
-    message: str
-    field: str | None = None
-    alternatives: list[str] | None = None
-
-
 class RescheduleIn(Schema):
-    start: datetime
-    practitioner: int | None = None
+    start: AwareApiDatetime = Field(..., examples=["2026-12-03T14:30:00+00:00"])
+    practitioner: Id | None = None
 
 
 class CancelIn(Schema):

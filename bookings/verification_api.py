@@ -12,19 +12,12 @@ from bookings.services.verification import (
     verification_check,
     verification_start,
 )
+from clinic.api import ErrorOut
 from clinic.errors import NotFound
 from clinic.http import client_ip
 from clinic.models import Location
 
 router = Router(tags=["verification"])
-
-
-class ErrorOut(Schema):
-    error: str
-    message: str
-    field: str | None = None
-    retry_after: int | None = None
-    attempts_left: int | None = None
 
 
 class VerificationIn(Schema):

@@ -7,9 +7,11 @@ Routers are attached in ``clinic/urls.py`` (the project wiring), so this module 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
@@ -17,7 +19,72 @@ from clinic.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 
-api = NinjaAPI(
+
+class ErrorOut(Schema):
+    """The one error shape. Some errors add fields: ``alternatives`` (nearest free starts, on
+    409 slot_taken), ``retry_after`` (seconds, on 429), ``attempts_left`` (a wrong code),
+    ``details`` (every validation problem, on 422)."""
+
+    error: str
+    message: str
+    field: str | None = None
+    alternatives: list[str] | None = None
+    retry_after: int | None = None
+    attempts_left: int | None = None
+    details: list[dict[str, Any]] | None = None
+
+
+ERROR_DESCRIPTIONS = {
+    400: "The body could not be parsed (not JSON, or not the declared content type)",
+    401: "Missing or invalid credentials",
+    403: "Authenticated, but this role may not do this",
+    404: "No such resource",
+    413: "The request body is larger than the API accepts",
+    422: "A parameter or field is invalid; `field` names it",
+}
+
+
+def _add_error_responses(schema: dict[str, Any]) -> dict[str, Any]:
+    """Declare in every operation the error statuses the project-wide handlers can produce,
+    all with ``ErrorOut``: 422 for any input, 400 and 413 where there is a body, 404 where
+    there are path parameters, 401 and 403 where credentials are needed. Operations declare
+    their domain errors (409, 410, 429) themselves."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    error_schema = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(error_schema.pop("$defs", {}))
+    components["ErrorOut"] = error_schema
+    reference = {"$ref": "#/components/schemas/ErrorOut"}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            parameters = operation.get("parameters", [])
+            statuses = set()
+            if parameters or "requestBody" in operation:
+                statuses.add(422)
+            if "requestBody" in operation:
+                statuses |= {400, 413}
+            if any(parameter.get("in") == "path" for parameter in parameters):
+                statuses.add(404)
+            if operation.get("security"):
+                statuses |= {401, 403}
+            responses = operation.setdefault("responses", {})
+            for status in sorted(statuses):
+                responses.setdefault(
+                    str(status),
+                    {
+                        "description": ERROR_DESCRIPTIONS[status],
+                        "content": {"application/json": {"schema": reference}},
+                    },
+                )
+    return schema
+
+
+class AftercareAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params=None):  # noqa: ANN201
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        return _add_error_responses(schema)
+
+
+api = AftercareAPI(
     title="Aftercare API",
     version="1",
     description=(
@@ -67,10 +134,56 @@ def authentication_error(request: HttpRequest, error: AuthenticationError) -> Ht
     )
 
 
+HTTP_ERROR_CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+}
+
+
 @api.exception_handler(HttpError)
 def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
     return api.create_response(
         request,
-        {"error": "http_error", "message": str(error), "field": None},
+        {
+            "error": HTTP_ERROR_CODES.get(error.status_code, "http_error"),
+            "message": str(error),
+            "field": None,
+        },
         status=error.status_code,
+    )
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, error: Http404) -> HttpResponse:
+    return api.create_response(
+        request, {"error": "not_found", "message": "Not found", "field": None}, status=404
+    )
+
+
+def too_large_response() -> JsonResponse:
+    return JsonResponse(
+        {
+            "error": "too_large",
+            "message": "The request body is too large.",
+            "field": None,
+        },
+        status=413,
+    )
+
+
+@api.exception_handler(RequestDataTooBig)
+def request_too_large(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
+    return too_large_response()
+
+
+@api.exception_handler(SuspiciousOperation)
+def suspicious_request(request: HttpRequest, error: SuspiciousOperation) -> HttpResponse:
+    # Django answers these with 400 outside the API; ninja would turn them into a 500.
+    return api.create_response(
+        request,
+        {"error": "bad_request", "message": "The request could not be read.", "field": None},
+        status=400,
     )

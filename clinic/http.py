@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -22,3 +23,39 @@ def client_ip(request: HttpRequest) -> str | None:
         if len(forwarded) >= proxies:
             return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR") or None
+
+
+# The API takes small JSON documents; anything bigger is refused before it is read.
+API_MAX_BODY_BYTES = 256 * 1024
+
+
+def api_body_limit(get_response):  # noqa: ANN001, ANN201 - Django middleware factory
+    """413 in the API's error shape for an API request whose declared body is too large
+    (Django's own DATA_UPLOAD_MAX_MEMORY_SIZE still bounds bodies sent without a length)."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/"):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > API_MAX_BODY_BYTES:
+                return _api_error(
+                    "too_large",
+                    f"The request body is larger than {API_MAX_BODY_BYTES // 1024} KiB.",
+                    status=413,
+                )
+        return get_response(request)
+
+    return middleware
+
+
+def _api_error(code: str, message: str, *, status: int) -> JsonResponse:
+    return JsonResponse({"error": code, "message": message, "field": None}, status=status)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """404 for an unknown URL: the API's error shape under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return _api_error("not_found", "No such API operation or resource.", status=404)
+    return defaults.page_not_found(request, exception)

@@ -24,6 +24,8 @@ api.add_router("/staff/", bookings.staff_api.router)
 api.add_router("/staff/", reminders.staff_api.router)
 api.add_router("/", bookings.verification_api.router)
 
+handler404 = "clinic.http.page_not_found"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
