@@ -21,8 +21,10 @@ from pydantic import AfterValidator, AwareDatetime, Field
 
 from clinic.errors import ValidationFailed
 
-# Primary keys are PostgreSQL bigints (SQLite integers have the same range).
+# Primary keys are PostgreSQL bigints (SQLite integers have the same range); plain integer
+# columns are 32-bit.
 MAX_ID = 2**63 - 1
+MAX_INTEGER = 2**31 - 1
 # Dates the service reasons about: history back to 1900, plans up to 2999. Wide enough for any
 # real booking, report or birthday, and far enough from date.min/max that a week or a timezone
 # shift never overflows.
@@ -36,9 +38,9 @@ MAX_SEARCH_WORDS = 6
 _ASCII_ID = re.compile(r"[0-9]{1,19}")
 
 
-def id_or_none(value: object) -> int | None:
-    """A positive database id written in ASCII digits, or None for anything else (missing,
-    ``abc``, ``²``, ``-1``, ``0``, past bigint)."""
+def whole_number_or_none(value: object, *, minimum: int = 0, maximum: int = MAX_ID) -> int | None:
+    """A whole number written in ASCII digits within [minimum, maximum], or None for anything
+    else (missing, ``abc``, ``²``, ``-1``, ``1.5``, too big for the column)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -48,7 +50,12 @@ def id_or_none(value: object) -> int | None:
         if not _ASCII_ID.fullmatch(text):
             return None
         number = int(text)
-    return number if 1 <= number <= MAX_ID else None
+    return number if minimum <= number <= maximum else None
+
+
+def id_or_none(value: object) -> int | None:
+    """A positive database id (bigint) written in ASCII digits, or None for anything else."""
+    return whole_number_or_none(value, minimum=1)
 
 
 def parse_id(value: object, *, field: str) -> int:

@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
+from clinic.parsing import MAX_INTEGER, id_or_none, whole_number_or_none
 from reminders import services
 
 logger = logging.getLogger(__name__)
@@ -47,13 +48,12 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
     status = request.POST.get("MessageStatus") or request.POST.get("SmsStatus") or ""
     if not sid or not status:
         return HttpResponse(status=400)
-    error_code = request.POST.get("ErrorCode") or None
-    message_id = request.GET.get("m")
     services.message_apply_provider_status(
         provider_sid=sid,
         provider_status=status,
-        error_code=int(error_code) if error_code and error_code.isdigit() else None,
-        message_id=int(message_id) if message_id and message_id.isdigit() else None,
+        # Twilio's error codes are small positive numbers; anything else is not one.
+        error_code=whole_number_or_none(request.POST.get("ErrorCode"), maximum=MAX_INTEGER),
+        message_id=id_or_none(request.GET.get("m")),
     )
     return HttpResponse(status=204)
 
