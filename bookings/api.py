@@ -56,10 +56,10 @@ class AvailabilityQuery(Schema):
 
 
 class ClientIn(Schema):
-    first_name: str = Field(..., min_length=1, max_length=80)
-    last_name: str = Field("", max_length=80)
-    phone: str = Field(..., min_length=1, max_length=32)
-    email: str = Field("", max_length=254)
+    first_name: str = Field(..., min_length=1, max_length=80, examples=["Maya"])
+    last_name: str = Field("", max_length=80, examples=["Okafor"])
+    phone: str = Field(..., min_length=1, max_length=32, examples=["+447911123456"])
+    email: str = Field("", max_length=254, examples=["maya@example.com"])
 
 
 class BookingIn(Schema):
@@ -77,6 +77,22 @@ class BookingIn(Schema):
             "the call is authenticated as staff (session or Bearer API token)."
         ),
     )
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "service": 1,
+                    "location": 1,
+                    "start": "2026-12-02T10:00:00+00:00",
+                    "client": {"first_name": "Maya", "last_name": "Okafor", "phone": "07911123456"},
+                    "sms_consent": True,
+                    "consent_wording": "Texts about my booking and aftercare",
+                    "verification_token": "from POST /verifications/{id}/check",
+                }
+            ]
+        }
+    }
 
 
 class AppointmentOut(Schema):
@@ -105,7 +121,7 @@ class RescheduleIn(Schema):
 
 
 class CancelIn(Schema):
-    reason: str = Field("", max_length=300)
+    reason: str = Field("", max_length=300, examples=["Something came up at work"])
 
 
 def appointment_out(appointment: Appointment) -> AppointmentOut:
@@ -186,9 +202,33 @@ def _staff_caller(request: HttpRequest):  # noqa: ANN202 - the staff user or Non
         return None
 
 
+def _manage_token_links(status: int) -> dict:
+    """OpenAPI links from an answer carrying ``manage_token`` to what the token opens (used by
+    clients that follow links, and by schemathesis' stateful run)."""
+    token = {"token": "$response.body#/manage_token"}
+    operations = {
+        "GetBooking": "bookings_api_get_booking",
+        "CancelBooking": "bookings_api_cancel_booking",
+        "RescheduleBooking": "bookings_api_reschedule_booking",
+        "GetScreening": "bookings_screening_api_get_questionnaire",
+        "SubmitScreening": "bookings_screening_api_post_screening",
+    }
+    return {
+        "responses": {
+            str(status): {
+                "links": {
+                    name: {"operationId": operation_id, "parameters": token}
+                    for name, operation_id in operations.items()
+                }
+            }
+        }
+    }
+
+
 @router.post(
     "/bookings",
     response={201: BookingOut, 401: ErrorOut, 409: ErrorOut, 410: ErrorOut, 422: ErrorOut},
+    openapi_extra=_manage_token_links(201),
 )
 def create_booking(request: HttpRequest, payload: BookingIn) -> Status:
     """Book a slot for a client. 409 `slot_taken` comes with `alternatives`; eligibility refusals
@@ -254,6 +294,7 @@ def cancel_booking(request: HttpRequest, token: str, payload: CancelIn) -> Appoi
 @router.post(
     "/bookings/{token}/reschedule",
     response={200: BookingOut, 404: ErrorOut, 409: ErrorOut, 410: ErrorOut, 422: ErrorOut},
+    openapi_extra=_manage_token_links(200),
 )
 def reschedule_booking(request: HttpRequest, token: str, payload: RescheduleIn) -> BookingOut:
     """Move the booking; the answer carries a fresh manage token for the new time."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from bookings.services.verification import (
     TOKEN_LIFETIME,
@@ -16,13 +16,14 @@ from clinic.api import ErrorOut
 from clinic.errors import NotFound
 from clinic.http import client_ip
 from clinic.models import Location
+from clinic.parsing import Id
 
 router = Router(tags=["verification"])
 
 
 class VerificationIn(Schema):
-    phone: str
-    location: int | None = None
+    phone: str = Field(..., max_length=32, examples=["+447911123456"])
+    location: Id | None = Field(None, examples=[1])
 
 
 class VerificationOut(Schema):
@@ -33,7 +34,7 @@ class VerificationOut(Schema):
 
 
 class CheckIn(Schema):
-    code: str
+    code: str = Field(..., max_length=12, examples=["123456"])
 
 
 class CheckOut(Schema):
@@ -82,7 +83,7 @@ def create_verification(request: HttpRequest, payload: VerificationIn):
     ),
     auth=None,
 )
-def check_verification(request: HttpRequest, verification_id: int, payload: CheckIn):
+def check_verification(request: HttpRequest, verification_id: Id, payload: CheckIn):
     token = verification_check(verification_id=verification_id, code=payload.code)
     return Status(
         200,

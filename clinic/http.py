@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
 from django.views import defaults
 
 
@@ -29,12 +30,16 @@ def client_ip(request: HttpRequest) -> str | None:
 API_MAX_BODY_BYTES = 256 * 1024
 
 
+def _is_api_request(request: HttpRequest) -> bool:
+    return request.path.startswith(reverse("api:api-root"))
+
+
 def api_body_limit(get_response):  # noqa: ANN001, ANN201 - Django middleware factory
     """413 in the API's error shape for an API request whose declared body is too large
     (Django's own DATA_UPLOAD_MAX_MEMORY_SIZE still bounds bodies sent without a length)."""
 
     def middleware(request: HttpRequest) -> HttpResponse:
-        if request.path.startswith("/api/"):
+        if _is_api_request(request):
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
@@ -56,6 +61,6 @@ def _api_error(code: str, message: str, *, status: int) -> JsonResponse:
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """404 for an unknown URL: the API's error shape under /api/, Django's page elsewhere."""
-    if request.path.startswith("/api/"):
+    if _is_api_request(request):
         return _api_error("not_found", "No such API operation or resource.", status=404)
     return defaults.page_not_found(request, exception)
