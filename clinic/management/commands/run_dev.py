@@ -10,6 +10,7 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.urls import reverse
 
 
 class Command(BaseCommand):
@@ -46,11 +47,11 @@ class Command(BaseCommand):
                     "",
                     "Aftercare is starting (SQLite, file-system Celery broker, "
                     f"SMS backend: {settings.SMS_BACKEND})",
-                    f"  Booking site:  {base}/book/",
-                    f"  Staff login:   {base}/staff/  (reception / practitioner / manager, password: aftercare-demo)",
-                    f"  Admin:         {base}/admin/  (manager / aftercare-demo)",
-                    f"  API docs:      {base}/api/v1/docs",
-                    f"  Health:        {base}/healthz",
+                    f"  Booking site:  {base}{reverse('site-book')}",
+                    f"  Staff login:   {base}{reverse('staff-calendar')}  (reception / practitioner / manager, password: aftercare-demo)",
+                    f"  Admin:         {base}{reverse('admin:index')}  (manager / aftercare-demo)",
+                    f"  API docs:      {base}{reverse('api:openapi-view')}",
+                    f"  Health:        {base}{reverse('healthz')}",
                     "Press Ctrl-C to stop the web server, worker and beat together.",
                     "",
                 ]
