@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 
 from clinic.errors import ApplicationError
 
@@ -79,12 +80,46 @@ def _add_error_responses(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 class AftercareAPI(NinjaAPI):
+    """The project's API: every operation declares the generic errors, and the schema is
+    built once per prefix (building it takes a quarter of a second; routes are fixed once the
+    URLconf is loaded)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._openapi_schemas: dict[str | None, Any] = {}
+
     def get_openapi_schema(self, *, path_prefix: str | None = None, path_params=None):  # noqa: ANN201
-        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
-        return _add_error_responses(schema)
+        if path_params or path_prefix not in self._openapi_schemas:
+            schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+            if path_params:
+                return _add_error_responses(schema)
+            self._openapi_schemas[path_prefix] = _add_error_responses(schema)
+        return self._openapi_schemas[path_prefix]
+
+
+class JsonParser(Parser):
+    """JSON bodies, refusing NUL characters anywhere in them (PostgreSQL cannot store them;
+    ninja turns the error into a 400)."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        document = super().parse_body(request)
+        if _contains_nul(document):
+            raise ValueError("Text may not contain NUL characters.")
+        return document
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(key) or _contains_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(item) for item in value)
+    return False
 
 
 api = AftercareAPI(
+    parser=JsonParser(),
     title="Aftercare API",
     version="1",
     description=(

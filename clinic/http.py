@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    JsonResponse,
+    QueryDict,
+)
 from django.urls import reverse
 from django.views import defaults
 
@@ -28,18 +34,36 @@ def client_ip(request: HttpRequest) -> str | None:
 
 # The API takes small JSON documents; anything bigger is refused before it is read.
 API_MAX_BODY_BYTES = 256 * 1024
+NUL = "\x00"
+FORM_CONTENT_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 
 
 def _is_api_request(request: HttpRequest) -> bool:
     return request.path.startswith(reverse("api:api-root"))
 
 
-def api_body_limit(get_response):  # noqa: ANN001, ANN201 - Django middleware factory
-    """413 in the API's error shape for an API request whose declared body is too large
-    (Django's own DATA_UPLOAD_MAX_MEMORY_SIZE still bounds bodies sent without a length)."""
+def _has_nul(values: QueryDict) -> bool:
+    return any(NUL in key or any(NUL in value for value in values.getlist(key)) for key in values)
+
+
+def request_guard(get_response):  # noqa: ANN001, ANN201 - Django middleware factory
+    """Refuse input no view can use, before any view sees it: an API body larger than
+    ``API_MAX_BODY_BYTES`` (413; Django's DATA_UPLOAD_MAX_MEMORY_SIZE still bounds bodies sent
+    without a length), and NUL characters in the query or a form (400: PostgreSQL cannot store
+    them, so they would fail deep inside a query). JSON bodies are checked by the API's parser.
+    """
 
     def middleware(request: HttpRequest) -> HttpResponse:
-        if _is_api_request(request):
+        is_api = _is_api_request(request)
+        is_form = request.content_type in FORM_CONTENT_TYPES
+        if _has_nul(request.GET) or (
+            is_form and request.method == "POST" and _has_nul(request.POST)
+        ):
+            message = "Text may not contain NUL characters."
+            if is_api:
+                return _api_error("bad_request", message, status=400)
+            return HttpResponseBadRequest(message)
+        if is_api:
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:

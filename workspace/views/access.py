@@ -14,10 +14,12 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from clinic import roles
 from clinic.errors import ApplicationError
 from clinic.models import Location
+from clinic.parsing import id_or_none
 
 
 def staff_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
@@ -69,12 +71,23 @@ def staff_member_required(view: Callable[..., HttpResponse]) -> Callable[..., Ht
     return wrapper
 
 
+def safe_next(request: HttpRequest, *, default: str) -> str:
+    """The ``next`` a form posted when it points back into this site, else ``default`` (a
+    crafted ``next`` must not send staff to another host)."""
+    wanted = request.POST.get("next", "")
+    is_safe = url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    is_path = wanted.startswith("/") and not wanted.startswith("//")
+    return wanted if is_path and len(wanted) <= 2000 and is_safe else default
+
+
 def current_location(request: HttpRequest) -> Location:
     """The location the workspace shows: ``?location=<id>`` or the first active one."""
     locations = Location.objects.filter(is_active=True).order_by("id")
-    wanted = request.GET.get("location") or request.POST.get("location")
-    if wanted and wanted.isdigit():
-        chosen = locations.filter(id=int(wanted)).first()
+    wanted = id_or_none(request.GET.get("location") or request.POST.get("location"))
+    if wanted is not None:
+        chosen = locations.filter(id=wanted).first()
         if chosen:
             return chosen
     location = locations.first()

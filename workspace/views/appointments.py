@@ -29,6 +29,7 @@ from bookings.services.staff_appointments import (
 from bookings.services.staff_clients import client_register_by_staff
 from clinic.errors import ApplicationError, ValidationFailed
 from clinic.models import Location, Practitioner, Room, Service
+from clinic.parsing import datetime_or_none, id_or_none
 from workspace.views.access import current_location, render_staff, staff_member_required
 
 # Eligibility refusals a tentative (pending clearance) booking can wait out.
@@ -50,10 +51,9 @@ AVAILABLE_ACTIONS = {
 
 
 def _parse_local(raw: str, location: Location, *, field: str = "start") -> datetime:
-    try:
-        moment = datetime.fromisoformat(raw.strip())
-    except (AttributeError, ValueError):
-        raise ValidationFailed("Give a date and time, e.g. 2026-12-01 10:30", field=field) from None
+    moment = datetime_or_none(raw, require_offset=False)
+    if moment is None:
+        raise ValidationFailed("Give a date and time, e.g. 2026-12-01 10:30", field=field)
     return moment.replace(tzinfo=location.zone) if moment.tzinfo is None else moment
 
 
@@ -122,11 +122,13 @@ def appointment_move(request: HttpRequest, appointment_id: int) -> HttpResponse:
         start_at = _parse_local(request.POST.get("start", ""), appointment.location)
         practitioner = None
         if request.POST.get("practitioner"):
-            practitioner = Practitioner.objects.filter(id=request.POST["practitioner"]).first()
+            practitioner = Practitioner.objects.filter(
+                id=id_or_none(request.POST["practitioner"])
+            ).first()
         room = None
         if request.POST.get("room"):
             room = Room.objects.filter(
-                id=request.POST["room"], location=appointment.location
+                id=id_or_none(request.POST["room"]), location=appointment.location
             ).first()
             if room is None:
                 raise ValidationFailed("Choose one of this clinic's rooms.", field="room")
@@ -147,9 +149,9 @@ def appointment_move(request: HttpRequest, appointment_id: int) -> HttpResponse:
 
 def _booking_context(request: HttpRequest, location: Location, values: dict) -> dict:
     practitioners = calendar_practitioners(actor=request.user, location=location)
-    chosen = practitioners.filter(id=values.get("practitioner") or 0).first()
+    chosen = practitioners.filter(id=id_or_none(values.get("practitioner"))).first()
     rooms = Room.objects.filter(location=location, is_active=True)
-    chosen_room = rooms.filter(id=values.get("room") or 0).first()
+    chosen_room = rooms.filter(id=id_or_none(values.get("room"))).first()
     services = Service.objects.filter(is_active=True).order_by("display_order", "name")
     if chosen is not None:
         services = services.filter(practitioners=chosen)
@@ -199,15 +201,15 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "GET":
         if values["client"]:
-            context["client"] = Client.objects.filter(id=values["client"]).first()
+            context["client"] = Client.objects.filter(id=id_or_none(values["client"])).first()
         return render_staff(request, template, {"nav": "calendar", **context})
     try:
-        service = Service.objects.filter(id=values["service"] or 0).first()
+        service = Service.objects.filter(id=id_or_none(values["service"])).first()
         if service is None:
             raise ValidationFailed("Choose a service", field="service")
         start_at = _parse_local(values["start"], location)
         if values["client"]:
-            client = Client.objects.filter(id=values["client"]).first()
+            client = Client.objects.filter(id=id_or_none(values["client"])).first()
             if client is None:
                 raise ValidationFailed("Choose a client", field="client")
         else:
@@ -225,7 +227,7 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
         awaiting = None
         if values["awaiting_consultation"]:
             awaiting = Appointment.objects.filter(
-                id=values["awaiting_consultation"], client=client
+                id=id_or_none(values["awaiting_consultation"]), client=client
             ).first()
         appointment = appointment_book_by_staff(
             actor=request.user,

@@ -21,6 +21,7 @@ from bookings.services.consultations import (
 from clinic import roles
 from clinic.errors import ApplicationError, NotFound, ValidationFailed
 from clinic.models import Service
+from clinic.parsing import id_or_none, ids_from, parse_date
 from workspace.views.access import render_staff, staff_member_required
 
 OUTCOME_CHOICES = [
@@ -44,8 +45,8 @@ def _parse_date(raw: str, field: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
-    except ValueError:
+        return parse_date(raw, field=field)
+    except ValidationFailed:
         raise ValidationFailed("Use a date like 2026-12-31", field=field) from None
 
 
@@ -66,9 +67,7 @@ def consultation_outcome(request: HttpRequest, appointment_id: int) -> HttpRespo
     if request.method == "POST":
         try:
             services = list(
-                Service.objects.filter(
-                    id__in=[value for value in request.POST.getlist("services") if value.isdigit()]
-                )
+                Service.objects.filter(id__in=ids_from(request.POST.getlist("services")))
             )
             version_id = request.POST.get("consent_version")
             consultation_record_outcome(
@@ -84,7 +83,7 @@ def consultation_outcome(request: HttpRequest, appointment_id: int) -> HttpRespo
                     if line.strip()
                 ],
                 notes=request.POST.get("notes", ""),
-                consent_version=ConsentFormVersion.objects.filter(id=version_id).first()
+                consent_version=ConsentFormVersion.objects.filter(id=id_or_none(version_id)).first()
                 if version_id
                 else None,
             )
@@ -125,9 +124,7 @@ def consultation_outcome(request: HttpRequest, appointment_id: int) -> HttpRespo
                 kind=Service.Kind.TREATMENT, is_active=True
             ).order_by("display_order", "name"),
             "consent_versions": ConsentFormVersion.objects.order_by("-created_at"),
-            "cleared_ids": {
-                int(value) for value in request.POST.getlist("services") if value.isdigit()
-            }
+            "cleared_ids": set(ids_from(request.POST.getlist("services")))
             if request.method == "POST"
             else set(consultation.services_cleared.values_list("id", flat=True)),
             "posted": request.POST if request.method == "POST" else {},
