@@ -35,6 +35,13 @@ class ErrorOut(Schema):
     details: list[dict[str, Any]] | None = None
 
 
+def error_responses(*statuses: int) -> dict[int, type[ErrorOut]]:
+    """``response=`` entries for the domain errors an operation can answer (409, 410, …); the
+    generic ones (400, 401, 403, 404, 413, 422) are declared for every operation that can
+    produce them by ``_add_error_responses``."""
+    return dict.fromkeys(statuses, ErrorOut)
+
+
 ERROR_DESCRIPTIONS = {
     400: "The body could not be parsed (not JSON, or not the declared content type)",
     401: "Missing or invalid credentials",

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import models
 
 from bookings.models import Appointment, Client
 from bookings.services.appointments import appointment_book, appointment_reschedule
@@ -26,12 +27,23 @@ from clinic import roles
 from clinic.errors import PermissionDenied, ValidationFailed
 from clinic.models import Location, Practitioner, Room, Service
 
+
+class StaffAction(models.TextChoices):
+    """What the front desk can do to an appointment (the staff API's ``action`` enum)."""
+
+    CONFIRM = "confirm", "Confirm"
+    ARRIVED = "arrived", "Arrived"
+    COMPLETED = "completed", "Completed"
+    NO_SHOW = "no_show", "No-show"
+    CANCEL = "cancel", "Cancel"
+
+
 STAFF_ACTIONS = {
-    "confirm": appointment_confirm,
-    "arrived": appointment_mark_arrived,
-    "completed": appointment_complete,
-    "no_show": appointment_mark_no_show,
-    "cancel": appointment_cancel,
+    StaffAction.CONFIRM: appointment_confirm,
+    StaffAction.ARRIVED: appointment_mark_arrived,
+    StaffAction.COMPLETED: appointment_complete,
+    StaffAction.NO_SHOW: appointment_mark_no_show,
+    StaffAction.CANCEL: appointment_cancel,
 }
 
 

@@ -23,8 +23,10 @@ from bookings.services.consultations import (
     health_recheck_review,
 )
 from clinic import roles
+from clinic.api import error_responses
 from clinic.errors import NotFound, ValidationFailed
 from clinic.models import Service
+from clinic.parsing import ApiDate, AwareApiDatetime, Id
 
 router = Router(auth=staff_auth, tags=["staff"])
 
@@ -60,13 +62,25 @@ class ScreeningOut(Schema):
 
 
 class OutcomeIn(Schema):
-    outcome: str = Field(..., description="cleared, not_suitable or needs_review")
-    services: list[int] = Field(default_factory=list, description="Treatment service ids cleared")
-    valid_until: date | None = None
-    not_before: date | None = None
-    contraindications: list[str] = Field(default_factory=list)
-    notes: str = ""
-    consent_version: str | None = Field(None, description="Defaults to the current consent form")
+    outcome: Consultation.Outcome = Field(
+        ..., description="cleared, not_suitable or needs_review", examples=["cleared"]
+    )
+    services: list[Id] = Field(
+        default_factory=list, max_length=50, description="Treatment service ids cleared"
+    )
+    valid_until: ApiDate | None = None
+    not_before: ApiDate | None = None
+    contraindications: list[str] = Field(default_factory=list, max_length=50)
+    notes: str = Field("", max_length=5000)
+    consent_version: str | None = Field(
+        None, max_length=40, description="Defaults to the current consent form"
+    )
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"outcome": "cleared", "services": [2], "valid_until": "2027-06-01"}]
+        }
+    }
 
 
 class EligibilityOut(Schema):
@@ -118,7 +132,9 @@ def _detail(consultation: Consultation) -> dict:
 
 
 @router.get("/consultations", response=list[ConsultationSummaryOut])
-def list_consultations(request: HttpRequest, status: str | None = None) -> list[dict]:
+def list_consultations(
+    request: HttpRequest, status: Consultation.Outcome | None = None
+) -> list[dict]:
     """Consultations to review (default: pending or needs review), or those with ``status``."""
     if status and status not in Consultation.Outcome.values:
         raise ValidationFailed(
@@ -131,7 +147,7 @@ def list_consultations(request: HttpRequest, status: str | None = None) -> list[
 
 
 @router.get("/consultations/{consultation_id}", response=ConsultationOut)
-def get_consultation(request: HttpRequest, consultation_id: int) -> dict:
+def get_consultation(request: HttpRequest, consultation_id: Id) -> dict:
     """The outcome of a consultation (every staff role; no health data)."""
     consultation = _get_consultation(consultation_id)
     consultation_read(consultation=consultation, actor=request.auth, include_health_data=False)
@@ -139,7 +155,7 @@ def get_consultation(request: HttpRequest, consultation_id: int) -> dict:
 
 
 @router.get("/consultations/{consultation_id}/screening", response=ScreeningOut)
-def get_screening(request: HttpRequest, consultation_id: int) -> dict:
+def get_screening(request: HttpRequest, consultation_id: Id) -> dict:
     """Screening answers, flags and notes: practitioners and managers only (audited)."""
     consultation = _get_consultation(consultation_id)
     record = consultation_read(consultation=consultation, actor=request.auth)
@@ -154,8 +170,11 @@ def get_screening(request: HttpRequest, consultation_id: int) -> dict:
     }
 
 
-@router.post("/consultations/{consultation_id}/outcome", response=ConsultationOut)
-def post_outcome(request: HttpRequest, consultation_id: int, payload: OutcomeIn) -> dict:
+@router.post(
+    "/consultations/{consultation_id}/outcome",
+    response={200: ConsultationOut, **error_responses(409)},
+)
+def post_outcome(request: HttpRequest, consultation_id: Id, payload: OutcomeIn) -> dict:
     """Record the outcome; a clearing outcome books the client's tentative treatments."""
     consultation = _get_consultation(consultation_id)
     services = list(Service.objects.filter(pk__in=payload.services))
@@ -183,7 +202,10 @@ def post_outcome(request: HttpRequest, consultation_id: int, payload: OutcomeIn)
 
 @router.get("/clients/{client_id}/eligibility", response=EligibilityOut)
 def get_eligibility(
-    request: HttpRequest, client_id: int, service: int, start: datetime | None = None
+    request: HttpRequest,
+    client_id: Id,
+    service: Id,
+    start: AwareApiDatetime | None = None,
 ) -> dict:
     """May this client have ``service`` at ``start`` (default: now)? Same rules as booking."""
     roles.require_role(request.auth, *roles.ALL_ROLES)
@@ -194,8 +216,6 @@ def get_eligibility(
     if service_obj is None:
         raise ValidationFailed("Unknown service.", field="service")
     start_at = start or timezone.now()
-    if timezone.is_naive(start_at):
-        raise ValidationFailed("start must include a UTC offset.", field="start")
     result = eligibility.check(client=client, service=service_obj, start_at=start_at)
     return {
         "allowed": result.allowed,
@@ -234,8 +254,11 @@ def list_rechecks_in_review(request: HttpRequest) -> list[dict]:
     return [_recheck(recheck) for recheck in health_rechecks_in_review(actor=request.auth)]
 
 
-@router.post("/health-rechecks/{appointment_id}/review", response=RecheckOut)
-def post_recheck_reviewed(request: HttpRequest, appointment_id: int) -> dict:
+@router.post(
+    "/health-rechecks/{appointment_id}/review",
+    response={200: RecheckOut, **error_responses(409)},
+)
+def post_recheck_reviewed(request: HttpRequest, appointment_id: Id) -> dict:
     """A practitioner or manager has reviewed the change; the session leaves review."""
     appointment = (
         Appointment.objects.select_related("client", "location").filter(pk=appointment_id).first()
