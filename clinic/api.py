@@ -43,7 +43,7 @@ def error_responses(*statuses: int) -> dict[int, type[ErrorOut]]:
 
 
 ERROR_DESCRIPTIONS = {
-    400: "The body could not be parsed (not JSON, or not the declared content type)",
+    400: "The request could not be read: a body that is not JSON, or NUL characters",
     401: "Missing or invalid credentials",
     403: "Authenticated, but this role may not do this",
     404: "No such resource",
@@ -55,7 +55,8 @@ ERROR_DESCRIPTIONS = {
 def _add_error_responses(schema: dict[str, Any]) -> dict[str, Any]:
     """Declare in every operation the error statuses the project-wide handlers can produce,
     all with ``ErrorOut``: 422 for any input, 400 and 413 where there is a body, 404 where
-    there are path parameters, 401 and 403 where credentials are needed. Operations declare
+    there are path parameters, 401 and 403 where credentials are needed; 400 wherever there is
+    input (an unparseable body, or NUL characters in any parameter). Operations declare
     their domain errors (409, 410, 429) themselves."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     error_schema = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -67,9 +68,9 @@ def _add_error_responses(schema: dict[str, Any]) -> dict[str, Any]:
             parameters = operation.get("parameters", [])
             statuses = set()
             if parameters or "requestBody" in operation:
-                statuses.add(422)
+                statuses |= {400, 422}
             if "requestBody" in operation:
-                statuses |= {400, 413}
+                statuses.add(413)
             if any(parameter.get("in") == "path" for parameter in parameters):
                 statuses.add(404)
             if operation.get("security"):

@@ -42,8 +42,11 @@ def _is_api_request(request: HttpRequest) -> bool:
     return request.path.startswith(reverse("api:api-root"))
 
 
-def _has_nul(values: QueryDict) -> bool:
-    return any(NUL in key or any(NUL in value for value in values.getlist(key)) for key in values)
+def _field_with_nul(values: QueryDict) -> str | None:
+    for key in values:
+        if NUL in key or any(NUL in value for value in values.getlist(key)):
+            return key.replace(NUL, "")
+    return None
 
 
 def request_guard(get_response):  # noqa: ANN001, ANN201 - Django middleware factory
@@ -56,12 +59,13 @@ def request_guard(get_response):  # noqa: ANN001, ANN201 - Django middleware fac
     def middleware(request: HttpRequest) -> HttpResponse:
         is_api = _is_api_request(request)
         is_form = request.content_type in FORM_CONTENT_TYPES
-        if _has_nul(request.GET) or (
-            is_form and request.method == "POST" and _has_nul(request.POST)
-        ):
-            message = "Text may not contain NUL characters."
+        field = _field_with_nul(request.GET)
+        if field is None and is_form and request.method == "POST":
+            field = _field_with_nul(request.POST)
+        if field is not None:
+            message = f"{field}: text may not contain NUL characters."
             if is_api:
-                return _api_error("bad_request", message, status=400)
+                return _api_error("bad_request", message, status=400, field=field)
             return HttpResponseBadRequest(message)
         if is_api:
             try:
@@ -79,8 +83,8 @@ def request_guard(get_response):  # noqa: ANN001, ANN201 - Django middleware fac
     return middleware
 
 
-def _api_error(code: str, message: str, *, status: int) -> JsonResponse:
-    return JsonResponse({"error": code, "message": message, "field": None}, status=status)
+def _api_error(code: str, message: str, *, status: int, field: str | None = None) -> JsonResponse:
+    return JsonResponse({"error": code, "message": message, "field": field}, status=status)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
