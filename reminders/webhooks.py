@@ -18,6 +18,7 @@ from twilio.request_validator import RequestValidator
 
 from clinic.parsing import MAX_INTEGER, id_or_none, whole_number_or_none
 from reminders import services
+from reminders.models import InboundMessage
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,12 @@ def _signature_is_valid(request: HttpRequest) -> bool:
         return False
     url = f"{settings.PUBLIC_BASE_URL}{request.get_full_path()}"
     return RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, request.POST, signature)
+
+
+def _fits(value: str, field: str) -> bool:
+    """Whether a value Twilio sent fits the column it is stored in (a signed request from a
+    misconfigured sender must be a 400, not a database error)."""
+    return len(value) <= InboundMessage._meta.get_field(field).max_length
 
 
 def _twiml(reply: str) -> HttpResponse:
@@ -65,12 +72,15 @@ def twilio_inbound(request: HttpRequest) -> HttpResponse:
         logger.warning("inbound webhook with a bad signature")
         return HttpResponseForbidden("invalid signature")
     sid = request.POST.get("MessageSid") or request.POST.get("SmsSid") or ""
-    if not sid:
-        return HttpResponse(status=400)
+    from_number, to_number = request.POST.get("From", ""), request.POST.get("To", "")
+    if not sid or not _fits(sid, "provider_sid"):
+        return HttpResponse("MessageSid is missing or too long", status=400)
+    if not _fits(from_number, "from_number") or not _fits(to_number, "to_number"):
+        return HttpResponse("From or To is not a phone number", status=400)
     result = services.inbound_receive(
         provider_sid=sid,
-        from_number=request.POST.get("From", ""),
-        to_number=request.POST.get("To", ""),
+        from_number=from_number,
+        to_number=to_number,
         body=request.POST.get("Body", ""),
     )
     return _twiml(result.reply)

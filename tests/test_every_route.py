@@ -380,6 +380,24 @@ def _requests(route: str, path: str, *, query_names, body_names, is_api: bool):
             if signed:
                 form.update(MessageSid="SMroute", MessageStatus="delivered", From="+447911123456")
             yield "post", path, urlencode(form), "application/x-www-form-urlencoded"
+    # Mixed: parameter j gets value (i + j), so a value that one parameter rejects early does
+    # not hide what another parameter does with a different one.
+    for shift in range(len(HOSTILE_VALUES)):
+        query = {
+            name: HOSTILE_VALUES[(shift + index) % len(HOSTILE_VALUES)]
+            for index, name in enumerate(query_names)
+        }
+        yield "get", path + "?" + urlencode(query), None, None
+        mixed = {
+            name: HOSTILE_VALUES[(shift + index) % len(HOSTILE_VALUES)]
+            for index, name in enumerate(body_names)
+        }
+        if is_api:
+            yield "post", path, json.dumps(mixed), "application/json"
+        else:
+            if signed:
+                mixed.update(MessageSid="SMroute", MessageStatus="delivered", From="+447911123456")
+            yield "post", path, urlencode(mixed), "application/x-www-form-urlencoded"
     # arrays where scalars are expected
     many = [(name, value) for name in query_names for value in ("1", "2")]
     yield "get", path + "?" + urlencode(many), None, None

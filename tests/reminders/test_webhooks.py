@@ -261,3 +261,17 @@ def test_a_signed_callback_with_a_message_id_that_is_no_id_still_finds_the_row_b
     assert response.status_code == 204
     sent_message.refresh_from_db()
     assert sent_message.status == Status.DELIVERED
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"MessageSid": "SMin0002", "From": "+44" + "7" * 40, "To": "+447700900001"},
+        {"MessageSid": "SM" + "x" * 100, "From": "+447911123456", "To": "+447700900001"},
+    ],
+)
+def test_a_signed_inbound_that_cannot_be_stored_is_400_and_stores_nothing(client, db, params):
+    response = _post(client, "/webhooks/twilio/inbound", {**params, "Body": "Hello"})
+
+    assert response.status_code == 400
+    assert not InboundMessage.objects.exists()
