@@ -24,6 +24,7 @@ from bookings.tokens import manage_token_for
 from clinic.api import ErrorOut
 from clinic.errors import ApplicationError, ValidationFailed
 from clinic.parsing import ApiDate, AwareApiDatetime, Id
+from clinic.roles import Actor
 
 router = Router(tags=["bookings"])
 
@@ -194,7 +195,7 @@ def get_availability(request: HttpRequest, query: Query[AvailabilityQuery]) -> A
     )
 
 
-def _staff_caller(request: HttpRequest):  # noqa: ANN202 - the staff user or None
+def _staff_caller(request: HttpRequest) -> Actor:
     """The staff user when the call carries valid staff credentials; None for the public (a
     bad credential, a failed CSRF check or a login without a staff role count as public)."""
     try:

@@ -96,7 +96,9 @@ class AftercareAPI(NinjaAPI):
         super().__init__(*args, **kwargs)
         self._openapi_schemas: dict[str | None, Any] = {}
 
-    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params=None):  # noqa: ANN201
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> Any:
         if path_params or path_prefix not in self._openapi_schemas:
             schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
             if path_params:

@@ -31,7 +31,7 @@ from bookings.models import PhoneVerification
 from bookings.services import appointment_book
 from bookings.services.api_tokens import api_token_create
 from bookings.services.calendar_feeds import calendar_feed_token_issue
-from bookings.tokens import manage_token_for, recheck_token_for
+from bookings.tokens import manage_token_for
 from reminders.models import InboundMessage, Message
 from reminders.tokens import care_token_for
 
@@ -129,7 +129,6 @@ class World:
     location_slug: str
     service_slug: str
     manage_token: str
-    recheck_token: str
     care_token: str
     feed_token: str
     appointment_id: int
@@ -183,7 +182,6 @@ PATH_PARAMETERS: dict[str, Callable[[World], dict[str, str]]] = {
     "b/<str:token>/first-treatment/": _token,
     "b/<str:token>/screening/": _token,
     "b/<str:token>/recheck/": _token,
-    "r/<str:token>/": lambda w: {"token": w.recheck_token},
     "c/<str:token>/": lambda w: {"token": w.care_token},
     # Twilio webhooks (signed)
     "webhooks/twilio/status": _no_parameters,
@@ -332,7 +330,6 @@ def world(
             location_slug=location.slug,
             service_slug=consultation_service.slug,
             manage_token=manage_token_for(appointment),
-            recheck_token=recheck_token_for(appointment),
             care_token=care_token_for(appointment_id=appointment.pk, end_at=appointment.end_at),
             feed_token=calendar_feed_token_issue(actor=manager, practitioner=practitioner),
             appointment_id=appointment.pk,

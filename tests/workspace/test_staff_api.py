@@ -562,3 +562,11 @@ def test_eligibility_at_the_edge_of_the_calendar_is_422(as_reception, client_per
 
     assert response.status_code == 422
     assert response.json()["field"] == "start"
+
+
+def test_the_desk_actions_are_policy_actions():
+    from bookings import policy
+    from bookings.services.staff_appointments import StaffAction
+
+    assert set(StaffAction.values) <= set(policy.Action.values)
+    assert {policy.Action(value).label for value in StaffAction.values} == set(StaffAction.labels)

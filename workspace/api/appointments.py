@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
+from bookings import policy
 from bookings.auth import staff_auth
 from bookings.models import Appointment, Client
 from bookings.selectors.calendar import appointments_in_range, calendar_blocks
@@ -23,12 +23,14 @@ from bookings.services.staff_appointments import (
     appointment_book_by_staff,
     appointment_change_status_by_staff,
     appointment_reschedule_by_staff,
-    require_appointment_access,
 )
 from clinic.api import error_responses
 from clinic.errors import NotFound, ValidationFailed
+from clinic.http import ApiRequest
 from clinic.models import Location, Practitioner, Room, Service
 from clinic.parsing import ApiDate, ApiDatetime, Id
+from clinic.roles import Actor
+from clinic.selectors import location_default, locations_active
 
 router = Router(auth=staff_auth, tags=["staff"])
 
@@ -58,6 +60,7 @@ class StaffAppointmentOut(Schema):
     awaiting_consultation_id: int | None
     cancellation_reason: str
     can_move: bool
+    allowed_actions: list[str]  # what this caller may do now (bookings.policy.Action values)
     health_recheck: str | None = None  # changed | unchanged | unanswered, for later sessions
 
 
@@ -153,15 +156,11 @@ def _floating(moment: datetime, location: Location) -> str:
     return moment.astimezone(location.zone).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-MOVABLE = {
-    Appointment.Status.PENDING_CLEARANCE,
-    Appointment.Status.BOOKED,
-    Appointment.Status.CONFIRMED,
-}
-
-
-def appointment_out(appointment: Appointment, *, health_recheck: str | None = None) -> dict:
+def appointment_out(
+    appointment: Appointment, *, actor: Actor, health_recheck: str | None = None
+) -> dict:
     location = appointment.location
+    allowed = policy.allowed_actions(appointment=appointment, actor=actor)
     client = appointment.client
     return {
         "id": appointment.id,
@@ -187,17 +186,15 @@ def appointment_out(appointment: Appointment, *, health_recheck: str | None = No
         "location_id": appointment.location_id,
         "awaiting_consultation_id": appointment.awaiting_consultation_id,
         "cancellation_reason": appointment.cancellation_reason,
-        "can_move": appointment.status in MOVABLE,
+        "can_move": policy.Action.MOVE in allowed,
+        "allowed_actions": allowed,
         "health_recheck": health_recheck,
     }
 
 
 def _location(location_id: int | None) -> Location:
-    locations = Location.objects.filter(is_active=True)
     location = (
-        locations.filter(id=location_id).first()
-        if location_id
-        else locations.order_by("id").first()
+        locations_active().filter(id=location_id).first() if location_id else location_default()
     )
     if location is None:
         raise NotFound("No such location", field="location")
@@ -217,21 +214,24 @@ def local_start_at(start: datetime, location: Location) -> datetime:
     response={200: list[StaffAppointmentOut], **error_responses(404)},
     tags=["staff"],
 )
-def list_appointments(request: HttpRequest, query: Query[AppointmentsQuery]):
+def list_appointments(request: ApiRequest, query: Query[AppointmentsQuery]):
     """Appointments starting in [from, to) (local dates), optionally for one practitioner.
     A practitioner may only ask for their own. 404 for an unknown location."""
     start_on, end_on = query.dates()
-    found = appointments_in_range(
-        actor=request.auth,
-        location=_location(query.location),
-        start_on=start_on,
-        end_on=end_on,
-        practitioner_id=query.practitioner,
+    found = list(
+        appointments_in_range(
+            actor=request.auth,
+            location=_location(query.location),
+            start_on=start_on,
+            end_on=end_on,
+            practitioner_id=query.practitioner,
+        )
     )
-    found = list(found)
     rechecks = health_recheck_states(appointments=found)
     return [
-        appointment_out(appointment, health_recheck=rechecks.get(appointment.pk))
+        appointment_out(
+            appointment, actor=request.auth, health_recheck=rechecks.get(appointment.pk)
+        )
         for appointment in found
     ]
 
@@ -241,7 +241,7 @@ def list_appointments(request: HttpRequest, query: Query[AppointmentsQuery]):
     response={200: list[CalendarBlockOut], **error_responses(404)},
     tags=["staff"],
 )
-def list_calendar_blocks(request: HttpRequest, query: Query[BlocksQuery]):
+def list_calendar_blocks(request: ApiRequest, query: Query[BlocksQuery]):
     """Working hours and time off for the calendar's background, in [from, to)."""
     start_on, end_on = query.dates()
     place = _location(query.location)
@@ -261,8 +261,10 @@ def list_calendar_blocks(request: HttpRequest, query: Query[BlocksQuery]):
 
 
 @router.get("/appointments/{appointment_id}", response=StaffAppointmentOut, tags=["staff"])
-def get_appointment(request: HttpRequest, appointment_id: Id):
-    return appointment_out(appointment_for_staff(actor=request.auth, appointment_id=appointment_id))
+def get_appointment(request: ApiRequest, appointment_id: Id):
+    return appointment_out(
+        appointment_for_staff(actor=request.auth, appointment_id=appointment_id), actor=request.auth
+    )
 
 
 def _room(room_id: int | None, location: Location) -> Room | None:
@@ -279,7 +281,7 @@ def _room(room_id: int | None, location: Location) -> Room | None:
     response={201: StaffAppointmentOut, **error_responses(404, 409, 410)},
     tags=["staff"],
 )
-def create_appointment(request: HttpRequest, payload: StaffBookingIn):
+def create_appointment(request: ApiRequest, payload: StaffBookingIn):
     """Book a service for an existing client (channel ``staff``). Errors: 409 slot_taken (with
     alternatives) or an eligibility reason, 422 slot_unavailable/invalid, 403."""
     location = _location(payload.location_id)
@@ -311,7 +313,7 @@ def create_appointment(request: HttpRequest, payload: StaffBookingIn):
         override_reason=payload.override_reason,
         room=room,
     )
-    return Status(201, appointment_out(appointment))
+    return Status(201, appointment_out(appointment, actor=request.auth))
 
 
 @router.post(
@@ -319,7 +321,7 @@ def create_appointment(request: HttpRequest, payload: StaffBookingIn):
     response={200: StaffAppointmentOut, **error_responses(409, 410)},
     tags=["staff"],
 )
-def reschedule_appointment(request: HttpRequest, appointment_id: Id, payload: StaffRescheduleIn):
+def reschedule_appointment(request: ApiRequest, appointment_id: Id, payload: StaffRescheduleIn):
     """Move an appointment (drag on the calendar or the edit form). Same validation and
     eligibility as everywhere: 409 slot_taken / eligibility reason, 422 slot_unavailable."""
     appointment = appointment_for_staff(actor=request.auth, appointment_id=appointment_id)
@@ -337,7 +339,9 @@ def reschedule_appointment(request: HttpRequest, appointment_id: Id, payload: St
         reason=payload.reason,
         override_reason=payload.override_reason,
     )
-    return appointment_out(appointment_for_staff(actor=request.auth, appointment_id=moved.id))
+    return appointment_out(
+        appointment_for_staff(actor=request.auth, appointment_id=moved.id), actor=request.auth
+    )
 
 
 @router.post(
@@ -345,11 +349,12 @@ def reschedule_appointment(request: HttpRequest, appointment_id: Id, payload: St
     response={200: StaffAppointmentOut, **error_responses(409)},
     tags=["staff"],
 )
-def change_appointment_status(request: HttpRequest, appointment_id: Id, payload: StatusIn):
+def change_appointment_status(request: ApiRequest, appointment_id: Id, payload: StatusIn):
     """``action``: confirm, arrived, completed, no_show or cancel (cancel needs ``reason``)."""
     appointment = appointment_for_staff(actor=request.auth, appointment_id=appointment_id)
-    require_appointment_access(request.auth, practitioner_id=appointment.practitioner_id)
     appointment_change_status_by_staff(
         actor=request.auth, appointment=appointment, action=payload.action, reason=payload.reason
     )
-    return appointment_out(appointment_for_staff(actor=request.auth, appointment_id=appointment_id))
+    return appointment_out(
+        appointment_for_staff(actor=request.auth, appointment_id=appointment_id), actor=request.auth
+    )

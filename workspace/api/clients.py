@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from bookings.auth import staff_auth
 from bookings.selectors.staff import client_overview, clients_search
 from bookings.services.staff_clients import client_register_by_staff
 from clinic.api import error_responses
+from clinic.http import ApiRequest
 from clinic.parsing import Id, SearchText
 from workspace.api.appointments import StaffAppointmentOut, _location, appointment_out
 
@@ -78,19 +78,19 @@ def client_out(client) -> dict:
 
 
 @router.get("/clients", response=list[ClientOut], tags=["staff"])
-def search_clients(request: HttpRequest, q: SearchText = ""):
+def search_clients(request: ApiRequest, q: SearchText = ""):
     """Clients matching a name or phone number (digits compared, so any formatting works)."""
     return [client_out(client) for client in clients_search(actor=request.auth, query=q)]
 
 
 @router.get("/clients/{client_id}", response=ClientDetailOut, tags=["staff"])
-def get_client(request: HttpRequest, client_id: Id):
+def get_client(request: ApiRequest, client_id: Id):
     overview = client_overview(actor=request.auth, client_id=client_id)
     consultation = overview.consultation
     return {
         "client": client_out(overview.client),
-        "upcoming": [appointment_out(a) for a in overview.upcoming],
-        "past": [appointment_out(a) for a in overview.past],
+        "upcoming": [appointment_out(a, actor=request.auth) for a in overview.upcoming],
+        "past": [appointment_out(a, actor=request.auth) for a in overview.past],
         "courses": [
             {
                 "service_id": course.service.id,
@@ -115,7 +115,7 @@ def get_client(request: HttpRequest, client_id: Id):
 
 
 @router.post("/clients", response={201: ClientOut, **error_responses(404, 409)}, tags=["staff"])
-def create_client(request: HttpRequest, payload: StaffClientIn):
+def create_client(request: ApiRequest, payload: StaffClientIn):
     """Register a client taken on the phone; consent recorded as ``staff_phone``."""
     client = client_register_by_staff(
         actor=request.auth,

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.views import redirect_to_login
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -20,6 +21,9 @@ from clinic import roles
 from clinic.errors import ApplicationError
 from clinic.models import Location
 from clinic.parsing import id_or_none
+from clinic.selectors import location_default, locations_active
+
+RowT = TypeVar("RowT", bound=Model)
 
 
 def staff_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
@@ -71,6 +75,12 @@ def staff_member_required(view: Callable[..., HttpResponse]) -> Callable[..., Ht
     return wrapper
 
 
+def row_or_none(rows: QuerySet[RowT], raw_id: object) -> RowT | None:
+    """The row of ``rows`` whose id a form or query sent, or None when it sent no valid id."""
+    wanted = id_or_none(raw_id)
+    return rows.filter(pk=wanted).first() if wanted is not None else None
+
+
 def safe_next(request: HttpRequest, *, default: str) -> str:
     """The ``next`` a form posted when it points back into this site, else ``default`` (a
     crafted ``next`` must not send staff to another host)."""
@@ -83,14 +93,13 @@ def safe_next(request: HttpRequest, *, default: str) -> str:
 
 
 def current_location(request: HttpRequest) -> Location:
-    """The location the workspace shows: ``?location=<id>`` or the first active one."""
-    locations = Location.objects.filter(is_active=True).order_by("id")
+    """The location the workspace shows: ``?location=<id>`` or the default one."""
     wanted = id_or_none(request.GET.get("location") or request.POST.get("location"))
     if wanted is not None:
-        chosen = locations.filter(id=wanted).first()
+        chosen = locations_active().filter(id=wanted).first()
         if chosen:
             return chosen
-    location = locations.first()
+    location = location_default()
     if location is None:
         raise ApplicationError("No active location is configured yet (add one in the admin).")
     return location

@@ -11,6 +11,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from bookings import policy
 from bookings.models import Appointment, Client
 from bookings.selectors.calendar import calendar_practitioners
 from bookings.selectors.consultations import consultation_pending_for
@@ -21,7 +22,6 @@ from bookings.selectors.staff import (
     consultation_status_for_client,
 )
 from bookings.services.staff_appointments import (
-    STAFF_ACTIONS,
     appointment_book_by_staff,
     appointment_change_status_by_staff,
     appointment_reschedule_by_staff,
@@ -29,25 +29,13 @@ from bookings.services.staff_appointments import (
 from bookings.services.staff_clients import client_register_by_staff
 from clinic.errors import ApplicationError, ValidationFailed
 from clinic.models import Location, Practitioner, Room, Service
-from clinic.parsing import datetime_or_none, id_or_none
-from workspace.views.access import current_location, render_staff, staff_member_required
-
-# Eligibility refusals a tentative (pending clearance) booking can wait out.
-TENTATIVE_REASONS = {"consultation_required", "consultation_pending"}
-
-ACTION_LABELS = {
-    "confirm": "Confirm",
-    "arrived": "Arrived",
-    "completed": "Completed",
-    "no_show": "No-show",
-    "cancel": "Cancel…",
-}
-AVAILABLE_ACTIONS = {
-    Appointment.Status.PENDING_CLEARANCE: ["cancel"],
-    Appointment.Status.BOOKED: ["confirm", "arrived", "no_show", "cancel"],
-    Appointment.Status.CONFIRMED: ["arrived", "no_show", "cancel"],
-    Appointment.Status.ARRIVED: ["completed", "cancel"],
-}
+from clinic.parsing import datetime_or_none
+from workspace.views.access import (
+    current_location,
+    render_staff,
+    row_or_none,
+    staff_member_required,
+)
 
 
 def _parse_local(raw: str, location: Location, *, field: str = "start") -> datetime:
@@ -63,6 +51,7 @@ def _with_refresh(response: HttpResponse) -> HttpResponse:
 
 
 def _panel(request: HttpRequest, appointment: Appointment, *, error=None, status=200):
+    allowed = policy.allowed_actions(appointment=appointment, actor=request.user)
     context = {
         "appointment": appointment,
         "history": appointment_history(appointment=appointment),
@@ -70,9 +59,11 @@ def _panel(request: HttpRequest, appointment: Appointment, *, error=None, status
         if appointment.client
         else None,
         "actions": [
-            (action, ACTION_LABELS[action])
-            for action in AVAILABLE_ACTIONS.get(appointment.status, [])
+            (action, policy.Action(action).label)
+            for action in allowed
+            if action in policy.DESK_ACTIONS
         ],
+        "can_move": policy.Action.MOVE in allowed,
         "practitioners": calendar_practitioners(actor=request.user, location=appointment.location),
         "rooms": appointment.service.rooms.filter(location=appointment.location, is_active=True),
         "local_start": appointment.local_start.strftime("%Y-%m-%dT%H:%M"),
@@ -122,14 +113,12 @@ def appointment_move(request: HttpRequest, appointment_id: int) -> HttpResponse:
         start_at = _parse_local(request.POST.get("start", ""), appointment.location)
         practitioner = None
         if request.POST.get("practitioner"):
-            practitioner = Practitioner.objects.filter(
-                id=id_or_none(request.POST["practitioner"])
-            ).first()
+            practitioner = row_or_none(Practitioner.objects.all(), request.POST["practitioner"])
         room = None
         if request.POST.get("room"):
-            room = Room.objects.filter(
-                id=id_or_none(request.POST["room"]), location=appointment.location
-            ).first()
+            room = row_or_none(
+                Room.objects.filter(location=appointment.location), request.POST["room"]
+            )
             if room is None:
                 raise ValidationFailed("Choose one of this clinic's rooms.", field="room")
         appointment_reschedule_by_staff(
@@ -149,9 +138,9 @@ def appointment_move(request: HttpRequest, appointment_id: int) -> HttpResponse:
 
 def _booking_context(request: HttpRequest, location: Location, values: dict) -> dict:
     practitioners = calendar_practitioners(actor=request.user, location=location)
-    chosen = practitioners.filter(id=id_or_none(values.get("practitioner"))).first()
+    chosen = row_or_none(practitioners, values.get("practitioner"))
     rooms = Room.objects.filter(location=location, is_active=True)
-    chosen_room = rooms.filter(id=id_or_none(values.get("room"))).first()
+    chosen_room = row_or_none(rooms, values.get("room"))
     services = Service.objects.filter(is_active=True).order_by("display_order", "name")
     if chosen is not None:
         services = services.filter(practitioners=chosen)
@@ -201,15 +190,15 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "GET":
         if values["client"]:
-            context["client"] = Client.objects.filter(id=id_or_none(values["client"])).first()
+            context["client"] = row_or_none(Client.objects.all(), values["client"])
         return render_staff(request, template, {"nav": "calendar", **context})
     try:
-        service = Service.objects.filter(id=id_or_none(values["service"])).first()
+        service = row_or_none(Service.objects.all(), values["service"])
         if service is None:
             raise ValidationFailed("Choose a service", field="service")
         start_at = _parse_local(values["start"], location)
         if values["client"]:
-            client = Client.objects.filter(id=id_or_none(values["client"])).first()
+            client = row_or_none(Client.objects.all(), values["client"])
             if client is None:
                 raise ValidationFailed("Choose a client", field="client")
         else:
@@ -226,9 +215,9 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
         context["client"] = client
         awaiting = None
         if values["awaiting_consultation"]:
-            awaiting = Appointment.objects.filter(
-                id=id_or_none(values["awaiting_consultation"]), client=client
-            ).first()
+            awaiting = row_or_none(
+                Appointment.objects.filter(client=client), values["awaiting_consultation"]
+            )
         appointment = appointment_book_by_staff(
             actor=request.user,
             client=client,
@@ -242,7 +231,10 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
         )
     except ApplicationError as error:
         context["error"] = error
-        if error.code in TENTATIVE_REASONS and context.get("client") is not None:
+        if (
+            error.code in policy.REFUSALS_A_TENTATIVE_HOLD_WAITS_OUT
+            and context.get("client") is not None
+        ):
             # Offer to hold the treatment until the client's upcoming consultation.
             context["tentative_options"] = consultation_pending_for(
                 client=context["client"]
@@ -264,13 +256,3 @@ def client_picker(request: HttpRequest) -> HttpResponse:
         "workspace/_client_picker.html",
         {"clients": found, "query": request.GET.get("q", "")},
     )
-
-
-__all__ = [
-    "STAFF_ACTIONS",
-    "appointment_action",
-    "appointment_detail",
-    "appointment_move",
-    "appointment_new",
-    "client_picker",
-]

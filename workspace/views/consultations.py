@@ -21,8 +21,8 @@ from bookings.services.consultations import (
 from clinic import roles
 from clinic.errors import ApplicationError, NotFound, ValidationFailed
 from clinic.models import Service
-from clinic.parsing import id_or_none, ids_from, parse_date
-from workspace.views.access import render_staff, staff_member_required
+from clinic.parsing import ids_from, parse_date
+from workspace.views.access import render_staff, row_or_none, staff_member_required
 
 OUTCOME_CHOICES = [
     (Consultation.Outcome.CLEARED, "Cleared for treatment"),
@@ -83,9 +83,7 @@ def consultation_outcome(request: HttpRequest, appointment_id: int) -> HttpRespo
                     if line.strip()
                 ],
                 notes=request.POST.get("notes", ""),
-                consent_version=ConsentFormVersion.objects.filter(id=id_or_none(version_id)).first()
-                if version_id
-                else None,
+                consent_version=row_or_none(ConsentFormVersion.objects.all(), version_id),
             )
         except ApplicationError as failure:
             error, status = failure, failure.status
