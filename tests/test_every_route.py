@@ -200,6 +200,7 @@ PATH_PARAMETERS: dict[str, Callable[[World], dict[str, str]]] = {
     "staff/clients/<int:client_id>/": _client,
     "staff/consultations/": _no_parameters,
     "staff/consultations/<int:appointment_id>/": _appointment,
+    "staff/consultations/<int:appointment_id>/consent/": _appointment,
     "staff/feeds/": _no_parameters,
     "staff/feeds/issue/": _no_parameters,
     "staff/feeds/revoke/": _no_parameters,
@@ -250,6 +251,10 @@ PATH_PARAMETERS: dict[str, Callable[[World], dict[str, str]]] = {
     "api/v1/staff/consultations/<consultation_id>/outcome": lambda w: {
         "consultation_id": str(w.consultation_id)
     },
+    "api/v1/staff/consultations/<consultation_id>/consent": lambda w: {
+        "consultation_id": str(w.consultation_id)
+    },
+    "api/v1/staff/inbox": _no_parameters,
     "api/v1/staff/health-rechecks": _no_parameters,
     "api/v1/staff/health-rechecks/<appointment_id>/review": _appointment,
 }

@@ -16,6 +16,7 @@ from bookings.selectors.staff import appointment_for_staff
 from bookings.services.consultations import (
     consultation_open_for_appointment,
     consultation_read,
+    consultation_record_consent,
     consultation_record_outcome,
 )
 from clinic import roles
@@ -69,7 +70,7 @@ def consultation_outcome(request: HttpRequest, appointment_id: int) -> HttpRespo
             services = list(
                 Service.objects.filter(id__in=ids_from(request.POST.getlist("services")))
             )
-            version_id = request.POST.get("consent_version")
+            version_id = request.POST.get("consent_version", "")
             consultation_record_outcome(
                 consultation=consultation,
                 actor=request.user,
@@ -84,6 +85,8 @@ def consultation_outcome(request: HttpRequest, appointment_id: int) -> HttpRespo
                 ],
                 notes=request.POST.get("notes", ""),
                 consent_version=row_or_none(ConsentFormVersion.objects.all(), version_id),
+                consent_signed=version_id != "not_signed",
+                screened_in_person=request.POST.get("screened_in_person") == "on",
             )
         except ApplicationError as failure:
             error, status = failure, failure.status
@@ -130,3 +133,16 @@ def consultation_outcome(request: HttpRequest, appointment_id: int) -> HttpRespo
         },
         status=status,
     )
+
+
+@staff_member_required
+@require_http_methods(["POST"])
+def consultation_consent(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    """The client signed the consent form after a clearance recorded as "not signed"."""
+    appointment = appointment_for_staff(actor=request.user, appointment_id=appointment_id)
+    consultation = Consultation.objects.filter(appointment=appointment).first()
+    if consultation is None:
+        raise NotFound("This appointment is not a consultation")
+    consultation_record_consent(consultation=consultation, actor=request.user, via="staff")
+    messages.success(request, "Signed consent recorded.")
+    return redirect("staff-consultation", appointment_id=appointment.id)
