@@ -6,9 +6,14 @@ Routers are attached in ``clinic/urls.py`` (the project wiring), so this module 
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI, Schema
@@ -16,7 +21,8 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 
-from clinic.errors import ApplicationError
+from clinic import roles
+from clinic.errors import ApplicationError, ValidationFailed
 
 logger = logging.getLogger(__name__)
 
@@ -43,21 +49,21 @@ def error_responses(*statuses: int) -> dict[int, type[ErrorOut]]:
 
 
 ERROR_DESCRIPTIONS = {
-    400: "The request could not be read: a body that is not JSON, or NUL characters",
+    400: "The request could not be read (e.g. NUL characters in a parameter)",
     401: "Missing or invalid credentials",
     403: "Authenticated, but this role may not do this",
     404: "No such resource",
     413: "The request body is larger than the API accepts",
+    415: "The body is not sent as application/json",
     422: "A parameter or field is invalid; `field` names it",
 }
 
 
 def _add_error_responses(schema: dict[str, Any]) -> dict[str, Any]:
     """Declare in every operation the error statuses the project-wide handlers can produce,
-    all with ``ErrorOut``: 422 for any input, 400 and 413 where there is a body, 404 where
-    there are path parameters, 401 and 403 where credentials are needed; 400 wherever there is
-    input (an unparseable body, or NUL characters in any parameter). Operations declare
-    their domain errors (409, 410, 429) themselves."""
+    all with ``ErrorOut``: 400 and 422 for any input, 413 and 415 where there is a body, 404
+    where there are path parameters, 401 and 403 where credentials are needed. Operations
+    declare their domain errors (409, 410, 429) themselves."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     error_schema = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
     components.update(error_schema.pop("$defs", {}))
@@ -70,7 +76,7 @@ def _add_error_responses(schema: dict[str, Any]) -> dict[str, Any]:
             if parameters or "requestBody" in operation:
                 statuses |= {400, 422}
             if "requestBody" in operation:
-                statuses.add(413)
+                statuses |= {413, 415}
             if any(parameter.get("in") == "path" for parameter in parameters):
                 statuses.add(404)
             if operation.get("security"):
@@ -107,14 +113,34 @@ class AftercareAPI(NinjaAPI):
         return self._openapi_schemas[path_prefix]
 
 
-class JsonParser(Parser):
-    """JSON bodies, refusing NUL characters anywhere in them (PostgreSQL cannot store them;
-    ninja turns the error into a 400)."""
+class UnsupportedMediaType(ApplicationError):
+    code = "unsupported_media_type"
+    status = 415
 
-    def parse_body(self, request: HttpRequest) -> Any:
-        document = super().parse_body(request)
+
+class JsonOnlyParser(Parser):
+    """Request bodies must say they are JSON, and be JSON without NUL characters.
+
+    A cross-site HTML form can post ``text/plain``, ``multipart/form-data`` or
+    ``application/x-www-form-urlencoded`` without the browser asking first, but not
+    ``application/json`` (that needs a CORS preflight, which we never grant). Refusing the
+    others means no other web page can make its visitors' browsers call the API, e.g. to spread
+    verification-code requests over thousands of addresses. NUL characters are refused because
+    PostgreSQL cannot store them (they would fail deep inside a query)."""
+
+    def parse_body(self, request: HttpRequest) -> dict:
+        content_type = (request.content_type or "").lower()
+        if content_type != "application/json" and not content_type.endswith("+json"):
+            raise UnsupportedMediaType(
+                "Send the request body as JSON with Content-Type: application/json.",
+                field="Content-Type",
+            )
+        try:
+            document = json.loads(request.body)
+        except ValueError:
+            raise ValidationFailed("The request body is not valid JSON.", field="body") from None
         if _contains_nul(document):
-            raise ValueError("Text may not contain NUL characters.")
+            raise ValidationFailed("Text may not contain NUL characters.", field="body")
         return document
 
 
@@ -128,8 +154,22 @@ def _contains_nul(value: Any) -> bool:
     return False
 
 
+def _docs_for_staff_in_production(view: Callable) -> Callable:
+    """The API docs (and schema) are public only where ``API_DOCS_PUBLIC`` is on (development);
+    in production only signed-in staff see them."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:  # noqa: ANN002, ANN003
+        if settings.API_DOCS_PUBLIC or roles.is_staff_member(request.user):
+            return view(request, *args, **kwargs)
+        return redirect_to_login(request.get_full_path())
+
+    return wrapped
+
+
 api = AftercareAPI(
-    parser=JsonParser(),
+    parser=JsonOnlyParser(),
+    docs_decorator=_docs_for_staff_in_production,
     title="Aftercare API",
     version="1",
     description=(
@@ -190,6 +230,9 @@ HTTP_ERROR_CODES = {
 
 @api.exception_handler(HttpError)
 def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    # Ninja wraps whatever the body parser raises in a 400; ours say exactly what was wrong.
+    if isinstance(error.__cause__, ApplicationError):
+        return application_error(request, error.__cause__)
     return api.create_response(
         request,
         {

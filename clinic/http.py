@@ -45,7 +45,9 @@ def client_ip(request: HttpRequest) -> str | None:
 # The API takes small JSON documents; anything bigger is refused before it is read.
 API_MAX_BODY_BYTES = 256 * 1024
 NUL = "\x00"
-FORM_CONTENT_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+# Only url-encoded forms are read here: Django reads their body into memory anyway, whereas
+# reading a multipart body would consume a stream the view (or the API's 415) still needs.
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
 def _is_api_request(request: HttpRequest) -> bool:
@@ -70,7 +72,7 @@ def request_guard(
 
     def middleware(request: HttpRequest) -> HttpResponse:
         is_api = _is_api_request(request)
-        is_form = request.content_type in FORM_CONTENT_TYPES
+        is_form = request.content_type == FORM_CONTENT_TYPE and not is_api
         field = _field_with_nul(request.GET)
         if field is None and is_form and request.method == "POST":
             field = _field_with_nul(request.POST)

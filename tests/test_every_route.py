@@ -136,7 +136,7 @@ class World:
     consultation_id: int
     message_id: int
     inbound_id: int
-    verification_id: int
+    verification_handle: str
     api_token: str
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -182,6 +182,7 @@ PATH_PARAMETERS: dict[str, Callable[[World], dict[str, str]]] = {
     "b/<str:token>/first-treatment/": _token,
     "b/<str:token>/screening/": _token,
     "b/<str:token>/recheck/": _token,
+    "b/<str:token>/my-data/": _token,
     "c/<str:token>/": lambda w: {"token": w.care_token},
     # Twilio webhooks (signed)
     "webhooks/twilio/status": _no_parameters,
@@ -198,6 +199,7 @@ PATH_PARAMETERS: dict[str, Callable[[World], dict[str, str]]] = {
     "staff/clients/": _no_parameters,
     "staff/clients/pick/": _no_parameters,
     "staff/clients/<int:client_id>/": _client,
+    "staff/clients/<int:client_id>/data/": _client,
     "staff/consultations/": _no_parameters,
     "staff/consultations/<int:appointment_id>/": _appointment,
     "staff/consultations/<int:appointment_id>/consent/": _appointment,
@@ -228,9 +230,7 @@ PATH_PARAMETERS: dict[str, Callable[[World], dict[str, str]]] = {
     "api/v1/bookings/<token>/reschedule": _token,
     "api/v1/bookings/<token>/screening": _token,
     "api/v1/verifications": _no_parameters,
-    "api/v1/verifications/<verification_id>/check": lambda w: {
-        "verification_id": str(w.verification_id)
-    },
+    "api/v1/verifications/<handle>/check": lambda w: {"handle": w.verification_handle},
     "api/v1/staff/appointments": _no_parameters,
     "api/v1/staff/appointments/<appointment_id>": _appointment,
     "api/v1/staff/appointments/<appointment_id>/reschedule": _appointment,
@@ -342,7 +342,7 @@ def world(
             consultation_id=appointment.consultation.pk,
             message_id=message.pk,
             inbound_id=inbound.pk,
-            verification_id=verification.pk,
+            verification_handle=verification.handle,
             api_token=raw_api_token,
         )
 
@@ -440,7 +440,8 @@ def test_every_route_is_in_the_registry():
 # run on PostgreSQL, where out-of-range ids and dates fail differently than on SQLite.
 @pytest.mark.slow
 @pytest.mark.parametrize("actor", ["anonymous", "manager"])
-def test_no_route_answers_a_server_error_to_hostile_input(world, manager, actor, client):
+def test_no_route_answers_a_server_error_to_hostile_input(world, manager, actor, client, settings):
+    settings.API_DOCS_PUBLIC = True  # the schema names each operation's parameters
     schema = client.get("/api/v1/openapi.json").json()
     browser = HttpClient(raise_request_exception=False)
     api_headers: dict[str, str] = {}

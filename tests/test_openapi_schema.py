@@ -12,7 +12,8 @@ ERROR_REF = "#/components/schemas/ErrorOut"
 
 
 @pytest.fixture
-def schema(client):
+def schema(client, settings):
+    settings.API_DOCS_PUBLIC = True
     return client.get("/api/v1/openapi.json").json()
 
 
@@ -104,11 +105,20 @@ def test_an_unknown_api_url_answers_in_the_error_shape(client):
     assert response.json()["error"] == "not_found"
 
 
-def test_a_body_that_is_not_json_is_400_in_the_error_shape(client):
+def test_a_body_that_is_not_json_is_422_naming_the_body(client):
     response = client.post("/api/v1/verifications", "{not json", content_type="application/json")
 
-    assert response.status_code == 400
-    assert response.json()["error"] == "bad_request"
+    assert response.status_code == 422
+    assert response.json()["field"] == "body"
+
+
+def test_a_body_with_a_nul_character_is_422_naming_the_body(client):
+    response = client.post(
+        "/api/v1/verifications", '{"phone": "+4479\\u0000"}', content_type="application/json"
+    )
+
+    assert response.status_code == 422
+    assert response.json()["field"] == "body"
 
 
 def test_every_schema_name_means_one_schema(schema):
