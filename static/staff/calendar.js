@@ -123,6 +123,63 @@
     }
   }
 
+  // EventCalendar marks its grid up as a table whose rows also hold the toolbar and the
+  // events, which assistive technology cannot make sense of (axe: aria-required-children), and
+  // renders events as <article role="button">. Drop the table roles, and make each event a
+  // real link to its appointment page (the click still opens the side panel).
+  const TABLE_ROLES = new Set(["table", "rowgroup", "row", "columnheader", "rowheader", "cell", "gridcell", "listitem", "list"]);
+  const TABLE_ATTRIBUTES = ["aria-colspan", "aria-colindex", "aria-rowindex", "aria-rowspan"];
+  function repairAccessibility(root) {
+    root.querySelectorAll("[role]").forEach((element) => {
+      if (TABLE_ROLES.has(element.getAttribute("role"))) element.removeAttribute("role");
+    });
+    if (root.getAttribute("role") && TABLE_ROLES.has(root.getAttribute("role"))) root.removeAttribute("role");
+    root.querySelectorAll(TABLE_ATTRIBUTES.map((name) => "[" + name + "]").join(",")).forEach((element) => {
+      TABLE_ATTRIBUTES.forEach((name) => element.removeAttribute(name));
+    });
+    root.querySelectorAll("article.ec-event[role], article.ec-event[tabindex]").forEach((element) => {
+      element.removeAttribute("role");
+      element.removeAttribute("tabindex");
+    });
+    const unit = document.querySelector(".calendar-layout.is-week") ? "week" : "day";
+    root.querySelectorAll("button.ec-prev").forEach((button) => button.setAttribute("aria-label", "Previous " + unit));
+    root.querySelectorAll("button.ec-next").forEach((button) => button.setAttribute("aria-label", "Next " + unit));
+    // The grid scrolls: keyboard users must be able to reach it to scroll it.
+    root.querySelectorAll(".ec-main, .ec-body").forEach((region) => {
+      if (region.scrollHeight > region.clientHeight && !region.hasAttribute("tabindex")) {
+        region.setAttribute("tabindex", "0");
+        region.setAttribute("role", "region");
+        region.setAttribute("aria-label", "Appointments");
+      }
+    });
+  }
+  const calendarElement = document.getElementById("calendar");
+  let repairQueued = false;
+  new MutationObserver(() => {
+    if (repairQueued) return;
+    repairQueued = true;
+    window.requestAnimationFrame(() => {
+      repairQueued = false;
+      repairAccessibility(calendarElement);
+    });
+  }).observe(calendarElement, { childList: true, subtree: true, attributes: true, attributeFilter: ["role", "tabindex"] });
+
+  function eventContent(info) {
+    if (info.event.display === "background") return { html: "" };
+    const link = document.createElement("a");
+    link.className = "event-link";
+    link.href = "/staff/appointments/" + info.event.id + "/";
+    link.draggable = false;
+    const when = document.createElement("time");
+    when.className = "event-time";
+    when.textContent = info.timeText;
+    const what = document.createElement("span");
+    what.className = "event-title";
+    what.textContent = info.event.title;
+    link.append(when, " ", what);
+    return { domNodes: [link] };
+  }
+
   const calendar = EventCalendar.create(document.getElementById("calendar"), {
     view: config.view === "week" ? "resourceTimeGridWeek" : "resourceTimeGridDay",
     date: config.date,
@@ -165,8 +222,11 @@
     datesSet(info) {
       document.querySelector(".calendar-layout").classList.toggle("is-week", info.view.type === "resourceTimeGridWeek");
     },
+    eventContent: eventContent,
     eventClick(info) {
       if (info.event.display === "background") return;
+      // The event is a link to its page; here it opens in the side panel instead.
+      if (info.jsEvent) info.jsEvent.preventDefault();
       openPanel("/staff/appointments/" + info.event.id + "/");
     },
     dateClick(info) {

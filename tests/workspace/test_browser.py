@@ -48,7 +48,10 @@ def page(live_server):
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        # A desk in the London clinic: the browser's locale is the location's (en-GB).
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="Europe/London"
+        )
         tab = context.new_page()
         tab.set_default_timeout(10_000)
         errors: list[str] = []
@@ -359,3 +362,74 @@ def test_changes_from_another_desk_appear_without_a_reload(
     )
     page.wait_for_selector(".ec-event:has-text('Otto Otherdesk')", timeout=8_000)
     assert page.evaluate("() => window.notReloaded") is True
+
+
+def tab_to(page, selector: str, *, limit: int = 80) -> None:
+    """Press Tab until the focused element matches ``selector``, as a keyboard user would."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(
+            "(s) => document.activeElement && document.activeElement.matches(s)", selector
+        ):
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_reception_books_a_phone_client_with_the_keyboard_only(
+    page, reception, practitioner, consultation_service, location
+):
+    page.goto(page.base_url + "/staff/login/")
+    tab_to(page, "#id_username")
+    page.keyboard.type(reception.username)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/staff/")
+    open_calendar(page)
+
+    tab_to(page, "a.new-booking")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#booking-form")
+    tab_to(page, "#booking-start")
+    # A native datetime input orders its parts by the browser's own locale, which headless
+    # chromium keeps as en-US whatever the page's: type day first, and swap if it was month.
+    page.keyboard.type("02")
+    page.keyboard.type("12")
+    page.keyboard.type("2026")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.type("14")
+    page.keyboard.type("00")
+    if page.input_value("#booking-start").startswith("2026-02-12"):
+        # Leave the input backwards and come back in: the focus lands on its first part.
+        for _ in range(8):
+            page.keyboard.press("Shift+Tab")
+            if page.evaluate("document.activeElement.id !== 'booking-start'"):
+                break
+        page.keyboard.press("Tab")
+        page.keyboard.type("12")
+        page.keyboard.type("02")
+    assert page.input_value("#booking-start") == "2026-12-02T14:00"
+    tab_to(page, "#booking-practitioner", limit=8)
+    page.keyboard.press("ArrowDown")
+    tab_to(page, "#booking-service", limit=4)
+    page.keyboard.type("Skin")  # type-ahead picks the option
+    assert page.input_value("#booking-service") == str(consultation_service.id)
+    tab_to(page, "details.new-client summary")
+    page.keyboard.press("Enter")
+    tab_to(page, "#new-first", limit=3)
+    page.keyboard.type("Nia")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Phone")
+    page.keyboard.press("Tab")
+    page.keyboard.type("07911 123456")
+    tab_to(page, "input[name=sms_consent]", limit=3)
+    page.keyboard.press("Space")
+    tab_to(page, "#booking-form button[type=submit]", limit=4)
+    page.keyboard.press("Enter")
+
+    page.wait_for_selector(".appointment-panel")
+    appointment = Appointment.objects.get(client__phone="+447911123456")
+    assert appointment.start_at == at(14)
+    assert appointment.practitioner == practitioner
+    # The new appointment is reachable from the grid with the keyboard too.
+    tab_to(page, f".ec-event a[href$='/appointments/{appointment.id}/']")
