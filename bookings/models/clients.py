@@ -15,6 +15,15 @@ class Client(models.Model):
     email = models.EmailField(blank=True)
     phone_verified_at = models.DateTimeField(null=True, blank=True)
     sms_consent_at = models.DateTimeField(null=True, blank=True)
+
+    class ConsentMethod(models.TextChoices):
+        ONLINE_FORM = "online_form", "on the booking site"
+        STAFF_PHONE = "staff_phone", "by phone, to staff"
+        SMS_START = "sms_start", "by texting START"
+        SMS_UNSTOP = "sms_unstop", "by texting UNSTOP"
+        SMS_YES = "sms_yes", "by texting YES"
+
+    # No choices= on the field: older rows may hold other methods, which are shown as stored.
     sms_consent_method = models.CharField(
         max_length=40,
         blank=True,
@@ -40,6 +49,14 @@ class Client(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def sms_consent_method_label(self) -> str:
+        """How consent was given, in words ("by phone, to staff")."""
+        try:
+            return self.ConsentMethod(self.sms_consent_method).label
+        except ValueError:
+            return self.sms_consent_method.replace("_", " ")
 
     @property
     def can_receive_sms(self) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -431,3 +431,23 @@ def test_a_client_books_a_consultation_with_the_keyboard_only(
     page.wait_for_selector("text=You're booked, Maya")
     shoot(page, "keyboard-booked")
     assert Appointment.objects.get(service=consultation_service).status == "booked"
+
+
+@pytest.mark.parametrize("phone_page", ["UTC"], indirect=True)
+def test_a_device_on_utc_is_told_of_a_time_zone_difference_only_when_the_clocks_differ(
+    live_server, phone_page, open_every_day, location, consultation_service
+):
+    page = phone_page
+    url = f"{live_server.url}/book/{location.slug}/{consultation_service.slug}/"
+    # In December London keeps UTC: the device shows the same times as the clinic.
+    page.clock.set_fixed_time(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+    page.goto(url)
+    page.wait_for_load_state()
+    assert "different" not in page.locator(".tz-note").inner_text()
+
+    # In July London is an hour ahead of UTC.
+    page.clock.set_fixed_time(datetime(2026, 7, 1, 10, 0, tzinfo=UTC))
+    page.goto(url)
+    page.wait_for_function(
+        "document.querySelector('.tz-note').textContent.includes('different from your device')"
+    )

@@ -41,3 +41,14 @@ def local_input(value: str | datetime) -> str:
     if timezone.is_aware(moment):
         moment = timezone.localtime(moment)
     return moment.strftime("%Y-%m-%dT%H:%M")
+
+
+@register.filter
+def message_status_label(value: str) -> str:
+    """An outbox status code ("undelivered") as its label ("Undelivered")."""
+    from reminders.models import Message
+
+    try:
+        return Message.Status(value).label
+    except ValueError:
+        return value

@@ -95,7 +95,7 @@ class Command(BaseCommand):
             defaults={
                 "name": "Skin consultation",
                 "kind": Service.Kind.CONSULTATION,
-                "summary": "A 30-minute assessment before your first treatment. Free.",
+                "summary": "An assessment before your first treatment.",
                 "description": (
                     "We talk through your skin goals and medical history, check that micro-needling "
                     "is right for you, and plan your course. Required before your first treatment."
@@ -118,7 +118,7 @@ class Command(BaseCommand):
                 defaults={
                     "name": name,
                     "kind": Service.Kind.TREATMENT,
-                    "summary": "Collagen induction for texture, scarring and fine lines. Course of 3.",
+                    "summary": "Collagen induction for texture, scarring and fine lines.",
                     "description": MICRONEEDLING_DESCRIPTION,
                     "duration_minutes": minutes,
                     "buffer_after_minutes": 15,
