@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponsePermanentRedirect
+from django.templatetags.static import static
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -22,3 +23,9 @@ def client_ip(request: HttpRequest) -> str | None:
         if len(forwarded) >= proxies:
             return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR") or None
+
+
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """``/favicon.ico``: browsers and bookmarking tools ask for it whatever a page links to.
+    Resolved per request so the hashed name comes from the static manifest."""
+    return HttpResponsePermanentRedirect(static("icons/favicon-32.png"))

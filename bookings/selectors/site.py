@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from bookings.models import Appointment
+from bookings.models import Appointment, PhoneVerification
 from clinic.models import Location, Practitioner, Service
 
 
@@ -62,3 +63,24 @@ def tentative_treatments_for(*, consultation: Appointment) -> QuerySet[Appointme
     return consultation.tentative_treatments.filter(
         status=Appointment.Status.PENDING_CLEARANCE
     ).select_related("service")
+
+
+def verification_open(
+    *, phone: str, verification_id: int | None = None, ip: str | None = None
+) -> PhoneVerification | None:
+    """A code sent to ``phone`` that can still be typed (unused, unexpired, tries left): the
+    one with ``verification_id`` when given, else the newest one requested from ``ip``.
+
+    A second tap on "Continue" races the first: its session does not know the first's code yet,
+    but the code went to the same phone from the same address, so the client can type it."""
+    candidates = PhoneVerification.objects.filter(
+        phone=phone,
+        verified_at__isnull=True,
+        expires_at__gt=timezone.now(),
+        attempts__lt=PhoneVerification.MAX_ATTEMPTS,
+    )
+    if verification_id is not None:
+        return candidates.filter(pk=verification_id).first()
+    if not ip:
+        return None
+    return candidates.filter(ip=ip).order_by("-created_at").first()

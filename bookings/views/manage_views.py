@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 from icalendar import Calendar, Event
 
 from bookings.models import Appointment
+from bookings.selectors.consultations import screening_advises_against_treatment
 from bookings.selectors.site import (
     appointment_for_client_link,
     services_bookable_online,
@@ -30,6 +31,7 @@ from bookings.views.site_picker import (
     picker_context,
 )
 from clinic.errors import ApplicationError, Gone, NotFound, SlotUnavailable
+from clinic.templatetags.phone_format import phone as phone_display
 
 Status = Appointment.Status
 CHANGEABLE = {Status.PENDING_CLEARANCE, Status.BOOKED, Status.CONFIRMED}
@@ -128,6 +130,7 @@ def _booking_context(request: HttpRequest, appointment: Appointment, token: str)
         and appointment.client is not None
         and not tentative_treatments_for(consultation=appointment).exists()
         and _first_treatment_service(appointment, request.GET.get("then")) is not None
+        and not screening_advises_against_treatment(appointment=appointment)
     )
     manage_url = request.build_absolute_uri(reverse("site-manage", args=[token]))
     first_treatment_url = reverse("site-first-treatment", args=[token])
@@ -144,6 +147,9 @@ def _booking_context(request: HttpRequest, appointment: Appointment, token: str)
         "change_deadline": _change_deadline(appointment).astimezone(appointment.location.zone),
         "is_active": appointment.status in CHANGEABLE,
         "screening_pending": _screening_pending(appointment),
+        "screening_answered": appointment.service.is_consultation
+        and appointment.status in CHANGEABLE
+        and not _screening_pending(appointment),
         "screening_url": _screening_url(token),
         "prep": PREP["consultation" if appointment.service.is_consultation else "treatment"],
         "google_calendar_url": _google_calendar_url(appointment, manage_url=manage_url),
@@ -250,7 +256,8 @@ def booking_reschedule(request: HttpRequest, appointment: Appointment, token: st
             "This booking can no longer be changed online."
             if appointment.status not in CHANGEABLE
             else f"Online changes close {appointment.location.online_change_cutoff_hours} hours "
-            f"before your appointment. Please call us on {appointment.location.phone}.",
+            f"before your appointment. Please call us on "
+            f"{phone_display(appointment.location.phone, appointment.location.country)}.",
         )
     picker = {
         "appointment": appointment,
@@ -299,7 +306,8 @@ def booking_cancel(request: HttpRequest, appointment: Appointment, token: str) -
             "This booking can no longer be cancelled online."
             if appointment.status not in CHANGEABLE
             else f"Online changes close {appointment.location.online_change_cutoff_hours} hours "
-            f"before your appointment. Please call us on {appointment.location.phone}.",
+            f"before your appointment. Please call us on "
+            f"{phone_display(appointment.location.phone, appointment.location.country)}.",
         )
     if request.method == "POST":
         try:
@@ -327,6 +335,7 @@ def booking_first_treatment(
         or not appointment.service.is_consultation
         or appointment.status not in CHANGEABLE
         or appointment.client is None
+        or screening_advises_against_treatment(appointment=appointment)
     ):
         return redirect("site-manage", token)
     picker = {

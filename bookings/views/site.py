@@ -21,15 +21,20 @@ from bookings.selectors.site import (
     consultation_for,
     locations_bookable_online,
     services_bookable_online,
+    verification_open,
 )
 from bookings.services import (
-    appointment_book,
     appointment_cancel,
     appointment_hold,
     client_register,
     normalise_phone,
 )
-from bookings.services.verification import verification_check, verification_start
+from bookings.services.online import appointment_book_online
+from bookings.services.verification import (
+    VerificationRateLimited,
+    verification_check,
+    verification_start,
+)
 from bookings.tokens import manage_token_for
 from bookings.views.site_picker import (
     chosen_practitioner,
@@ -47,6 +52,7 @@ from clinic.errors import (
 )
 from clinic.http import client_ip
 from clinic.models import Location, Service
+from clinic.templatetags.phone_format import phone as phone_display
 
 logger = logging.getLogger(__name__)
 
@@ -255,7 +261,9 @@ def book_hold(request: HttpRequest, location_slug: str, service_slug: str) -> Ht
         )
     state = _state(request)
     previous_hold_id = state.get("hold_id")
-    state.update(hold_id=hold.pk, verification_id=None, details=None)
+    # What the client typed (and a code already on its way) outlive a lapsed or changed hold.
+    state.pop("booked_url", None)
+    state.update(hold_id=hold.pk)
     _save_state(request, state)
     if previous_hold_id and previous_hold_id != hold.pk:
         # Changing their mind should not keep a second time locked away from other clients.
@@ -273,14 +281,25 @@ def book_hold(request: HttpRequest, location_slug: str, service_slug: str) -> Ht
 @require_http_methods(["GET", "POST"])
 def book_details(request: HttpRequest) -> HttpResponse:
     hold = _current_hold(request)
+    state = _state(request)
     if hold is None:
-        return redirect("site-book")
+        return redirect(state.get("booked_url") or "site-book")
     location, service = hold.location, hold.service
     if not _hold_is_live(hold):
         return _hold_expired_page(request, location=location, service=service, around=hold.start_at)
     returning = returning_client(request)
+    typed = state.get("details") or {}
     initial = {}
-    if returning is not None:
+    if typed:
+        initial = {
+            "first_name": typed.get("first_name", ""),
+            "last_name": typed.get("last_name", ""),
+            "phone": phone_display(typed.get("phone", ""), location.country),
+            "email": typed.get("email", ""),
+            "sms_consent": bool(typed.get("sms_consent")),
+            "policy_accepted": bool(typed.get("policy_accepted")),
+        }
+    elif returning is not None:
         initial = {
             "first_name": returning.first_name,
             "last_name": returning.last_name,
@@ -288,6 +307,9 @@ def book_details(request: HttpRequest) -> HttpResponse:
             "email": returning.email,
             "sms_consent": returning.can_receive_sms,
         }
+    code_on_its_way = typed.get("phone") and verification_open(
+        phone=typed["phone"], verification_id=state.get("verification_id")
+    )
     form = DetailsForm(
         request.POST or None,
         initial=initial,
@@ -303,16 +325,24 @@ def book_details(request: HttpRequest) -> HttpResponse:
             form.add_error("phone", error.message)
     if request.method == "POST" and form.is_valid():
         details = {**form.cleaned_data, "consent_wording": form.consent_wording, "phone": phone}
+        state["details"] = details
+        if returning is not None and returning.phone == phone:
+            _save_state(request, state)
+            return _finish_booking(request, hold=hold, details=details)
+        # The same number again (a double tap, the back button): the code sent is still good.
+        verification = verification_open(phone=phone, verification_id=state.get("verification_id"))
         try:
-            state = _state(request)
-            state["details"] = details
-            if returning is not None and returning.phone == phone:
-                _save_state(request, state)
-                return _finish_booking(request, hold=hold, details=details)
-            verification = verification_start(phone=phone, ip=client_ip(request), location=location)
+            if verification is None:
+                verification = verification_start(
+                    phone=phone, ip=client_ip(request), location=location
+                )
+        except VerificationRateLimited as error:
+            verification = verification_open(phone=phone, ip=client_ip(request))
+            if verification is None:
+                form.add_error("phone", error.message)
         except ApplicationError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
-        else:
+        if verification is not None:
             state["verification_id"] = verification.pk
             _save_state(request, state)
             return redirect("site-verify")
@@ -324,7 +354,9 @@ def book_details(request: HttpRequest) -> HttpResponse:
             "hold": hold,
             "location": location,
             "service": service,
-            "returning": returning,
+            "returning": returning if not typed else None,
+            "code_on_its_way": bool(code_on_its_way) and request.method == "GET",
+            "phone_ending": typed.get("phone", "")[-4:],
             "hold_expires_epoch": int(hold.hold_expires_at.timestamp()),
         },
     )
@@ -337,6 +369,9 @@ def book_details(request: HttpRequest) -> HttpResponse:
 def book_verify(request: HttpRequest) -> HttpResponse:
     hold = _current_hold(request)
     state = _state(request)
+    if hold is None and state.get("booked_url"):
+        # A refresh or a second tap after the booking went through: show the booking.
+        return redirect(state["booked_url"])
     if hold is None or not state.get("verification_id") or not state.get("details"):
         return redirect("site-book")
     if not _hold_is_live(hold):
@@ -397,13 +432,8 @@ def _finish_booking(request: HttpRequest, *, hold: Appointment, details: dict) -
             location=location,
             phone_verified=True,
         )
-        appointment = appointment_book(
-            client=client,
-            service=service,
-            location=location,
-            start_at=hold.start_at,
-            hold=hold,
-            channel=Appointment.Channel.ONLINE,
+        appointment = appointment_book_online(
+            client=client, service=service, location=location, hold=hold
         )
     except HoldExpired:
         return _hold_expired_page(request, location=location, service=service, around=hold.start_at)
@@ -439,10 +469,10 @@ def _finish_booking(request: HttpRequest, *, hold: Appointment, details: dict) -
             status=422,
         )
     then = _state(request).get("then") if service.is_consultation else None
-    _save_state(request, {})
     url = reverse("site-confirmed", args=[manage_token_for(appointment)])
     if then:
         url += f"?then={then}"
+    _save_state(request, {"booked_url": url})
     response = HttpResponseRedirect(url)
     _remember_client(response, client, secure=request.is_secure())
     logger.info("online booking completed", extra={"appointment_id": appointment.pk})
