@@ -92,13 +92,61 @@
     return body;
   }
 
+  let calendar = null;
+  // The working hours and time off last drawn, so a click outside them can say why.
+  let shownBlocks = [];
+
   async function fetchEvents(info) {
     const range = "location=" + config.location + "&start=" + dateOnly(info.start) + "&end=" + dateOnly(info.end);
     const [appointments, blocks] = await Promise.all([
       getJson(api + "/appointments?" + range),
       getJson(api + "/calendar/blocks?" + range + "&by=" + config.by),
     ]);
+    shownBlocks = blocks;
     return appointments.map(toEvent).filter((event) => event.resourceIds[0]).concat(blocks.map(toBackground));
+  }
+
+  const dayAndTime = new Intl.DateTimeFormat(config.locale, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hour12: false });
+  function whyUnavailable(resource, date) {
+    const at = wallClock(date);
+    const mine = shownBlocks.filter((block) => block.resource_id === resource.id && block.local_start <= at && at < block.local_end);
+    const off = mine.find((block) => block.kind === "time_off");
+    const when = dayAndTime.format(date);
+    if (off) return resource.title + " is unavailable at " + when + (off.reason ? " (" + off.reason + ")" : "") + ". Choose another time.";
+    if (!mine.some((block) => block.kind === "working")) {
+      return (config.by === "room" ? resource.title + " is closed" : resource.title + " is not working") +
+        " at " + when + ". White times are bookable; grey ones are outside working hours.";
+    }
+    return null;
+  }
+
+  // The week shows one column at a time (seven days of a whole team would not fit).
+  const allResources = config.resources;
+  let weekColumn = allResources.some((resource) => resource.id === config.weekColumn) ? config.weekColumn : (allResources[0] || {}).id;
+  const switcher = document.getElementById("week-switcher");
+  function markWeekColumn() {
+    switcher.querySelectorAll("button[data-column]").forEach((button) => {
+      button.setAttribute("aria-pressed", String(button.dataset.column === weekColumn));
+    });
+  }
+  function showWeekColumn(id) {
+    weekColumn = id;
+    markWeekColumn();
+    calendar.setOption("resources", allResources.filter((resource) => resource.id === id));
+  }
+  markWeekColumn();
+  switcher.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-column]");
+    if (button) showWeekColumn(button.dataset.column);
+  });
+
+  // Open on the present: today's grid starts an hour before now.
+  function initialScrollTime() {
+    const now = new Date();
+    const today = new Intl.DateTimeFormat("en-CA", { timeZone: config.zone }).format(now);
+    if (config.date !== today) return config.slotMinTime;
+    const hour = Number(new Intl.DateTimeFormat("en-GB", { timeZone: config.zone, hour: "2-digit", hour12: false }).format(now));
+    return pad(Math.max(0, hour - 1)) + ":00:00";
   }
 
   function openPanel(url) {
@@ -180,11 +228,12 @@
     return { domNodes: [link] };
   }
 
-  const calendar = EventCalendar.create(document.getElementById("calendar"), {
+  calendar = EventCalendar.create(document.getElementById("calendar"), {
     view: config.view === "week" ? "resourceTimeGridWeek" : "resourceTimeGridDay",
     date: config.date,
     timeZone: config.timeZone,
-    resources: config.resources,
+    resources: config.view === "week" && allResources.length > 1
+      ? allResources.filter((resource) => resource.id === weekColumn) : allResources,
     // Day view: practitioner names above the columns; week view: dates, then practitioners.
     views: {
       resourceTimeGridDay: { datesAboveResources: false },
@@ -198,7 +247,8 @@
     slotLabelInterval: "01:00",
     slotHeight: 18,
     height: Math.max(480, window.innerHeight - 220) + "px",
-    scrollTime: "08:00:00",
+    scrollTime: initialScrollTime(),
+    locale: config.locale,
     firstDay: 1,
     allDaySlot: false,
     nowIndicator: true,
@@ -220,7 +270,15 @@
       return { domNodes: [full, short] };
     },
     datesSet(info) {
-      document.querySelector(".calendar-layout").classList.toggle("is-week", info.view.type === "resourceTimeGridWeek");
+      const isWeek = info.view.type === "resourceTimeGridWeek";
+      document.querySelector(".calendar-layout").classList.toggle("is-week", isWeek);
+      switcher.hidden = !isWeek || allResources.length < 2;
+      // Options cannot change while the calendar draws: switch columns right after.
+      window.setTimeout(() => {
+        const shown = calendar.getOption("resources");
+        if (isWeek && allResources.length > 1 && shown.length !== 1) showWeekColumn(weekColumn);
+        else if (!isWeek && shown.length !== allResources.length) calendar.setOption("resources", allResources);
+      }, 0);
     },
     eventContent: eventContent,
     eventClick(info) {
@@ -232,6 +290,11 @@
     dateClick(info) {
       if (!info.resource) return;
       clearAlert();
+      const reason = whyUnavailable(info.resource, info.date);
+      if (reason) {
+        showAlert(reason);
+        return;
+      }
       // Resource ids are "p<id>" (practitioner columns) or "r<id>" (room columns).
       const column = config.by === "room" ? "&room=" : "&practitioner=";
       openPanel("/staff/appointments/new/?location=" + config.location +

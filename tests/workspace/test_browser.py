@@ -16,7 +16,7 @@ from bookings import services
 from bookings.models import Appointment, Client, ConsentFormVersion, Consultation
 from tests import factories
 from tests.conftest import REQUIRE_SERVICES
-from tests.workspace.conftest import WEDNESDAY, at
+from tests.workspace.conftest import TUESDAY, WEDNESDAY, at
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -433,3 +433,92 @@ def test_reception_books_a_phone_client_with_the_keyboard_only(
     assert appointment.practitioner == practitioner
     # The new appointment is reachable from the grid with the keyboard too.
     tab_to(page, f".ec-event a[href$='/appointments/{appointment.id}/']")
+
+
+def test_the_week_shows_one_practitioner_at_a_time_with_a_quick_switcher(
+    page, reception, practitioner, colleague, consultation, colleagues_consultation
+):
+    sign_in(page, reception.username)
+    page.goto(f"{page.base_url}/staff/?view=week&date={WEDNESDAY.isoformat()}")
+    page.wait_for_selector(".ec-body .ec-day")
+    page.wait_for_selector(".ec-event")
+
+    # Seven days of one practitioner, not seven times the whole team.
+    assert page.locator(".ec-body .ec-day").count() == 7
+    switcher = page.get_by_role("group", name="Whose week")
+    assert switcher.is_visible()
+    shown = switcher.locator("button[aria-pressed=true]").inner_text()
+    other = "Cara Ng" if shown == "Pat Lee" else "Pat Lee"
+    pats, caras = consultation.client.first_name, colleagues_consultation.client.first_name
+    mine, theirs = (pats, caras) if shown == "Pat Lee" else (caras, pats)
+    assert page.locator(f".ec-event:has-text('{mine}')").count() == 1
+    assert page.locator(f".ec-event:has-text('{theirs}')").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "staff-week-one-column.png"))
+
+    switcher.get_by_role("button", name=other).click()
+    page.wait_for_selector(f".ec-event:has-text('{theirs}')")
+    event = page.locator(f".ec-event:has-text('{theirs}')")
+    # Time, client and service, whole.
+    text = event.inner_text()
+    assert ("11:00" if theirs == caras else "10:00") in text
+    assert "Skin consultation" in text
+    title = event.locator(".event-title")
+    assert title.evaluate("el => el.scrollWidth <= el.clientWidth + 1")
+
+    page.get_by_role("button", name="Day", exact=True).click()
+    page.wait_for_function("document.querySelectorAll('.ec-body .ec-day').length === 2")
+    assert not switcher.is_visible()
+
+
+def test_an_unavailable_time_explains_itself_instead_of_opening_a_booking(
+    page, reception, practitioner, location
+):
+    from datetime import time
+
+    factories.TimeOffFactory(
+        practitioner=practitioner, start_at=at(13), end_at=at(14), reason="Training"
+    )
+    afternoons = factories.PractitionerFactory(display_name="Ana Late")
+    afternoons.locations.add(location)
+    factories.WorkingHoursFactory(
+        practitioner=afternoons,
+        location=location,
+        weekday=WEDNESDAY.weekday(),
+        start_time=time(12),
+        end_time=time(17),
+    )
+    sign_in(page, reception.username)
+    open_calendar(page)
+    page.wait_for_selector(".ec-bg-event.bg-time_off")
+
+    page.mouse.click(*slot_point(page, "Ana Late", 10))
+    alert = page.locator("#calendar-alert")
+    alert.wait_for()
+    assert "Ana Late is not working" in alert.inner_text()
+    assert "10:00" in alert.inner_text()
+
+    page.mouse.click(*slot_point(page, "Pat Lee", 13))
+    page.wait_for_function(
+        "document.getElementById('calendar-alert').textContent.includes('Training')"
+    )
+    assert page.locator("#booking-form").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "staff-unavailable-explained.png"))
+
+
+def test_todays_day_view_opens_at_the_current_hour_in_the_clinics_format(
+    page, reception, practitioner, location
+):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    page.clock.set_fixed_time(datetime(2026, 12, 1, 15, 0, tzinfo=ZoneInfo("Europe/London")))
+    sign_in(page, reception.username)
+    open_calendar(page, TUESDAY)
+
+    # en-GB: day before month ("1 Dec 2026", not "Dec 1, 2026"), 24-hour labels.
+    assert page.locator(".ec-toolbar .ec-title").inner_text() == "1 Dec 2026"
+    label = page.locator(".ec-body .ec-sidebar time").filter(has_text="14:00").first
+    scroller = page.locator(".ec-main")
+    box, view = label.bounding_box(), scroller.bounding_box()
+    assert view["y"] <= box["y"] <= view["y"] + view["height"]
+    assert scroller.evaluate("el => el.scrollTop") > 0

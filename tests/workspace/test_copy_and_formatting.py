@@ -56,3 +56,15 @@ def test_the_booking_site_shows_the_clinic_number_in_the_national_format(client,
 
     assert "Call 020 7946 0000" in html
     assert "+442079460000</a>" not in html
+
+
+def test_the_calendar_formats_dates_in_the_locations_locale(as_reception, practitioner):
+    import json
+    import re
+
+    html = as_reception.get("/staff/").content.decode()
+    config = json.loads(
+        re.search(r'<script id="calendar-config" type="application/json">(.*?)</script>', html)[1]
+    )
+
+    assert config["locale"] == "en-GB"
