@@ -281,6 +281,7 @@ def test_every_staff_page_has_no_serious_accessibility_violation(live_server, br
             f"/staff/appointments/new/?location={demo_clinic.id}&practitioner={practitioner.id}"
             f"&start={start.strftime('%Y-%m-%dT%H:%M:%S')}",
         ),
+        ("today", f"/staff/today/?practitioner=all&date={day.isoformat()}"),
         ("clients", "/staff/clients/"),
         ("clients-search", "/staff/clients/?q=a"),
         ("client", f"/staff/clients/{client.id}/"),

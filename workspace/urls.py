@@ -14,6 +14,7 @@ from workspace.views import (
     consultations,
     feeds,
     messages,
+    today,
 )
 
 urlpatterns = [
@@ -21,6 +22,7 @@ urlpatterns = [
     path("staff/logout/", auth.StaffLogoutView.as_view(), name="staff-logout"),
     path("staff/", calendar.calendar_page, name="staff-calendar"),
     path("staff/calendar/", RedirectView.as_view(pattern_name="staff-calendar", query_string=True)),
+    path("staff/today/", today.today_page, name="staff-today"),
     path("staff/appointments/new/", appointments.appointment_new, name="staff-appointment-new"),
     path(
         "staff/appointments/<int:appointment_id>/",

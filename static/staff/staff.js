@@ -45,6 +45,10 @@
       }
       return;
     }
+    if (event.target.closest("button.print-sheet")) {
+      window.print();
+      return;
+    }
     const clear = event.target.closest("button.clear-client");
     if (clear) clear.closest("#chosen-client").replaceChildren();
   });

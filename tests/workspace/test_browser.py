@@ -522,3 +522,21 @@ def test_todays_day_view_opens_at_the_current_hour_in_the_clinics_format(
     box, view = label.bounding_box(), scroller.bounding_box()
     assert view["y"] <= box["y"] <= view["y"] + view["height"]
     assert scroller.evaluate("el => el.scrollTop") > 0
+
+
+def test_the_today_sheet_prints_without_the_workspace_around_it(
+    page, reception, practitioner, consultation
+):
+    sign_in(page, reception.username)
+    page.goto(f"{page.base_url}/staff/today/?practitioner={practitioner.id}&date={WEDNESDAY}")
+    assert (
+        page.locator("[data-testid=today-arrivals]")
+        .inner_text()
+        .count(consultation.client.full_name)
+        == 1
+    )
+    page.emulate_media(media="print")
+    assert not page.locator(".staff-bar").is_visible()
+    assert not page.get_by_role("button", name="Print").is_visible()
+    assert page.locator("[data-testid=today-arrivals]").is_visible()
+    page.screenshot(path=str(SCREENSHOTS / "staff-today-print.png"), full_page=True)
