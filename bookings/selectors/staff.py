@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q, QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from bookings.eligibility import COURSE_STATUSES  # what counts as a session of a course
@@ -116,6 +117,87 @@ def clients_search(*, actor: AbstractBaseUser | None, query: str) -> list[Client
         mine = own_practitioner(actor)
         clients = clients.filter(appointments__practitioner=mine).distinct()
     return list(clients.order_by("last_name", "first_name")[:SEARCH_LIMIT])
+
+
+CLIENTS_PER_PAGE = 25
+
+
+class ClientFilter:
+    """The client list's filters (``?show=``), with the words staff see."""
+
+    UPCOMING = "upcoming"
+    COURSE = "course"
+    PENDING_CLEARANCE = "pending_clearance"
+    OPTED_OUT = "opted_out"
+    CHOICES = (
+        ("", "All clients"),
+        (UPCOMING, "Upcoming visit"),
+        (COURSE, "Course in progress"),
+        (PENDING_CLEARANCE, "Pending clearance"),
+        (OPTED_OUT, "Opted out of texts"),
+    )
+
+
+def clients_browse(
+    *, actor: AbstractBaseUser | None, query: str = "", show: str = "", page: int = 1
+) -> Page:
+    """A page of clients (name order), each with ``next_visit_at``: those ``actor`` may see,
+    matching ``query`` (name words or phone digits, as ``clients_search``) and the filter
+    ``show`` (a ``ClientFilter`` value; unknown values show everyone).
+
+    "Course in progress" is a client with a completed session of a course service and fewer
+    completed sessions than its course size. Raises PermissionDenied for non-staff."""
+    roles.require_role(actor, *roles.ALL_ROLES)
+    now = timezone.now()
+    clients = Client.objects.all()
+    query = query.strip()
+    if query:
+        condition = Q()
+        for word in query.split():
+            condition &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
+        digits = "".join(character for character in query if character.isdigit())
+        if len(digits) >= 4:
+            condition |= Q(phone__contains=digits.lstrip("0"))
+        clients = clients.filter(condition)
+    if not sees_whole_calendar(actor):
+        clients = clients.filter(
+            Exists(
+                Appointment.objects.filter(
+                    client=OuterRef("pk"), practitioner=own_practitioner(actor)
+                )
+            )
+        )
+    upcoming = Appointment.objects.filter(
+        client=OuterRef("pk"), start_at__gt=now, status__in=UPCOMING_STATUSES
+    )
+    if show == ClientFilter.UPCOMING:
+        clients = clients.filter(Exists(upcoming))
+    elif show == ClientFilter.PENDING_CLEARANCE:
+        clients = clients.filter(
+            Exists(
+                Appointment.objects.filter(
+                    client=OuterRef("pk"), status=Appointment.Status.PENDING_CLEARANCE
+                )
+            )
+        )
+    elif show == ClientFilter.OPTED_OUT:
+        clients = clients.filter(sms_opted_out_at__isnull=False)
+    elif show == ClientFilter.COURSE:
+        completed_course = Q(
+            appointments__status=Appointment.Status.COMPLETED,
+            appointments__service__course_size__gt=1,
+        )
+        clients = clients.annotate(
+            sessions_done=Count("appointments", filter=completed_course),
+            course_size=Max("appointments__service__course_size", filter=completed_course),
+        ).filter(sessions_done__gt=0, sessions_done__lt=F("course_size"))
+    clients = clients.annotate(
+        next_visit_at=Min(
+            "appointments__start_at",
+            filter=Q(appointments__start_at__gt=now, appointments__status__in=UPCOMING_STATUSES),
+        )
+    ).order_by("last_name", "first_name", "id")
+    return Paginator(clients, CLIENTS_PER_PAGE).get_page(page)
 
 
 @dataclass(frozen=True)

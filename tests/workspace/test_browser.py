@@ -540,3 +540,31 @@ def test_the_today_sheet_prints_without_the_workspace_around_it(
     assert not page.get_by_role("button", name="Print").is_visible()
     assert page.locator("[data-testid=today-arrivals]").is_visible()
     page.screenshot(path=str(SCREENSHOTS / "staff-today-print.png"), full_page=True)
+
+
+def test_reception_browses_clients_by_filter_without_searching(
+    page, reception, practitioner, consultation, treatment_service, location
+):
+    waiting = factories.ClientFactory(first_name="Wendy", last_name="Waiting")
+    factories.AppointmentFactory(
+        client=waiting,
+        service=treatment_service,
+        practitioner=practitioner,
+        location=location,
+        start_at=at(14),
+        status=Appointment.Status.PENDING_CLEARANCE,
+    )
+    sign_in(page, reception.username)
+    page.goto(page.base_url + "/staff/clients/")
+    rows = page.locator("#client-rows")
+    assert consultation.client.full_name in rows.inner_text()
+    assert "Wendy Waiting" in rows.inner_text()
+
+    page.select_option("#client-show", "pending_clearance")
+    page.wait_for_function(
+        "(name) => !document.getElementById('client-rows').textContent.includes(name)",
+        arg=consultation.client.full_name,
+    )
+    assert "Wendy Waiting" in rows.inner_text()
+    assert "show=pending_clearance" in page.url
+    page.screenshot(path=str(SCREENSHOTS / "staff-clients-filtered.png"))

@@ -3,21 +3,34 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
-from bookings.selectors.staff import client_overview, clients_search
+from bookings.selectors.staff import ClientFilter, client_overview, clients_browse
 from workspace.views.access import render_staff, staff_member_required
 
 
 @staff_member_required
 def client_list(request: HttpRequest) -> HttpResponse:
-    """Search clients by name or phone."""
+    """Browse clients a page at a time, filtered (upcoming, course, pending clearance, opted
+    out) and searched by name or phone."""
     query = request.GET.get("q", "")
-    found = clients_search(actor=request.user, query=query)
+    show = request.GET.get("show", "")
+    page = clients_browse(actor=request.user, query=query, show=show, page=request.GET.get("page"))
     template = (
         "workspace/_client_rows.html"
         if request.headers.get("HX-Request")
         else "workspace/clients.html"
     )
-    return render_staff(request, template, {"nav": "clients", "clients": found, "query": query})
+    return render_staff(
+        request,
+        template,
+        {
+            "nav": "clients",
+            "clients": list(page.object_list),
+            "page": page,
+            "query": query,
+            "show": show,
+            "filters": ClientFilter.CHOICES,
+        },
+    )
 
 
 @staff_member_required
