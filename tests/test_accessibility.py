@@ -285,6 +285,7 @@ def test_every_staff_page_has_no_serious_accessibility_violation(live_server, br
         ("clients", "/staff/clients/"),
         ("clients-search", "/staff/clients/?q=a"),
         ("client", f"/staff/clients/{client.id}/"),
+        ("client-edit", f"/staff/clients/{client.id}/edit/"),
         ("consultations", "/staff/consultations/"),
         ("consultation-outcome", f"/staff/consultations/{consultation.id}/"),
         ("inbox", "/staff/inbox/"),

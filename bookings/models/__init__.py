@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from bookings.models.appointments import ACTIVE_STATUSES, Appointment, AppointmentEvent
-from bookings.models.clients import Client
+from bookings.models.clients import Client, ClientChange
 
-__all__ = ["ACTIVE_STATUSES", "Appointment", "AppointmentEvent", "Client"]
+__all__ = ["ACTIVE_STATUSES", "Appointment", "AppointmentEvent", "Client", "ClientChange"]
 from bookings.models.verification import PhoneVerification  # noqa: E402
 
 __all__ += ["PhoneVerification"]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from clinic.models import Location
@@ -33,6 +34,15 @@ class Client(models.Model):
         blank=True, help_text="The exact wording the client agreed to"
     )
     sms_opted_out_at = models.DateTimeField(null=True, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    notes = models.TextField(
+        blank=True, help_text="Desk notes (preferences, access needs); shown on every panel"
+    )
+    alert = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text='Shown prominently on every appointment panel, e.g. "allergic to lidocaine"',
+    )
     preferred_location = models.ForeignKey(
         Location, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -61,3 +71,21 @@ class Client(models.Model):
     @property
     def can_receive_sms(self) -> bool:
         return self.sms_consent_at is not None and self.sms_opted_out_at is None
+
+
+class ClientChange(models.Model):
+    """Who changed a client's details, when, and from what to what (one row per edit)."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="changes")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    actor_label = models.CharField(max_length=40, help_text="staff:<username>")
+    changes = models.JSONField(default=dict, help_text="{field: [before, after]}")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.client_id}: {', '.join(self.changes)} by {self.actor_label}"

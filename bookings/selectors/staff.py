@@ -16,7 +16,7 @@ from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from bookings.eligibility import COURSE_STATUSES  # what counts as a session of a course
-from bookings.models import Appointment, AppointmentEvent, Client, Consultation
+from bookings.models import Appointment, AppointmentEvent, Client, ClientChange, Consultation
 from bookings.selectors.calendar import own_practitioner, sees_whole_calendar
 from clinic import roles
 from clinic.errors import NotFound, PermissionDenied
@@ -306,3 +306,8 @@ def client_for_staff(*, actor: AbstractBaseUser | None, client_id: int) -> Clien
         if mine is None or not client.appointments.filter(practitioner=mine).exists():
             raise PermissionDenied("Practitioners see only their own clients")
     return client
+
+
+def client_changes(*, client: Client, limit: int = 20) -> list[ClientChange]:
+    """The latest edits to a client's details, newest first."""
+    return list(ClientChange.objects.filter(client=client).select_related("actor")[:limit])

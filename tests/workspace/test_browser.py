@@ -568,3 +568,21 @@ def test_reception_browses_clients_by_filter_without_searching(
     assert "Wendy Waiting" in rows.inner_text()
     assert "show=pending_clearance" in page.url
     page.screenshot(path=str(SCREENSHOTS / "staff-clients-filtered.png"))
+
+
+def test_reception_adds_an_alert_that_shows_on_the_appointment_panel(
+    page, reception, practitioner, consultation
+):
+    sign_in(page, reception.username)
+    page.goto(f"{page.base_url}/staff/clients/{consultation.client.id}/")
+    page.get_by_role("link", name="Edit details").click()
+    page.get_by_label("Alert (shown on every appointment panel)").fill("Allergic to lidocaine")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_selector("text=Details saved.")
+    assert "Allergic to lidocaine" in page.locator(".client-alert").inner_text()
+
+    open_calendar(page)
+    page.locator(f".ec-event:has-text('{consultation.client.first_name}')").click()
+    page.wait_for_selector("[data-testid=client-alert]")
+    assert "Allergic to lidocaine" in page.locator("#panel [data-testid=client-alert]").inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "staff-panel-alert.png"))

@@ -52,3 +52,19 @@ def message_status_label(value: str) -> str:
         return Message.Status(value).label
     except ValueError:
         return value
+
+
+CLIENT_FIELD_LABELS = {
+    "first_name": "first name",
+    "last_name": "last name",
+    "email": "email",
+    "date_of_birth": "date of birth",
+    "notes": "notes",
+    "alert": "alert",
+}
+
+
+@register.filter
+def client_field_label(value: str) -> str:
+    """A client field name from the change history as words ("date of birth")."""
+    return CLIENT_FIELD_LABELS.get(value, value.replace("_", " "))

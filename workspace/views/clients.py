@@ -1,9 +1,20 @@
 from __future__ import annotations
 
+from django.contrib import messages as flash
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
+from django.views.decorators.http import require_http_methods
 
-from bookings.selectors.staff import ClientFilter, client_overview, clients_browse
+from bookings.selectors.staff import (
+    ClientFilter,
+    client_changes,
+    client_for_staff,
+    client_overview,
+    clients_browse,
+)
+from bookings.services.staff_clients import client_update_by_staff
+from clinic.errors import ApplicationError
 from workspace.views.access import render_staff, staff_member_required
 
 
@@ -44,6 +55,33 @@ def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
             "nav": "clients",
             "overview": overview,
             "client": overview.client,
+            "changes": client_changes(client=overview.client),
             "messages_url": reverse("staff-client-messages", args=[overview.client.id]),
         },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_member_required
+def client_edit(request: HttpRequest, client_id: int) -> HttpResponse:
+    """Edit name, email, date of birth, desk notes and the alert; every change is recorded."""
+    client = client_for_staff(actor=request.user, client_id=client_id)
+    error = None
+    values = {name: getattr(client, name) for name in ("first_name", "last_name", "email", "notes")}
+    values["alert"] = client.alert
+    values["date_of_birth"] = client.date_of_birth.isoformat() if client.date_of_birth else ""
+    if request.method == "POST":
+        values = {name: request.POST.get(name, "") for name in values}
+        try:
+            client_update_by_staff(actor=request.user, client=client, **values)
+        except ApplicationError as failure:
+            error = failure
+        else:
+            flash.success(request, "Details saved.")
+            return redirect("staff-client", client.id)
+    return render_staff(
+        request,
+        "workspace/client_edit.html",
+        {"nav": "clients", "client": client, "values": values, "error": error},
+        status=error.status if error else 200,
     )
