@@ -167,7 +167,7 @@ def test_every_client_page_has_no_serious_accessibility_violation(
     live_server, browser, demo_clinic
 ):
     from bookings.models import Appointment
-    from bookings.tokens import manage_token_for, recheck_token_for
+    from bookings.tokens import manage_token_for
     from reminders.tokens import care_token_for
 
     audit = AxeAudit("client site (390 px)")
@@ -216,7 +216,7 @@ def test_every_client_page_has_no_serious_accessibility_violation(
         page.goto(base + path)
         audit.check(page, name)
     treatment = _future_appointment(service__kind="treatment")
-    page.goto(f"{base}/r/{recheck_token_for(treatment)}/")
+    page.goto(f"{base}/b/{manage_token_for(treatment)}/recheck/")
     audit.check(page, "recheck")
     page.goto(f"{base}/c/{care_token_for(appointment_id=treatment.id, end_at=treatment.end_at)}/")
     audit.check(page, "care-page")

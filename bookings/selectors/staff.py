@@ -8,30 +8,24 @@ notes are not read here at all (the consultation selectors own those, with their
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from bookings.eligibility import COURSE_STATUSES  # what counts as a session of a course
+from bookings import policy
+from bookings.courses import CourseProgress, courses_progress
 from bookings.models import Appointment, AppointmentEvent, Client, ClientChange, Consultation
 from bookings.selectors.calendar import own_practitioner, sees_whole_calendar
 from clinic import roles
 from clinic.errors import NotFound, PermissionDenied
-from clinic.models import Service
+from clinic.roles import Actor
 
 SEARCH_LIMIT = 20
-UPCOMING_STATUSES = (
-    Appointment.Status.PENDING_CLEARANCE,
-    Appointment.Status.BOOKED,
-    Appointment.Status.CONFIRMED,
-    Appointment.Status.ARRIVED,
-)
 
 
-def appointment_for_staff(*, actor: AbstractBaseUser | None, appointment_id: int) -> Appointment:
+def appointment_for_staff(*, actor: Actor, appointment_id: int) -> Appointment:
     """One appointment with client, service, practitioner, room and location loaded.
 
     Raises PermissionDenied (not staff, or a practitioner opening a colleague's appointment)
@@ -96,7 +90,7 @@ def consultation_status_for_client(*, client: Client) -> ConsultationStatus | No
     )
 
 
-def clients_search(*, actor: AbstractBaseUser | None, query: str) -> list[Client]:
+def clients_search(*, actor: Actor, query: str) -> list[Client]:
     """Clients whose name or phone matches ``query`` (at most SEARCH_LIMIT).
 
     Phone matching compares digits only, so "07700 900123" finds +447700900123.
@@ -139,7 +133,7 @@ class ClientFilter:
 
 
 def clients_browse(
-    *, actor: AbstractBaseUser | None, query: str = "", show: str = "", page: int = 1
+    *, actor: Actor, query: str = "", show: str = "", page: int | str | None = 1
 ) -> Page:
     """A page of clients (name order), each with ``next_visit_at``: those ``actor`` may see,
     matching ``query`` (name words or phone digits, as ``clients_search``) and the filter
@@ -168,7 +162,7 @@ def clients_browse(
             )
         )
     upcoming = Appointment.objects.filter(
-        client=OuterRef("pk"), start_at__gt=now, status__in=UPCOMING_STATUSES
+        client=OuterRef("pk"), start_at__gt=now, status__in=policy.OPEN_VISIT_STATUSES
     )
     if show == ClientFilter.UPCOMING:
         clients = clients.filter(Exists(upcoming))
@@ -194,27 +188,12 @@ def clients_browse(
     clients = clients.annotate(
         next_visit_at=Min(
             "appointments__start_at",
-            filter=Q(appointments__start_at__gt=now, appointments__status__in=UPCOMING_STATUSES),
+            filter=Q(
+                appointments__start_at__gt=now, appointments__status__in=policy.OPEN_VISIT_STATUSES
+            ),
         )
     ).order_by("last_name", "first_name", "id")
     return Paginator(clients, CLIENTS_PER_PAGE).get_page(page)
-
-
-@dataclass(frozen=True)
-class CourseProgress:
-    service: Service
-    sessions_done: int
-    sessions_booked: int
-    course_size: int
-    next_due_on: date | None
-
-    @property
-    def current_session(self) -> int:
-        return min(self.sessions_done + self.sessions_booked, self.course_size)
-
-    @property
-    def is_finished(self) -> bool:
-        return self.sessions_done >= self.course_size
 
 
 @dataclass
@@ -226,42 +205,7 @@ class ClientOverview:
     consultation: ConsultationStatus | None = None
 
 
-def _course_progress(client_appointments: list[Appointment], zone_of) -> list[CourseProgress]:
-    by_service: dict[int, list[Appointment]] = {}
-    for appointment in client_appointments:
-        service = appointment.service
-        if (
-            service.kind == Service.Kind.TREATMENT
-            and service.course_size > 1
-            and appointment.status in COURSE_STATUSES
-        ):
-            by_service.setdefault(service.id, []).append(appointment)
-    courses = []
-    for sessions in by_service.values():
-        service = sessions[0].service
-        done = [s for s in sessions if s.status == Appointment.Status.COMPLETED]
-        booked = [s for s in sessions if s.status != Appointment.Status.COMPLETED]
-        last = max(sessions, key=lambda s: s.start_at)
-        next_due_on = None
-        if len(done) + len(booked) < service.course_size:
-            next_due_on = (
-                last.start_at.astimezone(zone_of(last)) + timedelta(days=service.min_interval_days)
-            ).date()
-        courses.append(
-            CourseProgress(
-                service=service,
-                sessions_done=len(done),
-                sessions_booked=len(booked),
-                course_size=service.course_size,
-                next_due_on=next_due_on,
-            )
-        )
-    return courses
-
-
-def client_overview(
-    *, actor: AbstractBaseUser | None, client_id: int, now: datetime | None = None
-) -> ClientOverview:
+def client_overview(*, actor: Actor, client_id: int, now: datetime | None = None) -> ClientOverview:
     """The client page: upcoming and past appointments, course progress ("session 2 of 3,
     next due after …"), the latest consultation outcome and validity.
 
@@ -283,17 +227,17 @@ def client_overview(
     now = now or timezone.now()
     overview = ClientOverview(client=client)
     for appointment in appointments:
-        if appointment.status in UPCOMING_STATUSES and appointment.end_at >= now:
+        if appointment.status in policy.OPEN_VISIT_STATUSES and appointment.end_at >= now:
             overview.upcoming.append(appointment)
         elif appointment.status != Appointment.Status.HELD:
             overview.past.append(appointment)
     overview.past.reverse()
-    overview.courses = _course_progress(appointments, lambda a: a.location.zone)
+    overview.courses = courses_progress(appointments, zone_of=lambda a: a.location.zone)
     overview.consultation = consultation_status_for_client(client=client)
     return overview
 
 
-def client_for_staff(*, actor: AbstractBaseUser | None, client_id: int) -> Client:
+def client_for_staff(*, actor: Actor, client_id: int) -> Client:
     """One client, if ``actor`` may see them (staff; a practitioner only their own clients).
 
     Raises PermissionDenied and NotFound."""

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.utils import timezone
 
+from bookings import policy
 from bookings.models import Appointment, Client
 from bookings.selectors.consultations import consultation_pending_for
-from bookings.services.appointments import TENTATIVE_GAP, appointment_book
+from bookings.services.appointments import appointment_book
 from clinic.models import Location, Service
 
 
 def upcoming_consultation_to_wait_for(
-    *, client: Client, service: Service, start_at
+    *, client: Client, service: Service, start_at: datetime
 ) -> Appointment | None:
     """The client's booked, not yet assessed consultation that a treatment at ``start_at`` could
     be held for (it ends at least a day before), or None."""
@@ -19,7 +22,7 @@ def upcoming_consultation_to_wait_for(
         return None
     return (
         consultation_pending_for(client=client)
-        .filter(start_at__gt=timezone.now(), end_at__lte=start_at - TENTATIVE_GAP)
+        .filter(start_at__gt=timezone.now(), end_at__lte=start_at - policy.FIRST_TREATMENT_GAP)
         .order_by("-start_at")
         .first()
     )

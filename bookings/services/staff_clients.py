@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -16,6 +15,7 @@ from bookings.services.clients import client_register
 from clinic import roles
 from clinic.errors import ValidationFailed
 from clinic.models import Location
+from clinic.roles import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ STAFF_PHONE_CONSENT_WORDING = (
 
 def client_register_by_staff(
     *,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     first_name: str,
     last_name: str = "",
     phone: str,
@@ -60,7 +60,7 @@ OLDEST_AGE_YEARS = 120
 @transaction.atomic
 def client_update_by_staff(
     *,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     client: Client,
     first_name: str,
     last_name: str = "",
@@ -115,7 +115,10 @@ def client_update_by_staff(
         setattr(locked, name, value)
     locked.save(update_fields=[*wanted, "updated_at"])
     ClientChange.objects.create(
-        client=locked, actor=actor, actor_label=roles.actor_label(actor), changes=changes
+        client=locked,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_label=roles.actor_label(actor),
+        changes=changes,
     )
     # Field names only: the values are personal details.
     logger.info("client updated", extra={"client_id": locked.pk, "fields": sorted(changes)})

@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
-
 from bookings.models import Appointment
 from bookings.selectors.calendar import appointments_in_range
 from bookings.selectors.consultations import health_recheck_states
 from clinic.models import Location, Practitioner
+from clinic.roles import Actor
 
 # Statuses that still mean someone is expected (or came) today.
 EXPECTED = {
@@ -56,7 +55,7 @@ class TodaySheet:
 
 def today_sheet(
     *,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     location: Location,
     day: date,
     practitioner: Practitioner | None = None,
