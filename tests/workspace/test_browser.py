@@ -586,3 +586,27 @@ def test_reception_adds_an_alert_that_shows_on_the_appointment_panel(
     page.wait_for_selector("[data-testid=client-alert]")
     assert "Allergic to lidocaine" in page.locator("#panel [data-testid=client-alert]").inner_text()
     page.screenshot(path=str(SCREENSHOTS / "staff-panel-alert.png"))
+
+
+def test_reception_records_a_walk_in_that_already_happened(
+    page, reception, practitioner, treatment_service, location
+):
+    sign_in(page, reception.username)
+    open_calendar(page)
+    page.get_by_role("link", name="New booking").click()
+    page.wait_for_selector("#booking-form")
+    page.fill("#booking-start", "2026-11-30T11:00")
+    page.select_option("#booking-practitioner", str(practitioner.id))
+    page.select_option("#booking-service", str(treatment_service.id))
+    page.click("details.new-client summary")
+    page.fill("#new-first", "Wanda")
+    page.fill("#new-last", "Walkin")
+    page.fill("#new-phone", "07911 123458")
+    page.click("details.past-visit summary")
+    page.fill("#booking-past-reason", "Walk-in, not entered at the time")
+    page.click("#booking-form button[type=submit]")
+
+    page.wait_for_selector(".appointment-panel[data-status=completed]")
+    visit = Appointment.objects.get(client__phone="+447911123458")
+    assert visit.status == Appointment.Status.COMPLETED
+    assert "Walk-in, not entered at the time" in page.locator(".appointment-panel").inner_text()
