@@ -90,7 +90,7 @@ class Command(BaseCommand):
             Room.objects.get_or_create(location=location, name=name)[0]
             for name in ("Room 1", "Room 2")
         ]
-        consultation, _ = Service.objects.get_or_create(
+        consultation, consultation_created = Service.objects.get_or_create(
             slug="skin-consultation",
             defaults={
                 "name": "Skin consultation",
@@ -108,6 +108,9 @@ class Command(BaseCommand):
                 "display_order": 0,
             },
         )
+        if consultation_created:
+            # Consultations happen in a treatment room too, so they show in the rooms view.
+            consultation.rooms.set(rooms)
         treatments = []
         for slug, name, minutes, price, order in (
             ("microneedling-face", "Micro-needling – face", 60, Decimal("180"), 1),
