@@ -28,3 +28,7 @@ phone_verification_requested = Signal()
 # Before a later session the client said their health has changed: the appointment is in review
 # and the practitioner should be alerted. Sent with appointment=, actor_label= (no health detail).
 health_recheck_changed = Signal()
+
+# Staff merged a duplicate client into another: keep=<Client>, duplicate=<Client> (still in the
+# database until the receivers have moved what points at it; deleted right after).
+clients_merged = Signal()

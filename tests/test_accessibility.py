@@ -286,6 +286,7 @@ def test_every_staff_page_has_no_serious_accessibility_violation(live_server, br
         ("clients-search", "/staff/clients/?q=a"),
         ("client", f"/staff/clients/{client.id}/"),
         ("client-edit", f"/staff/clients/{client.id}/edit/"),
+        ("client-merge", f"/staff/clients/{client.id}/merge/"),
         ("consultations", "/staff/consultations/"),
         ("consultation-outcome", f"/staff/consultations/{consultation.id}/"),
         ("inbox", "/staff/inbox/"),

@@ -255,3 +255,22 @@ def client_for_staff(*, actor: Actor, client_id: int) -> Client:
 def client_changes(*, client: Client, limit: int = 20) -> list[ClientChange]:
     """The latest edits to a client's details, newest first."""
     return list(ClientChange.objects.filter(client=client).select_related("actor")[:limit])
+
+
+def client_possible_duplicates(*, actor: Actor, client: Client, limit: int = 10) -> list[Client]:
+    """Other clients who may be the same person: the same last name, the same email, or the
+    same first name with a last name starting alike. Reception and managers only (they merge).
+    Raises PermissionDenied otherwise."""
+    roles.require_role(actor, roles.RECEPTION, roles.MANAGER)
+    alike = Q(first_name__iexact=client.first_name)
+    if client.last_name:
+        alike = Q(last_name__iexact=client.last_name) | (
+            alike & Q(last_name__istartswith=client.last_name[:1])
+        )
+    if client.email:
+        alike |= Q(email__iexact=client.email)
+    return list(
+        Client.objects.filter(alike)
+        .exclude(pk=client.pk)
+        .order_by("last_name", "first_name")[:limit]
+    )

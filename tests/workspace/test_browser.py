@@ -610,3 +610,22 @@ def test_reception_records_a_walk_in_that_already_happened(
     visit = Appointment.objects.get(client__phone="+447911123458")
     assert visit.status == Appointment.Status.COMPLETED
     assert "Walk-in, not entered at the time" in page.locator(".appointment-panel").inner_text()
+
+
+def test_reception_merges_a_client_who_booked_twice(page, reception, practitioner, consultation):
+    maya = consultation.client
+    twin = factories.ClientFactory(
+        first_name=maya.first_name, last_name=maya.last_name, phone="+447911123999"
+    )
+    sign_in(page, reception.username)
+    page.goto(f"{page.base_url}/staff/clients/{maya.id}/")
+    page.get_by_role("link", name="Merge a duplicate").click()
+    page.locator(f"#duplicate-{twin.id}").check()
+    page.get_by_label("Why these are the same person").fill("Booked twice, confirmed by phone")
+    page.get_by_role("button", name="Merge").click()
+    page.wait_for_selector("text=Merged")
+    assert not Client.objects.filter(pk=twin.pk).exists()
+    assert (
+        "Booked twice, confirmed by phone"
+        in page.locator("[data-testid=client-changes]").inner_text()
+    )

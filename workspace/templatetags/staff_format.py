@@ -61,6 +61,8 @@ CLIENT_FIELD_LABELS = {
     "date_of_birth": "date of birth",
     "notes": "notes",
     "alert": "alert",
+    "merged": "merged in a duplicate",
+    "reason": "reason",
 }
 
 

@@ -11,10 +11,12 @@ from bookings.selectors.staff import (
     client_changes,
     client_for_staff,
     client_overview,
+    client_possible_duplicates,
     clients_browse,
 )
+from bookings.services.client_merge import clients_merge
 from bookings.services.staff_clients import client_update_by_staff
-from clinic.errors import ApplicationError
+from clinic.errors import ApplicationError, ValidationFailed
 from workspace.views.access import render_staff, staff_member_required
 
 
@@ -83,5 +85,44 @@ def client_edit(request: HttpRequest, client_id: int) -> HttpResponse:
         request,
         "workspace/client_edit.html",
         {"nav": "clients", "client": client, "values": values, "error": error},
+        status=error.status if error else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_member_required
+def client_merge(request: HttpRequest, client_id: int) -> HttpResponse:
+    """Merge a duplicate (picked from clients who look alike) into this client."""
+    client = client_for_staff(actor=request.user, client_id=client_id)
+    candidates = client_possible_duplicates(actor=request.user, client=client)
+    error = None
+    if request.method == "POST":
+        duplicate = next(
+            (c for c in candidates if str(c.pk) == request.POST.get("duplicate", "")), None
+        )
+        try:
+            if duplicate is None:
+                raise ValidationFailed("Choose the duplicate to merge.", field="duplicate")
+            clients_merge(
+                actor=request.user,
+                keep=client,
+                duplicate=duplicate,
+                reason=request.POST.get("reason", ""),
+            )
+        except ApplicationError as failure:
+            error = failure
+        else:
+            flash.success(request, f"Merged {duplicate.full_name} into {client.full_name}.")
+            return redirect("staff-client", client.id)
+    return render_staff(
+        request,
+        "workspace/client_merge.html",
+        {
+            "nav": "clients",
+            "client": client,
+            "candidates": candidates,
+            "error": error,
+            "reason": request.POST.get("reason", ""),
+        },
         status=error.status if error else 200,
     )
