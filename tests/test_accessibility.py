@@ -274,6 +274,9 @@ def test_every_staff_page_has_no_serious_accessibility_violation(live_server, br
     practitioner = consultation.practitioner
     start = timezone.localtime(consultation.start_at + timedelta(days=1), demo_clinic.zone)
     pending = Appointment.objects.filter(status=Appointment.Status.PENDING_CLEARANCE).first()
+    from reminders.models import ReminderRule
+
+    rule = ReminderRule.objects.filter(category="day_before").first()
     for name, path in [
         ("appointment", f"/staff/appointments/{consultation.id}/"),
         (
@@ -293,6 +296,8 @@ def test_every_staff_page_has_no_serious_accessibility_violation(live_server, br
         ("outbox", "/staff/outbox/"),
         ("reports", "/staff/reports/"),
         ("feeds", "/staff/feeds/"),
+        ("settings-reminders", "/staff/settings/reminders/"),
+        ("settings-reminder", f"/staff/settings/reminders/{rule.id}/"),
     ]:
         page.goto(base + path)
         audit.check(page, name)

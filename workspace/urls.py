@@ -14,6 +14,7 @@ from workspace.views import (
     consultations,
     feeds,
     messages,
+    settings,
     today,
 )
 
@@ -23,6 +24,17 @@ urlpatterns = [
     path("staff/", calendar.calendar_page, name="staff-calendar"),
     path("staff/calendar/", RedirectView.as_view(pattern_name="staff-calendar", query_string=True)),
     path("staff/today/", today.today_page, name="staff-today"),
+    path("staff/settings/reminders/", settings.reminder_rules, name="staff-settings-reminders"),
+    path(
+        "staff/settings/reminders/<int:rule_id>/",
+        settings.reminder_rule_edit,
+        name="staff-settings-reminder",
+    ),
+    path(
+        "staff/settings/reminders/preview/",
+        settings.reminder_preview_fragment,
+        name="staff-settings-reminder-preview",
+    ),
     path("staff/appointments/new/", appointments.appointment_new, name="staff-appointment-new"),
     path(
         "staff/appointments/<int:appointment_id>/",

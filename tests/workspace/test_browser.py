@@ -629,3 +629,21 @@ def test_reception_merges_a_client_who_booked_twice(page, reception, practitione
         "Booked twice, confirmed by phone"
         in page.locator("[data-testid=client-changes]").inner_text()
     )
+
+
+def test_a_manager_rewords_a_reminder_with_a_live_segment_count(page, manager, location):
+    from reminders.models import ReminderRule
+
+    rule = ReminderRule.objects.filter(category="day_before").first()
+    sign_in(page, manager.username)
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name=f"Edit {rule.name}").click()
+    page.fill("#rule-template", "Hi {{ first_name }}, see you tomorrow 😊")
+    page.wait_for_function(
+        "document.querySelector('[data-testid=segment-count]').textContent.includes('UCS-2')"
+    )
+    assert "Hi Alexandra, see you tomorrow" in page.locator(".sms-bubble").inner_text()
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_selector("text=Saved")
+    rule.refresh_from_db()
+    assert rule.template == "Hi {{ first_name }}, see you tomorrow 😊"
