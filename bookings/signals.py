@@ -20,6 +20,8 @@ appointment_confirmed = Signal()  # client or staff confirmed attendance
 appointment_arrived = Signal()
 appointment_completed = Signal()
 appointment_no_show = Signal()
+# A no-show recorded by mistake was put back to arrived (the client came late), same day.
+appointment_no_show_reverted = Signal()
 
 # A client asked for a one-time code to prove their phone: phone=<E.164>, code=<str>,
 # location=<Location or None>. reminders sends it at once through the outbox.
@@ -28,6 +30,14 @@ phone_verification_requested = Signal()
 # Before a later session the client said their health has changed: the appointment is in review
 # and the practitioner should be alerted. Sent with appointment=, actor_label= (no health detail).
 health_recheck_changed = Signal()
+
+# The client submitted the health questionnaire of a consultation: appointment=<the
+# consultation appointment>. No answers travel with it.
+consultation_screening_submitted = Signal()
+
+# A practitioner recorded a consultation's outcome: appointment=<the consultation appointment>,
+# outcome=<"cleared" | "not_suitable" | "needs_review">, service_names=<names cleared for>.
+consultation_outcome_recorded = Signal()
 
 # Staff merged a duplicate client into another: keep=<Client>, duplicate=<Client> (still in the
 # database until the receivers have moved what points at it; deleted right after).

@@ -40,6 +40,17 @@ class Location(models.Model):
         blank=True,
         help_text="Out-of-hours number given to clients with urgent concerns",
     )
+    emergency_number = models.CharField(
+        max_length=8,
+        default="999",
+        help_text="Emergency services number given to clients with signs of a severe reaction "
+        "(999 UK, 911 US, 112 EU)",
+    )
+    texts_name_treatments = models.BooleanField(
+        default=False,
+        help_text='Name treatments in texts (e.g. "you\'re cleared for micro-needling"). Off by '
+        "default: lock screens are public",
+    )
     email = models.EmailField(blank=True)
     sms_sender_name = models.CharField(
         max_length=11,

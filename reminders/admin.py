@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from reminders.models import InboundMessage, Message, ReminderRule, StaffAlert
+from reminders.models import InboundMessage, Message, RedFlag, ReminderRule, StaffAlert
 from reminders.rendering import sample_summary
 
 
@@ -31,6 +31,12 @@ class ReminderRuleAdmin(admin.ModelAdmin):
         return sample_summary(rule.template) if rule.template else "-"
 
 
+@admin.register(RedFlag)
+class RedFlagAdmin(admin.ModelAdmin):
+    list_display = ["category", "pattern", "needs_recent_treatment", "is_active"]
+    list_filter = ["category", "needs_recent_treatment", "is_active"]
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = ["id", "category", "to", "due_at", "status", "attempts", "error_code"]
@@ -43,6 +49,7 @@ class MessageAdmin(admin.ModelAdmin):
 @admin.register(InboundMessage)
 class InboundMessageAdmin(admin.ModelAdmin):
     list_display = ["id", "from_number", "kind", "is_urgent", "created_at", "handled_at"]
+    readonly_fields = ["red_flags"]
     list_filter = ["kind", "is_urgent"]
     raw_id_fields = ["client", "appointment"]
 

@@ -25,15 +25,35 @@ def on_pending_clearance(sender: Any, *, appointment: Appointment, **kwargs: Any
 
 
 def on_rescheduled(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
-    services.messages_replan_after_reschedule(appointment=appointment)
+    services.messages_replan_after_reschedule(
+        appointment=appointment, previous_start_at=kwargs.get("previous_start_at")
+    )
 
 
 def on_cancelled(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
-    services.messages_plan_after_cancellation(appointment=appointment)
+    services.messages_plan_after_cancellation(
+        appointment=appointment, reason=kwargs.get("reason", "")
+    )
+
+
+def on_screening_submitted(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
+    services.messages_follow_screening_submitted(appointment=appointment)
+
+
+def on_consultation_outcome(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
+    services.messages_follow_consultation_outcome(
+        appointment=appointment,
+        outcome=kwargs["outcome"],
+        service_names=kwargs.get("service_names", ()),
+    )
 
 
 def on_no_show(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
     services.messages_cancel_after_no_show(appointment=appointment)
+
+
+def on_no_show_reverted(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
+    services.messages_restore_after_no_show_reverted(appointment=appointment)
 
 
 def on_completed(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
@@ -68,10 +88,19 @@ def connect() -> None:
     signals.appointment_rescheduled.connect(on_rescheduled, dispatch_uid=f"{uid}.rescheduled")
     signals.appointment_cancelled.connect(on_cancelled, dispatch_uid=f"{uid}.cancelled")
     signals.appointment_no_show.connect(on_no_show, dispatch_uid=f"{uid}.no_show")
+    signals.appointment_no_show_reverted.connect(
+        on_no_show_reverted, dispatch_uid=f"{uid}.no_show_reverted"
+    )
     signals.appointment_completed.connect(on_completed, dispatch_uid=f"{uid}.completed")
     signals.clients_merged.connect(on_clients_merged, dispatch_uid=f"{uid}.clients_merged")
     signals.phone_verification_requested.connect(
         on_phone_verification_requested, dispatch_uid=f"{uid}.phone_verification"
+    )
+    signals.consultation_screening_submitted.connect(
+        on_screening_submitted, dispatch_uid=f"{uid}.screening_submitted"
+    )
+    signals.consultation_outcome_recorded.connect(
+        on_consultation_outcome, dispatch_uid=f"{uid}.consultation_outcome"
     )
     signals.health_recheck_changed.connect(
         on_health_recheck_changed, dispatch_uid=f"{uid}.health_recheck_changed"

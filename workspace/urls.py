@@ -62,6 +62,11 @@ urlpatterns = [
         consultations.consultation_outcome,
         name="staff-consultation",
     ),
+    path(
+        "staff/consultations/<int:appointment_id>/consent/",
+        consultations.consultation_consent,
+        name="staff-consultation-consent",
+    ),
     path("staff/feeds/", feeds.feed_settings, name="staff-feeds"),
     path("staff/feeds/issue/", feeds.feed_issue, name="staff-feed-issue"),
     path("staff/feeds/revoke/", feeds.feed_revoke, name="staff-feed-revoke"),

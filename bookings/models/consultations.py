@@ -160,7 +160,14 @@ class Consultation(models.Model):
     consent_version = models.ForeignKey(
         ConsentFormVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    consent_signed_at = models.DateTimeField(null=True, blank=True)
+    consent_signed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Empty = the consent form has not been signed"
+    )
+    screened_in_person = models.BooleanField(
+        default=False,
+        help_text="Cleared without online screening answers: the practitioner asked the health "
+        "questions in person",
+    )
     assessed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

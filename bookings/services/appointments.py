@@ -36,6 +36,8 @@ from bookings.services.transitions import (
 from clinic import roles
 from clinic.db import lock_for_transaction
 from clinic.errors import (
+    ClientBusy,
+    ConsultationAlreadyBooked,
     HoldExpired,
     NotEligible,
     SlotTaken,
@@ -49,6 +51,7 @@ logger = logging.getLogger(__name__)
 
 
 EXCLUSION_CONSTRAINTS = ("appointment_no_practitioner_overlap", "appointment_no_room_overlap")
+CLIENT_OVERLAP_CONSTRAINT = "appointment_no_client_overlap"
 
 
 def _alternatives(
@@ -186,6 +189,42 @@ def _occupy(
     return fields
 
 
+def _client_busy(appointment: Appointment) -> ClientBusy | None:
+    """One client, one place: the client's other active appointment overlapping this visit
+    (buffers excluded: a client may leave one room as the next one is being prepared), as the
+    error to raise. One indexed query (client, start_at); on PostgreSQL the exclusion
+    constraint ``appointment_no_client_overlap`` (migration 0008) is the backstop."""
+    if appointment.client_id is None:
+        return None
+    other = (
+        Appointment.objects.filter(
+            client_id=appointment.client_id,
+            status__in=ACTIVE_STATUSES,
+            start_at__lt=appointment.end_at,
+            end_at__gt=appointment.start_at,
+        )
+        .exclude(pk=appointment.pk)
+        .select_related("service", "location", "client")
+        .order_by("start_at")
+        .first()
+    )
+    return _client_busy_error(other) if other is not None else None
+
+
+def _client_busy_error(other: Appointment | None) -> ClientBusy:
+    if other is None:
+        return ClientBusy(
+            "There is already an appointment for this client at that time.", field="start"
+        )
+    local = other.start_at.astimezone(other.location.zone)
+    return ClientBusy(
+        f"There is already an appointment for {other.client.first_name if other.client else 'this client'} at {local:%H:%M} on "
+        f"{local:%a %-d %b} ({other.service.name}), which overlaps that time.",
+        field="start",
+        extra={"appointment_id": other.pk, "appointment_start": other.start_at.isoformat()},
+    )
+
+
 def _is_overlap_violation(error: IntegrityError) -> bool:
     text = str(error)
     return any(name in text for name in EXCLUSION_CONSTRAINTS)
@@ -208,11 +247,18 @@ def _save_placement(
     calendar_locks = [f"calendar:practitioner:{appointment.practitioner_id}"]
     if appointment.room_id is not None:
         calendar_locks.append(f"calendar:room:{appointment.room_id}")
+    if appointment.client_id is not None:
+        calendar_locks.append(f"calendar:client:{appointment.client_id}")
     lock_for_transaction(*calendar_locks)
+    busy = _client_busy(appointment)
+    if busy is not None:
+        raise busy
     try:
         with transaction.atomic():
             appointment.save()
     except IntegrityError as error:
+        if CLIENT_OVERLAP_CONSTRAINT in str(error):
+            raise _client_busy(appointment) or _client_busy_error(None) from None
         if not _is_overlap_violation(error):
             raise
         raise SlotTaken(
@@ -224,6 +270,39 @@ def _save_placement(
                 )
             },
         ) from None
+
+
+def upcoming_consultation(*, client: Client, now: datetime | None = None) -> Appointment | None:
+    """The client's next consultation that is still to happen and has no outcome yet."""
+    return (
+        Appointment.objects.filter(
+            Q(consultation__isnull=True) | Q(consultation__outcome="pending"),
+            client=client,
+            service__kind=Service.Kind.CONSULTATION,
+            status__in=policy.OPEN_VISIT_STATUSES,
+            end_at__gt=now or timezone.now(),
+        )
+        .select_related("service", "location")
+        .order_by("start_at")
+        .first()
+    )
+
+
+def _check_one_consultation_online(*, client: Client, service: Service, actor: Actor) -> None:
+    """A client booking online who already has a consultation coming up is shown that one
+    instead of booking a second; staff may book a second deliberately."""
+    if not service.is_consultation or roles.is_staff_member(actor):
+        return
+    existing = upcoming_consultation(client=client)
+    if existing is None:
+        return
+    local = existing.start_at.astimezone(existing.location.zone)
+    raise ConsultationAlreadyBooked(
+        f"You already have a consultation booked on {local:%A %-d %B} at {local:%H:%M}. "
+        "You can change its time instead of booking another.",
+        field="service",
+        extra={"appointment_id": existing.pk},
+    )
 
 
 def _check_offered(*, service: Service, location: Location, actor: Actor) -> None:
@@ -329,10 +408,12 @@ def appointment_book(
     despite an eligibility refusal with a written ``override_reason`` (audited).
 
     Raises ValidationFailed, SlotUnavailable, SlotTaken (409, with ``alternatives``),
-    HoldExpired, NotEligible (reason code such as ``consultation_required``).
+    HoldExpired, NotEligible (reason code such as ``consultation_required``), ClientBusy
+    (409: the client has another appointment then), ConsultationAlreadyBooked (online only).
     """
     _require_aware(start_at)
     _check_offered(service=service, location=location, actor=actor)
+    _check_one_consultation_online(client=client, service=service, actor=actor)
     label = actor_label_for(actor, None)
     status = Status.BOOKED
     result = eligibility.check(client=client, service=service, start_at=start_at)

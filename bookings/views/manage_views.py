@@ -155,13 +155,22 @@ def booking_manage(request: HttpRequest, appointment: Appointment, token: str) -
 
 @with_appointment
 def booking_calendar(request: HttpRequest, appointment: Appointment, token: str) -> HttpResponse:
-    """An .ics file with the visit (no health details, like the texts)."""
+    """An .ics file with the visit (no health details, like the texts).
+
+    The UID is the appointment's for good (the staff feed uses the same one) and SEQUENCE rises
+    with every move, so a calendar app updates the visit instead of showing it twice; a
+    cancelled visit comes as METHOD:CANCEL so the app removes it."""
     location = appointment.location
+    is_cancelled = appointment.status == Appointment.Status.CANCELLED
     calendar = Calendar()
     calendar.add("prodid", "-//Aftercare//booking//EN")
     calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if is_cancelled else "PUBLISH")
     event = Event()
-    event.add("uid", f"appointment-{appointment.pk}-v{appointment.version}@aftercare")
+    event.add("uid", f"appointment-{appointment.pk}@aftercare")
+    # Versions start at 1; a cancellation is one more change after the last move.
+    event.add("sequence", appointment.version + (1 if is_cancelled else 0))
+    event.add("status", "CANCELLED" if is_cancelled else "CONFIRMED")
     event.add("summary", f"{appointment.service.name} at {location.name}")
     event.add("dtstart", appointment.start_at)
     event.add("dtend", appointment.end_at)

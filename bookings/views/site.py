@@ -46,6 +46,8 @@ from bookings.views.site_picker import (
 )
 from clinic.errors import (
     ApplicationError,
+    ClientBusy,
+    ConsultationAlreadyBooked,
     HoldExpired,
     NotEligible,
     SlotTaken,
@@ -450,6 +452,34 @@ def _finish_booking(request: HttpRequest, *, hold: Appointment, details: dict) -
         )
     except HoldExpired:
         return _hold_expired_page(request, location=location, service=service, around=hold.start_at)
+    except (ConsultationAlreadyBooked, ClientBusy) as refusal:
+        if _hold_is_live(hold):
+            appointment_cancel(
+                appointment=hold, actor_label="system", reason=f"Hold released: {refusal.code}"
+            )
+        _save_state(request, {})
+        existing = (
+            Appointment.objects.select_related("service", "location").get(
+                pk=refusal.extra["appointment_id"]
+            )
+            if refusal.extra.get("appointment_id")
+            else None
+        )
+        response = render(
+            request,
+            "bookings/site/already_booked.html",
+            {
+                "location": location,
+                "message": refusal.message,
+                "existing": existing,
+                "manage_url": reverse("site-manage", args=[manage_token_for(existing)])
+                if existing is not None
+                else "",
+            },
+            status=409,
+        )
+        _remember_client(response, client, secure=request.is_secure())
+        return response
     except NotEligible as refusal:
         # Free the held time for others: this client cannot have it as things stand.
         if _hold_is_live(hold):

@@ -116,7 +116,7 @@ def staff_alert_urgent_reply(*, inbound: InboundMessage, location_open: bool) ->
     def body_for(user: User) -> str:
         return (
             f"{_greeting(user)}\n\n"
-            "A client replied to their aftercare text with words that can mean a problem "
+            "A client sent a text with words that can mean a problem "
             "(such as swelling, bleeding or pain). Please read the reply and contact them:\n\n"
             f"{link}\n\n{told}\n\n"
             "This email leaves out client details on purpose: sign in to see them."

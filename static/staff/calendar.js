@@ -93,11 +93,13 @@
   }
 
   let calendar = null;
-  // The working hours and time off last drawn, so a click outside them can say why.
-  let shownBlocks = [];
+  // The working hours and time off last drawn, so a click outside them can say why (null
+  // while they load: then the server decides).
+  let shownBlocks = null;
 
   async function fetchEvents(info) {
     const range = "location=" + config.location + "&start=" + dateOnly(info.start) + "&end=" + dateOnly(info.end);
+    shownBlocks = null;
     const [appointments, blocks] = await Promise.all([
       getJson(api + "/appointments?" + range),
       getJson(api + "/calendar/blocks?" + range + "&by=" + config.by),
@@ -108,6 +110,7 @@
 
   const dayAndTime = new Intl.DateTimeFormat(config.locale, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hour12: false });
   function whyUnavailable(resource, date) {
+    if (shownBlocks === null) return null;
     const at = wallClock(date);
     const mine = shownBlocks.filter((block) => block.resource_id === resource.id && block.local_start <= at && at < block.local_end);
     const off = mine.find((block) => block.kind === "time_off");

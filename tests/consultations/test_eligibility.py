@@ -87,8 +87,8 @@ def test_clearance_is_valid_through_its_last_local_day(
 def test_default_validity_is_the_consultation_services_validity(
     book_consultation, clear, client_person
 ):
-    consultation = clear(book_consultation(client_person))
-    assert consultation.valid_until == date(2026, 12, 1) + timedelta(days=180)
+    consultation = clear(book_consultation(client_person))  # held on Wednesday 2 December
+    assert consultation.valid_until == date(2026, 12, 2) + timedelta(days=180)
 
 
 def test_not_suitable_refuses_treatment(book_consultation, clear, client_person, treatment_service):

@@ -378,6 +378,8 @@ def test_a_returning_verified_client_on_the_same_device_skips_the_code(
     client, practitioner, location, consultation_service, frozen_monday, sent_codes
 ):
     book_through_code(client, location, consultation_service, sent_codes)
+    # Cancelled, so that booking another consultation online is allowed.
+    Appointment.objects.update(status=Appointment.Status.CANCELLED)
 
     hold(client, location, consultation_service, TEN_LONDON + timedelta(days=1))
     form_page = client.get(reverse("site-details")).content.decode()
@@ -388,7 +390,7 @@ def test_a_returning_verified_client_on_the_same_device_skips_the_code(
     assert response.status_code == 302
     assert response["Location"].startswith("/b/")
     assert len(sent_codes) == 1
-    assert Appointment.objects.filter(status=Appointment.Status.BOOKED).count() == 2
+    assert Appointment.objects.filter(status=Appointment.Status.BOOKED).count() == 1
 
 
 def test_a_returning_client_changing_the_number_must_verify_the_new_one(
@@ -438,12 +440,15 @@ def cleared_maya(
     consultation = appointment_book(
         client=maya, service=consultation_service, location=location, start_at=TEN_LONDON
     )
+    frozen_monday.move_to(TEN_LONDON + timedelta(minutes=30))  # at the consultation
     consultation_record_outcome(
         consultation=consultation.consultation,
         actor=practitioner_user,
         outcome="cleared",
         services=[treatment_service],
+        screened_in_person=True,
     )
+    frozen_monday.move_to(MONDAY)
     return maya
 
 

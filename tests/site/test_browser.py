@@ -270,20 +270,26 @@ def test_a_cleared_client_books_a_treatment(
     treatment_service,
     practitioner_user,
 ):
-    from bookings.services.consultations import consultation_record_outcome
+    from bookings.services.consultations import (
+        consultation_open_for_appointment,
+        consultation_record_outcome,
+    )
 
     maya = client_register(first_name="Maya", last_name="Okafor", phone=PHONE, sms_consent=True)
-    consultation = appointment_book(
+    # Maya's consultation was yesterday (an outcome is recorded only once it has started).
+    consultation = factories.AppointmentFactory(
         client=maya,
         service=consultation_service,
         location=location,
-        start_at=local_start(location, 1, 9),
+        start_at=local_start(location, -1, 9),
+        status=Appointment.Status.COMPLETED,
     )
     consultation_record_outcome(
-        consultation=consultation.consultation,
+        consultation=consultation_open_for_appointment(appointment=consultation),
         actor=practitioner_user,
         outcome="cleared",
         services=[treatment_service],
+        screened_in_person=True,
     )
 
     page = phone_page

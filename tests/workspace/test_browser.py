@@ -638,11 +638,14 @@ def test_a_manager_rewords_a_reminder_with_a_live_segment_count(page, manager, l
     sign_in(page, manager.username)
     page.get_by_role("link", name="Settings").click()
     page.get_by_role("link", name=f"Edit {rule.name}").click()
+    # htmx wires the live preview once the page has loaded.
+    page.wait_for_load_state()
     page.fill("#rule-template", "Hi {{ first_name }}, see you tomorrow 😊")
     page.wait_for_function(
         "document.querySelector('[data-testid=segment-count]').textContent.includes('UCS-2')"
     )
     assert "Hi Alexandra, see you tomorrow" in page.locator(".sms-bubble").inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "staff-reminder-edit.png"), full_page=True)
     page.get_by_role("button", name="Save").click()
     page.wait_for_selector("text=Saved")
     rule.refresh_from_db()

@@ -175,6 +175,9 @@ def test_an_arrived_client_is_offered_completed_and_no_show_but_not_cancel(
 ):
     Appointment.objects.filter(pk=consultation.pk).update(status=Status.ARRIVED)
     clock.move_to(START + timedelta(minutes=5))
+    # A no-show is recordable from 15 minutes after the start (clinical order).
+    assert _panel_offers(as_reception, consultation) == {policy.Action.COMPLETE}
+    clock.move_to(START + timedelta(minutes=20))
 
     offered = _panel_offers(as_reception, consultation)
 

@@ -83,6 +83,16 @@ class InboxSections:
         return not (self.urgent or self.from_clients or self.unmatched)
 
 
+def inbox_replies(*, actor: Actor, urgent: bool | None = None) -> QuerySet[InboundMessage]:
+    """Unhandled replies, urgent first then newest first; only urgent ones (or only the
+    others) when ``urgent`` is given. Raises PermissionDenied."""
+    roles.require_role(actor, *roles.ALL_ROLES)
+    items = inbox_items()
+    if urgent is not None:
+        items = items.filter(is_urgent=urgent)
+    return items
+
+
 def inbox_sections(*, actor: Actor) -> InboxSections:
     """Unhandled replies: urgent aftercare replies first (with appointment and practitioner),
     then other replies from known clients, then unknown numbers. Raises PermissionDenied."""

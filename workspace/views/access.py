@@ -19,6 +19,7 @@ from clinic import roles
 from clinic.errors import ApplicationError
 from clinic.models import Location
 from clinic.selectors import location_default, locations_active
+from reminders.selectors import urgent_replies_waiting
 
 
 def staff_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
@@ -26,6 +27,8 @@ def staff_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     return {
         "staff_roles": {name: name in held for name in roles.ALL_ROLES},
         "staff_role_names": sorted(held),
+        # The nav badge: someone must see an urgent reply from whichever page they are on.
+        "urgent_replies_waiting": urgent_replies_waiting() if held else 0,
         **extra,
     }
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("bookings", "0007_appointment_blocked_start_index"),
+        ("bookings", "0009_consultation_screened_in_person"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
