@@ -7,4 +7,4 @@ COPY . .
 RUN DEBUG=1 python manage.py collectstatic --noinput && mkdir -p /app/var && chown -R aftercare /app/var
 USER aftercare
 EXPOSE 8000
-CMD ["gunicorn", "clinic.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "clinic.wsgi:application", "-c", "python:clinic.gunicorn_conf"]

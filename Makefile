@@ -62,6 +62,7 @@ BENCH_REDIS_URL ?= redis://127.0.0.1:6379/5
 bench: $(STAMP)
 	$(BIN)/python bench/availability.py
 	$(BIN)/python bench/booking_race.py
+	$(BIN)/python bench/abuse_limits.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python bench/reminders.py
 
 # Re-pin dependencies after editing pyproject.toml (needs pip-tools in the venv).

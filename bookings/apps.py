@@ -16,6 +16,10 @@ class BookingsConfig(AppConfig):
             {"task": "bookings.tentative_holds_release_due", "schedule": 300.0},
         )
         settings.CELERY_BEAT_SCHEDULE.setdefault(
+            "bookings.retention",
+            {"task": "bookings.retention_enforce", "schedule": 24 * 3600.0},
+        )
+        settings.CELERY_BEAT_SCHEDULE.setdefault(
             "bookings.delete-old-verifications",
             {"task": "bookings.verifications_delete_old", "schedule": 3600.0},
         )

@@ -27,6 +27,11 @@ appointment_no_show_reverted = Signal()
 # location=<Location or None>. reminders sends it at once through the outbox.
 phone_verification_requested = Signal()
 
+# The service-wide hourly budget of verification texts is spent (often SMS pumping): codes are
+# refused for everyone until it frees up. Sent with budget=<int>, window_started_at=<datetime>,
+# inside a transaction that commits even though the request is refused.
+verification_budget_exhausted = Signal()
+
 # Before a later session the client said their health has changed: the appointment is in review
 # and the practitioner should be alerted. Sent with appointment=, actor_label= (no health detail).
 health_recheck_changed = Signal()
@@ -42,3 +47,10 @@ consultation_outcome_recorded = Signal()
 # Staff merged a duplicate client into another: keep=<Client>, duplicate=<Client> (still in the
 # database until the receivers have moved what points at it; deleted right after).
 clients_merged = Signal()
+# Data-protection rights (bookings.services.data_protection). Receivers in other apps add what
+# they hold about a client: ``client_data_collect`` (client=) returns a dict of sections for
+# the export; ``client_erasing`` (client=) anonymises their rows in the erasing transaction.
+client_data_collect = Signal()
+client_erasing = Signal()
+# The client asked online for a copy of their data: client=, request_id= (managers are alerted).
+client_data_requested = Signal()

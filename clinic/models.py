@@ -19,6 +19,10 @@ def validate_timezone(value: str) -> None:
 
 
 class Location(models.Model):
+    class PractitionersSee(models.TextChoices):
+        OWN_CLIENTS = "own_clients", "Their own clients (anyone they have an appointment with)"
+        WHOLE_CLINIC = "whole_clinic", "Every client of this location"
+
     name = models.CharField(max_length=120)
     slug = models.SlugField(unique=True)
     address = models.TextField(blank=True)
@@ -75,6 +79,38 @@ class Location(models.Model):
         validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use #rrggbb")],
     )
     logo_url = models.URLField(blank=True)
+    sms_countries = models.CharField(
+        max_length=200,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^([A-Z]{2})(,[A-Z]{2})*$",
+                "Use ISO 3166 two-letter country codes separated by commas, e.g. GB,IE",
+            )
+        ],
+        help_text=(
+            "Countries whose mobiles may be sent a verification code (comma separated). "
+            "Empty: only this location's own country. Each code abroad is a paid text, and "
+            "fraudsters request them to premium numbers."
+        ),
+    )
+    online_upcoming_treatments_limit = models.PositiveIntegerField(
+        default=2,
+        help_text="Most upcoming online bookings one client may hold for one treatment",
+    )
+    online_upcoming_consultations_limit = models.PositiveIntegerField(
+        default=1,
+        help_text="Most upcoming online bookings one client may hold for one consultation",
+    )
+    practitioners_see = models.CharField(
+        max_length=20,
+        choices=PractitionersSee.choices,
+        default=PractitionersSee.OWN_CLIENTS,
+        help_text=(
+            "Whose records practitioners working here may open: health data, timelines, "
+            "consultations (reception and managers always see every client)"
+        ),
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -86,6 +122,11 @@ class Location(models.Model):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def sms_country_codes(self) -> frozenset[str]:
+        codes = {code.strip() for code in self.sms_countries.split(",") if code.strip()}
+        return frozenset(codes or {self.country})
 
 
 class Room(models.Model):

@@ -43,7 +43,19 @@ class MessageAdmin(admin.ModelAdmin):
     list_filter = ["status", "category"]
     search_fields = ["to", "provider_sid"]
     raw_id_fields = ["appointment", "client", "rule", "retry_of"]
-    readonly_fields = ["provider_sid", "provider_status", "lease_expires_at", "attempts"]
+    # The raw body is left out: for a verification text it is the client's live code.
+    exclude = ["body"]
+    readonly_fields = [
+        "text",
+        "provider_sid",
+        "provider_status",
+        "lease_expires_at",
+        "attempts",
+    ]
+
+    @admin.display(description="Text")
+    def text(self, message: Message) -> str:
+        return message.body_for_staff
 
 
 @admin.register(InboundMessage)

@@ -27,6 +27,11 @@ class RemindersConfig(AppConfig):
                     "schedule": 60.0,
                     "options": {"expires": 60.0},
                 },
+                # Data protection: message and reply texts past their retention period.
+                "reminders-messages-retention": {
+                    "task": "reminders.messages_retention_enforce",
+                    "schedule": 24 * 3600.0,
+                },
                 # Staff alerts whose task was lost or whose email failed.
                 "reminders-staff-alerts-sweep": {
                     "task": "reminders.send_unsent_staff_alerts",

@@ -262,6 +262,14 @@ class Message(models.Model):
     def is_unsent(self) -> bool:
         return self.status == self.Status.SCHEDULED
 
+    @property
+    def body_for_staff(self) -> str:
+        """The text as staff may read it: a one-time code is the client's proof of their phone,
+        so nobody at the clinic sees it (reception could otherwise book as the client)."""
+        if self.category == ReminderRule.Category.VERIFICATION:
+            return "Your verification code (hidden: only the client sees it)."
+        return self.body
+
 
 class RedFlag(models.Model):
     """A phrase in a client's text that means "call them now" (DOMAIN.md, reply triage). Data a
@@ -370,6 +378,8 @@ class StaffAlert(models.Model):
     class Kind(models.TextChoices):
         URGENT_REPLY = "urgent_reply", "Urgent aftercare reply"
         HEALTH_CHANGED = "health_changed", "Health changed before a visit"
+        SMS_BUDGET = "sms_budget", "Verification texts paused"
+        DATA_REQUEST = "data_request", "A client asked for their data"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     recipient = models.ForeignKey(

@@ -4,6 +4,7 @@ here: each receiver calls one service."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bookings import signals
@@ -11,7 +12,7 @@ from bookings.models import Appointment, Client
 from clinic.models import Location
 from reminders import services
 from reminders.models import ReminderRule
-from reminders.services import staff_alerts
+from reminders.services import retention, staff_alerts
 
 
 def on_booked(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
@@ -71,6 +72,34 @@ def on_phone_verification_requested(
     services.message_plan_verification(phone=phone, code=code, location=location)
 
 
+def on_verification_budget_exhausted(
+    sender: Any,
+    *,
+    budget: int,
+    window_started_at: datetime,
+    **kwargs: Any,
+) -> None:
+    staff_alerts.staff_alert_verification_budget(budget=budget, window_started_at=window_started_at)
+
+
+def on_client_data_collect(sender: Any, *, client: Client, **kwargs: Any) -> dict[str, Any]:
+    return retention.client_messages_export(client=client)
+
+
+def on_client_erasing(sender: Any, *, client: Client, phone: str, **kwargs: Any) -> None:
+    retention.client_messages_erase(client=client, phone=phone)
+
+
+def on_client_data_requested(
+    sender: Any,
+    *,
+    client: Client,
+    request_id: int,
+    **kwargs: Any,
+) -> None:
+    staff_alerts.staff_alert_data_request(client_id=client.pk, request_id=request_id)
+
+
 def on_health_recheck_changed(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
     staff_alerts.staff_alert_health_changed(appointment=appointment)
 
@@ -101,6 +130,14 @@ def connect() -> None:
     )
     signals.consultation_outcome_recorded.connect(
         on_consultation_outcome, dispatch_uid=f"{uid}.consultation_outcome"
+    )
+    signals.verification_budget_exhausted.connect(
+        on_verification_budget_exhausted, dispatch_uid=f"{uid}.verification_budget"
+    )
+    signals.client_data_collect.connect(on_client_data_collect, dispatch_uid=f"{uid}.collect")
+    signals.client_erasing.connect(on_client_erasing, dispatch_uid=f"{uid}.erasing")
+    signals.client_data_requested.connect(
+        on_client_data_requested, dispatch_uid=f"{uid}.data_requested"
     )
     signals.health_recheck_changed.connect(
         on_health_recheck_changed, dispatch_uid=f"{uid}.health_recheck_changed"

@@ -56,6 +56,7 @@ urlpatterns = [
     path("staff/clients/<int:client_id>/", clients.client_detail, name="staff-client"),
     path("staff/clients/<int:client_id>/edit/", clients.client_edit, name="staff-client-edit"),
     path("staff/clients/<int:client_id>/merge/", clients.client_merge, name="staff-client-merge"),
+    path("staff/clients/<int:client_id>/data/", clients.client_data, name="staff-client-data"),
     path("staff/consultations/", consultations.consultation_queue, name="staff-consultations"),
     path(
         "staff/consultations/<int:appointment_id>/",

@@ -66,21 +66,23 @@ def tentative_treatments_for(*, consultation: Appointment) -> QuerySet[Appointme
 
 
 def verification_open(
-    *, phone: str, verification_id: int | None = None, ip: str | None = None
+    *, phone: str, handle: str | None = None, requester: str = ""
 ) -> PhoneVerification | None:
-    """A code sent to ``phone`` that can still be typed (unused, unexpired, tries left): the
-    one with ``verification_id`` when given, else the newest one requested from ``ip``.
+    """A code sent to ``phone`` that can still be typed (unused, unexpired, not replaced, tries
+    left): the one with ``handle`` when given, else the newest one this browser (``requester``)
+    asked for.
 
-    A second tap on "Continue" races the first: its session does not know the first's code yet,
-    but the code went to the same phone from the same address, so the client can type it."""
+    A second tap on "Continue" races the first: its session does not know the first's handle
+    yet, but the code went to the same phone for the same browser, so the client can type it."""
     candidates = PhoneVerification.objects.filter(
         phone=phone,
         verified_at__isnull=True,
+        superseded_at__isnull=True,
         expires_at__gt=timezone.now(),
         attempts__lt=PhoneVerification.MAX_ATTEMPTS,
     )
-    if verification_id is not None:
-        return candidates.filter(pk=verification_id).first()
-    if not ip:
+    if handle:
+        return candidates.filter(handle=handle).first()
+    if not requester:
         return None
-    return candidates.filter(ip=ip).order_by("-created_at").first()
+    return candidates.filter(requester=requester).order_by("-created_at").first()

@@ -36,6 +36,7 @@ from bookings.services.transitions import (
 from clinic import roles
 from clinic.db import lock_for_transaction
 from clinic.errors import (
+    ApplicationError,
     ClientBusy,
     ConsultationAlreadyBooked,
     HoldExpired,
@@ -345,6 +346,45 @@ def _eligibility_or_override(
     raise NotEligible(result.message, reason=result.reason or "not_eligible", extra=extra)
 
 
+class HoldLimitReached(ApplicationError):
+    """This address or browser already holds (or has held this hour) as many times as a visitor
+    who has not proven a phone may."""
+
+    code = "hold_limit"
+    status = 429
+
+
+def _check_hold_budget(*, ip: str | None, browser: str, now: datetime) -> None:
+    """Without a proven phone, an address or browser may hold ``HOLD_LIVE_LIMIT`` slots at once
+    and start ``HOLD_HOURLY_LIMIT`` holds an hour: one visitor cannot empty the calendar.
+
+    Holds are their own ledger (``held_from_ip``/``held_by_browser`` on the appointment), so
+    holds that were booked or released still count for the hour."""
+    hour_ago = now - timedelta(hours=1)
+    for field, value in (("held_from_ip", ip), ("held_by_browser", browser)):
+        if not value:
+            continue
+        # Concurrent holds from one address must not all pass the count: the lock per address
+        # (and per browser) queues them; SQLite's BEGIN IMMEDIATE already serialises writers.
+        lock_for_transaction(f"holds:{field}:{value}")
+        mine = Appointment.objects.filter(**{field: value})
+        live = mine.filter(status=Status.HELD, hold_expires_at__gt=now).count()
+        if live >= settings.HOLD_LIVE_LIMIT:
+            raise HoldLimitReached(
+                "You are already holding other times. Finish or leave those bookings first, "
+                "or verify your phone to hold more.",
+                field="start",
+                extra={"retry_after": settings.SLOT_HOLD_MINUTES * 60},
+            )
+        if mine.filter(created_at__gt=hour_ago).count() >= settings.HOLD_HOURLY_LIMIT:
+            raise HoldLimitReached(
+                "Too many times have been held from this connection in the last hour. Please "
+                "try again later, or call the clinic.",
+                field="start",
+                extra={"retry_after": 3600},
+            )
+
+
 def appointment_hold(
     *,
     service: Service,
@@ -352,15 +392,25 @@ def appointment_hold(
     start_at: datetime,
     practitioner: Practitioner | None = None,
     actor: Actor = None,
+    ip: str | None = None,
+    browser: str = "",
+    phone_proven: bool = False,
     now: datetime | None = None,
 ) -> Appointment:
     """Hold a free slot for ``SLOT_HOLD_MINUTES`` while the client finishes booking.
 
-    Raises SlotTaken (with alternatives) or SlotUnavailable.
+    ``ip`` and ``browser`` (a keyed hash of the session key) say who asked: unless the
+    browser has ``phone_proven`` in the last hour, or ``actor`` is staff, they must stay
+    within the hold budget (``HOLD_LIVE_LIMIT`` at once, ``HOLD_HOURLY_LIMIT`` an hour).
+
+    Raises SlotTaken (with alternatives), SlotUnavailable or HoldLimitReached (429).
     """
     _require_aware(start_at)
     _check_offered(service=service, location=location, actor=actor)
+    now = now or timezone.now()
     with transaction.atomic():
+        if not phone_proven and not roles.is_staff_member(actor):
+            _check_hold_budget(ip=ip, browser=browser, now=now)
         placement = _occupy(
             service=service,
             location=location,
@@ -372,8 +422,10 @@ def appointment_hold(
             service=service,
             location=location,
             status=Status.HELD,
-            hold_expires_at=(now or timezone.now()) + timedelta(minutes=settings.SLOT_HOLD_MINUTES),
+            hold_expires_at=now + timedelta(minutes=settings.SLOT_HOLD_MINUTES),
             channel=Appointment.Channel.ONLINE,
+            held_from_ip=ip or None,
+            held_by_browser=browser,
             **placement,
         )
         _save_placement(
@@ -414,6 +466,7 @@ def appointment_book(
     _require_aware(start_at)
     _check_offered(service=service, location=location, actor=actor)
     _check_one_consultation_online(client=client, service=service, actor=actor)
+    is_self_service = not roles.is_staff_member(actor)
     label = actor_label_for(actor, None)
     status = Status.BOOKED
     result = eligibility.check(client=client, service=service, start_at=start_at)
@@ -436,6 +489,8 @@ def appointment_book(
     is_override = not result.allowed and status == Status.BOOKED
 
     with transaction.atomic():
+        if is_self_service:
+            _check_online_limit(client=client, service=service, location=location)
         if hold is not None:
             appointment = _claim_hold(
                 hold=hold, client=client, service=service, location=location, start_at=start_at
@@ -577,6 +632,32 @@ def appointment_record_past_visit(
         )
     logger.info("past visit recorded", extra={"appointment_id": appointment.pk})
     return appointment
+
+
+def _check_online_limit(*, client: Client, service: Service, location: Location) -> None:
+    """A client booking for themselves may have at most the location's limit of upcoming
+    bookings for one service (default 2 of a treatment, 1 of a consultation): one proven phone
+    cannot block out a calendar. Staff may book beyond it."""
+    limit = (
+        location.online_upcoming_consultations_limit
+        if service.is_consultation
+        else location.online_upcoming_treatments_limit
+    )
+    if client.pk is None:
+        return
+    # Two bookings for one client at once must not both pass the count.
+    lock_for_transaction(f"client-bookings:{client.pk}")
+    upcoming = Appointment.objects.filter(
+        client=client, service=service, status__in=ACTIVE_STATUSES, end_at__gt=timezone.now()
+    ).count()
+    if upcoming >= limit:
+        booking_word = "booking" if limit == 1 else "bookings"
+        raise NotEligible(
+            f"You already have {upcoming} upcoming {booking_word} for {service.name}, the most "
+            "we take online. Please call the clinic to book more.",
+            reason="upcoming_limit",
+            extra={"limit": limit},
+        )
 
 
 def _record_override(

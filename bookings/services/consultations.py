@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from bookings import eligibility, policy, signals
+from bookings import access, eligibility, policy, signals
 from bookings.models import (
     Appointment,
     ConsentFormVersion,
@@ -261,10 +261,10 @@ def consultation_record_outcome(
     ``consent_signed=False`` clears without signed consent (a treatment cannot be completed
     until ``consultation_record_consent``).
 
-    Raises PermissionDenied (practitioners and managers only), ValidationFailed,
-    IllegalTransition.
+    Raises PermissionDenied (practitioners and managers only, and a practitioner only for a
+    client they may see: ``bookings.access``), ValidationFailed, IllegalTransition.
     """
-    roles.require_role(actor, *roles.CLINICAL_ROLES)
+    access.check_clinical_access(actor=actor, client=consultation.client)
     if outcome not in {Outcome.CLEARED, Outcome.NOT_SUITABLE, Outcome.NEEDS_REVIEW}:
         raise ValidationFailed(
             "Outcome must be cleared, not_suitable or needs_review.", field="outcome"
@@ -382,7 +382,7 @@ def consultation_record_consent(
     """Record that the client signed the consent form (the current version unless given) on a
     clearance recorded as "not signed". Raises PermissionDenied, ValidationFailed,
     IllegalTransition."""
-    roles.require_role(actor, *roles.CLINICAL_ROLES)
+    access.check_clinical_access(actor=actor, client=consultation.client)
     with transaction.atomic():
         locked = Consultation.objects.select_for_update().get(pk=consultation.pk)
         if locked.outcome != Outcome.CLEARED:
@@ -533,6 +533,18 @@ def consultation_read(
     is_clinical = roles.has_role(actor, *roles.CLINICAL_ROLES)
     if not roles.is_staff_member(actor):
         raise PermissionDenied("Only clinic staff can see consultations.")
+    try:
+        access.check_client_access(actor=actor, client=consultation.client)
+    except PermissionDenied:
+        _audit(
+            actor=actor,
+            action=HealthDataAccess.Action.DENIED,
+            record=f"consultation:{consultation.pk}",
+            fields=HEALTH_FIELDS if include_health_data else ("outcome",),
+            consultation=consultation,
+            via=via,
+        )
+        raise
     if include_health_data and not is_clinical:
         _audit(
             actor=actor,

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 from icalendar import Calendar, Event
 
 from bookings import policy
@@ -25,6 +25,7 @@ from bookings.selectors.site import (
     tentative_treatments_for,
 )
 from bookings.services import appointment_book, appointment_cancel, appointment_reschedule
+from bookings.services.data_protection import client_request_export
 from bookings.tokens import appointment_id_from_manage_token, manage_token_for
 from bookings.views.site_picker import (
     chosen_practitioner,
@@ -151,6 +152,18 @@ def booking_manage(request: HttpRequest, appointment: Appointment, token: str) -
     return render(
         request, "bookings/site/manage.html", _booking_context(request, appointment, token)
     )
+
+
+@require_POST
+@with_appointment
+def booking_data_request(
+    request: HttpRequest, appointment: Appointment, token: str
+) -> HttpResponse:
+    """The client asks for a copy of everything we hold about them: recorded, and the managers
+    are told; the export itself goes out by a secure route, never by text."""
+    if appointment.client is not None:
+        client_request_export(client=appointment.client)
+    return redirect(reverse("site-manage", args=[token]) + "?data_requested=1")
 
 
 @with_appointment

@@ -1,14 +1,19 @@
 """The client booking site (``/book/``): treatment → time (held ``SLOT_HOLD_MINUTES``) → details → phone
 code → confirmation. Views parse, call one service, and show domain errors as friendly pages or
-form errors; the booking-in-progress lives in the session, keyed by the hold it owns."""
+form errors; the booking-in-progress lives in the session, keyed by the hold it owns.
+
+A browser that proved a phone keeps that proof in its session (the cookie is only the opaque
+session id) for ``PHONE_PROOF_LIFETIME``: within it the client's details are filled in and a
+further booking for the same number needs no new code; after it, or on another device, nothing
+personal is shown and a code is asked for again."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -31,10 +36,12 @@ from bookings.services import (
     client_register,
     normalise_phone,
 )
+from bookings.services.appointments import HoldLimitReached
 from bookings.services.online import appointment_book_online
 from bookings.services.verification import (
     VerificationRateLimited,
     verification_check,
+    verification_requester_for,
     verification_start,
 )
 from bookings.tokens import manage_token_for
@@ -61,9 +68,8 @@ from clinic.templatetags.phone_format import phone as phone_display
 logger = logging.getLogger(__name__)
 
 SESSION_KEY = "booking"
-RETURNING_COOKIE = "aftercare_client"
-RETURNING_SALT = "bookings.returning-client"
-RETURNING_MAX_AGE = 180 * 24 * 3600
+PHONE_PROOF_KEY = "phone_proof"
+PHONE_PROOF_LIFETIME = timedelta(hours=1)
 # Eligibility refusals that mean "see us for a consultation first".
 
 
@@ -103,28 +109,35 @@ def _hold_is_live(hold: Appointment) -> bool:
     )
 
 
+def _browser(request: HttpRequest) -> str:
+    """This browser's binding for holds and verifications (a keyed hash of its session key),
+    creating the session when it has none yet."""
+    if request.session.session_key is None:
+        request.session.save()
+    return verification_requester_for(session_key=request.session.session_key)
+
+
 def returning_client(request: HttpRequest) -> Client | None:
-    """The client this device verified before (signed cookie), if the phone still matches."""
+    """The client whose phone this browser proved in the last hour, if the phone still
+    matches; nobody otherwise, so a shared device never shows the previous client."""
+    proof = request.session.get(PHONE_PROOF_KEY) or {}
     try:
-        value = request.get_signed_cookie(
-            RETURNING_COOKIE, salt=RETURNING_SALT, max_age=RETURNING_MAX_AGE
-        )
-        client_id, phone = (value or "").split(":", 1)
-    except (KeyError, signing.BadSignature, ValueError):
+        client_id, phone, proven_at = int(proof["client"]), str(proof["phone"]), float(proof["at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if time.time() - proven_at > PHONE_PROOF_LIFETIME.total_seconds():
+        request.session.pop(PHONE_PROOF_KEY, None)
         return None
     return Client.objects.filter(pk=client_id, phone=phone).first()
 
 
-def _remember_client(response: HttpResponse, client: Client, *, secure: bool) -> None:
-    response.set_signed_cookie(
-        RETURNING_COOKIE,
-        f"{client.pk}:{client.phone}",
-        salt=RETURNING_SALT,
-        max_age=RETURNING_MAX_AGE,
-        httponly=True,
-        samesite="Lax",
-        secure=secure,
-    )
+def _remember_client(request: HttpRequest, client: Client, *, proven_now: bool) -> None:
+    """Keep the phone proof in the session; its clock starts when the code was typed, so
+    booking again without a code does not extend it."""
+    proven_at = time.time()
+    if not proven_now:
+        proven_at = float((request.session.get(PHONE_PROOF_KEY) or {}).get("at", proven_at))
+    request.session[PHONE_PROOF_KEY] = {"client": client.pk, "phone": client.phone, "at": proven_at}
 
 
 def _picker_page(
@@ -263,9 +276,15 @@ def book_hold(request: HttpRequest, location_slug: str, service_slug: str) -> Ht
     )
     try:
         hold = appointment_hold(
-            service=service, location=location, start_at=start_at, practitioner=practitioner
+            service=service,
+            location=location,
+            start_at=start_at,
+            practitioner=practitioner,
+            ip=client_ip(request),
+            browser=_browser(request),
+            phone_proven=returning_client(request) is not None,
         )
-    except (SlotTaken, SlotUnavailable) as error:
+    except (SlotTaken, SlotUnavailable, HoldLimitReached) as error:
         return _picker_page(
             request,
             location=location,
@@ -322,14 +341,14 @@ def book_details(request: HttpRequest) -> HttpResponse:
             "email": returning.email,
             "sms_consent": returning.can_receive_sms,
         }
-    code_on_its_way = typed.get("phone") and verification_open(
-        phone=typed["phone"], verification_id=state.get("verification_id")
-    )
     form = DetailsForm(
         request.POST or None,
         initial=initial,
         clinic_name=location.name,
         country=location.country,
+    )
+    code_on_its_way = typed.get("phone") and verification_open(
+        phone=typed["phone"], handle=state.get("verification"), requester=_browser(request)
     )
     phone = ""
     if request.method == "POST" and request.POST.get("phone", "").strip():
@@ -343,22 +362,29 @@ def book_details(request: HttpRequest) -> HttpResponse:
         state["details"] = details
         if returning is not None and returning.phone == phone:
             _save_state(request, state)
-            return _finish_booking(request, hold=hold, details=details)
+            return _finish_booking(request, hold=hold, details=details, proven_now=False)
         # The same number again (a double tap, the back button): the code sent is still good.
-        verification = verification_open(phone=phone, verification_id=state.get("verification_id"))
+        verification = verification_open(
+            phone=phone, handle=state.get("verification"), requester=_browser(request)
+        )
         try:
             if verification is None:
                 verification = verification_start(
-                    phone=phone, ip=client_ip(request), location=location
+                    phone=phone,
+                    ip=client_ip(request),
+                    location=location,
+                    requester=_browser(request),
                 )
         except VerificationRateLimited as error:
-            verification = verification_open(phone=phone, ip=client_ip(request))
+            # A second tap racing the first: its session has no handle yet, but this browser
+            # asked for a code to this phone a moment ago.
+            verification = verification_open(phone=phone, requester=_browser(request))
             if verification is None:
                 form.add_error("phone", error.message)
         except ApplicationError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         if verification is not None:
-            state["verification_id"] = verification.pk
+            state["verification"] = verification.handle
             _save_state(request, state)
             return redirect("site-verify")
     return render(
@@ -387,7 +413,7 @@ def book_verify(request: HttpRequest) -> HttpResponse:
     if hold is None and state.get("booked_url"):
         # A refresh or a second tap after the booking went through: show the booking.
         return redirect(state["booked_url"])
-    if hold is None or not state.get("verification_id") or not state.get("details"):
+    if hold is None or not state.get("verification") or not state.get("details"):
         return redirect("site-book")
     if not _hold_is_live(hold):
         return _hold_expired_page(
@@ -400,23 +426,28 @@ def book_verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and is_resend:
         try:
             verification = verification_start(
-                phone=details["phone"], ip=client_ip(request), location=hold.location
+                phone=details["phone"],
+                ip=client_ip(request),
+                location=hold.location,
+                requester=_browser(request),
             )
         except ApplicationError as error:
             problem = error.message
         else:
-            state["verification_id"] = verification.pk
+            state["verification"] = verification.handle
             _save_state(request, state)
             notice = "We have sent you a new code. Codes from earlier texts no longer work."
     elif request.method == "POST" and form.is_valid():
         try:
             verification_check(
-                verification_id=state["verification_id"], code=form.cleaned_data["code"]
+                handle=state["verification"],
+                code=form.cleaned_data["code"],
+                requester=_browser(request),
             )
         except ApplicationError as error:
             form.add_error("code" if error.field == "code" else None, error.message)
         else:
-            return _finish_booking(request, hold=hold, details=details)
+            return _finish_booking(request, hold=hold, details=details, proven_now=True)
     return render(
         request,
         "bookings/site/verify.html",
@@ -433,8 +464,11 @@ def book_verify(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _finish_booking(request: HttpRequest, *, hold: Appointment, details: dict) -> HttpResponse:
-    """The phone is proven: register the client and turn the hold into a booking."""
+def _finish_booking(
+    request: HttpRequest, *, hold: Appointment, details: dict, proven_now: bool
+) -> HttpResponse:
+    """The phone is proven (just now, or by this browser in the last hour): register the client
+    and turn the hold into a booking."""
     location, service = hold.location, hold.service
     try:
         client = client_register(
@@ -478,7 +512,7 @@ def _finish_booking(request: HttpRequest, *, hold: Appointment, details: dict) -
             },
             status=409,
         )
-        _remember_client(response, client, secure=request.is_secure())
+        _remember_client(request, client, proven_now=proven_now)
         return response
     except NotEligible as refusal:
         # Free the held time for others: this client cannot have it as things stand.
@@ -488,7 +522,8 @@ def _finish_booking(request: HttpRequest, *, hold: Appointment, details: dict) -
             )
         _save_state(request, {})
         needs_consultation = refusal.code in policy.REFUSALS_NEEDING_A_CONSULTATION
-        response = render(
+        _remember_client(request, client, proven_now=proven_now)
+        return render(
             request,
             "bookings/site/not_eligible.html",
             {
@@ -502,8 +537,6 @@ def _finish_booking(request: HttpRequest, *, hold: Appointment, details: dict) -
             },
             status=409,
         )
-        _remember_client(response, client, secure=request.is_secure())
-        return response
     except ValidationFailed as error:
         return render(
             request,
@@ -516,7 +549,6 @@ def _finish_booking(request: HttpRequest, *, hold: Appointment, details: dict) -
     if then:
         url += f"?then={then}"
     _save_state(request, {"booked_url": url})
-    response = HttpResponseRedirect(url)
-    _remember_client(response, client, secure=request.is_secure())
+    _remember_client(request, client, proven_now=proven_now)
     logger.info("online booking completed", extra={"appointment_id": appointment.pk})
-    return response
+    return HttpResponseRedirect(url)

@@ -230,9 +230,9 @@ def test_consent_is_recorded_only_by_clinical_staff(treatment, reception):
 def test_the_staff_api_answers_409_for_an_early_no_show_and_reverts_one_as_arrived(
     treatment, reception, clock, client
 ):
-    client.force_login(reception)
     url = f"/api/v1/staff/appointments/{treatment.pk}/status"
     clock.move_to(at(10, 5))
+    client.force_login(reception)  # after the clock moves: staff sessions end when idle
     early = client.post(url, {"action": "no_show"}, content_type="application/json")
     assert early.status_code == 409
     assert early.json()["error"] == "illegal_transition"

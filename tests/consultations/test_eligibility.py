@@ -142,7 +142,7 @@ def test_a_new_clearance_after_not_suitable_allows_treatment(
     book_consultation, clear, client_person, treatment_service, clock
 ):
     clear(book_consultation(client_person), outcome="not_suitable")
-    clock.shift(timedelta(days=1))
+    clock.shift(timedelta(days=1, hours=4))  # after that consultation
     clear(book_consultation(client_person, at(10, day=date(2026, 12, 3))))
     assert eligibility.check(
         client=client_person, service=treatment_service, start_at=at(10)

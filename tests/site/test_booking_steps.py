@@ -59,11 +59,16 @@ def test_a_double_tap_on_continue_sends_one_code_and_both_land_on_the_code_page(
 def test_a_second_submit_racing_the_first_still_reaches_the_code_page(
     client, practitioner, location, consultation_service, frozen_monday, sent_codes
 ):
-    from bookings.services.verification import verification_start
+    from bookings.services.verification import verification_requester_for, verification_start
 
     hold(client, location, consultation_service)
-    # The first tap's request sent the code but its session was not saved yet.
-    verification_start(phone=PHONE, ip="127.0.0.1", location=location)
+    # The first tap's request sent the code (for this browser) but its session was not saved.
+    verification_start(
+        phone=PHONE,
+        ip="127.0.0.1",
+        location=location,
+        requester=verification_requester_for(session_key=client.session.session_key),
+    )
 
     response = details(client)
 

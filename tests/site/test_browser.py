@@ -138,7 +138,11 @@ def choose_day_and_first_time(page, location, days_ahead: int, shoot, label: str
     # HTMX swapped the picker in place: no full reload, and the address follows the day.
     assert page.evaluate("window.stillSamePage === true")
     # htmx pushes the new address after the swap settles, a moment after the markup changes.
-    page.wait_for_function(f"location.href.includes('day={day.isoformat()}')", timeout=10_000)
+    # Polled from outside the page: a predicate evaluated inside it would need 'unsafe-eval',
+    # which the CSP refuses.
+    from playwright.sync_api import expect
+
+    expect(page).to_have_url(re.compile(f"day={day.isoformat()}"), timeout=10_000)
     shoot(page, f"{label}-day")
     page.locator("button.time").first.click()
 

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from django.utils import timezone
 from ninja import Field, Router, Schema
 
-from bookings import eligibility
+from bookings import access, eligibility
 from bookings.auth import staff_auth
 from bookings.models import Appointment, Client, ConsentFormVersion, Consultation, HealthRecheck
 from bookings.selectors.consultations import consultations_for_review, health_rechecks_in_review
@@ -210,6 +210,7 @@ def get_eligibility(
     client = Client.objects.filter(pk=client_id).first()
     if client is None:
         raise NotFound("No such client.")
+    access.check_client_access(actor=request.auth, client=client)
     service_obj = Service.objects.filter(pk=service).first()
     if service_obj is None:
         raise ValidationFailed("Unknown service.", field="service")

@@ -39,7 +39,7 @@ def _out(message: Message) -> dict:
         "appointment_id": message.appointment_id,
         "category": message.category,
         "to": message.to,
-        "body": message.body,
+        "body": message.body_for_staff,
         "due_at": message.due_at,
         "status": message.status,
         "status_reason": message.status_reason,

@@ -11,9 +11,10 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render, resolve_url
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from clinic import roles
 from clinic.errors import ApplicationError
@@ -45,6 +46,18 @@ def render_error(request: HttpRequest, error: ApplicationError) -> HttpResponse:
         "workspace/_error.html" if request.headers.get("HX-Request") else "workspace/error.html"
     )
     return render_staff(request, template, {"error": error}, status=error.status)
+
+
+def redirect_to_next(request: HttpRequest, default: str, *args: Any) -> HttpResponseRedirect:
+    """Go back to the form's ``next`` page when it is one of ours, else to ``default`` (a URL
+    name or path). A ``next`` pointing at another site is ignored: otherwise a link could make
+    a staff action land on a look-alike login page."""
+    wanted = request.POST.get("next") or request.GET.get("next") or ""
+    if wanted and url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return HttpResponseRedirect(wanted)
+    return HttpResponseRedirect(resolve_url(default, *args))
 
 
 def staff_member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

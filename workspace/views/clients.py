@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages as flash
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
@@ -15,7 +17,9 @@ from bookings.selectors.staff import (
     clients_browse,
 )
 from bookings.services.client_merge import clients_merge
+from bookings.services.data_protection import client_data_export, client_erase
 from bookings.services.staff_clients import client_update_by_staff
+from clinic import roles
 from clinic.errors import ApplicationError, ValidationFailed
 from workspace.views.access import render_staff, staff_member_required
 
@@ -124,5 +128,40 @@ def client_merge(request: HttpRequest, client_id: int) -> HttpResponse:
             "error": error,
             "reason": request.POST.get("reason", ""),
         },
+        status=error.status if error else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_member_required
+def client_data(request: HttpRequest, client_id: int) -> HttpResponse:
+    """Data-protection rights for a manager: export everything held (JSON, or a printable
+    summary) or erase the client, each with a written reason (audited by the service)."""
+    roles.require_role(request.user, roles.MANAGER)
+    client = client_for_staff(actor=request.user, client_id=client_id)
+    error = None
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        reason = request.POST.get("reason", "")
+        try:
+            if action == "erase":
+                client_erase(actor=request.user, client=client, reason=reason)
+                return redirect("staff-client", client_id=client.pk)
+            export = client_data_export(actor=request.user, client=client, reason=reason)
+        except ApplicationError as refusal:
+            error = refusal
+        else:
+            if action == "export_html":
+                return render(request, "workspace/client_export.html", {"export": export})
+            response = HttpResponse(
+                json.dumps(export, indent=2, ensure_ascii=False),
+                content_type="application/json; charset=utf-8",
+            )
+            response["Content-Disposition"] = f'attachment; filename="client-{client.pk}.json"'
+            return response
+    return render_staff(
+        request,
+        "workspace/client_data.html",
+        {"nav": "clients", "client": client, "error": error},
         status=error.status if error else 200,
     )

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("bookings", "0009_consultation_screened_in_person"),
+        ("bookings", "0011_data_protection"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
