@@ -80,6 +80,8 @@ def _new_page(browser, width: int):
         viewport={"width": width, "height": 844 if width < 600 else 900},
         timezone_id="Europe/London",
         locale="en-GB",
+        # axe is injected as a script string; the site's CSP (rightly) forbids eval.
+        bypass_csp=True,
     )
     page = context.new_page()
     page.set_default_timeout(10_000)

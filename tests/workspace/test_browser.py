@@ -642,7 +642,7 @@ def test_a_manager_rewords_a_reminder_with_a_live_segment_count(page, manager, l
     page.wait_for_load_state()
     page.fill("#rule-template", "Hi {{ first_name }}, see you tomorrow 😊")
     page.wait_for_function(
-        "document.querySelector('[data-testid=segment-count]').textContent.includes('UCS-2')"
+        "() => document.querySelector('[data-testid=segment-count]').textContent.includes('UCS-2')"
     )
     assert "Hi Alexandra, see you tomorrow" in page.locator(".sms-bubble").inner_text()
     page.screenshot(path=str(SCREENSHOTS / "staff-reminder-edit.png"), full_page=True)
