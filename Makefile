@@ -64,6 +64,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/booking_race.py
 	$(BIN)/python bench/abuse_limits.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python bench/reminders.py
+	BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python bench/http.py
 
 # Re-pin dependencies after editing pyproject.toml (needs pip-tools in the venv).
 requirements: $(BIN)/python
