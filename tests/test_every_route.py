@@ -377,6 +377,8 @@ def world(
         recall = recall_create(
             actor=manager,
             product_id=Product.objects.create(name="Hyaluronic serum").pk,
+            treated_from=MONDAY.date() - timedelta(days=90),
+            treated_to=MONDAY.date(),
             reason="Supplier notice",
             client_instructions="Call us if you noticed a reaction.",
         )

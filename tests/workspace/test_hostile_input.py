@@ -58,3 +58,9 @@ def test_nul_characters_are_refused_before_any_view(as_reception, location, valu
     response = as_reception.get("/staff/clients/", {"q": value})
 
     assert response.status_code == 400
+
+
+def test_the_today_sheet_at_the_end_of_time_shows_today(as_manager, practitioner, location):
+    """The every-route battery found a 500 for ``/staff/today/?date=9999-12-31``."""
+    for value in ("9999-12-31", "0001-01-01", "²", "x" * 500):
+        assert as_manager.get("/staff/today/", {"date": value}).status_code == 200

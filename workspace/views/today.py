@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from bookings.selectors.calendar import calendar_practitioners, own_practitioner
+from clinic.parsing import date_or_none
 from workspace.selectors.today import today_sheet
 from workspace.views.access import current_location, render_staff, staff_member_required
 
@@ -22,10 +21,8 @@ def today_page(request: HttpRequest) -> HttpResponse:
     practitioner = next((p for p in practitioners if str(p.id) == wanted), None)
     if practitioner is None and not wanted:
         practitioner = own_practitioner(request.user)
-    try:
-        day = date.fromisoformat(request.GET.get("date", ""))
-    except ValueError:
-        day = timezone.localdate(timezone=location.zone)
+    # Any date the calendar can show (clinic.parsing bounds it); anything else means today.
+    day = date_or_none(request.GET.get("date")) or timezone.localdate(timezone=location.zone)
     sheet = today_sheet(actor=request.user, location=location, day=day, practitioner=practitioner)
     return render_staff(
         request,
