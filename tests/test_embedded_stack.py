@@ -65,7 +65,7 @@ def stack(fake_twilio, tmp_path_factory):
         running.wait_until_healthy(f"http://127.0.0.1:{port}")
         secret_key = (ROOT / "var" / "secret-key").read_text().strip()
         running._manage_env = {**env, "DEBUG": "1", "SECRET_KEY": secret_key}
-        running.token = running.manage("create_api_token", "manager").strip()
+        running.token = running.manage("create_api_token", "manager").strip().splitlines()[-1]
         yield running
     finally:
         running.stop()
