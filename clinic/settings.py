@@ -66,6 +66,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "clinic.metrics.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -279,7 +280,14 @@ SLOT_HOLD_MINUTES = env_int("SLOT_HOLD_MINUTES", 10, minimum=1)
 # that the held slot is released (bookings.tentative_holds_release_due).
 CLEARANCE_MARGIN_HOURS = env_int("CLEARANCE_MARGIN_HOURS", 12, minimum=0)
 
+# /metrics: with a token, only requests carrying it; without one, only from this machine.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+# logfmt (key=value) lines by default; one JSON object per line for log shippers.
+LOG_FORMAT = env_str("LOG_FORMAT", "logfmt").lower()
+if LOG_FORMAT not in {"logfmt", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be logfmt or json, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -288,12 +296,19 @@ LOGGING = {
         "logfmt": {
             "()": "clinic.logging.LogfmtFormatter",
         },
+        # Extra fields become keys of the object, like logfmt's key=value pairs.
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger", "message": "msg"},
+            "timestamp": "ts",
+        },
     },
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
-            "formatter": "logfmt",
+            "formatter": LOG_FORMAT,
         }
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},

@@ -15,6 +15,7 @@ import reminders.api
 import reminders.staff_api
 from clinic.api import api
 from clinic.health import healthz
+from clinic.metrics import metrics
 
 api.add_router("/", clinic.catalogue_api.router)
 api.add_router("/", bookings.api.router)
@@ -26,6 +27,7 @@ api.add_router("/", bookings.verification_api.router)
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("bookings.urls")),

@@ -8,6 +8,9 @@ class RemindersConfig(AppConfig):
     verbose_name = "Reminders"
 
     def ready(self) -> None:
+        from clinic.metrics import register_state_collector
         from reminders import receivers
+        from reminders.metrics import OutboxCollector
 
         receivers.connect()
+        register_state_collector(OutboxCollector())

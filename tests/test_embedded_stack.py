@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.fake_twilio import FakeTwilio
 from tests.stack import ROOT, Stack, base_environment, free_port, request
@@ -191,6 +192,19 @@ def test_the_embedded_stack_sends_every_message_once_while_booking_without_a_res
     booked_phones = {f"+4479112{n:05d}" for n in range(LOAD_BOOKINGS)}
     confirmations = collections.Counter(e["to"] for e in accepted if e["to"] in booked_phones)
     assert confirmations == dict.fromkeys(booked_phones, 1)
+    # Counted in each gunicorn and Celery process, summed by /metrics (multiprocess mode).
+    status, _, body = request(f"{stack.url}/metrics")
+    assert status == 200
+    figures = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(body.decode())
+        for sample in family.samples
+    }
+    api_booked = (("channel", "api"), ("outcome", "booked"))
+    assert figures[("aftercare_bookings_total", api_booked)] == LOAD_BOOKINGS
+    accepted_labels = (("error_code", ""), ("outcome", "accepted"))
+    assert figures[("aftercare_sms_sends_total", accepted_labels)] == len(accepted)
+    assert figures[("aftercare_outbox_messages", (("status", "sending"),))] == 0
     # The same worker did it all: nothing crashed and nothing had to be restarted.
     assert stack.pid("worker") == worker_pid
     assert "exited:" not in stack.log()

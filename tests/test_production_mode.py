@@ -98,6 +98,15 @@ def test_make_serve_serves_pages_static_files_and_sends_sms_through_the_worker(
         report.append(f"GET /healthz -> {status} {body.decode()}")
         assert status == 200
 
+        status, _, _ = request(url + "/metrics")
+        assert status == 403
+        status, _, body = request(
+            url + "/metrics", headers={"Authorization": f"Bearer {env['METRICS_TOKEN']}"}
+        )
+        report.append(f"GET /metrics without the token -> 403, with it -> {status}")
+        assert status == 200
+        assert b"aftercare_outbox_oldest_due_unsent_seconds" in body
+
         # A clinic to book at (make serve itself creates no demo data), and a staff token.
         stack.manage("seed_demo", "--force", "--no-appointments")
         token = stack.manage("create_api_token", "manager").strip().splitlines()[-1]
