@@ -8,6 +8,7 @@ from typing import ParamSpec, TypeVar
 
 from prometheus_client import Counter
 
+import clinic.metrics  # noqa: F401 - names multiprocess files before any metric exists
 from clinic.errors import ApplicationError, NotEligible, SlotTaken
 
 BOOKINGS = Counter(

@@ -10,7 +10,9 @@ Celery workers and beat, possibly on several machines):
 - **Events** (requests and their latency, bookings by outcome, SMS handed to the provider,
   dispatch latency) are prometheus-client counters and histograms. With
   ``PROMETHEUS_MULTIPROC_DIR`` set (bin/supervise sets it), every process writes its own file
-  there and a scrape sums them, so the figures cover all processes sharing that folder.
+  there and a scrape sums them, so the figures cover all processes sharing that folder
+  (docker-compose.yml shares one volume between web, worker and beat). Files are named by
+  host name and pid, because processes in different containers can have the same pid.
 
 Closed to the public: a ``Authorization: Bearer <METRICS_TOKEN>`` header when METRICS_TOKEN is
 set; otherwise only requests from this machine that no proxy forwarded.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import hmac
 import os
+import socket
 import time
 from collections.abc import Callable, Iterable
 
@@ -32,9 +35,20 @@ from prometheus_client import (
     CollectorRegistry,
     Histogram,
     generate_latest,
+    values,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
+
+
+def _process_identifier() -> str:
+    # Distinct for every running process, even in containers that share the metrics folder.
+    return f"{socket.gethostname().replace('_', '-')}-{os.getpid()}"
+
+
+# Before any metric exists (bookings.metrics and reminders.metrics import this module first).
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    values.ValueClass = values.MultiProcessValue(process_identifier=_process_identifier)
 
 REQUEST_LATENCY = Histogram(
     "aftercare_http_request_duration_seconds",

@@ -10,6 +10,7 @@ from django.utils import timezone
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
+import clinic.metrics  # noqa: F401 - names multiprocess files before any metric exists
 from reminders.models import Message
 
 Status = Message.Status

@@ -52,7 +52,7 @@ def test_compose_runs_the_procfile_pieces_and_migrates_before_workers_start():
     assert procfile == {"web": "bin/web", "worker": "bin/worker", "beat": "bin/beat"}
     web_command = " ".join(services["web"]["command"])
     assert web_command.index("bin/release") < web_command.index("bin/web")
-    assert "bin/worker" in " ".join(services["worker"]["command"])
+    assert services["worker"]["command"] == ["bin/worker"]
     assert services["beat"]["command"] == ["bin/beat"]
     # Migrations (in the web service's release step) before any new worker or beat.
     for name in ("worker", "beat"):
