@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.urls import reverse
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
@@ -135,7 +136,7 @@ def booking_out(appointment: Appointment) -> BookingOut:
     return BookingOut(
         appointment=appointment_out(appointment),
         manage_token=token,
-        manage_url=f"{settings.PUBLIC_BASE_URL}/b/{token}/",
+        manage_url=settings.PUBLIC_BASE_URL + reverse("site-manage", args=[token]),
     )
 
 

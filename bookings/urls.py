@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from django.urls import path
 
-from bookings.views import manage_views, site
+from bookings.views import manage_views, screening, site
 
-urlpatterns: list = [
-    # Client booking site (issue 7)
+urlpatterns = [
+    # The client booking site and the manage-link pages.
     path("book/", site.book_start, name="site-book"),
     path("book/details/", site.book_details, name="site-details"),
     path("book/verify/", site.book_verify, name="site-verify"),
@@ -21,22 +21,12 @@ urlpatterns: list = [
         manage_views.booking_first_treatment,
         name="site-first-treatment",
     ),
-]
-
-# Staff workspace (issue 8)
-from bookings.views.staff.urls import urlpatterns as staff_urlpatterns  # noqa: E402
-
-urlpatterns += staff_urlpatterns
-
-# Health questions (issue 5): screening before a consultation, re-check before later sessions.
-from bookings.views import screening as screening_views  # noqa: E402
-
-urlpatterns += [
-    path("b/<str:token>/screening/", screening_views.screening_form, name="site-screening"),
-    path("r/<str:token>/", screening_views.health_recheck, name="health-recheck"),
+    # Health questions: screening before a consultation, re-check before later sessions.
+    path("b/<str:token>/screening/", screening.screening_form, name="site-screening"),
+    path("r/<str:token>/", screening.health_recheck, name="health-recheck"),
     path(
         "b/<str:token>/recheck/",
-        screening_views.health_recheck_from_manage_link,
+        screening.health_recheck_from_manage_link,
         name="site-recheck",
     ),
 ]

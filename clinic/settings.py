@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "clinic",
     "bookings",
     "reminders",
+    "workspace",
 ]
 
 MIDDLEWARE = [
@@ -134,8 +135,8 @@ STORAGES = {
     },
 }
 
-LOGIN_URL = "/staff/login/"
-LOGIN_REDIRECT_URL = "/staff/"
+LOGIN_URL = "staff-login"
+LOGIN_REDIRECT_URL = "staff-calendar"
 
 # Security: strict defaults in production, relaxed for local HTTP.
 SESSION_COOKIE_HTTPONLY = True
@@ -160,7 +161,7 @@ AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
-AXES_LOCKOUT_TEMPLATE = "bookings/staff/locked_out.html"
+AXES_LOCKOUT_TEMPLATE = "workspace/locked_out.html"
 
 # Cache: Redis when configured (shared by web and workers), else local memory.
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()

@@ -8,11 +8,10 @@ from django.views.generic import RedirectView
 
 import bookings.api
 import bookings.screening_api
-import bookings.staff_api
 import bookings.verification_api
 import clinic.catalogue_api
 import reminders.api
-import reminders.staff_api
+import workspace.api
 from clinic.api import api
 from clinic.health import healthz
 from clinic.metrics import metrics
@@ -21,8 +20,7 @@ api.add_router("/", clinic.catalogue_api.router)
 api.add_router("/", bookings.api.router)
 api.add_router("/", reminders.api.router)
 api.add_router("/", bookings.screening_api.router)
-api.add_router("/staff/", bookings.staff_api.router)
-api.add_router("/staff/", reminders.staff_api.router)
+api.add_router("/staff/", workspace.api.router)
 api.add_router("/", bookings.verification_api.router)
 
 urlpatterns = [
@@ -32,5 +30,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("bookings.urls")),
     path("", include("reminders.urls")),
-    path("", RedirectView.as_view(url="/book/", permanent=False), name="home"),
+    path("", include("workspace.urls")),
+    path("", RedirectView.as_view(pattern_name="site-book", permanent=False), name="home"),
 ]

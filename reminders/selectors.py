@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count, QuerySet
+from django.urls import reverse
 
 from bookings.models import Appointment, Client
 from bookings.tokens import manage_token_for
@@ -95,6 +96,6 @@ def care_page_for_token(*, token: str) -> CarePage:
         clinic_phone=location.phone,
         urgent_phone=location.urgent_phone,
         local_start=appointment.start_at.astimezone(location.zone),
-        manage_url=f"/b/{manage_token_for(appointment)}/",
+        manage_url=reverse("site-manage", args=[manage_token_for(appointment)]),
         sections=CARE_INSTRUCTIONS[appointment.service.kind],
     )

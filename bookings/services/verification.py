@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from django.core import signing
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
@@ -197,7 +198,8 @@ def verification_token_validate(*, token: str | None, phone: str) -> None:
     if not token:
         raise VerificationRequired(
             "Please verify your phone number first: request a code with POST "
-            "/api/v1/verifications and send the token from its check as verification_token.",
+            f"{reverse('api:create_verification')} and send the token from its check as "
+            "verification_token.",
             field="verification_token",
         )
     try:

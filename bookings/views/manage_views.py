@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 from icalendar import Calendar, Event
@@ -86,11 +86,8 @@ def _can_change_online(appointment: Appointment) -> bool:
     return appointment.status in CHANGEABLE and timezone.now() <= _change_deadline(appointment)
 
 
-def _screening_url(token: str) -> str | None:
-    try:
-        return reverse("site-screening", args=[token])
-    except NoReverseMatch:  # the consultation app's screening page is wired separately
-        return f"/b/{token}/screening/"
+def _screening_url(token: str) -> str:
+    return reverse("site-screening", args=[token])
 
 
 def _screening_pending(appointment: Appointment) -> bool:

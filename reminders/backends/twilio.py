@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
+from django.urls import reverse
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -51,7 +52,7 @@ class TwilioBackend(SmsBackend):
         )
 
     def _status_callback(self, message_id: int | None) -> str:
-        url = f"{settings.PUBLIC_BASE_URL}/webhooks/twilio/status"
+        url = settings.PUBLIC_BASE_URL + reverse("reminders:twilio-status")
         # Our row id rides along so a callback can resolve a row whose worker died before it
         # recorded the SID.
         return f"{url}?{urlencode({'m': message_id})}" if message_id is not None else url

@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from bookings.models import Appointment, Client
+from bookings.selectors.consultations import appointment_awaiting_recheck
+from bookings.services.consultations import health_recheck_answer
 from bookings.tokens import manage_token_for
 from clinic.errors import ApplicationError
 from clinic.models import Location
@@ -113,7 +116,7 @@ def inbound_receive(
         if keyword == "CANCEL" and appointment is not None:
             reply = (
                 f"You won't get more texts from {clinic_name}. To cancel your appointment, "
-                f"use {public_url(f'/b/{manage_token_for(appointment)}/')}"
+                f"use {public_url(reverse('site-manage', args=[manage_token_for(appointment)]))}"
             )
     elif keyword in OPT_IN_KEYWORDS:
         kind = InboundMessage.Kind.START
@@ -226,16 +229,11 @@ def _record_recheck(*, client: Client | None, changed: bool) -> tuple[str, Appoi
     the reply stays unhandled (kind ``recheck``) for staff to record."""
     if client is None:
         return "", None
-    try:
-        from bookings.selectors.consultations import appointment_awaiting_recheck as find
-        from bookings.services.consultations import health_recheck_answer as answer
-    except ImportError:
-        return "Thanks, we've passed your answer to the clinic.", None
-    appointment = find(client=client)
+    appointment = appointment_awaiting_recheck(client=client)
     if appointment is None:
         return "", None
     try:
-        answer(appointment=appointment, changed=changed, via="sms")
+        health_recheck_answer(appointment=appointment, changed=changed, via="sms")
     except ApplicationError as exc:
         logger.info("sms recheck answer refused", extra={"code": exc.code})
         return "", appointment

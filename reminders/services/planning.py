@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from bookings.models import Appointment, Client
@@ -99,20 +100,19 @@ def appointment_message_context(*, appointment: Appointment) -> dict[str, object
     location = appointment.location
     zone = location.zone
     manage_token = manage_token_for(appointment)
+    care_token = care_token_for(appointment_id=appointment.pk, end_at=appointment.end_at)
     return {
         "first_name": appointment.client.first_name if appointment.client else "",
         "clinic_name": location.name,
         "clinic_phone": location.phone,
         "date": local_date_text(appointment.start_at, zone),
         "time": local_time_text(appointment.start_at, zone),
-        "manage_url": public_url(f"/b/{manage_token}/"),
-        "care_url": public_url(
-            f"/c/{care_token_for(appointment_id=appointment.pk, end_at=appointment.end_at)}/"
-        ),
+        "manage_url": public_url(reverse("site-manage", args=[manage_token])),
+        "care_url": public_url(reverse("reminders:care-page", args=[care_token])),
         # The consultation flow's re-check page hangs off the manage link.
-        "recheck_url": public_url(f"/b/{manage_token}/recheck/"),
-        "screening_url": public_url(f"/b/{manage_token}/screening/"),
-        "book_url": public_url("/book/"),
+        "recheck_url": public_url(reverse("site-recheck", args=[manage_token])),
+        "screening_url": public_url(reverse("site-screening", args=[manage_token])),
+        "book_url": public_url(reverse("site-book")),
     }
 
 

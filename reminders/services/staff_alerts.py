@@ -103,7 +103,7 @@ def staff_alert_urgent_reply(*, inbound: InboundMessage, location_open: bool) ->
     """Plan alerts for an aftercare reply flagged urgent (``inbound.appointment`` is the treated
     visit, so its practitioner hears first)."""
     appointment = inbound.appointment
-    link = public_url(reverse("reminders:staff-inbox"))
+    link = public_url(reverse("staff-inbox"))
     told = (
         "They were told that their practitioner will contact them soon."
         if location_open

@@ -1,0 +1,361 @@
+"""What people click at the front desk, in headless Chromium: reception books a phone client
+into a free slot, reschedules by drag and by the edit form, and a practitioner records a
+consultation outcome that turns a pending treatment into booked. Screenshots (1280 px wide)
+land in var/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from bookings import services
+from bookings.models import Appointment, Client, ConsentFormVersion, Consultation
+from tests import factories
+from tests.conftest import REQUIRE_SERVICES
+from tests.workspace.conftest import WEDNESDAY, at
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "correct horse battery staple"
+SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def page(live_server):
+    if CHROMIUM is None:
+        if REQUIRE_SERVICES:
+            pytest.fail("chromium is not installed (CI/REQUIRE_SERVICES is set)")
+        pytest.skip("chromium is not installed: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    # The ORM runs in this thread while Playwright's sync API keeps an event loop in it.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        tab = context.new_page()
+        tab.set_default_timeout(10_000)
+        errors: list[str] = []
+        tab.on("pageerror", lambda error: errors.append(str(error)))
+        tab.base_url = live_server.url  # type: ignore[attr-defined]
+        yield tab
+        context.close()
+        browser.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+def sign_in(page, username: str) -> None:
+    page.goto(page.base_url + "/staff/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/staff/")
+
+
+def open_calendar(page, day=WEDNESDAY) -> None:
+    page.goto(f"{page.base_url}/staff/?date={day.isoformat()}")
+    page.wait_for_selector(".ec-body .ec-day")
+
+
+def slot_point(page, column_title: str, hour: int, minute: int = 0) -> tuple[float, float]:
+    """Screen point of a time in a practitioner's column, from the grid's own geometry."""
+    return page.evaluate(
+        """([title, hour, minute]) => {
+            const heads = [...document.querySelectorAll('.ec-header .ec-col-head')];
+            const days = document.querySelectorAll('.ec-body .ec-day');
+            // With a single column EventCalendar shows only the date above it.
+            const label = (head) => (head.querySelector('.label-full') || head).textContent.trim();
+            const index = days.length === 1 ? 0 : heads.findIndex(h => label(h) === title);
+            const day = days[index].getBoundingClientRect();
+            const config = JSON.parse(document.getElementById('calendar-config').textContent);
+            const minutes = (text) => { const [h, m] = text.split(':'); return (+h) * 60 + (+m); };
+            const first = minutes(config.slotMinTime), last = minutes(config.slotMaxTime);
+            const perMinute = day.height / (last - first);
+            // The middle of the first quarter-hour slot after the wanted time.
+            return [day.left + day.width / 2, day.top + (hour * 60 + minute - first + 7) * perMinute];
+        }""",
+        [column_title, hour, minute],
+    )
+
+
+def drag_event(page, event_text: str, column_title: str, hour: int) -> None:
+    """Drag an appointment by its top edge to ``hour`` in a column, as a person would."""
+    box = page.locator(f".ec-event:has-text('{event_text}')").bounding_box()
+    target_x, target_y = slot_point(page, column_title, hour)
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 6)
+    page.mouse.down()
+    page.mouse.move(target_x, target_y - 10, steps=12)
+    page.mouse.move(target_x, target_y, steps=4)
+    page.mouse.up()
+
+
+def test_reception_books_a_phone_client_into_a_free_slot(
+    page, reception, practitioner, consultation_service, location
+):
+    sign_in(page, reception.username)
+    open_calendar(page)
+    page.screenshot(path=str(SCREENSHOTS / "staff-calendar-empty.png"))
+
+    x, y = slot_point(page, "Pat Lee", 14)
+    page.mouse.click(x, y)
+    page.wait_for_selector("#booking-form")
+    assert page.input_value("#booking-start") == "2026-12-02T14:00"
+    page.select_option("#booking-service", str(consultation_service.id))
+    page.click("details.new-client summary")
+    page.fill("#new-first", "Nia")
+    page.fill("#new-last", "Phone")
+    page.fill("#new-phone", "07911 123456")
+    page.check("input[name=sms_consent]")
+    page.screenshot(path=str(SCREENSHOTS / "staff-booking-form.png"))
+    page.click("#booking-form button[type=submit]")
+
+    page.wait_for_selector(".appointment-panel")
+    page.wait_for_selector(".ec-event:has-text('Nia Phone')")
+    page.screenshot(path=str(SCREENSHOTS / "staff-booked.png"))
+    appointment = Appointment.objects.get(client__phone="+447911123456")
+    assert appointment.start_at == at(14)
+    assert appointment.channel == "staff"
+    assert Client.objects.get(phone="+447911123456").sms_consent_method == "staff_phone"
+
+
+def test_reception_books_from_the_rooms_view_into_the_clicked_room(
+    page, reception, practitioner, location, room
+):
+    facial = factories.ServiceFactory(name="Hydrating facial", duration_minutes=45)
+    second_room = factories.RoomFactory(location=location, name="Room 2")
+    facial.rooms.add(room, second_room)
+    practitioner.services.add(facial)
+    sign_in(page, reception.username)
+    page.goto(f"{page.base_url}/staff/?by=room&date={WEDNESDAY.isoformat()}")
+    page.wait_for_selector(".ec-body .ec-day")
+
+    x, y = slot_point(page, "Room 2", 15)
+    page.mouse.click(x, y)
+    page.wait_for_selector("#booking-form")
+    assert page.input_value("#booking-room") == str(second_room.id)
+    assert page.input_value("#booking-start") == "2026-12-02T15:00"
+    page.select_option("#booking-service", str(facial.id))
+    page.click("details.new-client summary")
+    page.fill("#new-first", "Rhea")
+    page.fill("#new-last", "Room")
+    page.fill("#new-phone", "07911 123457")
+    page.click("#booking-form button[type=submit]")
+
+    page.wait_for_selector(".appointment-panel")
+    page.wait_for_selector(".ec-event:has-text('Rhea Room')")
+    page.screenshot(path=str(SCREENSHOTS / "staff-rooms-booked.png"))
+    appointment = Appointment.objects.get(client__phone="+447911123457")
+    assert (appointment.room, appointment.start_at) == (second_room, at(15))
+
+    # Dragged across into Room 1 an hour later.
+    drag_event(page, "Rhea Room", "Room 1", 16)
+    page.wait_for_selector(".appointment-panel .when:has-text('16:')")
+    appointment.refresh_from_db()
+    assert (appointment.room, appointment.start_at) == (room, at(16))
+
+
+def test_reception_finds_an_existing_client_and_a_taken_slot_is_shown_inline(
+    page, reception, practitioner, consultation_service, location
+):
+    ada = factories.ClientFactory(first_name="Ada", last_name="Jones", phone="+447911000222")
+    busy = services.appointment_book(
+        client=factories.ClientFactory(),
+        service=consultation_service,
+        location=location,
+        start_at=at(11),
+        practitioner=practitioner,
+    )
+    sign_in(page, reception.username)
+    open_calendar(page)
+    x, y = slot_point(page, "Pat Lee", 12)
+    page.mouse.click(x, y)
+    page.wait_for_selector("#booking-form")
+    page.select_option("#booking-service", str(consultation_service.id))
+    page.fill("#client-search", "jones")
+    page.click(f"button.pick[data-client-id='{ada.id}']")
+    # Reception changes the time to one that is already taken.
+    page.fill("#booking-start", "2026-12-02T11:00")
+    page.click("#booking-form button[type=submit]")
+    page.wait_for_selector("[data-error-code=slot_taken]")
+    page.screenshot(path=str(SCREENSHOTS / "staff-booking-slot-taken.png"))
+    assert Appointment.objects.filter(client=ada).count() == 0
+    assert busy.client.full_name in page.content()  # still on the calendar
+
+    # One click on a suggested free time fills the form.
+    page.click("button.use-time[data-start='2026-12-02T11:30']")
+    assert page.input_value("#booking-start") == "2026-12-02T11:30"
+    page.click("#booking-form button[type=submit]")
+    page.wait_for_selector(".appointment-panel")
+    assert Appointment.objects.get(client=ada).start_at == at(11, 30)
+
+
+def test_reception_reschedules_by_drag_and_by_the_edit_form(
+    page, reception, practitioner, consultation_service, location
+):
+    appointment = services.appointment_book(
+        client=factories.ClientFactory(first_name="Dora", last_name="Drag"),
+        service=consultation_service,
+        location=location,
+        start_at=at(10),
+        practitioner=practitioner,
+    )
+    services.appointment_book(
+        client=factories.ClientFactory(first_name="Bea", last_name="Busy"),
+        service=consultation_service,
+        location=location,
+        start_at=at(12),
+        practitioner=practitioner,
+    )
+    sign_in(page, reception.username)
+    open_calendar(page)
+
+    def drag_to(hour: int) -> None:
+        drag_event(page, "Dora Drag", "Pat Lee", hour)
+
+    # Onto a taken time: refused inline, the appointment snaps back.
+    drag_to(12)
+    page.wait_for_selector("#calendar-alert:not([hidden])")
+    assert "just booked" in page.inner_text("#calendar-alert")
+    page.screenshot(path=str(SCREENSHOTS / "staff-drag-refused.png"))
+    appointment.refresh_from_db()
+    assert appointment.start_at == at(10)
+
+    drag_to(15)
+    page.wait_for_selector(".appointment-panel .when:has-text('15:')")
+    page.screenshot(path=str(SCREENSHOTS / "staff-after-drag.png"))
+    appointment.refresh_from_db()
+    assert appointment.local_start.hour == 15
+    assert appointment.version == 2
+
+    page.click(".edit-box summary")
+    page.fill(f"#move-start-{appointment.id}", "2026-12-02T09:30")
+    page.click(".edit-box button[type=submit]")
+    page.wait_for_selector(".appointment-panel .when:has-text('09:30')")
+    appointment.refresh_from_db()
+    assert appointment.start_at == at(9, 30)
+
+    # Moving outside working hours is refused inline, nothing changes.
+    page.click(".edit-box summary")
+    page.fill(f"#move-start-{appointment.id}", "2026-12-02T19:00")
+    page.click(".edit-box button[type=submit]")
+    page.wait_for_selector("[data-error-code=slot_unavailable]")
+    page.screenshot(path=str(SCREENSHOTS / "staff-move-refused.png"))
+    appointment.refresh_from_db()
+    assert appointment.start_at == at(9, 30)
+
+
+def test_a_practitioner_records_an_outcome_that_books_the_pending_treatment(
+    page,
+    practitioner_user,
+    practitioner,
+    client_person,
+    consultation_service,
+    treatment_service,
+    location,
+    clock,
+):
+    consultation = services.appointment_book(
+        client=client_person,
+        service=consultation_service,
+        location=location,
+        start_at=at(10),
+        practitioner=practitioner,
+    )
+    treatment = services.appointment_book(
+        client=client_person,
+        service=treatment_service,
+        location=location,
+        start_at=at(10, day=WEDNESDAY.replace(day=9)),
+        practitioner=practitioner,
+        awaiting_consultation=consultation,
+    )
+    assert treatment.status == Appointment.Status.PENDING_CLEARANCE
+    # Transactional tests flush the data migrations' rows; the outcome needs a consent form.
+    if not ConsentFormVersion.objects.filter(is_current=True).exists():
+        ConsentFormVersion.objects.create(version="test-1", text="I consent.", is_current=True)
+    # The client's screening answers, as the questionnaire stores them (one flagged).
+    Consultation.objects.filter(appointment=consultation).update(
+        submitted_at=at(8),
+        answers=[
+            {
+                "key": "pregnant",
+                "text": "Are you pregnant or breastfeeding?",
+                "answer": "no",
+                "flag": "none",
+                "version": 1,
+                "answer_type": "yes_no",
+            },
+            {
+                "key": "cold_sore_history",
+                "text": "Do you get cold sores?",
+                "answer": "yes",
+                "flag": "relative",
+                "version": 1,
+                "answer_type": "yes_no",
+            },
+        ],
+        screening_flags=[
+            {
+                "key": "cold_sore_history",
+                "flag": "relative",
+                "note": "Cold sore history: antiviral cover",
+                "not_before": None,
+                "service_ids": [],
+            },
+        ],
+    )
+    clock.move_to(at(10, 35))
+
+    sign_in(page, practitioner_user.username)
+    page.goto(page.base_url + "/staff/consultations/")
+    page.click(f"a[href='/staff/consultations/{consultation.id}/']")
+    page.wait_for_selector("#outcome-form")
+    assert page.locator("tr[data-flagged=true]").count() == 1
+    assert "cold sores" in page.inner_text("tr[data-flagged=true]")
+    page.check("input[name=outcome][value=cleared]")
+    page.check(f"input[name=services][value='{treatment_service.id}']")
+    page.fill("#notes", "Suitable; advised SPF.")
+    page.screenshot(path=str(SCREENSHOTS / "staff-consultation-outcome.png"), full_page=True)
+    page.click("#outcome-form button[type=submit]")
+    page.wait_for_selector("[data-testid=outcome]:has-text('Cleared')")
+
+    treatment.refresh_from_db()
+    assert treatment.status == Appointment.Status.BOOKED
+    page.goto(f"{page.base_url}/staff/appointments/{treatment.id}/")
+    assert page.locator(".appointment-panel").get_attribute("data-status") == "booked"
+    page.screenshot(path=str(SCREENSHOTS / "staff-treatment-booked.png"))
+
+
+def test_changes_from_another_desk_appear_without_a_reload(
+    page, reception, practitioner, consultation_service, location
+):
+    sign_in(page, reception.username)
+    page.goto(f"{page.base_url}/staff/?date={WEDNESDAY.isoformat()}&poll=2")
+    page.wait_for_selector(".ec-body .ec-day")
+    page.evaluate("() => { window.notReloaded = true; }")
+    # Someone else books on the phone at another desk.
+    services.appointment_book(
+        client=factories.ClientFactory(first_name="Otto", last_name="Otherdesk"),
+        service=consultation_service,
+        location=location,
+        start_at=at(16),
+        practitioner=practitioner,
+    )
+    page.wait_for_selector(".ec-event:has-text('Otto Otherdesk')", timeout=8_000)
+    assert page.evaluate("() => window.notReloaded") is True

@@ -1,0 +1,282 @@
+"""Staff API: the calendar's data and every desk action on appointments.
+
+Each endpoint parses, calls one selector/service with ``actor=request.auth`` (the staff user
+from a session or Bearer token) and shapes the answer; permissions and rules live in those
+functions, so the HTML workspace gets the same answers.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Router, Schema, Status
+
+from bookings.auth import staff_auth
+from bookings.models import Appointment, Client
+from bookings.selectors.calendar import appointments_in_range, calendar_blocks
+from bookings.selectors.consultations import health_recheck_states
+from bookings.selectors.staff import appointment_for_staff
+from bookings.services.staff_appointments import (
+    appointment_book_by_staff,
+    appointment_change_status_by_staff,
+    appointment_reschedule_by_staff,
+    require_appointment_access,
+)
+from clinic.errors import NotFound, ValidationFailed
+from clinic.models import Location, Practitioner, Room, Service
+
+router = Router(auth=staff_auth, tags=["staff"])
+
+
+class AppointmentOut(Schema):
+    id: int
+    status: str
+    status_label: str
+    start_at: datetime
+    end_at: datetime
+    local_start: str
+    local_end: str
+    timezone: str
+    version: int
+    channel: str
+    client_id: int | None
+    client_name: str
+    client_phone: str
+    service_id: int
+    service_name: str
+    service_kind: str
+    practitioner_id: int
+    practitioner_name: str
+    room_id: int | None
+    room_name: str
+    location_id: int
+    awaiting_consultation_id: int | None
+    cancellation_reason: str
+    can_move: bool
+    health_recheck: str | None = None  # changed | unchanged | unanswered, for later sessions
+
+
+class CalendarBlockOut(Schema):
+    kind: str
+    resource_id: str
+    local_start: str
+    local_end: str
+    reason: str
+
+
+class BookingIn(Schema):
+    client_id: int
+    service_id: int
+    start: datetime
+    location_id: int | None = None
+    practitioner_id: int | None = None
+    room_id: int | None = None
+    awaiting_consultation_id: int | None = None
+    override_reason: str = ""
+
+
+class RescheduleIn(Schema):
+    start: datetime
+    practitioner_id: int | None = None
+    room_id: int | None = None
+    reason: str = ""
+    override_reason: str = ""
+
+
+class StatusIn(Schema):
+    action: str
+    reason: str = ""
+
+
+def _floating(moment: datetime, location: Location) -> str:
+    return moment.astimezone(location.zone).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+MOVABLE = {
+    Appointment.Status.PENDING_CLEARANCE,
+    Appointment.Status.BOOKED,
+    Appointment.Status.CONFIRMED,
+}
+
+
+def appointment_out(appointment: Appointment, *, health_recheck: str | None = None) -> dict:
+    location = appointment.location
+    client = appointment.client
+    return {
+        "id": appointment.id,
+        "status": appointment.status,
+        "status_label": appointment.get_status_display(),
+        "start_at": appointment.start_at,
+        "end_at": appointment.end_at,
+        "local_start": _floating(appointment.start_at, location),
+        "local_end": _floating(appointment.end_at, location),
+        "timezone": location.timezone,
+        "version": appointment.version,
+        "channel": appointment.channel,
+        "client_id": appointment.client_id,
+        "client_name": client.full_name if client else "(held)",
+        "client_phone": client.phone if client else "",
+        "service_id": appointment.service_id,
+        "service_name": appointment.service.name,
+        "service_kind": appointment.service.kind,
+        "practitioner_id": appointment.practitioner_id,
+        "practitioner_name": appointment.practitioner.display_name,
+        "room_id": appointment.room_id,
+        "room_name": appointment.room.name if appointment.room else "",
+        "location_id": appointment.location_id,
+        "awaiting_consultation_id": appointment.awaiting_consultation_id,
+        "cancellation_reason": appointment.cancellation_reason,
+        "can_move": appointment.status in MOVABLE,
+        "health_recheck": health_recheck,
+    }
+
+
+def _location(location_id: int | None) -> Location:
+    locations = Location.objects.filter(is_active=True)
+    location = (
+        locations.filter(id=location_id).first()
+        if location_id
+        else locations.order_by("id").first()
+    )
+    if location is None:
+        raise NotFound("No such location", field="location")
+    return location
+
+
+def local_start_at(start: datetime, location: Location) -> datetime:
+    """A start sent without an offset is wall-clock time at the location (what the calendar
+    sends); one with an offset is taken as is."""
+    if start.tzinfo is None:
+        return start.replace(tzinfo=location.zone)
+    return start
+
+
+@router.get("/appointments", response=list[AppointmentOut], tags=["staff"])
+def list_appointments(
+    request: HttpRequest,
+    start: date,
+    end: date,
+    location: int | None = None,
+    practitioner: int | None = None,
+):
+    """Appointments starting in [start, end) (local dates), optionally for one practitioner.
+    A practitioner may only ask for their own."""
+    found = appointments_in_range(
+        actor=request.auth,
+        location=_location(location),
+        start_on=start,
+        end_on=end,
+        practitioner_id=practitioner,
+    )
+    found = list(found)
+    rechecks = health_recheck_states(appointments=found)
+    return [
+        appointment_out(appointment, health_recheck=rechecks.get(appointment.pk))
+        for appointment in found
+    ]
+
+
+@router.get("/calendar/blocks", response=list[CalendarBlockOut], tags=["staff"])
+def list_calendar_blocks(
+    request: HttpRequest,
+    start: date,
+    end: date,
+    location: int | None = None,
+    by: str = "practitioner",
+):
+    """Working hours and time off for the calendar's background."""
+    place = _location(location)
+    blocks = calendar_blocks(actor=request.auth, location=place, start_on=start, end_on=end, by=by)
+    return [
+        {
+            "kind": block.kind,
+            "resource_id": block.resource_id,
+            "local_start": _floating(block.start_at, place),
+            "local_end": _floating(block.end_at, place),
+            "reason": block.reason,
+        }
+        for block in blocks
+    ]
+
+
+@router.get("/appointments/{appointment_id}", response=AppointmentOut, tags=["staff"])
+def get_appointment(request: HttpRequest, appointment_id: int):
+    return appointment_out(appointment_for_staff(actor=request.auth, appointment_id=appointment_id))
+
+
+def _room(room_id: int | None, location: Location) -> Room | None:
+    if room_id is None:
+        return None
+    room = Room.objects.filter(id=room_id, location=location).first()
+    if room is None:
+        raise ValidationFailed("No such room at this location", field="room_id")
+    return room
+
+
+@router.post("/appointments", response={201: AppointmentOut}, tags=["staff"])
+def create_appointment(request: HttpRequest, payload: BookingIn):
+    """Book a service for an existing client (channel ``staff``). Errors: 409 slot_taken (with
+    alternatives) or an eligibility reason, 422 slot_unavailable/invalid, 403."""
+    location = _location(payload.location_id)
+    client = Client.objects.filter(id=payload.client_id).first()
+    if client is None:
+        raise ValidationFailed("No such client", field="client_id")
+    service = Service.objects.filter(id=payload.service_id).first()
+    if service is None:
+        raise ValidationFailed("No such service", field="service_id")
+    practitioner = None
+    if payload.practitioner_id is not None:
+        practitioner = Practitioner.objects.filter(id=payload.practitioner_id).first()
+        if practitioner is None:
+            raise ValidationFailed("No such practitioner", field="practitioner_id")
+    room = _room(payload.room_id, location)
+    awaiting = None
+    if payload.awaiting_consultation_id is not None:
+        awaiting = Appointment.objects.filter(id=payload.awaiting_consultation_id).first()
+        if awaiting is None:
+            raise ValidationFailed("No such consultation", field="awaiting_consultation_id")
+    appointment = appointment_book_by_staff(
+        actor=request.auth,
+        client=client,
+        service=service,
+        location=location,
+        start_at=local_start_at(payload.start, location),
+        practitioner=practitioner,
+        awaiting_consultation=awaiting,
+        override_reason=payload.override_reason,
+        room=room,
+    )
+    return Status(201, appointment_out(appointment))
+
+
+@router.post("/appointments/{appointment_id}/reschedule", response=AppointmentOut, tags=["staff"])
+def reschedule_appointment(request: HttpRequest, appointment_id: int, payload: RescheduleIn):
+    """Move an appointment (drag on the calendar or the edit form). Same validation and
+    eligibility as everywhere: 409 slot_taken / eligibility reason, 422 slot_unavailable."""
+    appointment = appointment_for_staff(actor=request.auth, appointment_id=appointment_id)
+    practitioner = None
+    if payload.practitioner_id is not None:
+        practitioner = get_object_or_404(Practitioner, id=payload.practitioner_id)
+    moved = appointment_reschedule_by_staff(
+        actor=request.auth,
+        appointment=appointment,
+        start_at=local_start_at(payload.start, appointment.location),
+        practitioner=practitioner,
+        room=_room(payload.room_id, appointment.location),
+        reason=payload.reason,
+        override_reason=payload.override_reason,
+    )
+    return appointment_out(appointment_for_staff(actor=request.auth, appointment_id=moved.id))
+
+
+@router.post("/appointments/{appointment_id}/status", response=AppointmentOut, tags=["staff"])
+def change_appointment_status(request: HttpRequest, appointment_id: int, payload: StatusIn):
+    """``action``: confirm, arrived, completed, no_show or cancel (cancel needs ``reason``)."""
+    appointment = appointment_for_staff(actor=request.auth, appointment_id=appointment_id)
+    require_appointment_access(request.auth, practitioner_id=appointment.practitioner_id)
+    appointment_change_status_by_staff(
+        actor=request.auth, appointment=appointment, action=payload.action, reason=payload.reason
+    )
+    return appointment_out(appointment_for_staff(actor=request.auth, appointment_id=appointment_id))

@@ -1,0 +1,247 @@
+"""Staff API: consultations to review, their screening (clinical roles only), outcomes, and
+"may this client have this service then?".
+
+Permissions and auditing live in the services/selectors called here, so the staff workspace
+and the admin get the same answers.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Field, Router, Schema
+
+from bookings import eligibility
+from bookings.auth import staff_auth
+from bookings.models import Appointment, Client, ConsentFormVersion, Consultation, HealthRecheck
+from bookings.selectors.consultations import consultations_for_review, health_rechecks_in_review
+from bookings.services.consultations import (
+    consultation_read,
+    consultation_record_outcome,
+    health_recheck_review,
+)
+from clinic import roles
+from clinic.errors import NotFound, ValidationFailed
+from clinic.models import Service
+
+router = Router(auth=staff_auth, tags=["staff"])
+
+
+class ConsultationSummaryOut(Schema):
+    id: int
+    client_id: int
+    client_name: str
+    appointment_id: int
+    start_at: datetime
+    appointment_status: str
+    practitioner: str
+    outcome: str
+    screening_submitted: bool
+    valid_until: date | None
+    assessed_at: datetime | None
+
+
+class ConsultationOut(ConsultationSummaryOut):
+    services_cleared: list[int]
+    not_before: date | None
+    consent_version: str | None
+
+
+class ScreeningOut(Schema):
+    consultation_id: int
+    submitted_at: datetime | None
+    answers: list[dict]
+    screening_flags: list[dict]
+    screening_not_before: date | None
+    contraindications: list[str]
+    notes: str
+
+
+class OutcomeIn(Schema):
+    outcome: str = Field(..., description="cleared, not_suitable or needs_review")
+    services: list[int] = Field(default_factory=list, description="Treatment service ids cleared")
+    valid_until: date | None = None
+    not_before: date | None = None
+    contraindications: list[str] = Field(default_factory=list)
+    notes: str = ""
+    consent_version: str | None = Field(None, description="Defaults to the current consent form")
+
+
+class EligibilityOut(Schema):
+    allowed: bool
+    reason: str | None
+    message: str
+    not_before: date | None
+
+
+def _summary(consultation: Consultation) -> dict:
+    appointment = consultation.appointment
+    return {
+        "id": consultation.pk,
+        "client_id": consultation.client_id,
+        "client_name": consultation.client.full_name,
+        "appointment_id": appointment.pk,
+        "start_at": appointment.local_start,
+        "appointment_status": appointment.status,
+        "practitioner": str(appointment.practitioner),
+        "outcome": consultation.outcome,
+        "screening_submitted": consultation.submitted_at is not None,
+        "valid_until": consultation.valid_until,
+        "assessed_at": consultation.assessed_at,
+    }
+
+
+def _get_consultation(consultation_id: int) -> Consultation:
+    consultation = (
+        Consultation.objects.select_related(
+            "client", "appointment__location", "appointment__practitioner", "consent_version"
+        )
+        .filter(pk=consultation_id)
+        .first()
+    )
+    if consultation is None:
+        raise NotFound("No such consultation.")
+    return consultation
+
+
+def _detail(consultation: Consultation) -> dict:
+    return {
+        **_summary(consultation),
+        "services_cleared": list(consultation.services_cleared.values_list("pk", flat=True)),
+        "not_before": consultation.not_before,
+        "consent_version": (
+            consultation.consent_version.version if consultation.consent_version else None
+        ),
+    }
+
+
+@router.get("/consultations", response=list[ConsultationSummaryOut])
+def list_consultations(request: HttpRequest, status: str | None = None) -> list[dict]:
+    """Consultations to review (default: pending or needs review), or those with ``status``."""
+    if status and status not in Consultation.Outcome.values:
+        raise ValidationFailed(
+            f"status must be one of {', '.join(Consultation.Outcome.values)}", field="status"
+        )
+    return [
+        _summary(consultation)
+        for consultation in consultations_for_review(actor=request.auth, outcome=status)
+    ]
+
+
+@router.get("/consultations/{consultation_id}", response=ConsultationOut)
+def get_consultation(request: HttpRequest, consultation_id: int) -> dict:
+    """The outcome of a consultation (every staff role; no health data)."""
+    consultation = _get_consultation(consultation_id)
+    consultation_read(consultation=consultation, actor=request.auth, include_health_data=False)
+    return _detail(consultation)
+
+
+@router.get("/consultations/{consultation_id}/screening", response=ScreeningOut)
+def get_screening(request: HttpRequest, consultation_id: int) -> dict:
+    """Screening answers, flags and notes: practitioners and managers only (audited)."""
+    consultation = _get_consultation(consultation_id)
+    record = consultation_read(consultation=consultation, actor=request.auth)
+    return {
+        "consultation_id": consultation.pk,
+        "submitted_at": consultation.submitted_at,
+        "answers": record.answers,
+        "screening_flags": record.screening_flags,
+        "screening_not_before": consultation.screening_not_before,
+        "contraindications": record.contraindications,
+        "notes": record.notes,
+    }
+
+
+@router.post("/consultations/{consultation_id}/outcome", response=ConsultationOut)
+def post_outcome(request: HttpRequest, consultation_id: int, payload: OutcomeIn) -> dict:
+    """Record the outcome; a clearing outcome books the client's tentative treatments."""
+    consultation = _get_consultation(consultation_id)
+    services = list(Service.objects.filter(pk__in=payload.services))
+    if len(services) != len(set(payload.services)):
+        raise ValidationFailed("Unknown service.", field="services")
+    consent_version = None
+    if payload.consent_version:
+        consent_version = ConsentFormVersion.objects.filter(version=payload.consent_version).first()
+        if consent_version is None:
+            raise ValidationFailed("Unknown consent form version.", field="consent_version")
+    recorded = consultation_record_outcome(
+        consultation=consultation,
+        actor=request.auth,
+        outcome=payload.outcome,
+        services=services,
+        valid_until=payload.valid_until,
+        not_before=payload.not_before,
+        contraindications=payload.contraindications,
+        notes=payload.notes,
+        consent_version=consent_version,
+        via="api",
+    )
+    return _detail(_get_consultation(recorded.pk))
+
+
+@router.get("/clients/{client_id}/eligibility", response=EligibilityOut)
+def get_eligibility(
+    request: HttpRequest, client_id: int, service: int, start: datetime | None = None
+) -> dict:
+    """May this client have ``service`` at ``start`` (default: now)? Same rules as booking."""
+    roles.require_role(request.auth, *roles.ALL_ROLES)
+    client = Client.objects.filter(pk=client_id).first()
+    if client is None:
+        raise NotFound("No such client.")
+    service_obj = Service.objects.filter(pk=service).first()
+    if service_obj is None:
+        raise ValidationFailed("Unknown service.", field="service")
+    start_at = start or timezone.now()
+    if timezone.is_naive(start_at):
+        raise ValidationFailed("start must include a UTC offset.", field="start")
+    result = eligibility.check(client=client, service=service_obj, start_at=start_at)
+    return {
+        "allowed": result.allowed,
+        "reason": result.reason,
+        "message": result.message,
+        "not_before": result.not_before,
+    }
+
+
+class RecheckOut(Schema):
+    appointment_id: int
+    client_id: int
+    client_name: str
+    start_at: datetime
+    answered_at: datetime | None
+    via: str
+    needs_review: bool
+
+
+def _recheck(recheck: HealthRecheck) -> dict:
+    appointment = recheck.appointment
+    return {
+        "appointment_id": appointment.pk,
+        "client_id": appointment.client_id,
+        "client_name": appointment.client.full_name,
+        "start_at": appointment.local_start,
+        "answered_at": recheck.answered_at,
+        "via": recheck.via,
+        "needs_review": recheck.needs_review,
+    }
+
+
+@router.get("/health-rechecks", response=list[RecheckOut])
+def list_rechecks_in_review(request: HttpRequest) -> list[dict]:
+    """Upcoming sessions in review because the client said something changed."""
+    return [_recheck(recheck) for recheck in health_rechecks_in_review(actor=request.auth)]
+
+
+@router.post("/health-rechecks/{appointment_id}/review", response=RecheckOut)
+def post_recheck_reviewed(request: HttpRequest, appointment_id: int) -> dict:
+    """A practitioner or manager has reviewed the change; the session leaves review."""
+    appointment = (
+        Appointment.objects.select_related("client", "location").filter(pk=appointment_id).first()
+    )
+    if appointment is None:
+        raise NotFound("No such appointment.")
+    recheck = health_recheck_review(appointment=appointment, actor=request.auth, via="api")
+    recheck.appointment = appointment
+    return _recheck(recheck)

@@ -1,0 +1,74 @@
+"""Staff workspace pages under ``/staff/``. Names are global (no namespace) and stay as they
+were when the pages lived in bookings and reminders."""
+
+from __future__ import annotations
+
+from django.urls import path
+from django.views.generic import RedirectView
+
+from workspace.views import (
+    appointments,
+    auth,
+    calendar,
+    clients,
+    consultations,
+    feeds,
+    messages,
+)
+
+urlpatterns = [
+    path("staff/login/", auth.StaffLoginView.as_view(), name="staff-login"),
+    path("staff/logout/", auth.StaffLogoutView.as_view(), name="staff-logout"),
+    path("staff/", calendar.calendar_page, name="staff-calendar"),
+    path("staff/calendar/", RedirectView.as_view(pattern_name="staff-calendar", query_string=True)),
+    path("staff/appointments/new/", appointments.appointment_new, name="staff-appointment-new"),
+    path(
+        "staff/appointments/<int:appointment_id>/",
+        appointments.appointment_detail,
+        name="staff-appointment",
+    ),
+    path(
+        "staff/appointments/<int:appointment_id>/action/",
+        appointments.appointment_action,
+        name="staff-appointment-action",
+    ),
+    path(
+        "staff/appointments/<int:appointment_id>/move/",
+        appointments.appointment_move,
+        name="staff-appointment-move",
+    ),
+    path("staff/clients/", clients.client_list, name="staff-clients"),
+    path("staff/clients/pick/", appointments.client_picker, name="staff-client-picker"),
+    path("staff/clients/<int:client_id>/", clients.client_detail, name="staff-client"),
+    path("staff/consultations/", consultations.consultation_queue, name="staff-consultations"),
+    path(
+        "staff/consultations/<int:appointment_id>/",
+        consultations.consultation_outcome,
+        name="staff-consultation",
+    ),
+    path("staff/feeds/", feeds.feed_settings, name="staff-feeds"),
+    path("staff/feeds/issue/", feeds.feed_issue, name="staff-feed-issue"),
+    path("staff/feeds/revoke/", feeds.feed_revoke, name="staff-feed-revoke"),
+    path("staff/feeds/<str:token>.ics", feeds.feed_ics, name="staff-calendar-feed"),
+    path(
+        "staff/messages/appointment/<int:appointment_id>/",
+        messages.appointment_messages,
+        name="staff-appointment-messages",
+    ),
+    path(
+        "staff/messages/client/<int:client_id>/",
+        messages.client_messages,
+        name="staff-client-messages",
+    ),
+    path(
+        "staff/messages/client/<int:client_id>/send/",
+        messages.client_send_message,
+        name="staff-client-send",
+    ),
+    path("staff/inbox/", messages.inbox, name="staff-inbox"),
+    path("staff/inbox/<int:inbound_id>/handle/", messages.inbox_handle, name="staff-inbox-handle"),
+    path("staff/outbox/", messages.outbox, name="staff-outbox"),
+    path("staff/outbox/<int:message_id>/retry/", messages.outbox_retry, name="staff-outbox-retry"),
+    path("staff/reports/", messages.reports, name="staff-reports"),
+    path("staff/reports/csv/", messages.reports_csv, name="staff-reports-csv"),
+]

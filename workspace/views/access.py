@@ -1,0 +1,83 @@
+"""Who may open the staff workspace at all, and the context every staff page shares.
+
+This is only the door (signed in, holds a staff role). What each role may see or change is
+decided by the selectors and services the views call, with ``actor=request.user``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from clinic import roles
+from clinic.errors import ApplicationError
+from clinic.models import Location
+
+
+def staff_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    held = roles.roles_of(request.user)
+    return {
+        "staff_roles": {name: name in held for name in roles.ALL_ROLES},
+        "staff_role_names": sorted(held),
+        **extra,
+    }
+
+
+def render_staff(
+    request: HttpRequest, template: str, context: dict[str, Any] | None = None, *, status=200
+) -> HttpResponse:
+    return render(request, template, staff_context(request, **(context or {})), status=status)
+
+
+def render_error(request: HttpRequest, error: ApplicationError) -> HttpResponse:
+    """A domain error as a small page or, for HTMX, an inline alert fragment."""
+    template = (
+        "workspace/_error.html" if request.headers.get("HX-Request") else "workspace/error.html"
+    )
+    return render_staff(request, template, {"error": error}, status=error.status)
+
+
+def staff_member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Anonymous users go to the login page; signed-in users without a staff role get 403.
+    Domain errors raised by the view's service/selector render as error pages with their
+    status (403, 404, 409 …)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not roles.is_staff_member(request.user):
+            return render_staff(
+                request,
+                "workspace/error.html",
+                {"error": ApplicationError("Your account has no staff role yet.")},
+                status=403,
+            )
+        try:
+            # Staff read times in the clinic's zone, whatever the server's TIME_ZONE.
+            with timezone.override(current_location(request).zone):
+                return view(request, *args, **kwargs)
+        except ApplicationError as error:
+            return render_error(request, error)
+
+    return wrapper
+
+
+def current_location(request: HttpRequest) -> Location:
+    """The location the workspace shows: ``?location=<id>`` or the first active one."""
+    locations = Location.objects.filter(is_active=True).order_by("id")
+    wanted = request.GET.get("location") or request.POST.get("location")
+    if wanted and wanted.isdigit():
+        chosen = locations.filter(id=int(wanted)).first()
+        if chosen:
+            return chosen
+    location = locations.first()
+    if location is None:
+        raise ApplicationError("No active location is configured yet (add one in the admin).")
+    return location

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Max, Min
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from bookings.selectors.calendar import calendar_practitioners, calendar_rooms
+from clinic.models import WorkingHours
+from workspace.views.access import current_location, render_staff, staff_member_required
+
+
+def _utc_offset(location) -> str:
+    offset = datetime.now(tz=location.zone).strftime("%z")
+    return f"{offset[:3]}:{offset[3:]}"
+
+
+def _poll_seconds(request: HttpRequest) -> int:
+    """How often the page refetches, so other desks' changes appear (``?poll=`` for tests)."""
+    raw = request.GET.get("poll", "")
+    return min(max(int(raw), 2), 120) if raw.isdigit() else 20
+
+
+@staff_member_required
+def calendar_page(request: HttpRequest) -> HttpResponse:
+    """The day/week calendar. Columns come from the selectors (a practitioner gets only their
+    own); appointments and background blocks are fetched by the page from the staff API."""
+    location = current_location(request)
+    by = "room" if request.GET.get("by") == "room" else "practitioner"
+    practitioners = calendar_practitioners(actor=request.user, location=location)
+    if by == "room":
+        resources = [
+            {"id": f"r{room.id}", "title": room.name}
+            for room in calendar_rooms(actor=request.user, location=location)
+        ]
+    else:
+        resources = [
+            {
+                "id": f"p{practitioner.id}",
+                "title": practitioner.display_name,
+                "extendedProps": {"colour": practitioner.calendar_colour},
+            }
+            for practitioner in practitioners
+        ]
+    today = timezone.localdate(timezone=location.zone)
+    # The grid spans the front desk's hours and anyone's working hours, whichever is wider.
+    hours = WorkingHours.objects.filter(location=location).aggregate(
+        first=Min("start_time"), last=Max("end_time")
+    )
+    day_start = min(filter(None, [location.opening_time, hours["first"]]))
+    day_end = max(filter(None, [location.closing_time, hours["last"]]))
+    config = {
+        "location": location.id,
+        "by": by,
+        "view": "week" if request.GET.get("view") == "week" else "day",
+        "date": request.GET.get("date") or today.isoformat(),
+        "timeZone": _utc_offset(location),
+        "zone": location.timezone,
+        "slotMinTime": day_start.strftime("%H:%M:%S"),
+        "slotMaxTime": day_end.strftime("%H:%M:%S"),
+        "resources": resources,
+        "pollSeconds": _poll_seconds(request),
+        "canEdit": True,
+    }
+    return render_staff(
+        request,
+        "workspace/calendar.html",
+        {
+            "nav": "calendar",
+            "location": location,
+            "by": by,
+            "calendar_config": config,
+            "practitioners": practitioners,
+            # With one column (a practitioner's own calendar) the week grid has no room for
+            # its name under each day, so the heading carries it.
+            "single_column": resources[0]["title"] if len(resources) == 1 else "",
+        },
+    )
