@@ -227,6 +227,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "options": {"expires": 120.0},
     },
 }
+if not REDIS_URL:
+    # The SQLite broker keeps every delivered message; drop them once they are an hour old.
+    CELERY_BEAT_SCHEDULE["clinic-prune-embedded-broker"] = {
+        "task": "clinic.prune_embedded_broker",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    }
 
 # Email: alerts to staff (urgent aftercare replies, health changed before a visit). Printed to
 # the console in development; sent by SMTP when EMAIL_HOST is set.

@@ -20,7 +20,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.fake_twilio import FakeTwilio
 from tests.stack import ROOT, Stack, base_environment, free_port, request
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+# EMBEDDED_SOAK_SECONDS=600 repeats the load for that long (one round by default).
+SOAK_SECONDS = float(os.environ.get("EMBEDDED_SOAK_SECONDS") or 0)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900 + SOAK_SECONDS)]
 
 PUSHED_MESSAGES = 300
 LOAD_BOOKINGS = 30
@@ -28,21 +30,25 @@ CONCURRENT_REQUESTS = 50
 
 # Runs inside the stack's own manage.py shell: one due outbox row at a time, each followed by
 # a dispatch task through the broker, while the web process takes bookings.
-PUSH_SCRIPT = f"""
+PUSH_SCRIPT = """
 from django.utils import timezone
+from bookings.models import Client
+from clinic.models import Location
 from reminders.models import Message, ReminderRule
 from reminders.tasks import dispatch_due_messages
 from tests import factories
 
-location = factories.LocationFactory(slug="load-test")
-client = factories.ClientFactory(phone="+447700900999")
-for n in range({PUSHED_MESSAGES}):
+location = Location.objects.filter(slug="load-test").first()
+location = location or factories.LocationFactory(slug="load-test")
+client = Client.objects.filter(phone="+447700900999").first()
+client = client or factories.ClientFactory(phone="+447700900999")
+for n in range(COUNT):
     Message.objects.create(
         client=client,
         location=location,
         category=ReminderRule.Category.ADHOC,
         to=client.phone,
-        body=f"Load message {{n}}",
+        body=f"Load message ROUND-{n}",
         due_at=timezone.now(),
     )
     dispatch_due_messages.delay()
@@ -140,37 +146,49 @@ def _unfinished(stack: Stack) -> int:
         ).fetchone()[0]
 
 
-def test_the_embedded_stack_sends_every_message_once_while_booking_without_a_restart(
-    stack, fake_twilio
-):
-    worker_pid = stack.pid("worker")
+def _load_round(stack: Stack, round_number: int, first_phone: int) -> list[str]:
+    """Push PUSHED_MESSAGES tasks while booking up to LOAD_BOOKINGS slots; the booked phones."""
     service, location, slots = _slots(stack, "Skin consultation")
-    assert len(slots) >= LOAD_BOOKINGS
-    started = time.monotonic()
-
-    pusher = threading.Thread(target=stack.manage, args=("shell", "-c", PUSH_SCRIPT))
+    slots = slots[:LOAD_BOOKINGS]
+    script = PUSH_SCRIPT.replace("COUNT", str(PUSHED_MESSAGES)).replace("ROUND", str(round_number))
+    pusher = threading.Thread(target=stack.manage, args=("shell", "-c", script))
     pusher.start()
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(
             pool.map(
-                lambda n: _book(
+                lambda index: _book(
                     stack,
                     service=service["id"],
                     location=location,
-                    start=slots[n][0],
-                    practitioner=slots[n][1],
-                    n=n,
+                    start=slots[index][0],
+                    practitioner=slots[index][1],
+                    n=first_phone + index,
                 )[0],
-                range(LOAD_BOOKINGS),
+                range(len(slots)),
             )
         )
     pusher.join(timeout=600)
     assert not pusher.is_alive()
-    assert collections.Counter(answers) == {201: LOAD_BOOKINGS}
+    assert collections.Counter(answers) == {201: len(slots)}
+    return [f"+4479112{first_phone + index:05d}" for index in range(len(slots))]
+
+
+def test_the_embedded_stack_sends_every_message_once_while_booking_without_a_restart(
+    stack, fake_twilio
+):
+    worker_pid = stack.pid("worker")
+    started = time.monotonic()
+    booked_phones: list[str] = []
+    rounds = 0
+    while rounds == 0 or time.monotonic() - started < SOAK_SECONDS:
+        booked_phones += _load_round(stack, rounds, first_phone=1000 + len(booked_phones))
+        rounds += 1
+    assert len(booked_phones) >= LOAD_BOOKINGS
 
     def pushed_all_sent() -> bool:
         bodies = {entry["body"] for entry in fake_twilio.accepted_log()}
-        return sum(body.startswith("Load message ") for body in bodies) == PUSHED_MESSAGES
+        pushed = sum(body.startswith("Load message ") for body in bodies)
+        return pushed == rounds * PUSHED_MESSAGES
 
     _wait_until(
         lambda: pushed_all_sent() and _unfinished(stack) == 0, timeout=300, what="the outbox"
@@ -189,7 +207,6 @@ def test_the_embedded_stack_sends_every_message_once_while_booking_without_a_res
         }
     assert sent == {entry["sid"]: entry["to"] for entry in accepted}
     # Every booking's confirmation went out, once.
-    booked_phones = {f"+4479112{n:05d}" for n in range(LOAD_BOOKINGS)}
     confirmations = collections.Counter(e["to"] for e in accepted if e["to"] in booked_phones)
     assert confirmations == dict.fromkeys(booked_phones, 1)
     # Counted in each gunicorn and Celery process, summed by /metrics (multiprocess mode).
@@ -201,7 +218,7 @@ def test_the_embedded_stack_sends_every_message_once_while_booking_without_a_res
         for sample in family.samples
     }
     api_booked = (("channel", "api"), ("outcome", "booked"))
-    assert figures[("aftercare_bookings_total", api_booked)] == LOAD_BOOKINGS
+    assert figures[("aftercare_bookings_total", api_booked)] == len(booked_phones)
     accepted_labels = (("error_code", ""), ("outcome", "accepted"))
     assert figures[("aftercare_sms_sends_total", accepted_labels)] == len(accepted)
     assert figures[("aftercare_outbox_messages", (("status", "sending"),))] == 0
@@ -209,8 +226,9 @@ def test_the_embedded_stack_sends_every_message_once_while_booking_without_a_res
     assert stack.pid("worker") == worker_pid
     assert "exited:" not in stack.log()
     print(  # noqa: T201 - the figures for the report
-        f"\nembedded stack: {PUSHED_MESSAGES} pushed tasks + {LOAD_BOOKINGS} bookings settled in"
-        f" {elapsed:.1f} s, {len(accepted)} SMS sent once each, worker pid {worker_pid} unchanged"
+        f"\nembedded stack: {rounds} round(s), {rounds * PUSHED_MESSAGES} pushed tasks +"
+        f" {len(booked_phones)} bookings, settled after {elapsed:.1f} s; {len(accepted)} SMS"
+        f" sent once each; worker pid {worker_pid} unchanged, no restart"
     )
 
 
