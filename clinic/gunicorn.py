@@ -25,3 +25,33 @@ def child_exit(server: object, worker: object) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
+
+
+# gunicorn's own lines (start-up, worker restarts, the access log) in the same shape as the
+# application's when LOG_FORMAT=json.
+if (os.environ.get("LOG_FORMAT") or "").lower() == "json":
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": "%(levelname)s %(name)s %(message)s",
+                "rename_fields": {"levelname": "level", "name": "logger", "message": "msg"},
+                "timestamp": "ts",
+            }
+        },
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "formatter": "json",
+            }
+        },
+        # Replaces gunicorn's defaults, whose root logger names a handler defined there.
+        "root": {"handlers": ["stdout"], "level": "INFO"},
+        "loggers": {
+            name: {"handlers": ["stdout"], "level": "INFO", "propagate": False}
+            for name in ("gunicorn.error", "gunicorn.access")
+        },
+    }
