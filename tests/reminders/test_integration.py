@@ -294,7 +294,7 @@ def test_accepted_then_worker_crash_before_recording_is_reconciled_not_resent(
     assert fake_twilio.requests_seen == 1
 
 
-def test_the_shared_rate_limit_holds_across_two_workers_with_no_burst(fake_twilio, cluster_factory):
+def test_two_workers_share_one_rate_limit(fake_twilio, cluster_factory):
     rate = 10  # low enough that a loaded CI machine can reach it, so the limiter is what binds
     ids = _due_messages(80)
     cluster = cluster_factory(rate=rate)
@@ -307,15 +307,11 @@ def test_the_shared_rate_limit_holds_across_two_workers_with_no_burst(fake_twili
 
     _assert_exactly_once(fake_twilio, ids)
     arrivals = sorted(entry["received_at"] for entry in fake_twilio.accepted_log())
-    busiest = max(
-        sum(1 for other in arrivals[i:] if other < start + 1.0) for i, start in enumerate(arrivals)
-    )
     achieved = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
-    # The limiter grants slots 1.03/rate apart; the fake sees them later by however long the
-    # worker's thread waited for a CPU and the request took, which a loaded machine stretches
-    # unevenly. Over the whole run that moves only the first and last arrival, so two workers
-    # that did not share one bucket (2 x rate) cannot pass the first check; within one second
-    # it can move at most one arrival into the window, never a burst.
-    assert achieved <= 1.05 * rate, f"achieved {achieved:.1f}/s, busiest window {busiest}"
-    assert busiest <= rate + 1, f"busiest 1-second window {busiest}, achieved {achieved:.1f}/s"
-    assert achieved >= 0.8 * rate, f"achieved {achieved:.1f}/s, busiest window {busiest}"
+    # Over the whole run the time a request spends between its slot and the fake (a thread
+    # waiting for a CPU, the network) moves only the first and last arrival: two workers that
+    # did not share one bucket (2 x rate) cannot pass. That no second holds more than the rate
+    # is a property of the slots themselves, checked exactly in test_ratelimit.py; arrival
+    # times within one second depend on how busy the machine is.
+    assert achieved <= 1.05 * rate, f"achieved {achieved:.1f}/s"
+    assert achieved >= 0.8 * rate, f"achieved {achieved:.1f}/s"
