@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run dev serve test unit integration lint format migrate seed requirements bench clean fake-twilio
+.PHONY: run dev serve test unit integration lint format typecheck migrate seed requirements bench clean fake-twilio
 
 # Development mode for make run/dev/migrate/seed/bench: DEBUG on and this install's own secret
 # key (generated once, never a constant in the repository). Production (make serve) reads only
@@ -57,6 +57,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# mypy with django-stubs on clinic/, bookings/, reminders/ and workspace/ (settings in pyproject).
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
@@ -67,6 +71,7 @@ format: $(STAMP)
 # reason when those services are absent, and fail instead when CI or REQUIRE_SERVICES is set.
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	env -u DATABASE_URL $(BIN)/pytest -m "not integration and not browser and not slow" $(PYTEST_ARGS)
 	DATABASE_URL="$${TEST_DATABASE_URL:-$$DATABASE_URL}" $(BIN)/pytest -m "integration or browser or slow" $(PYTEST_ARGS); \
 	  status=$$?; if [ $$status -eq 5 ]; then echo "no integration tests collected"; exit 1; fi; exit $$status

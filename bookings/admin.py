@@ -1,7 +1,7 @@
 """Django admin for bookings. Sections are owned by different parts of the app; add new ones
 below the existing ones.
 
-Consultations (issue 5): the screening questionnaire and its answer rules are data staff can
+Consultations: the screening questionnaire and its answer rules are data staff can
 edit; consultations are health data, visible only to practitioners and managers, read-only here
 (outcomes are recorded through ``consultation_record_outcome`` so tentative treatments are
 settled) and every opening of one is audited; API tokens are shown once when created and can be
@@ -96,7 +96,7 @@ class ConsultationAdmin(ClinicalOnlyAdmin):
     list_filter = ["outcome"]
     search_fields = ["client__first_name", "client__last_name", "client__phone"]
     list_select_related = ["client", "appointment__service"]
-    fields = [
+    fields = (
         "appointment",
         "client",
         "submitted_at",
@@ -113,7 +113,7 @@ class ConsultationAdmin(ClinicalOnlyAdmin):
         "consent_signed_at",
         "assessed_by",
         "assessed_at",
-    ]
+    )
     readonly_fields = fields
 
     def change_view(
@@ -151,10 +151,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "name", "prefix"]
     actions = ["revoke"]
 
-    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> tuple[str, ...]:
         if obj is None:
-            return ["user", "name"]
-        return ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+            return ("user", "name")
+        return ("user", "name", "prefix", "created_at", "last_used_at", "revoked_at")
 
     def get_readonly_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
         if obj is None:
@@ -206,11 +206,8 @@ class ClientAdminForm(forms.ModelForm):
         ]
 
     def clean_phone(self) -> str:
-        region = (
-            self.cleaned_data.get("preferred_location").country
-            if self.cleaned_data.get("preferred_location")
-            else "GB"
-        )
+        location = self.cleaned_data.get("preferred_location")
+        region = location.country if location else "GB"
         try:
             return normalise_phone(self.cleaned_data["phone"], region=region)
         except ApplicationError as error:
@@ -244,7 +241,7 @@ class AppointmentEventInline(admin.TabularInline):
     model = AppointmentEvent
     extra = 0
     can_delete = False
-    fields = ["created_at", "kind", "from_status", "to_status", "actor_label", "reason"]
+    fields = ("created_at", "kind", "from_status", "to_status", "actor_label", "reason")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

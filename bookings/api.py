@@ -22,6 +22,7 @@ from bookings.selectors import booking as selectors
 from bookings.services.verification import verification_token_validate
 from bookings.tokens import manage_token_for
 from clinic.errors import ApplicationError, ValidationFailed
+from clinic.roles import Actor
 
 router = Router(tags=["bookings"])
 
@@ -183,7 +184,7 @@ def get_availability(request: HttpRequest, query: Query[AvailabilityQuery]) -> A
     )
 
 
-def _staff_caller(request: HttpRequest):  # noqa: ANN202 - the staff user or None
+def _staff_caller(request: HttpRequest) -> Actor:
     """The staff user when the call carries valid staff credentials; None for the public (a
     bad credential, a failed CSRF check or a login without a staff role count as public)."""
     try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from ninja.errors import HttpError
 from ninja.security.base import AuthBase
@@ -20,6 +19,7 @@ from ninja.utils import check_csrf
 from bookings.services.api_tokens import api_token_authenticate
 from clinic import roles
 from clinic.errors import PermissionDenied
+from clinic.roles import Actor
 
 BEARER = "bearer"
 
@@ -30,7 +30,7 @@ class StaffAuth(AuthBase):
     openapi_type = "http"
     openapi_scheme = "bearer"
 
-    def __call__(self, request: HttpRequest) -> AbstractBaseUser | None:
+    def __call__(self, request: HttpRequest) -> Actor:
         header = request.headers.get("Authorization", "")
         if header:
             scheme, _, token = header.partition(" ")

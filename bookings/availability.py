@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import FloatField, Func, Q
@@ -27,13 +27,19 @@ from django.utils import timezone
 from bookings.models import ACTIVE_STATUSES, Appointment
 from clinic.models import Location, Practitioner, Service, TimeOff, WorkingHours
 
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
+
 
 class EpochSeconds(Func):
     """Seconds since 1970 of a datetime column, as a float, computed in the database."""
 
     output_field = FloatField()
 
-    def as_postgresql(self, compiler, connection, **extra_context):  # noqa: ANN001, ANN201
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> _AsSqlType:
         return self.as_sql(
             compiler,
             connection,
@@ -41,7 +47,9 @@ class EpochSeconds(Func):
             **extra_context,
         )
 
-    def as_sqlite(self, compiler, connection, **extra_context):  # noqa: ANN001, ANN201
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> _AsSqlType:
         # Django stores UTC text ("2026-11-26 08:00:00"); julianday parses it in C.
         return self.as_sql(
             compiler,
@@ -287,9 +295,9 @@ def free_slots(
             practitioners_at[start_epoch].append(practitioner_id)
 
     hours_by_weekday: dict[tuple[int, int], list[Any]] = defaultdict(list)
-    for practitioner_id, shifts in hours_by_practitioner.items():
-        for hours in shifts:
-            hours_by_weekday[(practitioner_id, hours.weekday)].append(hours)
+    for practitioner_id, weekly in hours_by_practitioner.items():
+        for shift in weekly:
+            hours_by_weekday[(practitioner_id, shift.weekday)].append(shift)
 
     days = [
         start_date + timedelta(days=offset) for offset in range((end_date - start_date).days + 1)
@@ -324,9 +332,10 @@ def free_slots(
                     # The hot loop of a month's search: bisect on local lists, no calls per start.
                     while start_epoch <= latest_start:
                         index = bisect_left(busy_lows, start_epoch) - 1
+                        blocked_until: float | None
                         if index >= 0 and start_epoch < busy_highs[index]:
                             blocked_until = busy_highs[index]
-                        elif room_lows is not None:
+                        elif room_lows is not None and room_highs is not None:
                             index = bisect_left(room_lows, start_epoch) - 1
                             blocked_until = (
                                 room_highs[index]

@@ -9,17 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bookings.models import Appointment, Client
+from bookings import courses, policy
+from bookings.models import Client
 from bookings.selectors.consultations import clearance_refusal
 from clinic.models import Service
-
-COURSE_STATUSES = (
-    Appointment.Status.PENDING_CLEARANCE,
-    Appointment.Status.BOOKED,
-    Appointment.Status.CONFIRMED,
-    Appointment.Status.ARRIVED,
-    Appointment.Status.COMPLETED,
-)
 
 
 @dataclass(frozen=True)
@@ -83,22 +76,22 @@ def _course_spacing(
     if service.min_interval_days == 0:
         return ALLOWED
     gap = timedelta(days=service.min_interval_days)
-    sessions = Appointment.objects.filter(
-        client=client,
-        service=service,
-        status__in=COURSE_STATUSES,
-        start_at__gt=start_at - gap,
-        start_at__lt=start_at + gap,
+    nearest = (
+        courses.sessions_too_close(
+            client_id=client.pk,
+            service=service,
+            start_at=start_at,
+            exclude_appointment_id=exclude_appointment_id,
+        )
+        .order_by("start_at")
+        .first()
     )
-    if exclude_appointment_id is not None:
-        sessions = sessions.exclude(pk=exclude_appointment_id)
-    nearest = sessions.order_by("start_at").first()
     if nearest is None:
         return ALLOWED
     earliest = (nearest.start_at + gap).date()
     return EligibilityResult(
         allowed=False,
-        reason="too_soon_in_course",
+        reason=policy.EligibilityRefusal.TOO_SOON_IN_COURSE,
         message=(
             f"Sessions need at least {service.min_interval_days} days between them for your skin to "
             f"recover. The next session can be from {earliest:%-d %B %Y}."

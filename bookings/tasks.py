@@ -10,7 +10,7 @@ from bookings.services.consultations import tentative_holds_release_due
 
 @shared_task(name="bookings.release_expired_holds")
 def release_expired_holds() -> int:
-    """Periodic (beat, every minute): free slots whose 10-minute hold ran out."""
+    """Periodic (beat, every minute): free slots whose hold (``SLOT_HOLD_MINUTES``) ran out."""
     return holds_release_expired()
 
 

@@ -39,30 +39,3 @@ def appointment_id_from_manage_token(token: str, *, now: datetime | None = None)
     if now.timestamp() > expires_epoch:
         raise Gone("This link has expired. Contact the clinic or book again to get a new one.")
     return appointment_id
-
-
-RECHECK_SALT = "bookings.recheck"
-
-
-def recheck_token_for(appointment: Appointment) -> str:
-    """Link for the pre-session health re-check (``/r/<token>/``); expires with the visit."""
-    return signing.dumps(
-        {"a": appointment.pk, "e": int(appointment.start_at.timestamp())},
-        salt=RECHECK_SALT,
-        compress=True,
-    )
-
-
-def appointment_id_from_recheck_token(token: str, *, now: datetime | None = None) -> int:
-    """Return the appointment id a re-check token names. Raises NotFound or Gone."""
-    try:
-        payload = signing.loads(token, salt=RECHECK_SALT)
-        appointment_id, expires_epoch = int(payload["a"]), int(payload["e"])
-    except (signing.BadSignature, KeyError, TypeError, ValueError):
-        raise NotFound(
-            "This link is not valid. Please use the link from your latest message."
-        ) from None
-    now = now or timezone.now()
-    if now.timestamp() > expires_epoch:
-        raise Gone("This appointment has started, so this check is closed.")
-    return appointment_id

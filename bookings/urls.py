@@ -23,7 +23,6 @@ urlpatterns = [
     ),
     # Health questions: screening before a consultation, re-check before later sessions.
     path("b/<str:token>/screening/", screening.screening_form, name="site-screening"),
-    path("r/<str:token>/", screening.health_recheck, name="health-recheck"),
     path(
         "b/<str:token>/recheck/",
         screening.health_recheck_from_manage_link,

@@ -4,13 +4,13 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from clinic.selectors import location_default
+
 
 def branding(request: HttpRequest) -> dict[str, Any]:
     """The clinic's name and colours for every template (one query, cached per request)."""
     if not hasattr(request, "_aftercare_location"):
-        from clinic.models import Location
-
-        request._aftercare_location = Location.objects.filter(is_active=True).order_by("id").first()  # type: ignore[attr-defined]
+        request._aftercare_location = location_default()  # type: ignore[attr-defined]
     location = request._aftercare_location  # type: ignore[attr-defined]
     return {
         "clinic_location": location,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import time
-from typing import Any
+from typing import Any, cast
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -101,7 +101,10 @@ def env_database(
         }
     else:
         try:
-            config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+            config = cast(
+                "dict[str, Any]",
+                dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True),
+            )
         except Exception as error:  # dj-database-url raises bare ValueError/KeyError variants
             raise ImproperlyConfigured(f"{name} is not a valid database URL: {error}") from None
         engine = config.get("ENGINE", "")

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.http import HttpRequest
+
+
+class ApiRequest(HttpRequest):
+    """The request an authenticated django-ninja endpoint gets: ``auth`` is what the router's
+    auth callable returned (the staff user). For type checking only; ninja sets the attribute."""
+
+    auth: User
 
 
 def client_ip(request: HttpRequest) -> str | None:

@@ -13,6 +13,12 @@ def locations_active() -> QuerySet[Location]:
     return Location.objects.filter(is_active=True)
 
 
+def location_default() -> Location | None:
+    """The clinic's default location (the first active one, by id): what a page, text or
+    reply uses when nothing names a location. None before a location is set up."""
+    return locations_active().order_by("id").first()
+
+
 def practitioners_active(*, location_id: int | None = None) -> QuerySet[Practitioner]:
     practitioners = Practitioner.objects.filter(is_active=True).prefetch_related("services")
     if location_id is not None:

@@ -10,7 +10,6 @@ import bookings.api
 import bookings.screening_api
 import bookings.verification_api
 import clinic.catalogue_api
-import reminders.api
 import workspace.api
 from clinic.api import api
 from clinic.health import healthz
@@ -18,7 +17,6 @@ from clinic.metrics import metrics
 
 api.add_router("/", clinic.catalogue_api.router)
 api.add_router("/", bookings.api.router)
-api.add_router("/", reminders.api.router)
 api.add_router("/", bookings.screening_api.router)
 api.add_router("/staff/", workspace.api.router)
 api.add_router("/", bookings.verification_api.router)

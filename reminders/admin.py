@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from reminders.models import InboundMessage, Message, ReminderRule, StaffAlert
 from reminders.rendering import sample_summary
@@ -52,8 +55,8 @@ class StaffAlertAdmin(admin.ModelAdmin):
     list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter)]
     readonly_fields = [field.name for field in StaffAlert._meta.fields]
 
-    def has_add_permission(self, request) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -229,16 +229,6 @@ class Message(models.Model):
         return self.status == self.Status.SCHEDULED
 
 
-UNSENT_STATUSES = (Message.Status.SCHEDULED,)
-TERMINAL_STATUSES = (
-    Message.Status.DELIVERED,
-    Message.Status.UNDELIVERED,
-    Message.Status.FAILED,
-    Message.Status.CANCELLED,
-    Message.Status.SKIPPED,
-)
-
-
 class InboundMessage(models.Model):
     """An SMS a client sent us: keywords are acted on, everything else is surfaced to staff."""
 

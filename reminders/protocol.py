@@ -1,8 +1,8 @@
 """The default micro-needling protocol (DOMAIN.md), as data.
 
 ``DEFAULT_RULES`` is what the data migration inserts; clinics then edit the rows in the admin.
-``CARE_INSTRUCTIONS`` is the full, treatment-specific text behind the signed care link: the SMS
-itself only carries generic advice (privacy by default).
+The full care instructions behind the signed care link are ``clinic.care.CARE_INSTRUCTIONS``:
+the SMS itself only carries generic advice (privacy by default).
 """
 
 from __future__ import annotations
@@ -194,56 +194,3 @@ DEFAULT_RULES: list[dict[str, object]] = [
 VERIFICATION_TEMPLATE = (
     "{{ code }} is your {{ clinic_name }} verification code. It expires in 10 minutes."
 )
-
-# Full instructions behind /c/<token>/. Not clinical advice: defaults a clinic edits.
-CARE_INSTRUCTIONS: dict[str, dict[str, list[str]]] = {
-    "treatment": {
-        "Two weeks before": [
-            "Avoid sun exposure, sunbeds and self-tan; come with untanned skin.",
-            "No chemical peels or laser treatments in the area.",
-            "No waxing in the area during the last week.",
-        ],
-        "Five days before": [
-            "Pause retinoids (retinol, tretinoin), AHAs/BHAs and scrubs or other exfoliants.",
-            "If you take aspirin, anti-inflammatories or fish oil, ask your prescriber whether "
-            "you may pause them. Never stop a prescribed medicine without their advice.",
-            "Tell us about any new medicine, a cold sore, pregnancy, or recent injectables.",
-        ],
-        "On the day": [
-            "Arrive with clean skin and no make-up.",
-            "Expect some redness, like mild sunburn, for one to three days.",
-        ],
-        "The first evening and night": [
-            "Wash only with a gentle cleanser and lukewarm water; pat dry with a clean towel.",
-            "Use a plain, fragrance-free moisturiser. No make-up for 24 hours.",
-            "Sleep on a fresh pillowcase.",
-        ],
-        "The first 48 hours": [
-            "No gym, sauna, steam room or swimming (sweat and chlorine irritate open channels).",
-            "Keep out of the sun; wear SPF 30+ and a hat when outside.",
-            "No actives: retinoids, acids or vitamin C serums.",
-        ],
-        "Days 2 to 5": [
-            "Tightness and redness are normal. Flaking usually comes on days 2 to 4: let it fall "
-            "away on its own, don't pick or scrub.",
-            "Keep moisturising and use SPF 30+ every day.",
-            "From about day 5, if your skin is calm, you can reintroduce your usual actives.",
-        ],
-        "Call the clinic if": [
-            "You notice swelling that gets worse, bleeding, pus, fever, increasing pain, a rash "
-            "or any sign of an allergic reaction.",
-        ],
-    },
-    "consultation": {
-        "What the consultation covers": [
-            "Your skin goals and your medical history, so we can check the treatment is safe "
-            "for you.",
-            "What the treatment involves, what to expect afterwards, and any risks.",
-            "A plan: how many sessions, how far apart, and how to prepare.",
-        ],
-        "Before you come": [
-            "Fill in the health questions online if you haven't yet; it saves time on the day.",
-            "Bring a list of the medicines and skincare products you use.",
-        ],
-    },
-}

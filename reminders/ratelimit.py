@@ -13,8 +13,12 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from redis.commands.core import Script
 
 # Reserve the next slot: returns microseconds to wait before sending, and the slot itself
 # (microseconds on Redis's clock).
@@ -51,7 +55,7 @@ _redis_script = None
 _redis_lock = threading.Lock()
 
 
-def _script():  # noqa: ANN202 - redis Script object
+def _script() -> Script:
     global _redis_script
     with _redis_lock:
         if _redis_script is None:

@@ -7,34 +7,36 @@ from __future__ import annotations
 from typing import Any
 
 from bookings import signals
+from bookings.models import Appointment
+from clinic.models import Location
 from reminders import services
 from reminders.models import ReminderRule
 from reminders.services import staff_alerts
 
 
-def on_booked(sender: Any, *, appointment, **kwargs: Any) -> None:  # noqa: ANN001
+def on_booked(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
     services.messages_plan_for_appointment(appointment=appointment)
 
 
-def on_pending_clearance(sender: Any, *, appointment, **kwargs: Any) -> None:  # noqa: ANN001
+def on_pending_clearance(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
     services.messages_plan_for_appointment(
         appointment=appointment, trigger=ReminderRule.Trigger.PENDING_CLEARANCE
     )
 
 
-def on_rescheduled(sender: Any, *, appointment, **kwargs: Any) -> None:  # noqa: ANN001
+def on_rescheduled(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
     services.messages_replan_after_reschedule(appointment=appointment)
 
 
-def on_cancelled(sender: Any, *, appointment, **kwargs: Any) -> None:  # noqa: ANN001
+def on_cancelled(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
     services.messages_plan_after_cancellation(appointment=appointment)
 
 
-def on_no_show(sender: Any, *, appointment, **kwargs: Any) -> None:  # noqa: ANN001
+def on_no_show(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
     services.messages_cancel_after_no_show(appointment=appointment)
 
 
-def on_completed(sender: Any, *, appointment, **kwargs: Any) -> None:  # noqa: ANN001
+def on_completed(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
     services.messages_plan_after_completion(appointment=appointment)
 
 
@@ -43,13 +45,13 @@ def on_phone_verification_requested(
     *,
     phone: str,
     code: str,
-    location=None,  # noqa: ANN001
+    location: Location | None = None,
     **kwargs: Any,
 ) -> None:
     services.message_plan_verification(phone=phone, code=code, location=location)
 
 
-def on_health_recheck_changed(sender: Any, *, appointment, **kwargs: Any) -> None:  # noqa: ANN001
+def on_health_recheck_changed(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
     staff_alerts.staff_alert_health_changed(appointment=appointment)
 
 

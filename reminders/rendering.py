@@ -20,7 +20,7 @@ OPT_OUT_LINE = "Reply STOP to opt out, HELP for help."
 # A private engine: no project template dirs, no autoescape (HTML entities in an SMS are noise).
 _ENGINE = Engine(autoescape=False, libraries={}, builtins=[])
 
-SAMPLE_CONTEXT = {
+SAMPLE_CONTEXT: dict[str, object] = {
     "first_name": "Alexandra",
     "clinic_name": "Riverside Skin Clinic",
     "date": "Wed 25 Mar",

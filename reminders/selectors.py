@@ -10,10 +10,10 @@ from django.urls import reverse
 
 from bookings.models import Appointment, Client
 from bookings.tokens import manage_token_for
+from clinic.care import CARE_INSTRUCTIONS
 from clinic.errors import NotFound
 from clinic.models import Location
 from reminders.models import InboundMessage, Message
-from reminders.protocol import CARE_INSTRUCTIONS
 from reminders.tokens import appointment_id_from_care_token
 
 
@@ -86,7 +86,7 @@ def care_page_for_token(*, token: str) -> CarePage:
         .filter(pk=appointment_id, client__isnull=False)
         .first()
     )
-    if appointment is None:
+    if appointment is None or appointment.client is None:
         raise NotFound("This link is not valid.")
     location = appointment.location
     return CarePage(

@@ -1,13 +1,9 @@
 from __future__ import annotations
 
 from bookings.models.appointments import ACTIVE_STATUSES, Appointment, AppointmentEvent
+from bookings.models.calendar_feeds import CalendarFeedToken
 from bookings.models.clients import Client
-
-__all__ = ["ACTIVE_STATUSES", "Appointment", "AppointmentEvent", "Client"]
-from bookings.models.verification import PhoneVerification  # noqa: E402
-
-__all__ += ["PhoneVerification"]
-from bookings.models.consultations import (  # noqa: E402
+from bookings.models.consultations import (
     ApiToken,
     ConsentFormVersion,
     Consultation,
@@ -16,16 +12,20 @@ from bookings.models.consultations import (  # noqa: E402
     ScreeningAnswerRule,
     ScreeningQuestion,
 )
+from bookings.models.verification import PhoneVerification
 
-__all__ += [
+__all__ = [
+    "ACTIVE_STATUSES",
     "ApiToken",
+    "Appointment",
+    "AppointmentEvent",
+    "CalendarFeedToken",
+    "Client",
     "ConsentFormVersion",
     "Consultation",
     "HealthDataAccess",
     "HealthRecheck",
+    "PhoneVerification",
     "ScreeningAnswerRule",
     "ScreeningQuestion",
 ]
-from bookings.models.calendar_feeds import CalendarFeedToken  # noqa: E402
-
-__all__ += ["CalendarFeedToken"]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -112,11 +114,12 @@ class Appointment(models.Model):
         return self.status in ACTIVE_STATUSES
 
     @property
-    def local_start(self):  # noqa: ANN201 - aware datetime in the location's zone
+    def local_start(self) -> datetime:
+        """The start as an aware datetime in the location's zone."""
         return self.start_at.astimezone(self.location.zone)
 
     @property
-    def local_end(self):  # noqa: ANN201
+    def local_end(self) -> datetime:
         return self.end_at.astimezone(self.location.zone)
 
 

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.utils import timezone
-
+from bookings import policy
 from bookings.models import Appointment
-from bookings.services.transitions import RESCHEDULABLE
 from bookings.tokens import appointment_id_from_manage_token
 from clinic.errors import NotFound, ValidationFailed
 from clinic.models import Location, Practitioner, Service
@@ -60,7 +56,4 @@ def appointment_from_manage_token(*, token: str) -> Appointment:
 
 def appointment_can_change_online(*, appointment: Appointment) -> bool:
     """Whether the client may still reschedule or cancel online (the location's cutoff)."""
-    if appointment.status not in RESCHEDULABLE:
-        return False
-    cutoff = appointment.start_at - timedelta(hours=appointment.location.online_change_cutoff_hours)
-    return timezone.now() <= cutoff
+    return policy.decide(appointment=appointment, action=policy.Action.CHANGE_ONLINE).allowed

@@ -10,27 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
+from bookings import policy
 from bookings.models import Appointment
 from clinic import roles
 from clinic.errors import PermissionDenied, ValidationFailed
 from clinic.models import Location, Practitioner, Room, TimeOff, WorkingHours
+from clinic.roles import Actor
 
 # Longest range one request may ask for: a week view plus slack; keeps the query bounded.
 MAX_RANGE_DAYS = 42
-
-# Shown on the calendar; cancelled appointments free their time and are listed elsewhere.
-CALENDAR_STATUSES = (
-    Appointment.Status.HELD,
-    Appointment.Status.PENDING_CLEARANCE,
-    Appointment.Status.BOOKED,
-    Appointment.Status.CONFIRMED,
-    Appointment.Status.ARRIVED,
-    Appointment.Status.COMPLETED,
-    Appointment.Status.NO_SHOW,
-)
 
 
 @dataclass(frozen=True)
@@ -45,36 +35,34 @@ class CalendarBlock:
     reason: str = ""
 
 
-def _require_staff(actor: AbstractBaseUser | None) -> None:
+def _require_staff(actor: Actor) -> None:
     roles.require_role(actor, *roles.ALL_ROLES)
 
 
-def own_practitioner(actor: AbstractBaseUser | None) -> Practitioner | None:
+def own_practitioner(actor: Actor) -> Practitioner | None:
     """The Practitioner record linked to ``actor``, or None."""
     if actor is None or not actor.is_authenticated:
         return None
     return Practitioner.objects.filter(user=actor).first()
 
 
-def sees_whole_calendar(actor: AbstractBaseUser | None) -> bool:
+def sees_whole_calendar(actor: Actor) -> bool:
     """Reception and managers see every column; a practitioner sees only their own."""
     return roles.has_role(actor, roles.RECEPTION, roles.MANAGER)
 
 
-def calendar_practitioners(
-    *, actor: AbstractBaseUser | None, location: Location
-) -> QuerySet[Practitioner]:
+def calendar_practitioners(*, actor: Actor, location: Location) -> QuerySet[Practitioner]:
     """Practitioners whose columns ``actor`` may see at ``location``.
 
     Raises PermissionDenied for anyone without a staff role."""
     _require_staff(actor)
     practitioners = Practitioner.objects.filter(is_active=True, locations=location)
     if not sees_whole_calendar(actor):
-        practitioners = practitioners.filter(user=actor)
+        practitioners = practitioners.filter(user=roles.user_of(actor))
     return practitioners.order_by("display_name").distinct()
 
 
-def calendar_rooms(*, actor: AbstractBaseUser | None, location: Location) -> QuerySet[Room]:
+def calendar_rooms(*, actor: Actor, location: Location) -> QuerySet[Room]:
     """Rooms at ``location`` (the rooms view). Raises PermissionDenied for non-staff."""
     _require_staff(actor)
     return Room.objects.filter(location=location, is_active=True).order_by("name")
@@ -94,7 +82,7 @@ def _range_bounds(location: Location, start_on: date, end_on: date) -> tuple[dat
 
 def appointments_in_range(
     *,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     location: Location,
     start_on: date,
     end_on: date,
@@ -111,7 +99,7 @@ def appointments_in_range(
         location=location,
         start_at__lt=range_end_at,
         end_at__gt=range_start_at,
-        status__in=CALENDAR_STATUSES,
+        status__in=policy.CALENDAR_STATUSES,
     ).select_related("client", "service", "practitioner", "room", "location")
     if not sees_whole_calendar(actor):
         mine = own_practitioner(actor)
@@ -133,7 +121,7 @@ def _working_hours_applies(hours: WorkingHours, day: date) -> bool:
 
 def calendar_blocks(
     *,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     location: Location,
     start_on: date,
     end_on: date,
@@ -171,10 +159,10 @@ def calendar_blocks(
                     )
         own_filter = Q(practitioner_id__in=column_ids)
     else:
-        columns = list(calendar_rooms(actor=actor, location=location))
-        column_ids = {column.id for column in columns}
+        rooms = list(calendar_rooms(actor=actor, location=location))
+        column_ids = {room.id for room in rooms}
         for day in days:
-            for room in columns:
+            for room in rooms:
                 blocks.append(
                     CalendarBlock(
                         kind="working",

@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from bookings import courses, policy
 from bookings.models import (
     Appointment,
     Client,
@@ -25,17 +25,11 @@ from bookings.models import (
 )
 from clinic import roles
 from clinic.models import Service
+from clinic.roles import Actor
 
 Status = Appointment.Status
 Outcome = Consultation.Outcome
 
-# A consultation appointment in one of these states still counts as "will be assessed".
-UPCOMING_CONSULTATION_STATUSES = (
-    Status.BOOKED,
-    Status.CONFIRMED,
-    Status.ARRIVED,
-    Status.COMPLETED,
-)
 RECHECK_WINDOW = timedelta(hours=72)
 
 
@@ -65,7 +59,7 @@ def clearance_refusal(
     ``consultation_pending``.
     """
     required = ClearanceRefusal(
-        reason="consultation_required",
+        reason=policy.EligibilityRefusal.CONSULTATION_REQUIRED,
         message="Please book a consultation first: we need to see your skin before treatment.",
     )
     if client is None:
@@ -90,7 +84,10 @@ def clearance_refusal(
         and any(s.pk == service.pk for s in c.services_cleared.all())
     ]
     in_validity = [
-        c for c in clearances if _local_date(moment=start_at, consultation=c) <= c.valid_until
+        c
+        for c in clearances
+        if c.valid_until is not None
+        and _local_date(moment=start_at, consultation=c) <= c.valid_until
     ]
     if in_validity:
         if any(
@@ -100,7 +97,7 @@ def clearance_refusal(
             return None
         earliest = min(c.not_before for c in in_validity if c.not_before is not None)
         return ClearanceRefusal(
-            reason="not_before",
+            reason=policy.EligibilityRefusal.NOT_BEFORE,
             message=(
                 "Your practitioner has advised waiting before treatment. "
                 f"You can book from {earliest:%-d %B %Y}."
@@ -109,7 +106,7 @@ def clearance_refusal(
         )
     if consultation_pending_for(client=client).exists():
         return ClearanceRefusal(
-            reason="consultation_pending",
+            reason=policy.EligibilityRefusal.CONSULTATION_PENDING,
             message=(
                 "Your consultation hasn't been completed yet. Once your practitioner has seen "
                 "you, you'll be able to book treatment."
@@ -117,7 +114,7 @@ def clearance_refusal(
         )
     if latest_refusal is not None:
         return ClearanceRefusal(
-            reason="not_suitable",
+            reason=policy.EligibilityRefusal.NOT_SUITABLE,
             message=(
                 "After your consultation, this treatment isn't the right choice for you at the "
                 "moment. Please talk to the clinic about alternatives."
@@ -127,7 +124,7 @@ def clearance_refusal(
         )
     if clearances:
         return ClearanceRefusal(
-            reason="clearance_expired",
+            reason=policy.EligibilityRefusal.CLEARANCE_EXPIRED,
             message=(
                 "Your consultation clearance has expired for that date. Please book a short "
                 "consultation so we can check your skin again."
@@ -145,13 +142,11 @@ def consultation_pending_for(*, client: Client) -> QuerySet[Appointment]:
     return Appointment.objects.filter(
         client=client,
         service__kind=Service.Kind.CONSULTATION,
-        status__in=UPCOMING_CONSULTATION_STATUSES,
+        status__in=policy.ASSESSABLE_CONSULTATION_STATUSES,
     ).exclude(Exists(assessed))
 
 
-def consultations_for_review(
-    *, actor: AbstractBaseUser | None, outcome: str | None = None
-) -> QuerySet[Consultation]:
+def consultations_for_review(*, actor: Actor, outcome: str | None = None) -> QuerySet[Consultation]:
     """Consultations for the staff review list (no health data is loaded here).
 
     Without ``outcome``: those still to assess (pending or needs review) whose appointment was
@@ -179,7 +174,7 @@ def consultations_for_review(
     else:
         consultations = consultations.filter(
             outcome__in=[Outcome.PENDING, Outcome.NEEDS_REVIEW]
-        ).exclude(appointment__status__in=[Status.CANCELLED, Status.NO_SHOW])
+        ).exclude(appointment__status__in=policy.DID_NOT_HAPPEN_STATUSES)
     return consultations.order_by("appointment__start_at")
 
 
@@ -195,34 +190,18 @@ def screening_questions_active(*, service_kind: str | None = None) -> list[Scree
     ]
 
 
-def appointment_is_later_session(*, appointment: Appointment) -> bool:
-    """A treatment after the client's first session of that service (so it needs a re-check)."""
-    return Appointment.objects.filter(
-        client_id=appointment.client_id,
-        service_id=appointment.service_id,
-        status=Status.COMPLETED,
-        start_at__lt=appointment.start_at,
-    ).exists()
-
-
 def appointments_needing_recheck(*, now: datetime | None = None) -> QuerySet[Appointment]:
     """Booked later sessions starting within the re-check window with no answer yet."""
     now = now or timezone.now()
-    earlier_session = Appointment.objects.filter(
-        client=OuterRef("client"),
-        service=OuterRef("service"),
-        status=Status.COMPLETED,
-        start_at__lt=OuterRef("start_at"),
-    )
     answered = HealthRecheck.objects.filter(appointment=OuterRef("pk"), answered_at__isnull=False)
     return (
         Appointment.objects.filter(
-            status__in=[Status.BOOKED, Status.CONFIRMED],
+            status__in=policy.EXPECTED_STATUSES,
             service__requires_consultation=True,
             start_at__gt=now,
             start_at__lte=now + RECHECK_WINDOW,
         )
-        .filter(Exists(earlier_session))
+        .filter(courses.earlier_session_exists())
         .exclude(Exists(answered))
         .select_related("client", "service", "location")
         .order_by("start_at")
@@ -235,15 +214,6 @@ def appointment_awaiting_recheck(
     """The appointment a client's SMS reply 1/2 answers: their soonest later session within the
     re-check window that has no answer yet, or None."""
     return appointments_needing_recheck(now=now).filter(client=client).first()
-
-
-def appointment_ids_with_changed_recheck(*, appointment_ids: Iterable[int]) -> set[int]:
-    """For the calendar: which of these appointments are in review after a "changed" answer."""
-    return set(
-        HealthRecheck.objects.filter(
-            appointment_id__in=list(appointment_ids), needs_review=True
-        ).values_list("appointment_id", flat=True)
-    )
 
 
 RECHECK_CHANGED = "changed"
@@ -259,32 +229,19 @@ def health_recheck_states(*, appointments: Iterable[Appointment]) -> dict[int, s
         appointment
         for appointment in appointments
         if appointment.client_id
-        and appointment.status in {Status.BOOKED, Status.CONFIRMED, Status.ARRIVED}
+        and appointment.status in policy.RECHECK_SHOWN_STATUSES
         and appointment.service.requires_consultation
     ]
     if not candidates:
         return {}
+    later = courses.later_session_ids(appointments=candidates)
     answers = {
         recheck.appointment_id: recheck
-        for recheck in HealthRecheck.objects.filter(
-            appointment_id__in=[appointment.pk for appointment in candidates]
-        )
+        for recheck in HealthRecheck.objects.filter(appointment_id__in=later)
     }
-    first_completed: dict[tuple[int, int], datetime] = {}
-    for client_id, service_id, start_at in (
-        Appointment.objects.filter(
-            client_id__in={appointment.client_id for appointment in candidates},
-            service_id__in={appointment.service_id for appointment in candidates},
-            status=Status.COMPLETED,
-        )
-        .order_by("start_at")
-        .values_list("client_id", "service_id", "start_at")
-    ):
-        first_completed.setdefault((client_id, service_id), start_at)
     states: dict[int, str] = {}
     for appointment in candidates:
-        earliest = first_completed.get((appointment.client_id, appointment.service_id))
-        if earliest is None or earliest >= appointment.start_at:
+        if appointment.pk not in later:
             continue
         recheck = answers.get(appointment.pk)
         if recheck is None or recheck.answered_at is None:
@@ -301,20 +258,20 @@ def treatment_not_before(
     booking site's calendar to start from; None when there is no such wait (or no clearance,
     which ``bookings.eligibility.check`` explains). The course interval is separate."""
     refusal = clearance_refusal(client=client, service=service, start_at=now or timezone.now())
-    if refusal is not None and refusal.reason == "not_before":
+    if refusal is not None and refusal.reason == policy.EligibilityRefusal.NOT_BEFORE:
         return refusal.not_before
     return None
 
 
 def health_rechecks_in_review(
-    *, actor: AbstractBaseUser | None, now: datetime | None = None
+    *, actor: Actor, now: datetime | None = None
 ) -> QuerySet[HealthRecheck]:
     """Upcoming sessions whose client said something changed, soonest first (staff only)."""
     roles.require_role(actor, *roles.ALL_ROLES)
     return (
         HealthRecheck.objects.filter(
             needs_review=True,
-            appointment__status__in=[Status.BOOKED, Status.CONFIRMED],
+            appointment__status__in=policy.EXPECTED_STATUSES,
             appointment__start_at__gt=now or timezone.now(),
         )
         .select_related("appointment__client", "appointment__service", "appointment__location")

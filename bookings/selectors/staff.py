@@ -8,29 +8,23 @@ notes are not read here at all (the consultation selectors own those, with their
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from bookings.eligibility import COURSE_STATUSES  # what counts as a session of a course
+from bookings import policy
+from bookings.courses import CourseProgress, courses_progress
 from bookings.models import Appointment, AppointmentEvent, Client, Consultation
 from bookings.selectors.calendar import own_practitioner, sees_whole_calendar
 from clinic import roles
 from clinic.errors import NotFound, PermissionDenied
-from clinic.models import Service
+from clinic.roles import Actor
 
 SEARCH_LIMIT = 20
-UPCOMING_STATUSES = (
-    Appointment.Status.PENDING_CLEARANCE,
-    Appointment.Status.BOOKED,
-    Appointment.Status.CONFIRMED,
-    Appointment.Status.ARRIVED,
-)
 
 
-def appointment_for_staff(*, actor: AbstractBaseUser | None, appointment_id: int) -> Appointment:
+def appointment_for_staff(*, actor: Actor, appointment_id: int) -> Appointment:
     """One appointment with client, service, practitioner, room and location loaded.
 
     Raises PermissionDenied (not staff, or a practitioner opening a colleague's appointment)
@@ -95,7 +89,7 @@ def consultation_status_for_client(*, client: Client) -> ConsultationStatus | No
     )
 
 
-def clients_search(*, actor: AbstractBaseUser | None, query: str) -> list[Client]:
+def clients_search(*, actor: Actor, query: str) -> list[Client]:
     """Clients whose name or phone matches ``query`` (at most SEARCH_LIMIT).
 
     Phone matching compares digits only, so "07700 900123" finds +447700900123.
@@ -118,23 +112,6 @@ def clients_search(*, actor: AbstractBaseUser | None, query: str) -> list[Client
     return list(clients.order_by("last_name", "first_name")[:SEARCH_LIMIT])
 
 
-@dataclass(frozen=True)
-class CourseProgress:
-    service: Service
-    sessions_done: int
-    sessions_booked: int
-    course_size: int
-    next_due_on: date | None
-
-    @property
-    def current_session(self) -> int:
-        return min(self.sessions_done + self.sessions_booked, self.course_size)
-
-    @property
-    def is_finished(self) -> bool:
-        return self.sessions_done >= self.course_size
-
-
 @dataclass
 class ClientOverview:
     client: Client
@@ -144,42 +121,7 @@ class ClientOverview:
     consultation: ConsultationStatus | None = None
 
 
-def _course_progress(client_appointments: list[Appointment], zone_of) -> list[CourseProgress]:
-    by_service: dict[int, list[Appointment]] = {}
-    for appointment in client_appointments:
-        service = appointment.service
-        if (
-            service.kind == Service.Kind.TREATMENT
-            and service.course_size > 1
-            and appointment.status in COURSE_STATUSES
-        ):
-            by_service.setdefault(service.id, []).append(appointment)
-    courses = []
-    for sessions in by_service.values():
-        service = sessions[0].service
-        done = [s for s in sessions if s.status == Appointment.Status.COMPLETED]
-        booked = [s for s in sessions if s.status != Appointment.Status.COMPLETED]
-        last = max(sessions, key=lambda s: s.start_at)
-        next_due_on = None
-        if len(done) + len(booked) < service.course_size:
-            next_due_on = (
-                last.start_at.astimezone(zone_of(last)) + timedelta(days=service.min_interval_days)
-            ).date()
-        courses.append(
-            CourseProgress(
-                service=service,
-                sessions_done=len(done),
-                sessions_booked=len(booked),
-                course_size=service.course_size,
-                next_due_on=next_due_on,
-            )
-        )
-    return courses
-
-
-def client_overview(
-    *, actor: AbstractBaseUser | None, client_id: int, now: datetime | None = None
-) -> ClientOverview:
+def client_overview(*, actor: Actor, client_id: int, now: datetime | None = None) -> ClientOverview:
     """The client page: upcoming and past appointments, course progress ("session 2 of 3,
     next due after …"), the latest consultation outcome and validity.
 
@@ -201,17 +143,17 @@ def client_overview(
     now = now or timezone.now()
     overview = ClientOverview(client=client)
     for appointment in appointments:
-        if appointment.status in UPCOMING_STATUSES and appointment.end_at >= now:
+        if appointment.status in policy.OPEN_VISIT_STATUSES and appointment.end_at >= now:
             overview.upcoming.append(appointment)
         elif appointment.status != Appointment.Status.HELD:
             overview.past.append(appointment)
     overview.past.reverse()
-    overview.courses = _course_progress(appointments, lambda a: a.location.zone)
+    overview.courses = courses_progress(appointments, zone_of=lambda a: a.location.zone)
     overview.consultation = consultation_status_for_client(client=client)
     return overview
 
 
-def client_for_staff(*, actor: AbstractBaseUser | None, client_id: int) -> Client:
+def client_for_staff(*, actor: Actor, client_id: int) -> Client:
     """One client, if ``actor`` may see them (staff; a practitioner only their own clients).
 
     Raises PermissionDenied and NotFound."""

@@ -8,8 +8,16 @@ from bookings.services.appointments import (
     appointment_reschedule,
 )
 from bookings.services.clients import client_register, normalise_phone
+from bookings.services.consultations import (
+    consultation_open_for_appointment,
+    consultation_read,
+    consultation_record_outcome,
+    consultation_submit_screening,
+    health_recheck_answer,
+    health_recheck_request,
+    tentative_holds_release_due,
+)
 from bookings.services.transitions import (
-    ALLOWED_TRANSITIONS,
     appointment_cancel,
     appointment_complete,
     appointment_confirm,
@@ -20,7 +28,6 @@ from bookings.services.transitions import (
 )
 
 __all__ = [
-    "ALLOWED_TRANSITIONS",
     "appointment_book",
     "appointment_cancel",
     "appointment_complete",
@@ -31,26 +38,13 @@ __all__ = [
     "appointment_reschedule",
     "appointment_transition",
     "client_register",
-    "holds_release_expired",
-    "normalise_phone",
-]
-
-from bookings.services.consultations import (  # noqa: E402
-    consultation_open_for_appointment,
-    consultation_read,
-    consultation_record_outcome,
-    consultation_submit_screening,
-    health_recheck_answer,
-    health_recheck_request,
-    tentative_holds_release_due,
-)
-
-__all__ += [
     "consultation_open_for_appointment",
     "consultation_read",
     "consultation_record_outcome",
     "consultation_submit_screening",
     "health_recheck_answer",
     "health_recheck_request",
+    "holds_release_expired",
+    "normalise_phone",
     "tentative_holds_release_due",
 ]

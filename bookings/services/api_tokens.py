@@ -13,12 +13,13 @@ import secrets
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from bookings.models import ApiToken
 from clinic import roles
 from clinic.errors import PermissionDenied
+from clinic.roles import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ def _digest(raw_token: str) -> str:
     return hashlib.sha256(raw_token.encode()).hexdigest()
 
 
-def api_token_create(*, user: AbstractBaseUser, name: str = "") -> tuple[ApiToken, str]:
+def api_token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
     """Create a token for ``user``; returns the row and the plain token (shown once).
 
     Raises PermissionDenied unless the user holds a staff role.
@@ -55,7 +56,7 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
     return token
 
 
-def api_token_authenticate(*, raw_token: str) -> AbstractBaseUser | None:
+def api_token_authenticate(*, raw_token: str) -> Actor:
     """Return the active user a token belongs to, or None (unknown, revoked, inactive user)."""
     if not raw_token.startswith(TOKEN_PREFIX):
         return None

@@ -19,21 +19,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from bookings import eligibility, signals
+from bookings import eligibility, policy, signals
 from bookings.availability import Slot, nearest_free_slots, slot_at
 from bookings.metrics import counts_booking_outcomes
 from bookings.models import ACTIVE_STATUSES, Appointment, Client
 from bookings.services.transitions import (
-    RESCHEDULABLE,
     SIGNAL_FOR_STATUS,
     Status,
     actor_label_for,
-    check_client_cutoff,
     record_event,
     set_status,
 )
@@ -41,18 +38,17 @@ from clinic import roles
 from clinic.db import lock_for_transaction
 from clinic.errors import (
     HoldExpired,
-    IllegalTransition,
     NotEligible,
     SlotTaken,
     SlotUnavailable,
     ValidationFailed,
 )
 from clinic.models import Location, Practitioner, Room, Service
+from clinic.roles import Actor
 
 logger = logging.getLogger(__name__)
 
 
-TENTATIVE_GAP = timedelta(hours=24)
 EXCLUSION_CONSTRAINTS = ("appointment_no_practitioner_overlap", "appointment_no_room_overlap")
 
 
@@ -231,7 +227,7 @@ def _save_placement(
         ) from None
 
 
-def _check_offered(*, service: Service, location: Location, actor: AbstractBaseUser | None) -> None:
+def _check_offered(*, service: Service, location: Location, actor: Actor) -> None:
     if not service.is_active:
         raise ValidationFailed("This service is not offered any more.", field="service")
     if not location.is_active:
@@ -247,7 +243,7 @@ def _eligibility_or_override(
     client: Client | None,
     service: Service,
     start_at: datetime,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     override_reason: str,
     exclude_appointment_id: int | None = None,
 ) -> eligibility.EligibilityResult:
@@ -277,7 +273,7 @@ def appointment_hold(
     location: Location,
     start_at: datetime,
     practitioner: Practitioner | None = None,
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
     now: datetime | None = None,
 ) -> Appointment:
     """Hold a free slot for ``SLOT_HOLD_MINUTES`` while the client finishes booking.
@@ -319,7 +315,7 @@ def appointment_book(
     location: Location,
     start_at: datetime,
     practitioner: Practitioner | None = None,
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
     channel: str = Appointment.Channel.ONLINE,
     hold: Appointment | None = None,
     awaiting_consultation: Appointment | None = None,
@@ -345,11 +341,7 @@ def appointment_book(
     if (
         not result.allowed
         and awaiting_consultation is not None
-        and result.reason
-        in {
-            "consultation_required",
-            "consultation_pending",
-        }
+        and result.reason in policy.REFUSALS_A_TENTATIVE_HOLD_WAITS_OUT
     ):
         _check_tentative(client=client, consultation=awaiting_consultation, start_at=start_at)
         status = Status.PENDING_CLEARANCE
@@ -369,7 +361,7 @@ def appointment_book(
             appointment = _claim_hold(
                 hold=hold, client=client, service=service, location=location, start_at=start_at
             )
-            from_status = Status.HELD
+            from_status: str = Status.HELD
         else:
             placement = _occupy(
                 service=service,
@@ -388,7 +380,7 @@ def appointment_book(
         appointment.awaiting_consultation = awaiting_consultation
         if is_override:
             appointment.override_reason = override_reason.strip()
-            appointment.override_by = actor
+            appointment.override_by = roles.user_of(actor)
         _save_placement(
             appointment,
             service=service,
@@ -415,7 +407,7 @@ def appointment_book(
 def _record_override(
     appointment: Appointment,
     *,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     label: str,
     refusal: eligibility.EligibilityResult,
 ) -> None:
@@ -440,10 +432,8 @@ def _check_tentative(*, client: Client, consultation: Appointment, start_at: dat
         )
     if consultation.status not in ACTIVE_STATUSES or consultation.status == Status.COMPLETED:
         raise ValidationFailed("That consultation is not upcoming.", field="consultation")
-    if start_at < consultation.end_at + TENTATIVE_GAP:
-        raise ValidationFailed(
-            "A first treatment can be held from 24 hours after your consultation.", field="start"
-        )
+    if start_at < policy.first_treatment_earliest(consultation):
+        raise ValidationFailed(policy.FIRST_TREATMENT_TOO_SOON, field="start")
 
 
 def _claim_hold(
@@ -454,7 +444,8 @@ def _claim_hold(
         locked.hold_expires_at and locked.hold_expires_at <= timezone.now()
     ):
         raise HoldExpired(
-            "Your 10-minute hold on this time has ended. Please choose a time again.",
+            f"Your {settings.SLOT_HOLD_MINUTES}-minute hold on this time has ended. "
+            "Please choose a time again.",
             field="hold",
             extra={
                 "alternatives": _alternatives(
@@ -478,7 +469,7 @@ def appointment_reschedule(
     appointment: Appointment,
     start_at: datetime,
     practitioner: Practitioner | None = None,
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
     reason: str = "",
     actor_label: str | None = None,
     enforce_booking_window: bool = True,
@@ -489,7 +480,7 @@ def appointment_reschedule(
     room; without one, the same practitioner and room are kept when they are free then).
 
     Bumps ``version`` so reminders re-plan; a confirmed visit needs confirming again. Clients
-    (``actor_label`` "client") are held to the location's online-change cutoff.
+    are held to the location's online-change cutoff (``bookings.policy.move_decision``).
     Raises IllegalTransition, PolicyViolation, SlotTaken, SlotUnavailable, NotEligible.
     """
     _require_aware(start_at)
@@ -500,13 +491,9 @@ def appointment_reschedule(
             .select_related("service", "location", "client")
             .get(pk=appointment.pk)
         )
-        if locked.status not in RESCHEDULABLE:
-            raise IllegalTransition(
-                f"A {locked.get_status_display().lower()} appointment cannot be moved.",
-                field="status",
-            )
-        if label == "client":
-            check_client_cutoff(locked)
+        policy.move_decision(
+            appointment=locked, kind=policy.actor_kind(actor, label)
+        ).raise_if_refused()
         refusal = None
         if locked.status != Status.PENDING_CLEARANCE and locked.client is not None:
             result = _eligibility_or_override(
@@ -518,7 +505,11 @@ def appointment_reschedule(
                 exclude_appointment_id=locked.pk,
             )
             refusal = None if result.allowed else result
-        elif locked.status == Status.PENDING_CLEARANCE and locked.awaiting_consultation is not None:
+        elif (
+            locked.status == Status.PENDING_CLEARANCE
+            and locked.awaiting_consultation is not None
+            and locked.client is not None
+        ):
             # A tentative treatment keeps its 24-hour distance from the consultation it awaits.
             _check_tentative(
                 client=locked.client, consultation=locked.awaiting_consultation, start_at=start_at
@@ -559,7 +550,7 @@ def appointment_reschedule(
             locked.status = Status.BOOKED
         if refusal is not None:
             locked.override_reason = override_reason.strip()
-            locked.override_by = actor
+            locked.override_by = roles.user_of(actor)
         _save_placement(
             locked,
             service=locked.service,

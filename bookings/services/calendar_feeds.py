@@ -14,37 +14,31 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar, Event
 
+from bookings import policy
 from bookings.models import Appointment, CalendarFeedToken
 from clinic import roles
 from clinic.errors import Gone, NotFound, PermissionDenied
 from clinic.models import Practitioner
+from clinic.roles import Actor
 
 logger = logging.getLogger(__name__)
 
 FEED_SALT = "bookings.calendar-feed"
 FEED_PAST_DAYS = 30
 FEED_FUTURE_DAYS = 180
-FEED_STATUSES = (
-    Appointment.Status.PENDING_CLEARANCE,
-    Appointment.Status.BOOKED,
-    Appointment.Status.CONFIRMED,
-    Appointment.Status.ARRIVED,
-    Appointment.Status.COMPLETED,
-)
 
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _require_feed_owner_or_manager(actor: AbstractBaseUser | None, practitioner: Practitioner):
+def _require_feed_owner_or_manager(actor: Actor, practitioner: Practitioner):
     if roles.has_role(actor, roles.MANAGER):
         return
     if (
@@ -61,7 +55,7 @@ def calendar_feed_url(*, token: str) -> str:
 
 
 @transaction.atomic
-def calendar_feed_token_issue(*, actor: AbstractBaseUser | None, practitioner: Practitioner) -> str:
+def calendar_feed_token_issue(*, actor: Actor, practitioner: Practitioner) -> str:
     """Revoke ``practitioner``'s live feed URL (if any) and issue a new one; returns the token
     to put in the URL (shown once, never stored in clear).
 
@@ -75,7 +69,7 @@ def calendar_feed_token_issue(*, actor: AbstractBaseUser | None, practitioner: P
     feed = CalendarFeedToken.objects.create(
         practitioner=practitioner,
         secret_hash=_hash(secret),
-        created_by=actor if getattr(actor, "pk", None) else None,
+        created_by=roles.user_of(actor),
     )
     logger.info(
         "calendar feed issued", extra={"practitioner_id": practitioner.id, "feed_id": feed.id}
@@ -84,9 +78,7 @@ def calendar_feed_token_issue(*, actor: AbstractBaseUser | None, practitioner: P
 
 
 @transaction.atomic
-def calendar_feed_token_revoke(
-    *, actor: AbstractBaseUser | None, practitioner: Practitioner
-) -> int:
+def calendar_feed_token_revoke(*, actor: Actor, practitioner: Practitioner) -> int:
     """Revoke every live feed URL of ``practitioner``; returns how many were revoked.
 
     Raises PermissionDenied unless ``actor`` is that practitioner or a manager."""
@@ -126,7 +118,7 @@ def calendar_feed_render(*, token: str, now: datetime | None = None) -> bytes:
     appointments = (
         Appointment.objects.filter(
             practitioner=feed.practitioner,
-            status__in=FEED_STATUSES,
+            status__in=policy.BOOKED_OR_DONE_STATUSES,
             start_at__gte=now - timedelta(days=FEED_PAST_DAYS),
             start_at__lt=now + timedelta(days=FEED_FUTURE_DAYS),
         )

@@ -17,11 +17,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from bookings import eligibility
+from bookings import eligibility, policy
 from bookings.models import (
     Appointment,
     ConsentFormVersion,
@@ -31,7 +30,6 @@ from bookings.models import (
     ScreeningQuestion,
 )
 from bookings.selectors.consultations import screening_questions_active
-from bookings.services.appointments import TENTATIVE_GAP
 from bookings.services.health_data import health_data_access_record as _audit
 from bookings.services.health_rechecks import (  # noqa: F401 - re-exported for callers
     health_recheck_answer,
@@ -42,6 +40,7 @@ from bookings.services.transitions import appointment_transition
 from clinic import roles
 from clinic.errors import IllegalTransition, NotFound, PermissionDenied, ValidationFailed
 from clinic.models import Service
+from clinic.roles import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +150,7 @@ def consultation_submit_screening(
     *,
     consultation: Consultation,
     answers: Mapping[str, Any],
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
     via: str = "site",
 ) -> ScreeningResult:
     """Validate the client's answers against the active questionnaire, store them with the
@@ -196,7 +195,7 @@ def consultation_submit_screening(
                 "This consultation has been completed; please speak to the clinic about changes.",
                 field="answers",
             )
-        if locked.appointment.status in {Status.CANCELLED, Status.NO_SHOW}:
+        if locked.appointment.status in policy.DID_NOT_HAPPEN_STATUSES:
             raise IllegalTransition("This consultation was cancelled.", field="answers")
         locked.answers = snapshot
         locked.screening_flags = [flag.as_dict() for flag in flagged]
@@ -231,7 +230,7 @@ def consultation_submit_screening(
 def consultation_record_outcome(
     *,
     consultation: Consultation,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     outcome: str,
     services: Iterable[Service] = (),
     valid_until: date | None = None,
@@ -274,7 +273,7 @@ def consultation_record_outcome(
                 "This consultation already has an outcome; book a new consultation to reassess.",
                 field="outcome",
             )
-        if locked.appointment.status in {Status.CANCELLED, Status.NO_SHOW}:
+        if locked.appointment.status in policy.DID_NOT_HAPPEN_STATUSES:
             raise IllegalTransition(
                 "A cancelled or missed consultation cannot have an outcome.", field="outcome"
             )
@@ -310,7 +309,7 @@ def consultation_record_outcome(
         locked.not_before = not_before
         locked.contraindications = [str(item).strip() for item in contraindications if item]
         locked.notes = notes
-        locked.assessed_by = actor
+        locked.assessed_by = roles.user_of(actor)
         locked.assessed_at = now
         locked.save()
         locked.services_cleared.set(services if outcome == Outcome.CLEARED else [])
@@ -339,9 +338,7 @@ def consultation_record_outcome(
     return locked
 
 
-def _settle_tentative_treatments(
-    *, consultation: Consultation, actor: AbstractBaseUser | None, label: str
-) -> None:
+def _settle_tentative_treatments(*, consultation: Consultation, actor: Actor, label: str) -> None:
     tentative = Appointment.objects.select_for_update(of=("self",)).filter(
         awaiting_consultation_id=consultation.appointment_id,
         status=Status.PENDING_CLEARANCE,
@@ -380,7 +377,7 @@ def tentative_treatments_release_for_consultation(
 ) -> int:
     """Cancel the tentative treatments waiting for a consultation that was cancelled or missed;
     with ``only_too_early`` (the consultation moved), just those now starting less than
-    ``TENTATIVE_GAP`` after it. Returns how many were released."""
+    ``policy.FIRST_TREATMENT_GAP`` after it. Returns how many were released."""
     released = 0
     with transaction.atomic():
         tentative = Appointment.objects.select_for_update().filter(
@@ -389,7 +386,7 @@ def tentative_treatments_release_for_consultation(
         )
         if only_too_early:
             tentative = tentative.filter(
-                start_at__lt=consultation_appointment.end_at + TENTATIVE_GAP
+                start_at__lt=policy.first_treatment_earliest(consultation_appointment)
             )
         for treatment in tentative:
             appointment_transition(
@@ -417,10 +414,10 @@ def tentative_holds_release_due(*, now: datetime | None = None) -> int:
         )
         for treatment in candidates:
             consultation_appointment = treatment.awaiting_consultation
-            gone = consultation_appointment is None or consultation_appointment.status in {
-                Status.CANCELLED,
-                Status.NO_SHOW,
-            }
+            gone = (
+                consultation_appointment is None
+                or consultation_appointment.status in policy.DID_NOT_HAPPEN_STATUSES
+            )
             if not gone and treatment.start_at - margin > now:
                 continue
             appointment_transition(
@@ -450,7 +447,7 @@ class ConsultationRecord:
 def consultation_read(
     *,
     consultation: Consultation,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     include_health_data: bool = True,
     via: str = "api",
 ) -> ConsultationRecord:
@@ -507,7 +504,7 @@ def consultation_for_screening(*, appointment_id: int) -> Consultation:
     consultation = (
         consultation_open_for_appointment(appointment=appointment) if appointment else None
     )
-    if consultation is None:
+    if consultation is None or appointment is None:
         raise NotFound("This booking has no health questionnaire.")
     consultation.appointment = appointment
     return consultation

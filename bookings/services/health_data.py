@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser
-
 from bookings.models import Consultation, HealthDataAccess
 from clinic import roles
+from clinic.roles import Actor
 
 
 def health_data_access_record(
     *,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     action: str,
     record: str,
     fields: Iterable[str],

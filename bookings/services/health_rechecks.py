@@ -7,15 +7,15 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from bookings import signals
+from bookings import policy, signals
 from bookings.models import Appointment, AppointmentEvent, HealthDataAccess, HealthRecheck
 from bookings.services.health_data import health_data_access_record as _audit
 from clinic import roles
 from clinic.errors import IllegalTransition, NotFound, ValidationFailed
+from clinic.roles import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def health_recheck_answer(
     appointment: Appointment,
     changed: bool,
     via: str,
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
     now: datetime | None = None,
 ) -> HealthRecheck:
     """Store the client's answer to "has anything changed since your consultation?".
@@ -57,7 +57,7 @@ def health_recheck_answer(
     label = roles.actor_label(actor)
     with transaction.atomic():
         locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
-        if locked.status not in {Status.BOOKED, Status.CONFIRMED} or locked.start_at <= now:
+        if locked.status not in policy.EXPECTED_STATUSES or locked.start_at <= now:
             raise IllegalTransition(
                 "This appointment is not coming up any more.", field="appointment"
             )
@@ -94,7 +94,7 @@ def health_recheck_answer(
 
 
 def health_recheck_review(
-    *, appointment: Appointment, actor: AbstractBaseUser | None, via: str = "staff"
+    *, appointment: Appointment, actor: Actor, via: str = "staff"
 ) -> HealthRecheck:
     """A practitioner or manager has looked at a "something changed" answer (and spoken to the
     client): the appointment leaves review. Raises PermissionDenied, NotFound,
@@ -109,13 +109,13 @@ def health_recheck_review(
         if not recheck.needs_review:
             raise IllegalTransition("This re-check is not waiting for review.", field="recheck")
         recheck.needs_review = False
-        recheck.reviewed_by = actor
+        recheck.reviewed_by = roles.user_of(actor)
         recheck.reviewed_at = timezone.now()
         recheck.save(update_fields=["needs_review", "reviewed_by", "reviewed_at"])
         AppointmentEvent.objects.create(
             appointment_id=appointment.pk,
             kind="health_recheck_reviewed",
-            actor=actor,
+            actor=roles.user_of(actor),
             actor_label=roles.actor_label(actor),
         )
         _audit(

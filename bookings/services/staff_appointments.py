@@ -9,10 +9,10 @@ no-overlap or eligibility rules.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
-
+from bookings import policy
 from bookings.models import Appointment, Client
 from bookings.services.appointments import appointment_book, appointment_reschedule
 from bookings.services.transitions import (
@@ -23,37 +23,33 @@ from bookings.services.transitions import (
     appointment_mark_no_show,
 )
 from clinic import roles
-from clinic.errors import PermissionDenied, ValidationFailed
+from clinic.errors import ValidationFailed
 from clinic.models import Location, Practitioner, Room, Service
+from clinic.roles import Actor
 
-STAFF_ACTIONS = {
-    "confirm": appointment_confirm,
-    "arrived": appointment_mark_arrived,
-    "completed": appointment_complete,
-    "no_show": appointment_mark_no_show,
-    "cancel": appointment_cancel,
+STAFF_ACTIONS: dict[str, Callable[..., Appointment]] = {
+    policy.Action.CONFIRM: appointment_confirm,
+    policy.Action.ARRIVE: appointment_mark_arrived,
+    policy.Action.COMPLETE: appointment_complete,
+    policy.Action.NO_SHOW: appointment_mark_no_show,
+    policy.Action.CANCEL: appointment_cancel,
 }
 
 
-def require_appointment_access(
-    actor: AbstractBaseUser | None, *, practitioner_id: int | None
-) -> None:
+def require_appointment_access(actor: Actor, *, practitioner_id: int | None) -> None:
     """Raise PermissionDenied unless ``actor`` may work on appointments in this practitioner's
-    column (reception and managers: any; a practitioner: only their own)."""
-    if roles.has_role(actor, roles.RECEPTION, roles.MANAGER):
-        return
-    if (
-        roles.has_role(actor, roles.PRACTITIONER)
-        and practitioner_id is not None
-        and Practitioner.objects.filter(id=practitioner_id, user_id=actor.pk).exists()
-    ):
-        return
-    raise PermissionDenied("You can only work on your own appointments")
+    column (``bookings.policy.may_work_in_column``)."""
+    user_id = (
+        Practitioner.objects.filter(id=practitioner_id).values_list("user_id", flat=True).first()
+        if practitioner_id is not None
+        else None
+    )
+    policy.may_work_in_column(actor, practitioner_user_id=user_id).raise_if_refused()
 
 
 def appointment_book_by_staff(
     *,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     client: Client,
     service: Service,
     location: Location,
@@ -69,7 +65,7 @@ def appointment_book_by_staff(
     Raises PermissionDenied, plus everything ``appointment_book`` raises (SlotTaken with
     alternatives, SlotUnavailable, NotEligible, ValidationFailed)."""
     if practitioner is None and not roles.has_role(actor, roles.RECEPTION, roles.MANAGER):
-        practitioner = Practitioner.objects.filter(user_id=getattr(actor, "pk", None)).first()
+        practitioner = Practitioner.objects.filter(user=roles.user_of(actor)).first()
     require_appointment_access(actor, practitioner_id=practitioner.id if practitioner else None)
     return appointment_book(
         client=client,
@@ -88,7 +84,7 @@ def appointment_book_by_staff(
 
 def appointment_reschedule_by_staff(
     *,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     appointment: Appointment,
     start_at: datetime,
     practitioner: Practitioner | None = None,
@@ -117,7 +113,7 @@ def appointment_reschedule_by_staff(
 
 
 def appointment_change_status_by_staff(
-    *, actor: AbstractBaseUser | None, appointment: Appointment, action: str, reason: str = ""
+    *, actor: Actor, appointment: Appointment, action: str, reason: str = ""
 ) -> Appointment:
     """Apply a desk action: ``confirm``, ``arrived``, ``completed``, ``no_show`` or ``cancel``
     (cancel needs a reason).
@@ -129,5 +125,7 @@ def appointment_change_status_by_staff(
         raise ValidationFailed(
             f"Unknown action {action!r}; use one of {', '.join(STAFF_ACTIONS)}", field="action"
         )
-    require_appointment_access(actor, practitioner_id=appointment.practitioner_id)
+    # The policy answers first (who, status, time) so the desk gets the reason it was shown;
+    # the transition checks the same rules again under the row lock.
+    policy.decide(appointment=appointment, action=action, actor=actor).raise_if_refused()
     return transition(appointment=appointment, actor=actor, reason=reason)

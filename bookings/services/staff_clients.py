@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
-
 from bookings.models import Client
 from bookings.services.clients import client_register
 from clinic import roles
 from clinic.models import Location
+from clinic.roles import Actor
 
 # What reception reads out before ticking "agreed to texts"; stored with the consent.
 STAFF_PHONE_CONSENT_WORDING = (
@@ -18,7 +17,7 @@ STAFF_PHONE_CONSENT_WORDING = (
 
 def client_register_by_staff(
     *,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     first_name: str,
     last_name: str = "",
     phone: str,

@@ -9,34 +9,23 @@ transaction, so receivers (reminders, consultations) commit or roll back with th
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
-from bookings import signals
+from bookings import policy, signals
 from bookings.models import Appointment, AppointmentEvent
 from clinic import roles
-from clinic.errors import IllegalTransition, PolicyViolation, ValidationFailed
+from clinic.errors import ValidationFailed
+from clinic.roles import Actor
 
 logger = logging.getLogger(__name__)
 
 Status = Appointment.Status
-
-ALLOWED_TRANSITIONS: dict[str, set[str]] = {
-    Status.HELD: {Status.BOOKED, Status.PENDING_CLEARANCE, Status.CANCELLED},
-    Status.PENDING_CLEARANCE: {Status.BOOKED, Status.CANCELLED},
-    Status.BOOKED: {Status.CONFIRMED, Status.ARRIVED, Status.CANCELLED, Status.NO_SHOW},
-    Status.CONFIRMED: {Status.ARRIVED, Status.CANCELLED, Status.NO_SHOW},
-    Status.ARRIVED: {Status.COMPLETED, Status.NO_SHOW},
-    Status.COMPLETED: set(),
-    Status.CANCELLED: set(),
-    Status.NO_SHOW: set(),
-}
 
 SIGNAL_FOR_STATUS: dict[str, Signal] = {
     Status.HELD: signals.appointment_held,
@@ -49,10 +38,8 @@ SIGNAL_FOR_STATUS: dict[str, Signal] = {
     Status.NO_SHOW: signals.appointment_no_show,
 }
 
-RESCHEDULABLE = {Status.HELD, Status.PENDING_CLEARANCE, Status.BOOKED, Status.CONFIRMED}
 
-
-def actor_label_for(actor: AbstractBaseUser | None, actor_label: str | None) -> str:
+def actor_label_for(actor: Actor, actor_label: str | None) -> str:
     return actor_label or roles.actor_label(actor)
 
 
@@ -62,7 +49,7 @@ def record_event(
     kind: str,
     from_status: str = "",
     to_status: str = "",
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     label: str,
     reason: str = "",
     details: dict[str, Any] | None = None,
@@ -79,32 +66,18 @@ def record_event(
     )
 
 
-def check_client_cutoff(appointment: Appointment) -> None:
-    cutoff = appointment.start_at - timedelta(hours=appointment.location.online_change_cutoff_hours)
-    if timezone.now() > cutoff:
-        phone = appointment.location.phone or "the clinic"
-        raise PolicyViolation(
-            f"Online changes close {appointment.location.online_change_cutoff_hours} hours before your "
-            f"appointment. Please call us on {phone}.",
-            field="start",
-        )
-
-
 def set_status(
     appointment: Appointment,
     to_status: str,
     *,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     label: str,
     reason: str = "",
 ) -> Appointment:
     from_status = appointment.status
-    if to_status not in ALLOWED_TRANSITIONS[from_status]:
-        raise IllegalTransition(
-            f"Cannot change a {appointment.get_status_display().lower()} appointment to "
-            f"{Status(to_status).label.lower()}.",
-            field="status",
-        )
+    policy.transition_table_decision(
+        appointment=appointment, to_status=to_status
+    ).raise_if_refused()
     appointment.status = to_status
     update_fields = ["status", "updated_at"]
     if to_status == Status.CANCELLED:
@@ -134,15 +107,15 @@ def appointment_transition(
     *,
     appointment: Appointment,
     to_status: str,
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
     reason: str = "",
     actor_label: str | None = None,
 ) -> Appointment:
     """Move an appointment to ``to_status`` if the transition table allows it.
 
-    Time rules: arrival from one hour before the start, a no-show only after the start,
-    completion only after arrival. Clients may only cancel or confirm, and cancel only before
-    the online-change cutoff. Raises IllegalTransition or PolicyViolation.
+    The rules (the table, arrival and no-show times, what clients may do online) are
+    ``bookings.policy.transition_decision``. Raises IllegalTransition, PolicyViolation or
+    ValidationFailed (a staff cancellation without a reason).
     """
     label = actor_label_for(actor, actor_label)
     with transaction.atomic():
@@ -153,21 +126,11 @@ def appointment_transition(
             .select_related("location", "service")
             .get(pk=appointment.pk)
         )
-        now = timezone.now()
-        if to_status == Status.ARRIVED and now < locked.start_at - timedelta(hours=1):
-            raise IllegalTransition(
-                "A client can be marked arrived from one hour before the start.", field="status"
-            )
-        if to_status == Status.NO_SHOW and now < locked.start_at:
-            raise IllegalTransition(
-                "A no-show can only be recorded after the start time.", field="status"
-            )
-        if label == "client":
-            if to_status not in {Status.CANCELLED, Status.CONFIRMED}:
-                raise IllegalTransition("Clients can only confirm or cancel.", field="status")
-            if to_status == Status.CANCELLED:
-                check_client_cutoff(locked)
-        if to_status == Status.CANCELLED and not reason.strip() and label != "client":
+        kind = policy.actor_kind(actor, label)
+        policy.transition_decision(
+            appointment=locked, to_status=to_status, kind=kind
+        ).raise_if_refused()
+        if to_status == Status.CANCELLED and not reason.strip() and kind != policy.ActorKind.CLIENT:
             raise ValidationFailed("Please give a reason for the cancellation.", field="reason")
         set_status(locked, to_status, actor=actor, label=label, reason=reason)
     appointment.refresh_from_db()
@@ -177,7 +140,7 @@ def appointment_transition(
 def appointment_cancel(
     *,
     appointment: Appointment,
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
     reason: str = "",
     actor_label: str | None = None,
 ) -> Appointment:

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from bookings.models import Client, PhoneVerification
+from bookings.models import PhoneVerification
 from bookings.services.clients import normalise_phone
 from bookings.signals import phone_verification_requested
 from clinic.db import lock_for_transaction
@@ -219,13 +219,6 @@ def verification_token_validate(*, token: str | None, phone: str) -> None:
             "This verification was for a different phone number. Please verify this number.",
             field="verification_token",
         )
-
-
-def client_mark_phone_verified(*, client: Client, now: datetime | None = None) -> Client:
-    """Record that ``client`` has just proved their phone (after a successful check)."""
-    client.phone_verified_at = now or timezone.now()
-    client.save(update_fields=["phone_verified_at", "updated_at"])
-    return client
 
 
 def verifications_delete_old(*, now: datetime | None = None) -> int:

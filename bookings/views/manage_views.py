@@ -4,8 +4,9 @@ a consultation. The token names one appointment and nothing else."""
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC
 from functools import wraps
+from typing import Any
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
@@ -15,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 from icalendar import Calendar, Event
 
+from bookings import policy
 from bookings.models import Appointment
 from bookings.selectors.site import (
     appointment_for_client_link,
@@ -29,30 +31,12 @@ from bookings.views.site_picker import (
     parse_start,
     picker_context,
 )
+from clinic.care import care_before_the_visit
 from clinic.errors import ApplicationError, Gone, NotFound, SlotUnavailable
 
-Status = Appointment.Status
-CHANGEABLE = {Status.PENDING_CLEARANCE, Status.BOOKED, Status.CONFIRMED}
-FIRST_TREATMENT_GAP = timedelta(hours=24)
 PICKER_NOTES = {
     "site-reschedule": "Choosing a time moves your booking straight away; we text you the new time.",
     "site-first-treatment": "Choosing a time holds it for you until your consultation.",
-}
-
-PREP = {
-    "consultation": [
-        "Please fill in the short health questionnaire before you come: it makes the most of "
-        "your time with us.",
-        "Bring a list of any medicines, supplements and skincare you use.",
-        "Come with clean skin if you can, so we can look at it properly.",
-    ],
-    "treatment": [
-        "For two weeks before: avoid sun, sunbeds, self-tan, peels and laser.",
-        "Five days before: pause retinoids, acids and exfoliants. Pause aspirin, ibuprofen or "
-        "fish oil only if your prescriber agrees.",
-        "On the day: arrive with clean skin and no make-up. Expect some redness, like mild "
-        "sunburn, for one to three days afterwards.",
-    ],
 }
 
 
@@ -78,20 +62,12 @@ def with_appointment(view):
     return wrapper
 
 
-def _change_deadline(appointment: Appointment):
-    return appointment.start_at - timedelta(hours=appointment.location.online_change_cutoff_hours)
-
-
-def _can_change_online(appointment: Appointment) -> bool:
-    return appointment.status in CHANGEABLE and timezone.now() <= _change_deadline(appointment)
-
-
-def _screening_url(token: str) -> str:
-    return reverse("site-screening", args=[token])
+def _is_upcoming(appointment: Appointment) -> bool:
+    return appointment.status in policy.UPCOMING_STATUSES
 
 
 def _screening_pending(appointment: Appointment) -> bool:
-    if not appointment.service.is_consultation or appointment.status not in CHANGEABLE:
+    if not appointment.service.is_consultation or not _is_upcoming(appointment):
         return False
     consultation = getattr(appointment, "consultation", None)
     return consultation is None or consultation.submitted_at is None
@@ -124,7 +100,7 @@ def _first_treatment_service(appointment: Appointment, slug: str | None):
 def _booking_context(request: HttpRequest, appointment: Appointment, token: str) -> dict:
     can_offer_first_treatment = (
         appointment.service.is_consultation
-        and appointment.status in CHANGEABLE
+        and _is_upcoming(appointment)
         and appointment.client is not None
         and not tentative_treatments_for(consultation=appointment).exists()
         and _first_treatment_service(appointment, request.GET.get("then")) is not None
@@ -140,12 +116,14 @@ def _booking_context(request: HttpRequest, appointment: Appointment, token: str)
         "service": appointment.service,
         "local_start": appointment.local_start,
         "local_end": appointment.local_end,
-        "can_change": _can_change_online(appointment),
-        "change_deadline": _change_deadline(appointment).astimezone(appointment.location.zone),
-        "is_active": appointment.status in CHANGEABLE,
+        "allowed_actions": policy.allowed_actions(appointment=appointment, actor_label="client"),
+        "change_deadline": policy.online_change_deadline(appointment).astimezone(
+            appointment.location.zone
+        ),
+        "is_active": _is_upcoming(appointment),
         "screening_pending": _screening_pending(appointment),
-        "screening_url": _screening_url(token),
-        "prep": PREP["consultation" if appointment.service.is_consultation else "treatment"],
+        "screening_url": reverse("site-screening", args=[token]),
+        "prep": care_before_the_visit(service_kind=appointment.service.kind),
         "google_calendar_url": _google_calendar_url(appointment, manage_url=manage_url),
         "manage_url": manage_url,
         "tentative": list(tentative_treatments_for(consultation=appointment))
@@ -242,17 +220,12 @@ def _picker_response(
 @require_http_methods(["GET", "POST"])
 @with_appointment
 def booking_reschedule(request: HttpRequest, appointment: Appointment, token: str) -> HttpResponse:
-    if not _can_change_online(appointment):
-        return _late_change_page(
-            request,
-            appointment,
-            token,
-            "This booking can no longer be changed online."
-            if appointment.status not in CHANGEABLE
-            else f"Online changes close {appointment.location.online_change_cutoff_hours} hours "
-            f"before your appointment. Please call us on {appointment.location.phone}.",
-        )
-    picker = {
+    decision = policy.decide(
+        appointment=appointment, action=policy.Action.MOVE, actor_label="client"
+    )
+    if not decision.allowed:
+        return _late_change_page(request, appointment, token, decision.message)
+    picker: dict[str, Any] = {
         "appointment": appointment,
         "token": token,
         "service": appointment.service,
@@ -260,8 +233,8 @@ def booking_reschedule(request: HttpRequest, appointment: Appointment, token: st
         "template": "bookings/site/reschedule.html",
         "ignore_appointment_id": appointment.pk,
     }
-    if appointment.awaiting_consultation_id:
-        picker["not_before"] = appointment.awaiting_consultation.end_at + FIRST_TREATMENT_GAP
+    if appointment.awaiting_consultation is not None:
+        picker["not_before"] = policy.first_treatment_earliest(appointment.awaiting_consultation)
     if request.method == "POST":
         start_at = parse_start(request.POST.get("start"))
         if start_at is None:
@@ -291,16 +264,11 @@ def booking_reschedule(request: HttpRequest, appointment: Appointment, token: st
 @require_http_methods(["GET", "POST"])
 @with_appointment
 def booking_cancel(request: HttpRequest, appointment: Appointment, token: str) -> HttpResponse:
-    if not _can_change_online(appointment):
-        return _late_change_page(
-            request,
-            appointment,
-            token,
-            "This booking can no longer be cancelled online."
-            if appointment.status not in CHANGEABLE
-            else f"Online changes close {appointment.location.online_change_cutoff_hours} hours "
-            f"before your appointment. Please call us on {appointment.location.phone}.",
-        )
+    decision = policy.decide(
+        appointment=appointment, action=policy.Action.CANCEL, actor_label="client"
+    )
+    if not decision.allowed:
+        return _late_change_page(request, appointment, token, decision.message)
     if request.method == "POST":
         try:
             appointment_cancel(appointment=appointment, actor_label="client")
@@ -325,17 +293,17 @@ def booking_first_treatment(
     if (
         service is None
         or not appointment.service.is_consultation
-        or appointment.status not in CHANGEABLE
+        or not _is_upcoming(appointment)
         or appointment.client is None
     ):
         return redirect("site-manage", token)
-    picker = {
+    picker: dict[str, Any] = {
         "appointment": appointment,
         "token": token,
         "service": service,
         "url_name": "site-first-treatment",
         "template": "bookings/site/first_treatment.html",
-        "not_before": appointment.end_at + FIRST_TREATMENT_GAP,
+        "not_before": policy.first_treatment_earliest(appointment),
         "extra_query": {"service": service.slug},
     }
     if request.method == "POST":

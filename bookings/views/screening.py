@@ -1,6 +1,6 @@
 """Client pages for health questions: the screening questionnaire before a consultation
 (``/b/<token>/screening/``) and the "has anything changed?" re-check before a later session
-(``/r/<token>/``). Both are reached through signed links; each view calls one service.
+(``/b/<token>/recheck/``). Both are reached through signed links; each view calls one service.
 
 An answer that rules micro-needling out is never shown as a rejection: the page thanks the
 client and explains kindly that the consultation will talk through alternatives.
@@ -8,12 +8,11 @@ client and explains kindly that the consultation will talk through alternatives.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from bookings import policy
 from bookings.models import Appointment
 from bookings.selectors.consultations import screening_questions_active
 from bookings.services.consultations import (
@@ -23,7 +22,7 @@ from bookings.services.consultations import (
     consultation_submit_screening,
     health_recheck_answer,
 )
-from bookings.tokens import appointment_id_from_manage_token, appointment_id_from_recheck_token
+from bookings.tokens import appointment_id_from_manage_token
 from clinic.errors import ApplicationError, Gone, NotFound, ValidationFailed
 
 
@@ -42,8 +41,8 @@ def screening_form(request: HttpRequest, token: str) -> HttpResponse:
         consultation = consultation_for_screening(
             appointment_id=appointment_id_from_manage_token(token)
         )
-    except (NotFound, Gone) as error:
-        return _link_problem(request, error)
+    except (NotFound, Gone) as problem:
+        return _link_problem(request, problem)
     appointment = consultation.appointment
     questions = screening_questions_active()
     answers = {question.key: "" for question in questions}
@@ -81,7 +80,7 @@ def screening_form(request: HttpRequest, token: str) -> HttpResponse:
             "token": token,
             "already_submitted": consultation.submitted_at is not None,
             "is_closed": consultation.outcome in {"cleared", "not_suitable"}
-            or appointment.status in {Appointment.Status.CANCELLED, Appointment.Status.NO_SHOW},
+            or appointment.status in policy.DID_NOT_HAPPEN_STATUSES,
             "questions": [
                 {
                     "question": question,
@@ -98,20 +97,22 @@ def screening_form(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-def _recheck_page(
-    request: HttpRequest, *, token: str, resolve: Callable[[str], int]
-) -> HttpResponse:
+def _recheck_page(request: HttpRequest, *, token: str) -> HttpResponse:
     try:
         appointment = (
             Appointment.objects.select_related("location", "service")
-            .filter(pk=resolve(token))
+            .filter(pk=appointment_id_from_manage_token(token))
             .first()
         )
         if appointment is None:
             raise NotFound("We could not find this appointment. It may have been cancelled.")
     except (NotFound, Gone) as error:
         return _link_problem(request, error)
-    context = {"appointment": appointment, "location": appointment.location, "error": None}
+    context: dict[str, object] = {
+        "appointment": appointment,
+        "location": appointment.location,
+        "error": None,
+    }
     if request.method == "POST":
         choice = request.POST.get("changed", "")
         if choice not in {"yes", "no"}:
@@ -130,13 +131,7 @@ def _recheck_page(
 
 
 @require_http_methods(["GET", "POST"])
-def health_recheck(request: HttpRequest, token: str) -> HttpResponse:
-    """``/r/<recheck token>/``: a link that only answers the re-check."""
-    return _recheck_page(request, token=token, resolve=appointment_id_from_recheck_token)
-
-
-@require_http_methods(["GET", "POST"])
 def health_recheck_from_manage_link(request: HttpRequest, token: str) -> HttpResponse:
     """``/b/<manage token>/recheck/``: the same page reached from the booking's manage link
     (the 48-hour reminder SMS links here)."""
-    return _recheck_page(request, token=token, resolve=appointment_id_from_manage_token)
+    return _recheck_page(request, token=token)

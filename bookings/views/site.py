@@ -1,4 +1,4 @@
-"""The client booking site (``/book/``): treatment → time (held 10 minutes) → details → phone
+"""The client booking site (``/book/``): treatment → time (held ``SLOT_HOLD_MINUTES``) → details → phone
 code → confirmation. Views parse, call one service, and show domain errors as friendly pages or
 form errors; the booking-in-progress lives in the session, keyed by the hold it owns."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from bookings import policy
 from bookings.availability import nearest_free_slots
 from bookings.forms import CodeForm, DetailsForm
 from bookings.models import Appointment, Client
@@ -55,7 +57,6 @@ RETURNING_COOKIE = "aftercare_client"
 RETURNING_SALT = "bookings.returning-client"
 RETURNING_MAX_AGE = 180 * 24 * 3600
 # Eligibility refusals that mean "see us for a consultation first".
-NEEDS_CONSULTATION = {"consultation_required", "consultation_pending", "clearance_expired"}
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -100,7 +101,7 @@ def returning_client(request: HttpRequest) -> Client | None:
         value = request.get_signed_cookie(
             RETURNING_COOKIE, salt=RETURNING_SALT, max_age=RETURNING_MAX_AGE
         )
-        client_id, phone = value.split(":", 1)
+        client_id, phone = (value or "").split(":", 1)
     except (KeyError, signing.BadSignature, ValueError):
         return None
     return Client.objects.filter(pk=client_id, phone=phone).first()
@@ -148,6 +149,17 @@ def _picker_page(
     return render(request, template, context, status=status)
 
 
+def _countdown(hold: Appointment) -> dict[str, object]:
+    """What the hold countdown starts from (its script counts down from there)."""
+    expires_at = hold.hold_expires_at
+    assert expires_at is not None  # a hold always has an expiry (a database constraint)
+    seconds_left = max(int((expires_at - timezone.now()).total_seconds()), 0)
+    return {
+        "hold_expires_epoch": int(expires_at.timestamp()),
+        "hold_time_left": f"{seconds_left // 60}:{seconds_left % 60:02d}",
+    }
+
+
 def _hold_expired_page(
     request: HttpRequest, *, location: Location, service: Service, around: datetime
 ) -> HttpResponse:
@@ -163,6 +175,7 @@ def _hold_expired_page(
             "service": service,
             "alternatives": nearest,
             "action_url": reverse("site-hold", args=[location.slug, service.slug]),
+            "hold_minutes": settings.SLOT_HOLD_MINUTES,
         },
         status=410,
     )
@@ -226,7 +239,7 @@ def book_times(request: HttpRequest, location_slug: str, service_slug: str) -> H
 
 @require_POST
 def book_hold(request: HttpRequest, location_slug: str, service_slug: str) -> HttpResponse:
-    """Hold the chosen start for 10 minutes; a taken time shows the nearest free ones."""
+    """Hold the chosen start for ``SLOT_HOLD_MINUTES``; a taken time shows the nearest free ones."""
     location, service = _bookable_service(location_slug=location_slug, service_slug=service_slug)
     start_at = parse_start(request.POST.get("start"))
     if start_at is None:
@@ -325,7 +338,7 @@ def book_details(request: HttpRequest) -> HttpResponse:
             "location": location,
             "service": service,
             "returning": returning,
-            "hold_expires_epoch": int(hold.hold_expires_at.timestamp()),
+            **_countdown(hold),
         },
     )
 
@@ -378,7 +391,7 @@ def book_verify(request: HttpRequest) -> HttpResponse:
             "phone_ending": details["phone"][-4:],
             "notice": notice,
             "problem": problem,
-            "hold_expires_epoch": int(hold.hold_expires_at.timestamp()),
+            **_countdown(hold),
         },
     )
 
@@ -414,7 +427,7 @@ def _finish_booking(request: HttpRequest, *, hold: Appointment, details: dict) -
                 appointment=hold, actor_label="system", reason=f"Hold released: {refusal.code}"
             )
         _save_state(request, {})
-        needs_consultation = refusal.code in NEEDS_CONSULTATION
+        needs_consultation = refusal.code in policy.REFUSALS_NEEDING_A_CONSULTATION
         response = render(
             request,
             "bookings/site/not_eligible.html",

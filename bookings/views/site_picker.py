@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -129,6 +130,7 @@ def picker_context(
         "action_url": action_url,
         "extra_query": extra_query or {},
         "timezone_name": location.timezone,
+        "hold_minutes": settings.SLOT_HOLD_MINUTES,
         "city_name": location.timezone.split("/")[-1].replace("_", " "),
     }
 

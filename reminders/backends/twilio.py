@@ -30,6 +30,34 @@ PERMANENT_REASONS = {
     21610: "recipient unsubscribed",
     21614: "not a mobile number",
 }
+# Twilio's "the recipient has unsubscribed" (they replied STOP to the sender).
+OPTED_OUT = 21610
+
+# What staff read on a failed or undelivered message (synchronous and delivery errors).
+ERROR_REASONS = {
+    20003: "The SMS provider rejected our credentials: the clinic's SMS settings need fixing.",
+    21211: "The phone number is not valid: check the client's number.",
+    21408: "Sending to this country is not enabled for the clinic's SMS account.",
+    21610: "The client has unsubscribed from SMS (replied STOP).",
+    21614: "The number is not a mobile number: check the client's number.",
+    30003: "The handset was unreachable.",
+    30004: "The message was blocked by the carrier or recipient.",
+    30005: "The number is unknown or no longer in service.",
+    30006: "The number is a landline or the carrier cannot take SMS.",
+    30007: "The carrier filtered the message as spam.",
+    30008: "The carrier reported an unknown error.",
+}
+
+
+def describe_error(code: int | None) -> str:
+    if code is None:
+        return "The SMS provider reported an error."
+    return ERROR_REASONS.get(code, f"The SMS provider reported error {code}.")
+
+
+def is_opt_out(code: int | None) -> bool:
+    """Whether Twilio's error code means the client has opted out of texts."""
+    return code == OPTED_OUT
 
 
 def _retry_after(exc: TwilioRestException) -> float | None:

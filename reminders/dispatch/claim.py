@@ -13,8 +13,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from bookings.models import Appointment
-from clinic.models import Location
+from bookings.courses import next_session_is_booked
+from clinic.selectors import location_default
 from reminders.models import CAP_EXEMPT_CATEGORIES, Message, ReminderRule
 from reminders.rendering import OPT_OUT_LINE
 from reminders.selectors import sms_blocked_reason
@@ -30,7 +30,7 @@ DAILY_REMINDER_CAP = 2
 # Messages the client asked for or a person wrote: sent whatever the clock says.
 _IGNORES_QUIET_HOURS = frozenset({Category.VERIFICATION, Category.REPLY, Category.ADHOC})
 _NO_CONSENT_NEEDED = frozenset({Category.VERIFICATION})
-_DEFAULT_STALE_MINUTES = {Category.VERIFICATION: 10}
+_DEFAULT_STALE_MINUTES: dict[str, int] = {Category.VERIFICATION: 10}
 _COUNTED_STATUSES = (Status.SENDING, Status.SENT, Status.DELIVERED)
 
 
@@ -53,10 +53,10 @@ def claim_lease() -> timedelta:
 
 def _zone_for(message: Message) -> ZoneInfo:
     location = message.location
-    if location is None and message.appointment_id is not None:
+    if location is None and message.appointment is not None:
         location = message.appointment.location
     if location is None:
-        location = Location.objects.filter(is_active=True).order_by("id").first()
+        location = location_default()
     return location.zone if location is not None else ZoneInfo(settings.TIME_ZONE)
 
 
@@ -144,13 +144,8 @@ def _gate(
     if (
         message.rule is not None
         and message.rule.only_while_course_unfinished
-        and message.appointment_id is not None
-        and Appointment.objects.filter(
-            client_id=message.client_id,
-            service_id=message.appointment.service_id,
-            start_at__gt=now,
-            status__in=[Appointment.Status.BOOKED, Appointment.Status.CONFIRMED],
-        ).exists()
+        and message.appointment is not None
+        and next_session_is_booked(appointment=message.appointment, now=now)
     ):
         _skip(message, "The next session is already booked", report)
         return False
@@ -199,7 +194,8 @@ def _recent_reminder_attempts(client_ids: set[int], now: datetime) -> dict[int, 
         .values_list("client_id", "last_attempt_at")
     )
     for client_id, moment in rows:
-        attempts.setdefault(client_id, []).append(moment)
+        if moment is not None:  # the filter on last_attempt_at excludes NULLs
+            attempts.setdefault(client_id, []).append(moment)
     return attempts
 
 

@@ -13,7 +13,10 @@ from django.db import connection, connections, transaction
 from django.db.models import Case, CharField, Value, When
 from django.utils import timezone
 
+from bookings.models import Appointment
+from bookings.services import health_recheck_request
 from reminders.backends import SmsBackend, SmsError, get_backend
+from reminders.backends.twilio import describe_error, is_opt_out
 from reminders.dispatch.claim import (
     BATCH_SIZE,
     DispatchReport,
@@ -21,9 +24,9 @@ from reminders.dispatch.claim import (
     messages_claim_due,
 )
 from reminders.metrics import sms_accepted, sms_not_accepted
-from reminders.models import Message
+from reminders.models import Message, ReminderRule
 from reminders.ratelimit import rate_limit_wait
-from reminders.services.outbox import client_opt_out, describe_error
+from reminders.services.outbox import client_opt_out
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +138,11 @@ def _record_accepted(outcomes: list[_Accepted]) -> None:
                 Message.objects.filter(pk=outcome.message_id, provider_sid__isnull=True).update(
                     provider_sid=outcome.sid, updated_at=now
                 )
+        # The re-check text is the question: from now on a missing answer is "unanswered".
+        for appointment in Appointment.objects.filter(
+            messages__pk__in=ids, messages__category=ReminderRule.Category.HEALTH_RECHECK
+        ).distinct():
+            health_recheck_request(appointment=appointment, now=now)
 
 
 def _relax_commit_durability() -> None:
@@ -170,7 +178,7 @@ def _record_failure(*, message: Message, error: SmsError, report: DispatchReport
         )
         sms_not_accepted(outcome="failed", error_code=error.code)
         report.failed += 1
-        if error.code == 21610 and message.client_id is not None:
+        if is_opt_out(error.code) and message.client is not None:
             client_opt_out(client=message.client, method="carrier_21610", now=now)
         return
     if message.attempts >= MAX_ATTEMPTS:

@@ -11,12 +11,14 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from bookings import policy
 from bookings.models import Appointment, Client
 from bookings.selectors.consultations import appointment_awaiting_recheck
 from bookings.services.consultations import health_recheck_answer
 from bookings.tokens import manage_token_for
 from clinic.errors import ApplicationError
 from clinic.models import Location
+from clinic.selectors import location_default
 from reminders.models import InboundMessage, Message, ReminderRule
 from reminders.rendering import OPT_OUT_LINE, local_date_text, local_time_text, public_url
 from reminders.services.outbox import client_opt_in, client_opt_out
@@ -54,7 +56,7 @@ def _next_appointment(client: Client, now: datetime) -> Appointment | None:
         Appointment.objects.filter(
             client=client,
             start_at__gt=now,
-            status__in=[Appointment.Status.BOOKED, Appointment.Status.CONFIRMED],
+            status__in=policy.EXPECTED_STATUSES,
         )
         .select_related("location")
         .order_by("start_at")
@@ -67,7 +69,7 @@ def _location_for(client: Client | None, appointment: Appointment | None) -> Loc
         return appointment.location
     if client is not None and client.preferred_location_id:
         return client.preferred_location
-    return Location.objects.filter(is_active=True).order_by("id").first()
+    return location_default()
 
 
 def _is_open(location: Location, now: datetime) -> bool:
@@ -139,7 +141,7 @@ def inbound_receive(
     else:
         aftercare = _latest_aftercare_text(client, now)
         is_urgent = bool(WORRYING_WORDS.search(body)) and aftercare is not None
-        if is_urgent and aftercare.appointment is not None:
+        if is_urgent and aftercare is not None and aftercare.appointment is not None:
             # The reply is about the visit the aftercare was for, not the next one.
             appointment = aftercare.appointment
             location = appointment.location

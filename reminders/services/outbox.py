@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from bookings.models import Client
 from clinic import roles
 from clinic.errors import PolicyViolation, ValidationFailed
+from clinic.roles import Actor
+from reminders.backends.twilio import describe_error, is_opt_out
 from reminders.models import InboundMessage, Message, ReminderRule
 from reminders.services.planning import nudge_dispatch_on_commit
 
@@ -21,7 +22,7 @@ MAX_BODY_LENGTH = 1600  # Twilio's limit for one message body
 
 # Forward-only order of delivery statuses (TWILIO.md): a late "sent" never overwrites
 # "delivered". Terminal outcomes share the top rank so none replaces another.
-STATUS_RANK = {
+STATUS_RANK: dict[str, int] = {
     Message.Status.SCHEDULED: 0,
     Message.Status.SENDING: 1,
     Message.Status.SENT: 2,
@@ -42,7 +43,7 @@ PROVIDER_STATUS_MAP = {
 }
 
 
-def message_send_adhoc(*, client: Client, body: str, actor: AbstractBaseUser) -> Message:
+def message_send_adhoc(*, client: Client, body: str, actor: Actor) -> Message:
     """Queue a one-off message from staff to a client, due now.
 
     Raises PermissionDenied (not staff), ValidationFailed(field="body") for an empty or overlong
@@ -65,14 +66,17 @@ def message_send_adhoc(*, client: Client, body: str, actor: AbstractBaseUser) ->
             to=client.phone,
             body=body,
             due_at=timezone.now(),
-            created_by=actor,
+            created_by=roles.user_of(actor),
         )
         nudge_dispatch_on_commit()
-    logger.info("adhoc message queued", extra={"message_id": message.pk, "actor": actor.pk})
+    logger.info(
+        "adhoc message queued",
+        extra={"message_id": message.pk, "actor": getattr(actor, "pk", None)},
+    )
     return message
 
 
-def message_retry(*, message: Message, actor: AbstractBaseUser) -> Message:
+def message_retry(*, message: Message, actor: Actor) -> Message:
     """Send a failed message again as a NEW row linked to the failed one (the failed row stays
     as the record of what happened).
 
@@ -103,13 +107,13 @@ def message_retry(*, message: Message, actor: AbstractBaseUser) -> Message:
             due_at=timezone.now(),
             appointment_version=original.appointment_version,
             retry_of=original,
-            created_by=actor,
+            created_by=roles.user_of(actor),
         )
         nudge_dispatch_on_commit()
     return retry
 
 
-def inbound_mark_handled(*, inbound: InboundMessage, actor: AbstractBaseUser) -> InboundMessage:
+def inbound_mark_handled(*, inbound: InboundMessage, actor: Actor) -> InboundMessage:
     """Staff have dealt with a reply. Raises PermissionDenied. Idempotent."""
     roles.require_role(actor, *roles.ALL_ROLES)
     InboundMessage.objects.filter(pk=inbound.pk, handled_at__isnull=True).update(
@@ -120,7 +124,7 @@ def inbound_mark_handled(*, inbound: InboundMessage, actor: AbstractBaseUser) ->
 
 
 def client_opt_out(*, client: Client, method: str, now: datetime | None = None) -> int:
-    """Record an opt-out (STOP, or Twilio's 21610) and cancel every unsent message to the
+    """Record an opt-out (STOP, or Twilio's opt-out error) and cancel every unsent message to the
     client. Returns how many messages were cancelled."""
     now = now or timezone.now()
     Client.objects.filter(pk=client.pk, sms_opted_out_at__isnull=True).update(sms_opted_out_at=now)
@@ -197,27 +201,6 @@ def message_apply_provider_status(
         if changed:
             message.updated_at = now
             message.save(update_fields=[*changed, "updated_at"])
-        if error_code == 21610 and message.client_id is not None:
+        if is_opt_out(error_code) and message.client is not None:
             client_opt_out(client=message.client, method="carrier_21610", now=now)
     return message
-
-
-ERROR_REASONS = {
-    20003: "The SMS provider rejected our credentials: the clinic's SMS settings need fixing.",
-    21211: "The phone number is not valid: check the client's number.",
-    21408: "Sending to this country is not enabled for the clinic's SMS account.",
-    21610: "The client has unsubscribed from SMS (replied STOP).",
-    21614: "The number is not a mobile number: check the client's number.",
-    30003: "The handset was unreachable.",
-    30004: "The message was blocked by the carrier or recipient.",
-    30005: "The number is unknown or no longer in service.",
-    30006: "The number is a landline or the carrier cannot take SMS.",
-    30007: "The carrier filtered the message as spam.",
-    30008: "The carrier reported an unknown error.",
-}
-
-
-def describe_error(code: int | None) -> str:
-    if code is None:
-        return "The SMS provider reported an error."
-    return ERROR_REASONS.get(code, f"The SMS provider reported error {code}.")

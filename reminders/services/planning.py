@@ -12,13 +12,14 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from bookings.courses import course_is_unfinished, is_later_session
 from bookings.models import Appointment, Client
 from bookings.tokens import manage_token_for
 from clinic.models import Location
+from clinic.selectors import location_default
 from reminders.models import Message, ReminderRule
 from reminders.protocol import VERIFICATION_TEMPLATE
 from reminders.rendering import (
@@ -33,14 +34,6 @@ logger = logging.getLogger(__name__)
 
 Category = ReminderRule.Category
 Trigger = ReminderRule.Trigger
-
-# Statuses that count as "this client's course has a session".
-_SESSION_STATUSES = (
-    Appointment.Status.BOOKED,
-    Appointment.Status.CONFIRMED,
-    Appointment.Status.ARRIVED,
-    Appointment.Status.COMPLETED,
-)
 
 
 def rule_due_at(*, rule: ReminderRule, appointment: Appointment, now: datetime) -> datetime:
@@ -68,31 +61,6 @@ def _rule_applies(*, rule: ReminderRule, appointment: Appointment) -> bool:
     if service_ids:
         return appointment.service_id in service_ids
     return not rule.service_kinds or appointment.service.kind in rule.service_kinds
-
-
-def _is_repeat_session(appointment: Appointment) -> bool:
-    return (
-        Appointment.objects.filter(
-            client_id=appointment.client_id,
-            service_id=appointment.service_id,
-            start_at__lt=appointment.start_at,
-            status__in=_SESSION_STATUSES,
-        )
-        .exclude(pk=appointment.pk)
-        .exists()
-    )
-
-
-def course_is_unfinished(*, appointment: Appointment) -> bool:
-    """True while the client's current course of this service has sessions left: the count of
-    completed sessions is not a whole number of courses (a course of 1 is never unfinished)."""
-    completed = Appointment.objects.filter(
-        client_id=appointment.client_id,
-        service_id=appointment.service_id,
-        status=Appointment.Status.COMPLETED,
-    ).count()
-    course_size = max(appointment.service.course_size, 1)
-    return completed % course_size != 0
 
 
 def appointment_message_context(*, appointment: Appointment) -> dict[str, object]:
@@ -123,7 +91,7 @@ def _plan_rules(
     now: datetime,
     categories: Iterable[str] | None = None,
 ) -> list[Message]:
-    if appointment.client_id is None:
+    if appointment.client is None:
         return []
     rules = (
         ReminderRule.objects.filter(is_active=True, trigger=trigger)
@@ -145,7 +113,7 @@ def _plan_rules(
     for rule in rules:
         if rule.pk in already_planned or not _rule_applies(rule=rule, appointment=appointment):
             continue
-        if rule.only_repeat_sessions and not _is_repeat_session(appointment):
+        if rule.only_repeat_sessions and not is_later_session(appointment=appointment):
             continue
         if rule.only_while_course_unfinished and not course_is_unfinished(appointment=appointment):
             continue
@@ -255,7 +223,7 @@ def message_plan_verification(
     """Queue a one-time code, due now. The client asked for it, so it needs no stored consent
     and ignores quiet hours; it goes stale after the code's lifetime."""
     now = now or timezone.now()
-    location = location or Location.objects.filter(is_active=True).order_by("id").first()
+    location = location or location_default()
     body = render_template_text(
         VERIFICATION_TEMPLATE,
         {"code": code, "clinic_name": location.name if location else "Aftercare"},
@@ -285,10 +253,6 @@ def nudge_dispatch_on_commit() -> None:
             logger.warning("dispatch nudge failed; the periodic sweep will send", exc_info=True)
 
     transaction.on_commit(_nudge)
-
-
-def due_filter(*, now: datetime) -> Q:
-    return Q(status=Message.Status.SCHEDULED, due_at__lte=now)
 
 
 __all__ = [

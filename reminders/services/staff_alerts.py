@@ -16,9 +16,12 @@ a link into the workspace, where reading is permission-checked and audited.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
@@ -59,7 +62,7 @@ def _plan(
     appointment: Appointment | None,
     inbound: InboundMessage | None,
     subject: str,
-    body_for,  # noqa: ANN001 - callable(user) -> str
+    body_for: Callable[[User], str],
 ) -> list[StaffAlert]:
     recipients = _recipients(appointment)
     if not recipients:
@@ -82,7 +85,7 @@ def _plan(
         )
         if created:
             planned.append(alert)
-            transaction.on_commit(lambda pk=alert.pk: _enqueue(pk))
+            transaction.on_commit(partial(_enqueue, alert.pk))
     return planned
 
 
@@ -95,7 +98,7 @@ def _enqueue(alert_id: int) -> None:
         logger.warning("staff alert task not queued; the sweep will send it", exc_info=True)
 
 
-def _greeting(user) -> str:  # noqa: ANN001
+def _greeting(user: User) -> str:
     return f"Hello {user.first_name}," if user.first_name else "Hello,"
 
 
@@ -110,7 +113,7 @@ def staff_alert_urgent_reply(*, inbound: InboundMessage, location_open: bool) ->
         else "The clinic was closed, so they were given the urgent contact number."
     )
 
-    def body_for(user) -> str:  # noqa: ANN001
+    def body_for(user: User) -> str:
         return (
             f"{_greeting(user)}\n\n"
             "A client replied to their aftercare text with words that can mean a problem "
@@ -139,7 +142,7 @@ def staff_alert_health_changed(*, appointment: Appointment) -> list[StaffAlert]:
     )
     link = public_url(reverse("staff-appointment", args=[appointment.pk]))
 
-    def body_for(user) -> str:  # noqa: ANN001
+    def body_for(user: User) -> str:
         return (
             f"{_greeting(user)}\n\n"
             "A client says their health has changed since their consultation. Please review "

@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from django.urls import reverse
 
 from bookings.models import HealthRecheck, ScreeningQuestion
-from bookings.tokens import manage_token_for, recheck_token_for
+from bookings.tokens import manage_token_for
 from tests.consultations.conftest import at
 
 pytestmark = pytest.mark.django_db
@@ -82,7 +83,7 @@ def later_session(book_consultation, book_treatment, clear, client_person, clock
 
 
 def test_recheck_page_records_that_something_changed(client, later_session):
-    url = f"/r/{recheck_token_for(later_session)}/"
+    url = reverse("site-recheck", args=[manage_token_for(later_session)])
     assert client.get(url).status_code == 200
     response = client.post(url, {"changed": "yes"})
     assert response.status_code == 200
@@ -91,7 +92,7 @@ def test_recheck_page_records_that_something_changed(client, later_session):
 
 
 def test_recheck_page_needs_an_answer(client, later_session):
-    response = client.post(f"/r/{recheck_token_for(later_session)}/", {})
+    response = client.post(reverse("site-recheck", args=[manage_token_for(later_session)]), {})
     assert response.status_code == 422
     assert not HealthRecheck.objects.filter(appointment=later_session).exists()
 

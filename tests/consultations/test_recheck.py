@@ -8,11 +8,11 @@ from bookings import signals
 from bookings.models import AppointmentEvent, HealthRecheck
 from bookings.selectors.consultations import (
     appointment_awaiting_recheck,
-    appointment_ids_with_changed_recheck,
+    health_recheck_states,
 )
 from bookings.services.consultations import health_recheck_answer, health_recheck_request
-from bookings.tokens import appointment_id_from_recheck_token, recheck_token_for
-from clinic.errors import Gone, IllegalTransition, NotFound
+from clinic.errors import IllegalTransition
+from reminders.models import Message
 from tests import factories
 from tests.consultations.conftest import at
 
@@ -69,32 +69,13 @@ def test_a_change_puts_the_appointment_in_review_and_alerts_the_practitioner(sec
         signals.health_recheck_changed.disconnect(on_changed)
     assert alerts == [second_session.pk]
     assert HealthRecheck.objects.get(appointment=second_session).needs_review is True
-    assert appointment_ids_with_changed_recheck(appointment_ids=[second_session.pk]) == {
-        second_session.pk
-    }
+    assert health_recheck_states(appointments=[second_session]) == {second_session.pk: "changed"}
 
 
 def test_a_past_appointment_cannot_be_rechecked(second_session, clock):
     clock.move_to(at(11, day=SECOND_SESSION))
     with pytest.raises(IllegalTransition):
         health_recheck_answer(appointment=second_session, changed=False, via="link")
-
-
-def test_recheck_tokens_name_the_appointment_and_expire_at_its_start(second_session, clock):
-    token = recheck_token_for(second_session)
-    assert appointment_id_from_recheck_token(token) == second_session.pk
-    with pytest.raises(NotFound):
-        appointment_id_from_recheck_token(token[:-2] + "xx")
-    clock.move_to(at(10, 1, day=SECOND_SESSION))
-    with pytest.raises(Gone):
-        appointment_id_from_recheck_token(token)
-
-
-def test_a_manage_token_is_not_a_recheck_token(second_session):
-    from bookings.tokens import manage_token_for
-
-    with pytest.raises(NotFound):
-        appointment_id_from_recheck_token(manage_token_for(second_session))
 
 
 def test_other_clients_appointments_are_not_picked(second_session):
@@ -168,3 +149,19 @@ def test_a_change_emails_the_practitioner_once_with_a_link_and_no_details(
     assert "Mon 4 Jan" in email.body
     assert client_person.first_name not in email.body
     assert StaffAlert.objects.get().kind == "health_changed"
+
+
+def test_with_sessions_one_and_two_booked_together_every_rule_calls_session_two_a_later_session(
+    book_consultation, book_treatment, clear, client_person, clock
+):
+    clear(book_consultation(client_person))
+    book_treatment(client_person, at(10))
+    second = book_treatment(client_person, at(10, day=SECOND_SESSION))
+    # Planning sends the re-check text for session 2 (session 1 is booked before it) ...
+    assert Message.objects.filter(appointment=second, category="health_recheck").exists()
+
+    # ... so the re-check rules must agree that session 2 is a later session, even while the
+    # desk has not closed session 1 yet: the client's reply finds it and the calendar shows it.
+    clock.move_to(at(12, day=SECOND_SESSION - timedelta(days=2)))
+    assert appointment_awaiting_recheck(client=client_person) == second
+    assert health_recheck_states(appointments=[second]) == {second.pk: "unanswered"}

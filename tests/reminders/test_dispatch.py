@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import time_machine
 
+from bookings.models import HealthRecheck
 from reminders.backends import SmsError, locmem
 from reminders.dispatch import (
     MAX_ATTEMPTS,
@@ -16,6 +17,7 @@ from reminders.dispatch import (
 from reminders.models import Message, ReminderRule
 from reminders.rendering import OPT_OUT_LINE
 from reminders.services import inbound_receive
+from tests import factories
 from tests.reminders.conftest import utc
 
 Status = Message.Status
@@ -298,3 +300,23 @@ def test_a_worker_whose_claim_expired_before_sending_releases_the_row_instead(ou
     assert report.released == 1
     assert locmem.outbox == []
     assert message.status == Status.SCHEDULED
+
+
+@time_machine.travel(NOON, tick=False)
+def test_sending_the_recheck_text_records_when_the_client_was_asked(
+    outbox_message, client_person, location
+):
+    appointment = factories.AppointmentFactory(
+        client=client_person, location=location, start_at=NOON + timedelta(days=2)
+    )
+    outbox_message(
+        due_at=NOON - timedelta(minutes=1),
+        rule_name="Health re-check before a later session",
+        appointment=appointment,
+    )
+    assert not HealthRecheck.objects.filter(appointment=appointment).exists()
+
+    messages_dispatch_due()
+
+    recheck = HealthRecheck.objects.get(appointment=appointment)
+    assert (recheck.asked_at, recheck.answered_at) == (NOON, None)

@@ -167,6 +167,23 @@ def test_choosing_a_time_holds_it_for_ten_minutes_and_shows_a_countdown(
     assert "until 07:40" in page
 
 
+def test_the_pages_say_how_long_a_hold_lasts_as_the_clinic_configured_it(
+    client, practitioner, location, consultation_service, frozen_monday, sent_codes, settings
+):
+    settings.SLOT_HOLD_MINUTES = 15
+    times = client.get(times_url(location, consultation_service, day="2026-03-02"))
+    assert "holds it for you for 15 minutes" in times.content.decode()
+
+    hold(client, location, consultation_service)
+    page = client.get(reverse("site-details")).content.decode()
+    assert '<span class="countdown__clock">15:00</span>' in page
+
+    details(client)
+    frozen_monday.shift(timedelta(minutes=16))
+    lapsed = client.post(reverse("site-verify"), {"code": sent_codes[-1]["code"]})
+    assert "We keep a time for 15 minutes" in lapsed.content.decode()
+
+
 def test_a_time_just_taken_says_so_and_offers_the_nearest_free_times(
     client, practitioner, location, consultation_service, frozen_monday
 ):

@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core import signing
 from django.urls import reverse
+from django.utils.html import escape
 
 from bookings.models import Appointment
 from bookings.services import appointment_book, client_register
 from bookings.tokens import manage_token_for
+from clinic.care import CARE_INSTRUCTIONS
 
 pytestmark = pytest.mark.django_db
 
@@ -217,3 +219,10 @@ def test_a_treatment_link_offers_no_first_treatment_hold(
 
     assert response.status_code == 302
     assert response["Location"] == url("site-manage", tentative)
+
+
+def test_the_manage_page_prepares_with_the_same_text_as_the_care_page(client, consultation):
+    page = client.get(url("site-manage", consultation)).content.decode()
+
+    for line in CARE_INSTRUCTIONS["consultation"]["Before you come"]:
+        assert escape(line) in page

@@ -11,7 +11,6 @@ from bookings.services.verification import (
     VerificationInvalid,
     VerificationRateLimited,
     VerificationRequired,
-    client_mark_phone_verified,
     verification_check,
     verification_start,
     verification_token_validate,
@@ -227,17 +226,6 @@ def test_a_tampered_or_foreign_token_is_invalid():
     forged = signing.dumps({"v": 1, "p": PHONE}, salt="some.other.salt")
     with pytest.raises(VerificationInvalid, match="not valid"):
         verification_token_validate(token=forged, phone=PHONE)
-
-
-@pytest.mark.django_db
-def test_marking_a_client_verified_records_when(client_person):
-    client_person.phone_verified_at = None
-    client_person.save()
-
-    client_mark_phone_verified(client=client_person, now=NOW)
-
-    client_person.refresh_from_db()
-    assert client_person.phone_verified_at == NOW
 
 
 @pytest.mark.django_db

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 
+from bookings import policy
 from bookings.auth import staff_auth
 from bookings.models import Appointment, Client
 from bookings.selectors.calendar import appointments_in_range, calendar_blocks
@@ -22,10 +22,12 @@ from bookings.services.staff_appointments import (
     appointment_book_by_staff,
     appointment_change_status_by_staff,
     appointment_reschedule_by_staff,
-    require_appointment_access,
 )
 from clinic.errors import NotFound, ValidationFailed
+from clinic.http import ApiRequest
 from clinic.models import Location, Practitioner, Room, Service
+from clinic.roles import Actor
+from clinic.selectors import location_default, locations_active
 
 router = Router(auth=staff_auth, tags=["staff"])
 
@@ -55,6 +57,7 @@ class AppointmentOut(Schema):
     awaiting_consultation_id: int | None
     cancellation_reason: str
     can_move: bool
+    allowed_actions: list[str]  # what this caller may do now (bookings.policy.Action values)
     health_recheck: str | None = None  # changed | unchanged | unanswered, for later sessions
 
 
@@ -94,15 +97,11 @@ def _floating(moment: datetime, location: Location) -> str:
     return moment.astimezone(location.zone).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-MOVABLE = {
-    Appointment.Status.PENDING_CLEARANCE,
-    Appointment.Status.BOOKED,
-    Appointment.Status.CONFIRMED,
-}
-
-
-def appointment_out(appointment: Appointment, *, health_recheck: str | None = None) -> dict:
+def appointment_out(
+    appointment: Appointment, *, actor: Actor, health_recheck: str | None = None
+) -> dict:
     location = appointment.location
+    allowed = policy.allowed_actions(appointment=appointment, actor=actor)
     client = appointment.client
     return {
         "id": appointment.id,
@@ -128,17 +127,15 @@ def appointment_out(appointment: Appointment, *, health_recheck: str | None = No
         "location_id": appointment.location_id,
         "awaiting_consultation_id": appointment.awaiting_consultation_id,
         "cancellation_reason": appointment.cancellation_reason,
-        "can_move": appointment.status in MOVABLE,
+        "can_move": policy.Action.MOVE in allowed,
+        "allowed_actions": allowed,
         "health_recheck": health_recheck,
     }
 
 
 def _location(location_id: int | None) -> Location:
-    locations = Location.objects.filter(is_active=True)
     location = (
-        locations.filter(id=location_id).first()
-        if location_id
-        else locations.order_by("id").first()
+        locations_active().filter(id=location_id).first() if location_id else location_default()
     )
     if location is None:
         raise NotFound("No such location", field="location")
@@ -155,7 +152,7 @@ def local_start_at(start: datetime, location: Location) -> datetime:
 
 @router.get("/appointments", response=list[AppointmentOut], tags=["staff"])
 def list_appointments(
-    request: HttpRequest,
+    request: ApiRequest,
     start: date,
     end: date,
     location: int | None = None,
@@ -163,24 +160,27 @@ def list_appointments(
 ):
     """Appointments starting in [start, end) (local dates), optionally for one practitioner.
     A practitioner may only ask for their own."""
-    found = appointments_in_range(
-        actor=request.auth,
-        location=_location(location),
-        start_on=start,
-        end_on=end,
-        practitioner_id=practitioner,
+    found = list(
+        appointments_in_range(
+            actor=request.auth,
+            location=_location(location),
+            start_on=start,
+            end_on=end,
+            practitioner_id=practitioner,
+        )
     )
-    found = list(found)
     rechecks = health_recheck_states(appointments=found)
     return [
-        appointment_out(appointment, health_recheck=rechecks.get(appointment.pk))
+        appointment_out(
+            appointment, actor=request.auth, health_recheck=rechecks.get(appointment.pk)
+        )
         for appointment in found
     ]
 
 
 @router.get("/calendar/blocks", response=list[CalendarBlockOut], tags=["staff"])
 def list_calendar_blocks(
-    request: HttpRequest,
+    request: ApiRequest,
     start: date,
     end: date,
     location: int | None = None,
@@ -202,8 +202,10 @@ def list_calendar_blocks(
 
 
 @router.get("/appointments/{appointment_id}", response=AppointmentOut, tags=["staff"])
-def get_appointment(request: HttpRequest, appointment_id: int):
-    return appointment_out(appointment_for_staff(actor=request.auth, appointment_id=appointment_id))
+def get_appointment(request: ApiRequest, appointment_id: int):
+    return appointment_out(
+        appointment_for_staff(actor=request.auth, appointment_id=appointment_id), actor=request.auth
+    )
 
 
 def _room(room_id: int | None, location: Location) -> Room | None:
@@ -216,7 +218,7 @@ def _room(room_id: int | None, location: Location) -> Room | None:
 
 
 @router.post("/appointments", response={201: AppointmentOut}, tags=["staff"])
-def create_appointment(request: HttpRequest, payload: BookingIn):
+def create_appointment(request: ApiRequest, payload: BookingIn):
     """Book a service for an existing client (channel ``staff``). Errors: 409 slot_taken (with
     alternatives) or an eligibility reason, 422 slot_unavailable/invalid, 403."""
     location = _location(payload.location_id)
@@ -248,11 +250,11 @@ def create_appointment(request: HttpRequest, payload: BookingIn):
         override_reason=payload.override_reason,
         room=room,
     )
-    return Status(201, appointment_out(appointment))
+    return Status(201, appointment_out(appointment, actor=request.auth))
 
 
 @router.post("/appointments/{appointment_id}/reschedule", response=AppointmentOut, tags=["staff"])
-def reschedule_appointment(request: HttpRequest, appointment_id: int, payload: RescheduleIn):
+def reschedule_appointment(request: ApiRequest, appointment_id: int, payload: RescheduleIn):
     """Move an appointment (drag on the calendar or the edit form). Same validation and
     eligibility as everywhere: 409 slot_taken / eligibility reason, 422 slot_unavailable."""
     appointment = appointment_for_staff(actor=request.auth, appointment_id=appointment_id)
@@ -268,15 +270,18 @@ def reschedule_appointment(request: HttpRequest, appointment_id: int, payload: R
         reason=payload.reason,
         override_reason=payload.override_reason,
     )
-    return appointment_out(appointment_for_staff(actor=request.auth, appointment_id=moved.id))
+    return appointment_out(
+        appointment_for_staff(actor=request.auth, appointment_id=moved.id), actor=request.auth
+    )
 
 
 @router.post("/appointments/{appointment_id}/status", response=AppointmentOut, tags=["staff"])
-def change_appointment_status(request: HttpRequest, appointment_id: int, payload: StatusIn):
+def change_appointment_status(request: ApiRequest, appointment_id: int, payload: StatusIn):
     """``action``: confirm, arrived, completed, no_show or cancel (cancel needs ``reason``)."""
     appointment = appointment_for_staff(actor=request.auth, appointment_id=appointment_id)
-    require_appointment_access(request.auth, practitioner_id=appointment.practitioner_id)
     appointment_change_status_by_staff(
         actor=request.auth, appointment=appointment, action=payload.action, reason=payload.reason
     )
-    return appointment_out(appointment_for_staff(actor=request.auth, appointment_id=appointment_id))
+    return appointment_out(
+        appointment_for_staff(actor=request.auth, appointment_id=appointment_id), actor=request.auth
+    )

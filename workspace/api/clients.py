@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from bookings.auth import staff_auth
 from bookings.selectors.staff import client_overview, clients_search
 from bookings.services.staff_clients import client_register_by_staff
+from clinic.http import ApiRequest
 from workspace.api.appointments import AppointmentOut, _location, appointment_out
 
 router = Router(auth=staff_auth, tags=["staff"])
@@ -76,19 +76,19 @@ def client_out(client) -> dict:
 
 
 @router.get("/clients", response=list[ClientOut], tags=["staff"])
-def search_clients(request: HttpRequest, q: str = ""):
+def search_clients(request: ApiRequest, q: str = ""):
     """Clients matching a name or phone number (digits compared, so any formatting works)."""
     return [client_out(client) for client in clients_search(actor=request.auth, query=q)]
 
 
 @router.get("/clients/{client_id}", response=ClientDetailOut, tags=["staff"])
-def get_client(request: HttpRequest, client_id: int):
+def get_client(request: ApiRequest, client_id: int):
     overview = client_overview(actor=request.auth, client_id=client_id)
     consultation = overview.consultation
     return {
         "client": client_out(overview.client),
-        "upcoming": [appointment_out(a) for a in overview.upcoming],
-        "past": [appointment_out(a) for a in overview.past],
+        "upcoming": [appointment_out(a, actor=request.auth) for a in overview.upcoming],
+        "past": [appointment_out(a, actor=request.auth) for a in overview.past],
         "courses": [
             {
                 "service_id": course.service.id,
@@ -113,7 +113,7 @@ def get_client(request: HttpRequest, client_id: int):
 
 
 @router.post("/clients", response={201: ClientOut}, tags=["staff"])
-def create_client(request: HttpRequest, payload: ClientIn):
+def create_client(request: ApiRequest, payload: ClientIn):
     """Register a client taken on the phone; consent recorded as ``staff_phone``."""
     client = client_register_by_staff(
         actor=request.auth,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Router, Schema
 
@@ -24,6 +23,7 @@ from bookings.services.consultations import (
 )
 from clinic import roles
 from clinic.errors import NotFound, ValidationFailed
+from clinic.http import ApiRequest
 from clinic.models import Service
 
 router = Router(auth=staff_auth, tags=["staff"])
@@ -118,7 +118,7 @@ def _detail(consultation: Consultation) -> dict:
 
 
 @router.get("/consultations", response=list[ConsultationSummaryOut])
-def list_consultations(request: HttpRequest, status: str | None = None) -> list[dict]:
+def list_consultations(request: ApiRequest, status: str | None = None) -> list[dict]:
     """Consultations to review (default: pending or needs review), or those with ``status``."""
     if status and status not in Consultation.Outcome.values:
         raise ValidationFailed(
@@ -131,7 +131,7 @@ def list_consultations(request: HttpRequest, status: str | None = None) -> list[
 
 
 @router.get("/consultations/{consultation_id}", response=ConsultationOut)
-def get_consultation(request: HttpRequest, consultation_id: int) -> dict:
+def get_consultation(request: ApiRequest, consultation_id: int) -> dict:
     """The outcome of a consultation (every staff role; no health data)."""
     consultation = _get_consultation(consultation_id)
     consultation_read(consultation=consultation, actor=request.auth, include_health_data=False)
@@ -139,7 +139,7 @@ def get_consultation(request: HttpRequest, consultation_id: int) -> dict:
 
 
 @router.get("/consultations/{consultation_id}/screening", response=ScreeningOut)
-def get_screening(request: HttpRequest, consultation_id: int) -> dict:
+def get_screening(request: ApiRequest, consultation_id: int) -> dict:
     """Screening answers, flags and notes: practitioners and managers only (audited)."""
     consultation = _get_consultation(consultation_id)
     record = consultation_read(consultation=consultation, actor=request.auth)
@@ -155,7 +155,7 @@ def get_screening(request: HttpRequest, consultation_id: int) -> dict:
 
 
 @router.post("/consultations/{consultation_id}/outcome", response=ConsultationOut)
-def post_outcome(request: HttpRequest, consultation_id: int, payload: OutcomeIn) -> dict:
+def post_outcome(request: ApiRequest, consultation_id: int, payload: OutcomeIn) -> dict:
     """Record the outcome; a clearing outcome books the client's tentative treatments."""
     consultation = _get_consultation(consultation_id)
     services = list(Service.objects.filter(pk__in=payload.services))
@@ -183,7 +183,7 @@ def post_outcome(request: HttpRequest, consultation_id: int, payload: OutcomeIn)
 
 @router.get("/clients/{client_id}/eligibility", response=EligibilityOut)
 def get_eligibility(
-    request: HttpRequest, client_id: int, service: int, start: datetime | None = None
+    request: ApiRequest, client_id: int, service: int, start: datetime | None = None
 ) -> dict:
     """May this client have ``service`` at ``start`` (default: now)? Same rules as booking."""
     roles.require_role(request.auth, *roles.ALL_ROLES)
@@ -220,7 +220,7 @@ def _recheck(recheck: HealthRecheck) -> dict:
     return {
         "appointment_id": appointment.pk,
         "client_id": appointment.client_id,
-        "client_name": appointment.client.full_name,
+        "client_name": appointment.client.full_name if appointment.client else "",
         "start_at": appointment.local_start,
         "answered_at": recheck.answered_at,
         "via": recheck.via,
@@ -229,13 +229,13 @@ def _recheck(recheck: HealthRecheck) -> dict:
 
 
 @router.get("/health-rechecks", response=list[RecheckOut])
-def list_rechecks_in_review(request: HttpRequest) -> list[dict]:
+def list_rechecks_in_review(request: ApiRequest) -> list[dict]:
     """Upcoming sessions in review because the client said something changed."""
     return [_recheck(recheck) for recheck in health_rechecks_in_review(actor=request.auth)]
 
 
 @router.post("/health-rechecks/{appointment_id}/review", response=RecheckOut)
-def post_recheck_reviewed(request: HttpRequest, appointment_id: int) -> dict:
+def post_recheck_reviewed(request: ApiRequest, appointment_id: int) -> dict:
     """A practitioner or manager has reviewed the change; the session leaves review."""
     appointment = (
         Appointment.objects.select_related("client", "location").filter(pk=appointment_id).first()

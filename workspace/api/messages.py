@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.http import HttpRequest
 from ninja import Router, Schema
 
 from bookings.auth import staff_auth
 from bookings.selectors.staff import appointment_for_staff, client_for_staff
+from clinic.http import ApiRequest
 from reminders.models import Message
 from reminders.selectors import messages_for_appointment, messages_for_client
 
@@ -50,12 +50,12 @@ def _out(message: Message) -> dict:
 
 
 @router.get("/appointments/{appointment_id}/messages", response=list[MessageOut])
-def appointment_messages(request: HttpRequest, appointment_id: int):
+def appointment_messages(request: ApiRequest, appointment_id: int):
     appointment = appointment_for_staff(actor=request.auth, appointment_id=appointment_id)
     return [_out(message) for message in messages_for_appointment(appointment=appointment)]
 
 
 @router.get("/clients/{client_id}/messages", response=list[MessageOut])
-def client_messages(request: HttpRequest, client_id: int):
+def client_messages(request: ApiRequest, client_id: int):
     client = client_for_staff(actor=request.auth, client_id=client_id)
     return [_out(message) for message in messages_for_client(client=client)]

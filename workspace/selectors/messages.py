@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
 from bookings.models import Client
 from clinic import roles
+from clinic.roles import Actor
 from reminders.models import InboundMessage, Message
 from reminders.selectors import inbox_items, messages_for_client
 
@@ -20,7 +20,7 @@ FAILED_STATUSES = (Message.Status.FAILED, Message.Status.UNDELIVERED)
 
 def outbox_messages(
     *,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     start: datetime,
     end: datetime,
     status: str = "",
@@ -49,7 +49,7 @@ def outbox_messages(
 
 
 def outbox_reasons(
-    *, actor: AbstractBaseUser | None, start: datetime, end: datetime, limit: int = 30
+    *, actor: Actor, start: datetime, end: datetime, limit: int = 30
 ) -> list[tuple[str, str]]:
     """Distinct (status, reason) pairs for messages due in [start, end): why things were
     skipped or failed. Raises PermissionDenied for non-staff."""
@@ -83,7 +83,7 @@ class InboxSections:
         return not (self.urgent or self.from_clients or self.unmatched)
 
 
-def inbox_sections(*, actor: AbstractBaseUser | None) -> InboxSections:
+def inbox_sections(*, actor: Actor) -> InboxSections:
     """Unhandled replies: urgent aftercare replies first (with appointment and practitioner),
     then other replies from known clients, then unknown numbers. Raises PermissionDenied."""
     roles.require_role(actor, *roles.ALL_ROLES)

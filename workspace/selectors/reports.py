@@ -6,24 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncWeek
 
+from bookings import policy
 from bookings.models import Appointment
 from clinic import roles
 from clinic.errors import ValidationFailed
 from clinic.models import Location, Service
+from clinic.roles import Actor
 
 MAX_REPORT_DAYS = 366
-BOOKED_STATUSES = (
-    Appointment.Status.PENDING_CLEARANCE,
-    Appointment.Status.BOOKED,
-    Appointment.Status.CONFIRMED,
-    Appointment.Status.ARRIVED,
-    Appointment.Status.COMPLETED,
-    Appointment.Status.NO_SHOW,
-)
 
 
 @dataclass(frozen=True)
@@ -49,9 +42,7 @@ def report_range(*, location: Location, start_on: date, end_on: date) -> ReportR
     )
 
 
-def bookings_per_week(
-    *, actor: AbstractBaseUser | None, location: Location, period: ReportRange
-) -> list[dict]:
+def bookings_per_week(*, actor: Actor, location: Location, period: ReportRange) -> list[dict]:
     """Rows ``{week_on, service, practitioner, bookings}`` for appointments (not cancelled, not
     held) starting in the period, weeks starting Monday. Raises PermissionDenied (managers)."""
     roles.require_role(actor, roles.MANAGER)
@@ -60,7 +51,7 @@ def bookings_per_week(
             location=location,
             start_at__gte=period.start_at,
             start_at__lt=period.end_at,
-            status__in=BOOKED_STATUSES,
+            status__in=policy.BOOKED_EVER_STATUSES,
         )
         .annotate(week=TruncWeek("start_at", tzinfo=location.zone))
         .values("week", "service__name", "practitioner__display_name")
@@ -78,9 +69,7 @@ def bookings_per_week(
     ]
 
 
-def no_show_rate(
-    *, actor: AbstractBaseUser | None, location: Location, period: ReportRange
-) -> dict:
+def no_show_rate(*, actor: Actor, location: Location, period: ReportRange) -> dict:
     """Of the visits that were due (arrived, completed or no-show), how many were no-shows."""
     roles.require_role(actor, roles.MANAGER)
     counts = Appointment.objects.filter(
@@ -88,13 +77,7 @@ def no_show_rate(
     ).aggregate(
         due=Count(
             "id",
-            filter=Q(
-                status__in=[
-                    Appointment.Status.ARRIVED,
-                    Appointment.Status.COMPLETED,
-                    Appointment.Status.NO_SHOW,
-                ]
-            ),
+            filter=Q(status__in=policy.DUE_STATUSES),
         ),
         no_shows=Count("id", filter=Q(status=Appointment.Status.NO_SHOW)),
     )
@@ -102,9 +85,7 @@ def no_show_rate(
     return {"due": due, "no_shows": missed, "rate": (missed / due) if due else None}
 
 
-def consultation_conversion(
-    *, actor: AbstractBaseUser | None, location: Location, period: ReportRange
-) -> dict:
+def consultation_conversion(*, actor: Actor, location: Location, period: ReportRange) -> dict:
     """Of the consultations completed in the period, how many clients went on to book a
     treatment (any time after the consultation started)."""
     roles.require_role(actor, roles.MANAGER)
@@ -112,7 +93,7 @@ def consultation_conversion(
         client=OuterRef("client"),
         service__kind=Service.Kind.TREATMENT,
         start_at__gt=OuterRef("start_at"),
-        status__in=BOOKED_STATUSES,
+        status__in=policy.BOOKED_EVER_STATUSES,
     )
     consultations = Appointment.objects.filter(
         location=location,

@@ -18,6 +18,7 @@ from django.utils import timezone
 from clinic import roles
 from clinic.errors import ApplicationError
 from clinic.models import Location
+from clinic.selectors import location_default, locations_active
 
 
 def staff_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
@@ -70,14 +71,13 @@ def staff_member_required(view: Callable[..., HttpResponse]) -> Callable[..., Ht
 
 
 def current_location(request: HttpRequest) -> Location:
-    """The location the workspace shows: ``?location=<id>`` or the first active one."""
-    locations = Location.objects.filter(is_active=True).order_by("id")
+    """The location the workspace shows: ``?location=<id>`` or the default one."""
     wanted = request.GET.get("location") or request.POST.get("location")
     if wanted and wanted.isdigit():
-        chosen = locations.filter(id=int(wanted)).first()
+        chosen = locations_active().filter(id=int(wanted)).first()
         if chosen:
             return chosen
-    location = locations.first()
+    location = location_default()
     if location is None:
         raise ApplicationError("No active location is configured yet (add one in the admin).")
     return location

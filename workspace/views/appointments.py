@@ -11,6 +11,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from bookings import policy
 from bookings.models import Appointment, Client
 from bookings.selectors.calendar import calendar_practitioners
 from bookings.selectors.consultations import consultation_pending_for
@@ -21,7 +22,6 @@ from bookings.selectors.staff import (
     consultation_status_for_client,
 )
 from bookings.services.staff_appointments import (
-    STAFF_ACTIONS,
     appointment_book_by_staff,
     appointment_change_status_by_staff,
     appointment_reschedule_by_staff,
@@ -30,23 +30,6 @@ from bookings.services.staff_clients import client_register_by_staff
 from clinic.errors import ApplicationError, ValidationFailed
 from clinic.models import Location, Practitioner, Room, Service
 from workspace.views.access import current_location, render_staff, staff_member_required
-
-# Eligibility refusals a tentative (pending clearance) booking can wait out.
-TENTATIVE_REASONS = {"consultation_required", "consultation_pending"}
-
-ACTION_LABELS = {
-    "confirm": "Confirm",
-    "arrived": "Arrived",
-    "completed": "Completed",
-    "no_show": "No-show",
-    "cancel": "Cancel…",
-}
-AVAILABLE_ACTIONS = {
-    Appointment.Status.PENDING_CLEARANCE: ["cancel"],
-    Appointment.Status.BOOKED: ["confirm", "arrived", "no_show", "cancel"],
-    Appointment.Status.CONFIRMED: ["arrived", "no_show", "cancel"],
-    Appointment.Status.ARRIVED: ["completed", "cancel"],
-}
 
 
 def _parse_local(raw: str, location: Location, *, field: str = "start") -> datetime:
@@ -63,6 +46,7 @@ def _with_refresh(response: HttpResponse) -> HttpResponse:
 
 
 def _panel(request: HttpRequest, appointment: Appointment, *, error=None, status=200):
+    allowed = policy.allowed_actions(appointment=appointment, actor=request.user)
     context = {
         "appointment": appointment,
         "history": appointment_history(appointment=appointment),
@@ -70,9 +54,11 @@ def _panel(request: HttpRequest, appointment: Appointment, *, error=None, status
         if appointment.client
         else None,
         "actions": [
-            (action, ACTION_LABELS[action])
-            for action in AVAILABLE_ACTIONS.get(appointment.status, [])
+            (action, policy.Action(action).label)
+            for action in allowed
+            if action in policy.DESK_ACTIONS
         ],
+        "can_move": policy.Action.MOVE in allowed,
         "practitioners": calendar_practitioners(actor=request.user, location=appointment.location),
         "rooms": appointment.service.rooms.filter(location=appointment.location, is_active=True),
         "local_start": appointment.local_start.strftime("%Y-%m-%dT%H:%M"),
@@ -240,7 +226,10 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
         )
     except ApplicationError as error:
         context["error"] = error
-        if error.code in TENTATIVE_REASONS and context.get("client") is not None:
+        if (
+            error.code in policy.REFUSALS_A_TENTATIVE_HOLD_WAITS_OUT
+            and context.get("client") is not None
+        ):
             # Offer to hold the treatment until the client's upcoming consultation.
             context["tentative_options"] = consultation_pending_for(
                 client=context["client"]
@@ -262,13 +251,3 @@ def client_picker(request: HttpRequest) -> HttpResponse:
         "workspace/_client_picker.html",
         {"clients": found, "query": request.GET.get("q", "")},
     )
-
-
-__all__ = [
-    "STAFF_ACTIONS",
-    "appointment_action",
-    "appointment_detail",
-    "appointment_move",
-    "appointment_new",
-    "client_picker",
-]

@@ -29,6 +29,7 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
     location = current_location(request)
     by = "room" if request.GET.get("by") == "room" else "practitioner"
     practitioners = calendar_practitioners(actor=request.user, location=location)
+    resources: list[dict[str, object]]
     if by == "room":
         resources = [
             {"id": f"r{room.id}", "title": room.name}
