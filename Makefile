@@ -89,6 +89,7 @@ BENCH_REDIS_URL ?= redis://127.0.0.1:6379/5
 bench: $(STAMP) $(SECRET_KEY_FILE)
 	$(DEV_ENV) $(BIN)/python bench/availability.py
 	$(DEV_ENV) $(BIN)/python bench/booking_race.py
+	$(DEV_ENV) $(BIN)/python bench/abuse_limits.py
 	$(DEV_ENV) DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python bench/reminders.py
 
 # Re-pin dependencies after editing pyproject.toml (needs pip-tools in the venv).

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Field, Query, Router, Schema, Status
@@ -19,9 +20,10 @@ from bookings import availability, services
 from bookings.auth import staff_auth
 from bookings.models import Appointment
 from bookings.selectors import booking as selectors
-from bookings.services.verification import verification_token_validate
+from bookings.services.verification import verification_mark_used, verification_token_redeem
 from bookings.tokens import manage_token_for
 from clinic.errors import ApplicationError, ValidationFailed
+from clinic.models import Location, Service
 from clinic.roles import Actor
 
 router = Router(tags=["bookings"])
@@ -203,17 +205,36 @@ def create_booking(request: HttpRequest, payload: BookingIn) -> Status:
 
     Anonymous calls must prove the client's phone: send the `verification_token` from
     `POST /verifications/{id}/check` for the same number. Without it the answer is 401
-    `verification_required`; an expired token or one for another phone is 422
-    `verification_invalid`. Staff calls (session or Bearer token) need no token."""
+    `verification_required`; an expired token, one already used for a booking, or one for
+    another phone is 422 `verification_invalid`. A token books once. Staff calls (session or
+    Bearer token) need no token. A client may have at most the clinic's limit of upcoming
+    online bookings per service (409 `upcoming_limit`)."""
     service = selectors.service_for_booking(service_id=payload.service)
     location = selectors.location_for_booking(location_id=payload.location)
     staff_user = _staff_caller(request)
+    # Spending the proof and booking commit together: a refused booking leaves the token
+    # unspent for another try, and a token never books twice.
+    with transaction.atomic():
+        proof = None
+        if staff_user is None:
+            proof = verification_token_redeem(
+                token=payload.verification_token,
+                phone=services.normalise_phone(payload.client.phone, region=location.country),
+            )
+        appointment = _book(payload, service=service, location=location, staff_user=staff_user)
+        if proof is not None:
+            verification_mark_used(verification=proof, appointment=appointment)
+    return Status(201, booking_out(appointment))
+
+
+def _book(
+    payload: BookingIn,
+    *,
+    service: Service,
+    location: Location,
+    staff_user: Actor,
+) -> Appointment:
     is_staff_call = staff_user is not None
-    if not is_staff_call:
-        verification_token_validate(
-            token=payload.verification_token,
-            phone=services.normalise_phone(payload.client.phone, region=location.country),
-        )
     practitioner = selectors.practitioner_for_booking(
         practitioner_id=payload.practitioner, location=location
     )
@@ -237,7 +258,7 @@ def create_booking(request: HttpRequest, payload: BookingIn) -> Status:
         actor=staff_user,
         channel=Appointment.Channel.API,
     )
-    return Status(201, booking_out(appointment))
+    return appointment
 
 
 @router.get("/bookings/{token}", response={200: AppointmentOut, 404: ErrorOut, 410: ErrorOut})

@@ -11,7 +11,10 @@ from django.utils import timezone
 from bookings import services
 from bookings.availability import Slot, free_slots
 from bookings.models import Appointment, Client, ConsentFormVersion
-from bookings.services.consultations import consultation_record_outcome
+from bookings.services.consultations import (
+    consultation_open_for_appointment,
+    consultation_record_outcome,
+)
 from clinic.models import Location, Service
 
 # (first name, last name, phone in the UK drama range, story)
@@ -46,6 +49,31 @@ def _slot(
     return slots[min(pick, len(slots) - 1)] if slots else None
 
 
+def _held_three_weeks_ago(
+    *, client: Client, service: Service, location: Location, slot: Slot
+) -> Appointment:
+    """Demo history: the cleared client's consultation took place three weeks ago (same weekday
+    and time as a free slot, so inside working hours). Nothing can be booked in the past through
+    the services, and an outcome is recorded only from a consultation's start, so this one row
+    is written as seed history: completed, with no texts planned for it."""
+    start_at = slot.start_at - timedelta(days=21)
+    end_at = start_at + service.duration
+    consultation = Appointment.objects.create(
+        client=client,
+        service=service,
+        location=location,
+        practitioner_id=slot.practitioner_ids[0],
+        start_at=start_at,
+        end_at=end_at,
+        blocked_start_at=start_at - service.buffer_before,
+        blocked_end_at=end_at + service.buffer_after,
+        status=Appointment.Status.COMPLETED,
+        channel=Appointment.Channel.STAFF,
+    )
+    consultation_open_for_appointment(appointment=consultation)
+    return consultation
+
+
 def seed_demo_bookings(*, location: Location) -> int:
     """Create the demo clients and their appointments; return how many appointments are new.
 
@@ -74,15 +102,20 @@ def seed_demo_bookings(*, location: Location) -> int:
         slot = _slot(consultation_service, location, from_days=1 + 2 * index, pick=3 * index)
         if slot is None:
             continue
-        consultation = services.appointment_book(
-            client=client,
-            service=consultation_service,
-            location=location,
-            start_at=slot.start_at,
-            actor=manager,
-            channel=Appointment.Channel.STAFF,
-            enforce_booking_window=False,
-        )
+        if story == "cleared":
+            consultation = _held_three_weeks_ago(
+                client=client, service=consultation_service, location=location, slot=slot
+            )
+        else:
+            consultation = services.appointment_book(
+                client=client,
+                service=consultation_service,
+                location=location,
+                start_at=slot.start_at,
+                actor=manager,
+                channel=Appointment.Channel.STAFF,
+                enforce_booking_window=False,
+            )
         created += 1
         if story == "cleared":
             consultation_record_outcome(
@@ -91,6 +124,7 @@ def seed_demo_bookings(*, location: Location) -> int:
                 outcome="cleared",
                 services=[treatment, Service.objects.get(slug="microneedling-face-neck")],
                 consent_version=ConsentFormVersion.objects.filter(is_current=True).first(),
+                screened_in_person=True,
                 notes="Demo: Fitzpatrick II, mild acne scarring; no contraindications.",
             )
         if story in {"cleared", "tentative"}:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from django.db import models
 from django.utils import timezone
 
-from bookings.models import Appointment
+from bookings.models import Appointment, Consultation
 from clinic import roles
 from clinic.errors import ApplicationError, IllegalTransition, PermissionDenied, PolicyViolation
 from clinic.models import Location
@@ -45,6 +45,9 @@ class Refusal(models.TextChoices):
     NOT_FROM_STATUS = "not_from_status", "Not possible in this status"
     TOO_EARLY_TO_ARRIVE = "too_early_to_arrive", "Too early to mark arrived"
     NOT_STARTED = "not_started", "The appointment has not started"
+    NO_SHOW_TOO_SOON = "no_show_too_soon", "Too soon after the start to record a no-show"
+    NO_SHOW_DAY_OVER = "no_show_day_over", "A no-show can be undone only on the day"
+    CONSENT_NOT_SIGNED = "consent_not_signed", "The client's consent is not signed"
     CLIENTS_CANNOT = "clients_cannot", "Only staff can do this"
     ONLINE_CHANGES_CLOSED = "online_changes_closed", "Online changes have closed"
     NOT_STAFF = "not_staff", "Needs a staff role"
@@ -88,7 +91,8 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     Status.ARRIVED: frozenset({Status.COMPLETED, Status.NO_SHOW}),
     Status.COMPLETED: frozenset(),
     Status.CANCELLED: frozenset(),
-    Status.NO_SHOW: frozenset(),
+    # Back to arrived when the client walks in late, on the day only (no_show_revert_refusal).
+    Status.NO_SHOW: frozenset({Status.ARRIVED}),
 }
 
 # Booked and still to come: may be moved (by staff, or online before the cutoff), cancelled
@@ -138,6 +142,8 @@ DESK_ACTIONS: tuple[str, ...] = (
 CLIENT_ACTIONS = frozenset({Action.CONFIRM, Action.CANCEL, Action.MOVE, Action.CHANGE_ONLINE})
 
 ARRIVAL_OPENS_BEFORE_START = timedelta(hours=1)
+# Clinical order (DOMAIN.md): a no-show is recorded only once the client is this late.
+NO_SHOW_AFTER_START = timedelta(minutes=15)
 # A first treatment may be held tentatively from this long after the consultation it awaits.
 FIRST_TREATMENT_GAP = timedelta(hours=24)
 
@@ -242,8 +248,10 @@ def transition_decision(
     *, appointment: Appointment, to_status: str, kind: str, now: datetime | None = None
 ) -> Decision:
     """May ``appointment`` move to ``to_status`` now, asked by this kind of actor? The
-    transition table, then the time rules (arrival from an hour before the start, a no-show
-    only after it), then what clients may do online (confirm; cancel before the cutoff)."""
+    transition table, then the clinical-order rules (arrival from an hour before the start;
+    completion after the start and, for a treatment, with signed consent; a no-show from 15
+    minutes after the start, undone to arrived on the day), then what clients may do online
+    (confirm; cancel before the cutoff)."""
     now = now or timezone.now()
     action = next((a for a, s in STATUS_FOR_ACTION.items() if s == to_status), "")
     if kind == ActorKind.CLIENT and action not in CLIENT_ACTIONS:
@@ -255,19 +263,92 @@ def transition_decision(
         return Decision(
             action, Refusal.NOT_FROM_STATUS, _status_refusal(appointment, action, kind, to_status)
         )
-    if to_status == Status.ARRIVED and now < appointment.start_at - ARRIVAL_OPENS_BEFORE_START:
+    time_rule = _TIME_RULES.get(Status(to_status))
+    if time_rule is not None:
+        refused = time_rule(appointment, action, now)
+        if refused is not None:
+            return refused
+    if kind == ActorKind.CLIENT and to_status == Status.CANCELLED:
+        return _online_cutoff(appointment, action, now)
+    return Decision(action)
+
+
+# Clinical order: when each step of a visit may be recorded. One small function per rule, each
+# returning the refusal or None (``transition_decision`` asks the one for the target status).
+
+
+def arrival_refusal(appointment: Appointment, action: str, now: datetime) -> Decision | None:
+    if appointment.status == Status.NO_SHOW:
+        return no_show_revert_refusal(appointment, action, now)
+    if now < appointment.start_at - ARRIVAL_OPENS_BEFORE_START:
         return Decision(
             action,
             Refusal.TOO_EARLY_TO_ARRIVE,
             "A client can be marked arrived from one hour before the start.",
         )
-    if to_status == Status.NO_SHOW and now < appointment.start_at:
+    return None
+
+
+def no_show_refusal(appointment: Appointment, action: str, now: datetime) -> Decision | None:
+    if now < appointment.start_at + NO_SHOW_AFTER_START:
+        minutes = int(NO_SHOW_AFTER_START.total_seconds() // 60)
         return Decision(
-            action, Refusal.NOT_STARTED, "A no-show can only be recorded after the start time."
+            action,
+            Refusal.NO_SHOW_TOO_SOON,
+            f"A no-show can be recorded from {minutes} minutes after the start time.",
         )
-    if kind == ActorKind.CLIENT and to_status == Status.CANCELLED:
-        return _online_cutoff(appointment, action, now)
-    return Decision(action)
+    return None
+
+
+def no_show_revert_refusal(appointment: Appointment, action: str, now: datetime) -> Decision | None:
+    zone = appointment.location.zone
+    if now.astimezone(zone).date() != appointment.start_at.astimezone(zone).date():
+        return Decision(
+            action,
+            Refusal.NO_SHOW_DAY_OVER,
+            "A no-show can be changed back to arrived only on the day of the visit.",
+        )
+    return None
+
+
+def completion_refusal(appointment: Appointment, action: str, now: datetime) -> Decision | None:
+    if now < appointment.start_at:
+        return Decision(
+            action, Refusal.NOT_STARTED, "A visit can be completed only after its start time."
+        )
+    if not treatment_consent_is_signed(appointment):
+        return Decision(
+            action,
+            Refusal.CONSENT_NOT_SIGNED,
+            "The client's consent has not been signed: record the signed consent on their "
+            "consultation before completing the treatment.",
+        )
+    return None
+
+
+def treatment_consent_is_signed(appointment: Appointment) -> bool:
+    """A treatment that needs a consultation is done only with the client's consent signed on
+    a clearance for it that is valid on the day (one indexed query)."""
+    service = appointment.service
+    if service.is_consultation or not service.requires_consultation:
+        return True
+    if appointment.client_id is None:
+        return False
+    local_date = appointment.start_at.astimezone(appointment.location.zone).date()
+    return Consultation.objects.filter(
+        client_id=appointment.client_id,
+        outcome=Consultation.Outcome.CLEARED,
+        services_cleared=service,
+        valid_until__gte=local_date,
+        consent_signed_at__isnull=False,
+    ).exists()
+
+
+_TIME_RULES = {
+    Status.ARRIVED: arrival_refusal,
+    Status.COMPLETED: completion_refusal,
+    Status.NO_SHOW: no_show_refusal,
+}
 
 
 def move_decision(*, appointment: Appointment, kind: str, now: datetime | None = None) -> Decision:

@@ -20,11 +20,34 @@ appointment_confirmed = Signal()  # client or staff confirmed attendance
 appointment_arrived = Signal()
 appointment_completed = Signal()
 appointment_no_show = Signal()
+# A no-show recorded by mistake was put back to arrived (the client came late), same day.
+appointment_no_show_reverted = Signal()
 
 # A client asked for a one-time code to prove their phone: phone=<E.164>, code=<str>,
 # location=<Location or None>. reminders sends it at once through the outbox.
 phone_verification_requested = Signal()
 
+# The service-wide hourly budget of verification texts is spent (often SMS pumping): codes are
+# refused for everyone until it frees up. Sent with budget=<int>, window_started_at=<datetime>,
+# inside a transaction that commits even though the request is refused.
+verification_budget_exhausted = Signal()
+
 # Before a later session the client said their health has changed: the appointment is in review
 # and the practitioner should be alerted. Sent with appointment=, actor_label= (no health detail).
 health_recheck_changed = Signal()
+
+# The client submitted the health questionnaire of a consultation: appointment=<the
+# consultation appointment>. No answers travel with it.
+consultation_screening_submitted = Signal()
+
+# A practitioner recorded a consultation's outcome: appointment=<the consultation appointment>,
+# outcome=<"cleared" | "not_suitable" | "needs_review">, service_names=<names cleared for>.
+consultation_outcome_recorded = Signal()
+
+# Data-protection rights (bookings.services.data_protection). Receivers in other apps add what
+# they hold about a client: ``client_data_collect`` (client=) returns a dict of sections for
+# the export; ``client_erasing`` (client=) anonymises their rows in the erasing transaction.
+client_data_collect = Signal()
+client_erasing = Signal()
+# The client asked online for a copy of their data: client=, request_id= (managers are alerted).
+client_data_requested = Signal()

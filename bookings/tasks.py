@@ -26,3 +26,12 @@ def delete_old_verifications() -> int:
     from bookings.services.verification import verifications_delete_old
 
     return verifications_delete_old()
+
+
+@shared_task(name="bookings.retention_enforce")
+def enforce_retention() -> dict[str, int]:
+    """Nightly (beat): old verifications, and clinical records of clients erased more than
+    CLINICAL_RECORD_RETENTION_DAYS ago."""
+    from bookings.services.data_protection import retention_enforce
+
+    return retention_enforce()

@@ -16,6 +16,7 @@ urlpatterns = [
     path("b/<str:token>/calendar.ics", manage_views.booking_calendar, name="site-calendar"),
     path("b/<str:token>/reschedule/", manage_views.booking_reschedule, name="site-reschedule"),
     path("b/<str:token>/cancel/", manage_views.booking_cancel, name="site-cancel"),
+    path("b/<str:token>/my-data/", manage_views.booking_data_request, name="site-data-request"),
     path(
         "b/<str:token>/first-treatment/",
         manage_views.booking_first_treatment,

@@ -6,16 +6,64 @@ Routers are attached in ``clinic/urls.py`` (the project wiring), so this module 
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
+from collections.abc import Callable
 
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 
-from clinic.errors import ApplicationError
+from clinic import roles
+from clinic.errors import ApplicationError, ValidationFailed
 
 logger = logging.getLogger(__name__)
+
+
+class UnsupportedMediaType(ApplicationError):
+    code = "unsupported_media_type"
+    status = 415
+
+
+class JsonOnlyParser(Parser):
+    """Request bodies must say they are JSON.
+
+    A cross-site HTML form can post ``text/plain``, ``multipart/form-data`` or
+    ``application/x-www-form-urlencoded`` without the browser asking first, but not
+    ``application/json`` (that needs a CORS preflight, which we never grant). Refusing the
+    others means no other web page can make its visitors' browsers call the API, e.g. to spread
+    verification-code requests over thousands of addresses."""
+
+    def parse_body(self, request: HttpRequest) -> dict:
+        content_type = (request.content_type or "").lower()
+        if content_type != "application/json" and not content_type.endswith("+json"):
+            raise UnsupportedMediaType(
+                "Send the request body as JSON with Content-Type: application/json.",
+                field="Content-Type",
+            )
+        try:
+            return json.loads(request.body)
+        except ValueError:
+            raise ValidationFailed("The request body is not valid JSON.", field="body") from None
+
+
+def _docs_for_staff_in_production(view: Callable) -> Callable:
+    """The API docs (and schema) are public only where ``API_DOCS_PUBLIC`` is on (development);
+    in production only signed-in staff see them."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:  # noqa: ANN002, ANN003
+        if settings.API_DOCS_PUBLIC or roles.is_staff_member(request.user):
+            return view(request, *args, **kwargs)
+        return redirect_to_login(request.get_full_path())
+
+    return wrapped
+
 
 api = NinjaAPI(
     title="Aftercare API",
@@ -25,6 +73,8 @@ api = NinjaAPI(
         '`{"error": code, "message": text, "field": name-or-null}`.'
     ),
     urls_namespace="api",
+    parser=JsonOnlyParser(),
+    docs_decorator=_docs_for_staff_in_production,
 )
 
 
@@ -69,6 +119,9 @@ def authentication_error(request: HttpRequest, error: AuthenticationError) -> Ht
 
 @api.exception_handler(HttpError)
 def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    # Ninja wraps whatever the body parser raises in a 400; ours say exactly what was wrong.
+    if isinstance(error.__cause__, ApplicationError):
+        return application_error(request, error.__cause__)
     return api.create_response(
         request,
         {"error": "http_error", "message": str(error), "field": None},

@@ -49,6 +49,22 @@ class SlotTaken(ApplicationError):
     status = 409
 
 
+class ClientBusy(ApplicationError):
+    """The client already has an active appointment at an overlapping time (one client, one
+    place); ``appointment_id`` names it."""
+
+    code = "client_busy"
+    status = 409
+
+
+class ConsultationAlreadyBooked(ApplicationError):
+    """Online, a client with an upcoming consultation is pointed at it instead of booking a
+    second one (staff may book one deliberately); ``appointment_id`` names it."""
+
+    code = "consultation_already_booked"
+    status = 409
+
+
 class SlotUnavailable(ApplicationError):
     """The requested start is not a bookable slot (outside hours, past, beyond horizon…)."""
 

@@ -7,6 +7,7 @@ bodies or screening answers here: log lines leave the clinic's control.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime
 
 _STANDARD_ATTRIBUTES = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
@@ -17,6 +18,29 @@ def _quote(value: object) -> str:
     if text == "" or any(ch in text for ch in ' "=\n'):
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
     return text
+
+
+# Links that carry their own credential in the path: manage (/b/), re-check (/r/), care pages
+# (/c/), staff calendar feeds, the booking API by manage token, verification handles. Anyone
+# reading an access log could otherwise open a client's booking.
+_TOKEN_IN_PATH = re.compile(
+    r"(?P<prefix>/(?:b|r|c)/|/staff/feeds/|/api/v1/bookings/|/api/v1/verifications/)"
+    r"(?P<token>[^/\s?\"']+)"
+)
+_NOT_TOKENS = {"issue", "revoke"}
+
+
+def scrub_tokens(text: str) -> str:
+    """``text`` with every token or handle in a URL path replaced by ``[token]``."""
+
+    def replace(match: re.Match[str]) -> str:
+        token = match.group("token")
+        if token in _NOT_TOKENS:
+            return match.group(0)
+        suffix = ".ics" if token.endswith(".ics") else ""
+        return f"{match.group('prefix')}[token]{suffix}"
+
+    return _TOKEN_IN_PATH.sub(replace, text)
 
 
 class LogfmtFormatter(logging.Formatter):
@@ -35,4 +59,6 @@ class LogfmtFormatter(logging.Formatter):
                 parts.append(f"{key}={_quote(value)}")
         if record.exc_info:
             parts.append(f"exc={_quote(self.formatException(record.exc_info))}")
-        return " ".join(parts)
+        # Django's request logger puts the path in the message ("Not Found: /b/…/") and the
+        # request in an extra field: scrub the whole line rather than each field.
+        return scrub_tokens(" ".join(parts))

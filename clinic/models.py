@@ -19,6 +19,10 @@ def validate_timezone(value: str) -> None:
 
 
 class Location(models.Model):
+    class PractitionersSee(models.TextChoices):
+        OWN_CLIENTS = "own_clients", "Their own clients (anyone they have an appointment with)"
+        WHOLE_CLINIC = "whole_clinic", "Every client of this location"
+
     name = models.CharField(max_length=120)
     slug = models.SlugField(unique=True)
     address = models.TextField(blank=True)
@@ -39,6 +43,17 @@ class Location(models.Model):
         max_length=32,
         blank=True,
         help_text="Out-of-hours number given to clients with urgent concerns",
+    )
+    emergency_number = models.CharField(
+        max_length=8,
+        default="999",
+        help_text="Emergency services number given to clients with signs of a severe reaction "
+        "(999 UK, 911 US, 112 EU)",
+    )
+    texts_name_treatments = models.BooleanField(
+        default=False,
+        help_text='Name treatments in texts (e.g. "you\'re cleared for micro-needling"). Off by '
+        "default: lock screens are public",
     )
     email = models.EmailField(blank=True)
     sms_sender_name = models.CharField(
@@ -64,6 +79,38 @@ class Location(models.Model):
         validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use #rrggbb")],
     )
     logo_url = models.URLField(blank=True)
+    sms_countries = models.CharField(
+        max_length=200,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^([A-Z]{2})(,[A-Z]{2})*$",
+                "Use ISO 3166 two-letter country codes separated by commas, e.g. GB,IE",
+            )
+        ],
+        help_text=(
+            "Countries whose mobiles may be sent a verification code (comma separated). "
+            "Empty: only this location's own country. Each code abroad is a paid text, and "
+            "fraudsters request them to premium numbers."
+        ),
+    )
+    online_upcoming_treatments_limit = models.PositiveIntegerField(
+        default=2,
+        help_text="Most upcoming online bookings one client may hold for one treatment",
+    )
+    online_upcoming_consultations_limit = models.PositiveIntegerField(
+        default=1,
+        help_text="Most upcoming online bookings one client may hold for one consultation",
+    )
+    practitioners_see = models.CharField(
+        max_length=20,
+        choices=PractitionersSee.choices,
+        default=PractitionersSee.OWN_CLIENTS,
+        help_text=(
+            "Whose records practitioners working here may open: health data, timelines, "
+            "consultations (reception and managers always see every client)"
+        ),
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -75,6 +122,11 @@ class Location(models.Model):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def sms_country_codes(self) -> frozenset[str]:
+        codes = {code.strip() for code in self.sms_countries.split(",") if code.strip()}
+        return frozenset(codes or {self.country})
 
 
 class Room(models.Model):

@@ -155,10 +155,9 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SECURE_REFERRER_POLICY = "same-origin"
 
-# Failed staff logins: lock out a username+IP after repeated failures.
+# Failed staff logins: lockouts after repeated failures (what is counted: see the security block).
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 AXES_LOCKOUT_TEMPLATE = "workspace/locked_out.html"
@@ -207,6 +206,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "bookings.delete-old-verifications": {
         "task": "bookings.verifications_delete_old",
         "schedule": 3600.0,
+    },
+    # Data protection: clinical records, sessions and texts past their retention period.
+    "bookings.retention": {"task": "bookings.retention_enforce", "schedule": 24 * 3600.0},
+    "reminders-messages-retention": {
+        "task": "reminders.messages_retention_enforce",
+        "schedule": 24 * 3600.0,
     },
     # Finds due rows even if every nudge was lost.
     "reminders-dispatch-sweep": {
@@ -331,3 +336,57 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# --- Security and privacy: abuse budgets, content security policy, staff sessions ----------
+# Verification texts the whole service may send per hour (SMS pumping stops here; managers are
+# alerted when it is reached).
+VERIFICATION_SMS_PER_HOUR = env_int("VERIFICATION_SMS_PER_HOUR", 200, minimum=1)
+# Online holds one address or browser may have without a phone proven in the last hour: live
+# at once, and started per hour. Keeps one visitor from emptying the calendar.
+HOLD_LIVE_LIMIT = env_int("HOLD_LIVE_LIMIT", 2, minimum=1)
+HOLD_HOURLY_LIMIT = env_int("HOLD_HOURLY_LIMIT", 10, minimum=1)
+# Staff sessions end after this much inactivity, and in any case this long after sign-in.
+STAFF_IDLE_TIMEOUT_MINUTES = env_int("STAFF_IDLE_TIMEOUT_MINUTES", 30, minimum=1)
+STAFF_SESSION_MAX_HOURS = env_int("STAFF_SESSION_MAX_HOURS", 12, minimum=1)
+# Client sessions (the booking in progress, a phone proven in the last hour) need no longer.
+SESSION_COOKIE_AGE = STAFF_SESSION_MAX_HOURS * 3600
+SESSION_COOKIE_SAMESITE = "Lax"
+# Staff API tokens expire (a leaked token stops working on its own).
+API_TOKEN_LIFETIME_DAYS = env_int("API_TOKEN_LIFETIME_DAYS", 90, minimum=1)
+# The API docs and schema: public in development, staff only in production. With "ninja"
+# installed the docs page loads Swagger UI from our static files, not from a CDN.
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", DEBUG)
+INSTALLED_APPS += ["csp", "ninja"]
+# Data protection: texts (messages and replies) keep their wording this long; an erased client's
+# clinical records (consultations, re-checks) are purged this long after the erasure.
+MESSAGE_RETENTION_DAYS = env_int("MESSAGE_RETENTION_DAYS", 365, minimum=1)
+CLINICAL_RECORD_RETENTION_DAYS = env_int("CLINICAL_RECORD_RETENTION_DAYS", 8 * 365, minimum=1)
+MIDDLEWARE += [
+    "csp.middleware.CSPMiddleware",
+    "clinic.middleware.NoStoreMiddleware",
+    "clinic.middleware.StaffSessionTimeoutMiddleware",
+]
+# Scripts only from our own static files: no inline scripts or handlers, no CDN. Styles allow
+# inline attributes because the calendar widget and the clinic's brand colour set them; CSS
+# cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "https:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Staff logins are throttled per username from any address (a password guesser moving between
+# addresses) and per address across usernames (password spraying).
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if TRUSTED_PROXY_COUNT else ["REMOTE_ADDR"]
+)

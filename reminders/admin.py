@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from reminders.models import InboundMessage, Message, ReminderRule, StaffAlert
+from reminders.models import InboundMessage, Message, RedFlag, ReminderRule, StaffAlert
 from reminders.rendering import sample_summary
 
 
@@ -31,18 +31,37 @@ class ReminderRuleAdmin(admin.ModelAdmin):
         return sample_summary(rule.template) if rule.template else "-"
 
 
+@admin.register(RedFlag)
+class RedFlagAdmin(admin.ModelAdmin):
+    list_display = ["category", "pattern", "needs_recent_treatment", "is_active"]
+    list_filter = ["category", "needs_recent_treatment", "is_active"]
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = ["id", "category", "to", "due_at", "status", "attempts", "error_code"]
     list_filter = ["status", "category"]
     search_fields = ["to", "provider_sid"]
     raw_id_fields = ["appointment", "client", "rule", "retry_of"]
-    readonly_fields = ["provider_sid", "provider_status", "lease_expires_at", "attempts"]
+    # The raw body is left out: for a verification text it is the client's live code.
+    exclude = ["body"]
+    readonly_fields = [
+        "text",
+        "provider_sid",
+        "provider_status",
+        "lease_expires_at",
+        "attempts",
+    ]
+
+    @admin.display(description="Text")
+    def text(self, message: Message) -> str:
+        return message.body_for_staff
 
 
 @admin.register(InboundMessage)
 class InboundMessageAdmin(admin.ModelAdmin):
     list_display = ["id", "from_number", "kind", "is_urgent", "created_at", "handled_at"]
+    readonly_fields = ["red_flags"]
     list_filter = ["kind", "is_urgent"]
     raw_id_fields = ["client", "appointment"]
 

@@ -7,6 +7,8 @@ dispatcher only ever sends rows it has claimed, and statuses only move forward (
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -28,6 +30,7 @@ class ReminderRule(models.Model):
         DOWNTIME_CHECK = "downtime_check", "Downtime check-in"
         REBOOK = "rebook", "Rebook nudge"
         CANCELLATION = "cancellation", "Cancellation confirmation"
+        CLEARANCE = "clearance", "Cleared after consultation"
         HEALTH_RECHECK = "health_recheck", "Health re-check"
         VERIFICATION = "verification", "Phone verification code"
         ADHOC = "adhoc", "Message from staff"
@@ -41,8 +44,11 @@ class ReminderRule(models.Model):
     class Trigger(models.TextChoices):
         BOOKED = "booked", "Booking (and reschedule)"
         PENDING_CLEARANCE = "pending_clearance", "Tentative booking awaiting clearance"
+        RESCHEDULED = "rescheduled", "Appointment moved"
         COMPLETED = "completed", "Appointment completed"
         CANCELLED = "cancelled", "Appointment cancelled"
+        RELEASED = "released", "Tentative booking released after the consultation"
+        CLEARED = "cleared", "Client cleared at their consultation"
 
     name = models.CharField(max_length=120)
     category = models.CharField(max_length=20, choices=Category.choices)
@@ -75,7 +81,9 @@ class ReminderRule(models.Model):
     )
     template = models.TextField(
         help_text="Django template. Variables: first_name, clinic_name, date, time, manage_url, "
-        "care_url, recheck_url, screening_url, book_url, clinic_phone"
+        "care_url, recheck_url, screening_url, book_url, clinic_phone, can_change_online "
+        "(true until the online-change cutoff), previous_when (a moved visit's old time), "
+        "treatment_names (after clearance, only where the location names treatments in texts)"
     )
     respects_quiet_hours = models.BooleanField(default=True)
     is_active = models.BooleanField(default=True)
@@ -90,6 +98,20 @@ class ReminderRule(models.Model):
     )
     only_while_course_unfinished = models.BooleanField(
         default=False, help_text="Only while the client's course of this service is unfinished"
+    )
+    catch_up = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="replaces",
+        limit_choices_to={"is_catch_up": True},
+        help_text="If this step's time has passed when the booking is made, send this catch-up "
+        "message instead (once per booking, at the next allowed time, if still before the visit)",
+    )
+    is_catch_up = models.BooleanField(
+        default=False,
+        help_text="Only sent in place of steps whose time had passed when the booking was made",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -127,9 +149,21 @@ CAP_EXEMPT_CATEGORIES = frozenset(
     {
         ReminderRule.Category.CONFIRMATION,
         ReminderRule.Category.CANCELLATION,
+        ReminderRule.Category.CLEARANCE,
         ReminderRule.Category.VERIFICATION,
         ReminderRule.Category.ADHOC,
         ReminderRule.Category.REPLY,
+    }
+)
+
+
+# Categories that only make sense before the visit: never sent once it has started.
+BEFORE_VISIT_CATEGORIES = frozenset(
+    {
+        ReminderRule.Category.CONSULTATION_PREP,
+        ReminderRule.Category.PRE_CARE,
+        ReminderRule.Category.DAY_BEFORE,
+        ReminderRule.Category.HEALTH_RECHECK,
     }
 )
 
@@ -228,6 +262,53 @@ class Message(models.Model):
     def is_unsent(self) -> bool:
         return self.status == self.Status.SCHEDULED
 
+    @property
+    def body_for_staff(self) -> str:
+        """The text as staff may read it: a one-time code is the client's proof of their phone,
+        so nobody at the clinic sees it (reception could otherwise book as the client)."""
+        if self.category == ReminderRule.Category.VERIFICATION:
+            return "Your verification code (hidden: only the client sees it)."
+        return self.body
+
+
+class RedFlag(models.Model):
+    """A phrase in a client's text that means "call them now" (DOMAIN.md, reply triage). Data a
+    clinic edits: the defaults ship in a migration. ``pattern`` is a case-insensitive regular
+    expression matched anywhere in the reply.
+
+    A flag with ``needs_recent_treatment`` (plain "swelling", "pain") only counts within the
+    recency window after a treatment, where it may be a reaction; the others count at any time.
+    """
+
+    class Category(models.TextChoices):
+        INFECTION = "infection", "Signs of infection"
+        ALLERGY = "allergy", "Allergic reaction"
+        BLEEDING = "bleeding", "Bleeding that won't stop"
+        BLISTERS = "blisters", "Blisters or open sores"
+        PAIN = "pain", "Severe or increasing pain"
+        VISION = "vision", "Change in vision"
+        AFTER_TREATMENT = "after_treatment", "Worrying words soon after a treatment"
+
+    category = models.CharField(max_length=20, choices=Category.choices)
+    pattern = models.CharField(max_length=300, help_text="Regular expression, case-insensitive")
+    needs_recent_treatment = models.BooleanField(
+        default=False, help_text="Only urgent within 14 days after a treatment"
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["category", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()}: {self.pattern}"
+
+    def clean(self) -> None:
+        super().clean()
+        try:
+            re.compile(self.pattern, re.IGNORECASE)
+        except re.error as exc:
+            raise ValidationError({"pattern": f"Not a valid pattern: {exc}"}) from None
+
 
 class InboundMessage(models.Model):
     """An SMS a client sent us: keywords are acted on, everything else is surfaced to staff."""
@@ -260,6 +341,9 @@ class InboundMessage(models.Model):
     )
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.OTHER)
     is_urgent = models.BooleanField(default=False)
+    red_flags = models.JSONField(
+        default=list, blank=True, help_text="Red-flag categories the reply matched"
+    )
     reply_body = models.TextField(blank=True)
     handled_at = models.DateTimeField(null=True, blank=True)
     handled_by = models.ForeignKey(
@@ -276,6 +360,11 @@ class InboundMessage(models.Model):
             f"{self.get_kind_display()} from {self.from_number} at {self.created_at:%Y-%m-%d %H:%M}"
         )
 
+    @property
+    def red_flag_labels(self) -> list[str]:
+        labels = dict(RedFlag.Category.choices)
+        return [labels.get(category, category) for category in self.red_flags]
+
 
 class StaffAlert(models.Model):
     """An email to a member of staff that something needs them now (an urgent aftercare reply,
@@ -289,6 +378,8 @@ class StaffAlert(models.Model):
     class Kind(models.TextChoices):
         URGENT_REPLY = "urgent_reply", "Urgent aftercare reply"
         HEALTH_CHANGED = "health_changed", "Health changed before a visit"
+        SMS_BUDGET = "sms_budget", "Verification texts paused"
+        DATA_REQUEST = "data_request", "A client asked for their data"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     recipient = models.ForeignKey(

@@ -1,6 +1,8 @@
 """The default micro-needling protocol (DOMAIN.md), as data.
 
-``DEFAULT_RULES`` is what the data migration inserts; clinics then edit the rows in the admin.
+``DEFAULT_RULES`` is what the first data migration (0002) inserts; clinics then edit the rows in
+the admin. Later defaults (catch-up messages, revised copy) are written out in their own
+migrations, so that each migration keeps meaning what it meant.
 The full care instructions behind the signed care link are ``clinic.care.CARE_INSTRUCTIONS``:
 the SMS itself only carries generic advice (privacy by default).
 """

@@ -31,6 +31,9 @@ SAMPLE_CONTEXT: dict[str, object] = {
     "clinic_phone": "+442071234567",
     "book_url": "https://clinic.example/book/",
     "screening_url": "https://clinic.example/b/AbCdEfGhIjKlMnOpQrStUvWx/screening/",
+    "can_change_online": True,
+    "previous_when": "Tue 24 Mar at 11:00",
+    "treatment_names": "",
     "code": "123456",
     "body": "",
 }

@@ -52,6 +52,11 @@ def inbox_items() -> QuerySet[InboundMessage]:
     )
 
 
+def urgent_replies_waiting() -> int:
+    """How many urgent replies no one has handled yet (the inbox badge)."""
+    return InboundMessage.objects.filter(handled_at__isnull=True, is_urgent=True).count()
+
+
 def outbox_counts(*, start: datetime, end: datetime) -> dict[str, int]:
     """How many messages due in [start, end) are in each status (every status present)."""
     counts = dict.fromkeys(Message.Status.values, 0)

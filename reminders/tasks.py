@@ -11,7 +11,7 @@ import logging
 from celery import shared_task
 
 from reminders import dispatch
-from reminders.services import staff_alerts
+from reminders.services import retention, staff_alerts
 
 logger = logging.getLogger(__name__)
 
@@ -61,3 +61,9 @@ def send_staff_alert(alert_id: int) -> bool:
 @shared_task(name="reminders.send_unsent_staff_alerts", ignore_result=True)
 def send_unsent_staff_alerts() -> int:
     return staff_alerts.staff_alerts_send_unsent()
+
+
+@shared_task(name="reminders.messages_retention_enforce", ignore_result=True)
+def enforce_message_retention() -> dict[str, int]:
+    """Nightly (beat): blank the texts of messages and replies past MESSAGE_RETENTION_DAYS."""
+    return retention.messages_retention_enforce()

@@ -191,6 +191,8 @@ def test_the_whole_beat_schedule_is_in_settings_and_names_registered_tasks():
         "bookings.release_expired_holds",
         "bookings.tentative_holds_release_due",
         "bookings.verifications_delete_old",
+        "bookings.retention_enforce",
+        "reminders.messages_retention_enforce",
         "reminders.dispatch_due_messages",
         "reminders.reconcile_sending_messages",
         "reminders.send_unsent_staff_alerts",

@@ -40,11 +40,17 @@ urlpatterns = [
     path("staff/clients/", clients.client_list, name="staff-clients"),
     path("staff/clients/pick/", appointments.client_picker, name="staff-client-picker"),
     path("staff/clients/<int:client_id>/", clients.client_detail, name="staff-client"),
+    path("staff/clients/<int:client_id>/data/", clients.client_data, name="staff-client-data"),
     path("staff/consultations/", consultations.consultation_queue, name="staff-consultations"),
     path(
         "staff/consultations/<int:appointment_id>/",
         consultations.consultation_outcome,
         name="staff-consultation",
+    ),
+    path(
+        "staff/consultations/<int:appointment_id>/consent/",
+        consultations.consultation_consent,
+        name="staff-consultation-consent",
     ),
     path("staff/feeds/", feeds.feed_settings, name="staff-feeds"),
     path("staff/feeds/issue/", feeds.feed_issue, name="staff-feed-issue"),

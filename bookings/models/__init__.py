@@ -12,6 +12,7 @@ from bookings.models.consultations import (
     ScreeningAnswerRule,
     ScreeningQuestion,
 )
+from bookings.models.data_protection import DataProtectionAction
 from bookings.models.verification import PhoneVerification
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "Client",
     "ConsentFormVersion",
     "Consultation",
+    "DataProtectionAction",
     "HealthDataAccess",
     "HealthRecheck",
     "PhoneVerification",

@@ -54,6 +54,10 @@ class Appointment(models.Model):
     blocked_end_at = models.DateTimeField(help_text="end plus the service's buffer after")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.BOOKED)
     hold_expires_at = models.DateTimeField(null=True, blank=True)
+    # Who asked for an online hold, for the per-address and per-browser hold budgets: the
+    # address, and a keyed hash of the browser's session key (never the key itself).
+    held_from_ip = models.GenericIPAddressField(null=True, blank=True)
+    held_by_browser = models.CharField(max_length=64, blank=True)
     version = models.PositiveIntegerField(default=1, help_text="Increments on every reschedule")
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.ONLINE)
     # A treatment held tentatively until this consultation is cleared (status pending_clearance).

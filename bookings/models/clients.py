@@ -27,6 +27,9 @@ class Client(models.Model):
     preferred_location = models.ForeignKey(
         Location, null=True, blank=True, on_delete=models.SET_NULL
     )
+    # Erased on request: personal fields anonymised, the appointment skeleton and clinical
+    # records kept for CLINICAL_RECORD_RETENTION_DAYS, then purged by the retention job.
+    erased_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from bookings.models.appointments import Appointment
 from bookings.models.clients import Client
@@ -160,7 +161,14 @@ class Consultation(models.Model):
     consent_version = models.ForeignKey(
         ConsentFormVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    consent_signed_at = models.DateTimeField(null=True, blank=True)
+    consent_signed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Empty = the consent form has not been signed"
+    )
+    screened_in_person = models.BooleanField(
+        default=False,
+        help_text="Cleared without online screening answers: the practitioner asked the health "
+        "questions in person",
+    )
     assessed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -262,6 +270,8 @@ class ApiToken(models.Model):
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # A leaked token stops working on its own (API_TOKEN_LIFETIME_DAYS after creation).
+    expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -272,4 +282,6 @@ class ApiToken(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and (
+            self.expires_at is None or self.expires_at > timezone.now()
+        )

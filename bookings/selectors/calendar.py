@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Q, QuerySet
 
 from bookings import policy
+from bookings.access import own_practitioner
 from bookings.models import Appointment
 from clinic import roles
 from clinic.errors import PermissionDenied, ValidationFailed
@@ -37,13 +38,6 @@ class CalendarBlock:
 
 def _require_staff(actor: Actor) -> None:
     roles.require_role(actor, *roles.ALL_ROLES)
-
-
-def own_practitioner(actor: Actor) -> Practitioner | None:
-    """The Practitioner record linked to ``actor``, or None."""
-    if actor is None or not actor.is_authenticated:
-        return None
-    return Practitioner.objects.filter(user=actor).first()
 
 
 def sees_whole_calendar(actor: Actor) -> bool:

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from bookings import courses, policy
+from bookings import access, courses, policy
 from bookings.models import (
     Appointment,
     Client,
@@ -169,6 +169,7 @@ def consultations_for_review(*, actor: Actor, outcome: str | None = None) -> Que
         "appointment__service__name",
         "appointment__practitioner__display_name",
     )
+    consultations = access.filter_by_client(consultations, actor=actor)
     if outcome:
         consultations = consultations.filter(outcome=outcome)
     else:
@@ -268,8 +269,11 @@ def health_rechecks_in_review(
 ) -> QuerySet[HealthRecheck]:
     """Upcoming sessions whose client said something changed, soonest first (staff only)."""
     roles.require_role(actor, *roles.ALL_ROLES)
+    in_review = access.filter_by_client(
+        HealthRecheck.objects.all(), actor=actor, client_field="appointment__client"
+    )
     return (
-        HealthRecheck.objects.filter(
+        in_review.filter(
             needs_review=True,
             appointment__status__in=policy.EXPECTED_STATUSES,
             appointment__start_at__gt=now or timezone.now(),

@@ -13,12 +13,11 @@ from datetime import date, datetime
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from bookings import policy
+from bookings import access, policy
 from bookings.courses import CourseProgress, courses_progress
 from bookings.models import Appointment, AppointmentEvent, Client, Consultation
-from bookings.selectors.calendar import own_practitioner, sees_whole_calendar
 from clinic import roles
-from clinic.errors import NotFound, PermissionDenied
+from clinic.errors import NotFound
 from clinic.roles import Actor
 
 SEARCH_LIMIT = 20
@@ -37,10 +36,7 @@ def appointment_for_staff(*, actor: Actor, appointment_id: int) -> Appointment:
     )
     if appointment is None:
         raise NotFound("No such appointment")
-    if not sees_whole_calendar(actor):
-        mine = own_practitioner(actor)
-        if mine is None or appointment.practitioner_id != mine.id:
-            raise PermissionDenied("Practitioners see only their own appointments")
+    access.check_appointment_access(actor=actor, appointment=appointment)
     return appointment
 
 
@@ -105,10 +101,7 @@ def clients_search(*, actor: Actor, query: str) -> list[Client]:
     if len(digits) >= 4:
         # A national number starts with 0 where E.164 has the country code: match the rest.
         condition |= Q(phone__contains=digits.lstrip("0"))
-    clients = Client.objects.filter(condition)
-    if not sees_whole_calendar(actor):
-        mine = own_practitioner(actor)
-        clients = clients.filter(appointments__practitioner=mine).distinct()
+    clients = access.visible_clients(actor=actor).filter(condition)
     return list(clients.order_by("last_name", "first_name")[:SEARCH_LIMIT])
 
 
@@ -136,10 +129,7 @@ def client_overview(*, actor: Actor, client_id: int, now: datetime | None = None
         .select_related("service", "practitioner", "room", "location")
         .order_by("start_at")
     )
-    if not sees_whole_calendar(actor):
-        mine = own_practitioner(actor)
-        if mine is None or not any(a.practitioner_id == mine.id for a in appointments):
-            raise PermissionDenied("Practitioners see only their own clients")
+    access.check_client_access(actor=actor, client=client)
     now = now or timezone.now()
     overview = ClientOverview(client=client)
     for appointment in appointments:
@@ -161,8 +151,5 @@ def client_for_staff(*, actor: Actor, client_id: int) -> Client:
     client = Client.objects.filter(id=client_id).first()
     if client is None:
         raise NotFound("No such client")
-    if not sees_whole_calendar(actor):
-        mine = own_practitioner(actor)
-        if mine is None or not client.appointments.filter(practitioner=mine).exists():
-            raise PermissionDenied("Practitioners see only their own clients")
+    access.check_client_access(actor=actor, client=client)
     return client

@@ -11,6 +11,7 @@ from bookings.services.clients import client_register, normalise_phone
 from bookings.services.consultations import (
     consultation_open_for_appointment,
     consultation_read,
+    consultation_record_consent,
     consultation_record_outcome,
     consultation_submit_screening,
     health_recheck_answer,
@@ -23,6 +24,7 @@ from bookings.services.transitions import (
     appointment_confirm,
     appointment_mark_arrived,
     appointment_mark_no_show,
+    appointment_revert_no_show,
     appointment_transition,
     holds_release_expired,
 )
@@ -36,10 +38,12 @@ __all__ = [
     "appointment_mark_arrived",
     "appointment_mark_no_show",
     "appointment_reschedule",
+    "appointment_revert_no_show",
     "appointment_transition",
     "client_register",
     "consultation_open_for_appointment",
     "consultation_read",
+    "consultation_record_consent",
     "consultation_record_outcome",
     "consultation_submit_screening",
     "health_recheck_answer",

@@ -2,7 +2,9 @@
 
 A token is ``ac_`` plus 43 URL-safe random characters. Only its SHA-256 is stored (a fast hash
 is right here: the token has 256 bits of entropy, so there is nothing to brute-force), with a
-short prefix so people can tell their tokens apart. The plain token is returned once.
+short prefix so people can tell their tokens apart. The plain token is returned once. Tokens
+expire ``API_TOKEN_LIFETIME_DAYS`` after creation and record when they were last used, so a
+forgotten or leaked token does not work for ever and an unused one is easy to spot.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 import secrets
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.utils import timezone
@@ -41,7 +44,11 @@ def api_token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
         raise PermissionDenied("API tokens are for staff with a role.")
     raw_token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        user=user, name=name.strip(), prefix=raw_token[:10], token_hash=_digest(raw_token)
+        user=user,
+        name=name.strip(),
+        prefix=raw_token[:10],
+        token_hash=_digest(raw_token),
+        expires_at=timezone.now() + timedelta(days=settings.API_TOKEN_LIFETIME_DAYS),
     )
     logger.info("api token created", extra={"token_id": token.pk, "user_id": user.pk})
     return token, raw_token
@@ -57,17 +64,19 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
 
 
 def api_token_authenticate(*, raw_token: str) -> Actor:
-    """Return the active user a token belongs to, or None (unknown, revoked, inactive user)."""
+    """Return the active user a token belongs to, or None (unknown, revoked, expired, inactive
+    user)."""
     if not raw_token.startswith(TOKEN_PREFIX):
         return None
+    now = timezone.now()
     token = (
         ApiToken.objects.select_related("user")
         .filter(token_hash=_digest(raw_token), revoked_at__isnull=True)
+        .exclude(expires_at__lte=now)
         .first()
     )
     if token is None or not token.user.is_active:
         return None
-    now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user

@@ -37,6 +37,9 @@ from bookings.services.transitions import (
 from clinic import roles
 from clinic.db import lock_for_transaction
 from clinic.errors import (
+    ApplicationError,
+    ClientBusy,
+    ConsultationAlreadyBooked,
     HoldExpired,
     NotEligible,
     SlotTaken,
@@ -50,6 +53,7 @@ logger = logging.getLogger(__name__)
 
 
 EXCLUSION_CONSTRAINTS = ("appointment_no_practitioner_overlap", "appointment_no_room_overlap")
+CLIENT_OVERLAP_CONSTRAINT = "appointment_no_client_overlap"
 
 
 def _alternatives(
@@ -187,6 +191,42 @@ def _occupy(
     return fields
 
 
+def _client_busy(appointment: Appointment) -> ClientBusy | None:
+    """One client, one place: the client's other active appointment overlapping this visit
+    (buffers excluded: a client may leave one room as the next one is being prepared), as the
+    error to raise. One indexed query (client, start_at); on PostgreSQL the exclusion
+    constraint ``appointment_no_client_overlap`` (migration 0008) is the backstop."""
+    if appointment.client_id is None:
+        return None
+    other = (
+        Appointment.objects.filter(
+            client_id=appointment.client_id,
+            status__in=ACTIVE_STATUSES,
+            start_at__lt=appointment.end_at,
+            end_at__gt=appointment.start_at,
+        )
+        .exclude(pk=appointment.pk)
+        .select_related("service", "location", "client")
+        .order_by("start_at")
+        .first()
+    )
+    return _client_busy_error(other) if other is not None else None
+
+
+def _client_busy_error(other: Appointment | None) -> ClientBusy:
+    if other is None:
+        return ClientBusy(
+            "There is already an appointment for this client at that time.", field="start"
+        )
+    local = other.start_at.astimezone(other.location.zone)
+    return ClientBusy(
+        f"There is already an appointment for {other.client.first_name if other.client else 'this client'} at {local:%H:%M} on "
+        f"{local:%a %-d %b} ({other.service.name}), which overlaps that time.",
+        field="start",
+        extra={"appointment_id": other.pk, "appointment_start": other.start_at.isoformat()},
+    )
+
+
 def _is_overlap_violation(error: IntegrityError) -> bool:
     text = str(error)
     return any(name in text for name in EXCLUSION_CONSTRAINTS)
@@ -209,11 +249,18 @@ def _save_placement(
     calendar_locks = [f"calendar:practitioner:{appointment.practitioner_id}"]
     if appointment.room_id is not None:
         calendar_locks.append(f"calendar:room:{appointment.room_id}")
+    if appointment.client_id is not None:
+        calendar_locks.append(f"calendar:client:{appointment.client_id}")
     lock_for_transaction(*calendar_locks)
+    busy = _client_busy(appointment)
+    if busy is not None:
+        raise busy
     try:
         with transaction.atomic():
             appointment.save()
     except IntegrityError as error:
+        if CLIENT_OVERLAP_CONSTRAINT in str(error):
+            raise _client_busy(appointment) or _client_busy_error(None) from None
         if not _is_overlap_violation(error):
             raise
         raise SlotTaken(
@@ -225,6 +272,39 @@ def _save_placement(
                 )
             },
         ) from None
+
+
+def upcoming_consultation(*, client: Client, now: datetime | None = None) -> Appointment | None:
+    """The client's next consultation that is still to happen and has no outcome yet."""
+    return (
+        Appointment.objects.filter(
+            Q(consultation__isnull=True) | Q(consultation__outcome="pending"),
+            client=client,
+            service__kind=Service.Kind.CONSULTATION,
+            status__in=policy.OPEN_VISIT_STATUSES,
+            end_at__gt=now or timezone.now(),
+        )
+        .select_related("service", "location")
+        .order_by("start_at")
+        .first()
+    )
+
+
+def _check_one_consultation_online(*, client: Client, service: Service, actor: Actor) -> None:
+    """A client booking online who already has a consultation coming up is shown that one
+    instead of booking a second; staff may book a second deliberately."""
+    if not service.is_consultation or roles.is_staff_member(actor):
+        return
+    existing = upcoming_consultation(client=client)
+    if existing is None:
+        return
+    local = existing.start_at.astimezone(existing.location.zone)
+    raise ConsultationAlreadyBooked(
+        f"You already have a consultation booked on {local:%A %-d %B} at {local:%H:%M}. "
+        "You can change its time instead of booking another.",
+        field="service",
+        extra={"appointment_id": existing.pk},
+    )
 
 
 def _check_offered(*, service: Service, location: Location, actor: Actor) -> None:
@@ -267,6 +347,45 @@ def _eligibility_or_override(
     raise NotEligible(result.message, reason=result.reason or "not_eligible", extra=extra)
 
 
+class HoldLimitReached(ApplicationError):
+    """This address or browser already holds (or has held this hour) as many times as a visitor
+    who has not proven a phone may."""
+
+    code = "hold_limit"
+    status = 429
+
+
+def _check_hold_budget(*, ip: str | None, browser: str, now: datetime) -> None:
+    """Without a proven phone, an address or browser may hold ``HOLD_LIVE_LIMIT`` slots at once
+    and start ``HOLD_HOURLY_LIMIT`` holds an hour: one visitor cannot empty the calendar.
+
+    Holds are their own ledger (``held_from_ip``/``held_by_browser`` on the appointment), so
+    holds that were booked or released still count for the hour."""
+    hour_ago = now - timedelta(hours=1)
+    for field, value in (("held_from_ip", ip), ("held_by_browser", browser)):
+        if not value:
+            continue
+        # Concurrent holds from one address must not all pass the count: the lock per address
+        # (and per browser) queues them; SQLite's BEGIN IMMEDIATE already serialises writers.
+        lock_for_transaction(f"holds:{field}:{value}")
+        mine = Appointment.objects.filter(**{field: value})
+        live = mine.filter(status=Status.HELD, hold_expires_at__gt=now).count()
+        if live >= settings.HOLD_LIVE_LIMIT:
+            raise HoldLimitReached(
+                "You are already holding other times. Finish or leave those bookings first, "
+                "or verify your phone to hold more.",
+                field="start",
+                extra={"retry_after": settings.SLOT_HOLD_MINUTES * 60},
+            )
+        if mine.filter(created_at__gt=hour_ago).count() >= settings.HOLD_HOURLY_LIMIT:
+            raise HoldLimitReached(
+                "Too many times have been held from this connection in the last hour. Please "
+                "try again later, or call the clinic.",
+                field="start",
+                extra={"retry_after": 3600},
+            )
+
+
 def appointment_hold(
     *,
     service: Service,
@@ -274,15 +393,25 @@ def appointment_hold(
     start_at: datetime,
     practitioner: Practitioner | None = None,
     actor: Actor = None,
+    ip: str | None = None,
+    browser: str = "",
+    phone_proven: bool = False,
     now: datetime | None = None,
 ) -> Appointment:
     """Hold a free slot for ``SLOT_HOLD_MINUTES`` while the client finishes booking.
 
-    Raises SlotTaken (with alternatives) or SlotUnavailable.
+    ``ip`` and ``browser`` (a keyed hash of the session key) say who asked: unless the
+    browser has ``phone_proven`` in the last hour, or ``actor`` is staff, they must stay
+    within the hold budget (``HOLD_LIVE_LIMIT`` at once, ``HOLD_HOURLY_LIMIT`` an hour).
+
+    Raises SlotTaken (with alternatives), SlotUnavailable or HoldLimitReached (429).
     """
     _require_aware(start_at)
     _check_offered(service=service, location=location, actor=actor)
+    now = now or timezone.now()
     with transaction.atomic():
+        if not phone_proven and not roles.is_staff_member(actor):
+            _check_hold_budget(ip=ip, browser=browser, now=now)
         placement = _occupy(
             service=service,
             location=location,
@@ -294,8 +423,10 @@ def appointment_hold(
             service=service,
             location=location,
             status=Status.HELD,
-            hold_expires_at=(now or timezone.now()) + timedelta(minutes=settings.SLOT_HOLD_MINUTES),
+            hold_expires_at=now + timedelta(minutes=settings.SLOT_HOLD_MINUTES),
             channel=Appointment.Channel.ONLINE,
+            held_from_ip=ip or None,
+            held_by_browser=browser,
             **placement,
         )
         _save_placement(
@@ -331,10 +462,13 @@ def appointment_book(
     despite an eligibility refusal with a written ``override_reason`` (audited).
 
     Raises ValidationFailed, SlotUnavailable, SlotTaken (409, with ``alternatives``),
-    HoldExpired, NotEligible (reason code such as ``consultation_required``).
+    HoldExpired, NotEligible (reason code such as ``consultation_required``), ClientBusy
+    (409: the client has another appointment then), ConsultationAlreadyBooked (online only).
     """
     _require_aware(start_at)
     _check_offered(service=service, location=location, actor=actor)
+    _check_one_consultation_online(client=client, service=service, actor=actor)
+    is_self_service = not roles.is_staff_member(actor)
     label = actor_label_for(actor, None)
     status = Status.BOOKED
     result = eligibility.check(client=client, service=service, start_at=start_at)
@@ -357,6 +491,8 @@ def appointment_book(
     is_override = not result.allowed and status == Status.BOOKED
 
     with transaction.atomic():
+        if is_self_service:
+            _check_online_limit(client=client, service=service, location=location)
         if hold is not None:
             appointment = _claim_hold(
                 hold=hold, client=client, service=service, location=location, start_at=start_at
@@ -402,6 +538,32 @@ def appointment_book(
             sender=Appointment, appointment=appointment, actor_label=label
         )
     return appointment
+
+
+def _check_online_limit(*, client: Client, service: Service, location: Location) -> None:
+    """A client booking for themselves may have at most the location's limit of upcoming
+    bookings for one service (default 2 of a treatment, 1 of a consultation): one proven phone
+    cannot block out a calendar. Staff may book beyond it."""
+    limit = (
+        location.online_upcoming_consultations_limit
+        if service.is_consultation
+        else location.online_upcoming_treatments_limit
+    )
+    if client.pk is None:
+        return
+    # Two bookings for one client at once must not both pass the count.
+    lock_for_transaction(f"client-bookings:{client.pk}")
+    upcoming = Appointment.objects.filter(
+        client=client, service=service, status__in=ACTIVE_STATUSES, end_at__gt=timezone.now()
+    ).count()
+    if upcoming >= limit:
+        booking_word = "booking" if limit == 1 else "bookings"
+        raise NotEligible(
+            f"You already have {upcoming} upcoming {booking_word} for {service.name}, the most "
+            "we take online. Please call the clinic to book more.",
+            reason="upcoming_limit",
+            extra={"limit": limit},
+        )
 
 
 def _record_override(

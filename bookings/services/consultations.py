@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from bookings import eligibility, policy
+from bookings import access, eligibility, policy, signals
 from bookings.models import (
     Appointment,
     ConsentFormVersion,
@@ -219,6 +219,9 @@ def consultation_submit_screening(
             consultation=locked,
             via=via,
         )
+        signals.consultation_screening_submitted.send(
+            sender=Consultation, appointment=locked.appointment, actor_label="client"
+        )
     # Only the id: even the number of flags says something about the client's health.
     logger.info("screening submitted", extra={"consultation_id": locked.pk})
     return ScreeningResult(
@@ -239,6 +242,8 @@ def consultation_record_outcome(
     notes: str = "",
     consent_version: ConsentFormVersion | None = None,
     consent_signed_at: datetime | None = None,
+    consent_signed: bool = True,
+    screened_in_person: bool = False,
     via: str = "staff",
 ) -> Consultation:
     """Record the practitioner's assessment and settle the tentative treatments waiting for it.
@@ -251,10 +256,15 @@ def consultation_record_outcome(
     cancelled otherwise. ``not_suitable`` cancels them (the slot is freed, the client is told);
     ``needs_review`` leaves them waiting. An outcome is final once cleared or not suitable.
 
-    Raises PermissionDenied (practitioners and managers only), ValidationFailed,
-    IllegalTransition.
+    Clinical order: an outcome is recorded from the consultation's start, not before;
+    ``cleared`` without screening answers on file needs ``screened_in_person`` (recorded);
+    ``consent_signed=False`` clears without signed consent (a treatment cannot be completed
+    until ``consultation_record_consent``).
+
+    Raises PermissionDenied (practitioners and managers only, and a practitioner only for a
+    client they may see: ``bookings.access``), ValidationFailed, IllegalTransition.
     """
-    roles.require_role(actor, *roles.CLINICAL_ROLES)
+    access.check_clinical_access(actor=actor, client=consultation.client)
     if outcome not in {Outcome.CLEARED, Outcome.NOT_SUITABLE, Outcome.NEEDS_REVIEW}:
         raise ValidationFailed(
             "Outcome must be cleared, not_suitable or needs_review.", field="outcome"
@@ -277,6 +287,10 @@ def consultation_record_outcome(
             raise IllegalTransition(
                 "A cancelled or missed consultation cannot have an outcome.", field="outcome"
             )
+        if now < locked.appointment.start_at:
+            raise IllegalTransition(
+                "An outcome can be recorded from the consultation's start time.", field="outcome"
+            )
         today = timezone.localtime(now, locked.appointment.location.zone).date()
         if outcome == Outcome.CLEARED:
             if not services:
@@ -285,6 +299,12 @@ def consultation_record_outcome(
                 )
             if any(service.kind != Service.Kind.TREATMENT for service in services):
                 raise ValidationFailed("Only treatments can be cleared.", field="services")
+            if locked.submitted_at is None and not screened_in_person:
+                raise ValidationFailed(
+                    "There are no screening answers on file. Tick “screened in person” once "
+                    "you have asked the health questions yourself.",
+                    field="screened_in_person",
+                )
             valid_until = valid_until or today + timedelta(
                 days=locked.appointment.service.consultation_validity_days
             )
@@ -298,8 +318,12 @@ def consultation_record_outcome(
                     "No consent form version is set up; add one in the admin.",
                     field="consent_version",
                 )
-            locked.consent_version = consent_version
-            locked.consent_signed_at = consent_signed_at or now
+            if consent_signed:
+                locked.consent_version = consent_version
+                locked.consent_signed_at = consent_signed_at or now
+            else:
+                locked.consent_version, locked.consent_signed_at = None, None
+            locked.screened_in_person = locked.submitted_at is None and screened_in_person
         else:
             valid_until = None
         if not_before is None:
@@ -325,16 +349,65 @@ def consultation_record_outcome(
                 "contraindications",
                 "notes",
                 "consent_version",
+                "screened_in_person",
             ],
             consultation=locked,
             via=via,
         )
         if outcome != Outcome.NEEDS_REVIEW:
             _settle_tentative_treatments(consultation=locked, actor=actor, label=label)
+        signals.consultation_outcome_recorded.send(
+            sender=Consultation,
+            appointment=locked.appointment,
+            actor_label=label,
+            outcome=outcome,
+            service_names=[service.name for service in services]
+            if outcome == Outcome.CLEARED
+            else [],
+        )
     logger.info(
         "consultation outcome recorded",
         extra={"consultation_id": locked.pk, "outcome": outcome, "actor": label},
     )
+    return locked
+
+
+def consultation_record_consent(
+    *,
+    consultation: Consultation,
+    actor: Actor,
+    consent_version: ConsentFormVersion | None = None,
+    via: str = "staff",
+) -> Consultation:
+    """Record that the client signed the consent form (the current version unless given) on a
+    clearance recorded as "not signed". Raises PermissionDenied, ValidationFailed,
+    IllegalTransition."""
+    access.check_clinical_access(actor=actor, client=consultation.client)
+    with transaction.atomic():
+        locked = Consultation.objects.select_for_update().get(pk=consultation.pk)
+        if locked.outcome != Outcome.CLEARED:
+            raise IllegalTransition("Consent is recorded on a clearance.", field="consent")
+        if locked.consent_signed_at is not None:
+            raise IllegalTransition("Consent is already signed.", field="consent")
+        consent_version = (
+            consent_version or ConsentFormVersion.objects.filter(is_current=True).first()
+        )
+        if consent_version is None:
+            raise ValidationFailed(
+                "No consent form version is set up; add one in the admin.",
+                field="consent_version",
+            )
+        locked.consent_version = consent_version
+        locked.consent_signed_at = timezone.now()
+        locked.save(update_fields=["consent_version", "consent_signed_at", "updated_at"])
+        _audit(
+            actor=actor,
+            action=HealthDataAccess.Action.CHANGE,
+            record=f"consultation:{locked.pk}",
+            fields=["consent_version", "consent_signed_at"],
+            consultation=locked,
+            via=via,
+        )
     return locked
 
 
@@ -460,6 +533,18 @@ def consultation_read(
     is_clinical = roles.has_role(actor, *roles.CLINICAL_ROLES)
     if not roles.is_staff_member(actor):
         raise PermissionDenied("Only clinic staff can see consultations.")
+    try:
+        access.check_client_access(actor=actor, client=consultation.client)
+    except PermissionDenied:
+        _audit(
+            actor=actor,
+            action=HealthDataAccess.Action.DENIED,
+            record=f"consultation:{consultation.pk}",
+            fields=HEALTH_FIELDS if include_health_data else ("outcome",),
+            consultation=consultation,
+            via=via,
+        )
+        raise
     if include_health_data and not is_clinical:
         _audit(
             actor=actor,

@@ -10,7 +10,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from bookings import policy, signals
+from bookings import access, policy, signals
 from bookings.models import Appointment, AppointmentEvent, HealthDataAccess, HealthRecheck
 from bookings.services.health_data import health_data_access_record as _audit
 from clinic import roles
@@ -99,7 +99,7 @@ def health_recheck_review(
     """A practitioner or manager has looked at a "something changed" answer (and spoken to the
     client): the appointment leaves review. Raises PermissionDenied, NotFound,
     IllegalTransition (nothing to review)."""
-    roles.require_role(actor, *roles.CLINICAL_ROLES)
+    access.check_clinical_access(actor=actor, client=appointment.client)
     with transaction.atomic():
         recheck = (
             HealthRecheck.objects.select_for_update().filter(appointment_id=appointment.pk).first()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from bookings import policy
+from bookings import access, policy
 from bookings.models import Appointment, Client
 from bookings.services.appointments import appointment_book, appointment_reschedule
 from bookings.services.transitions import (
@@ -67,6 +67,7 @@ def appointment_book_by_staff(
     if practitioner is None and not roles.has_role(actor, roles.RECEPTION, roles.MANAGER):
         practitioner = Practitioner.objects.filter(user=roles.user_of(actor)).first()
     require_appointment_access(actor, practitioner_id=practitioner.id if practitioner else None)
+    access.check_booking_access(actor=actor, client=client)
     return appointment_book(
         client=client,
         service=service,

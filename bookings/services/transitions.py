@@ -14,13 +14,14 @@ from functools import partial
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 
 from bookings import policy, signals
-from bookings.models import Appointment, AppointmentEvent
+from bookings.models import ACTIVE_STATUSES, Appointment, AppointmentEvent
 from clinic import roles
-from clinic.errors import ValidationFailed
+from clinic.errors import IllegalTransition, ValidationFailed
 from clinic.roles import Actor
 
 logger = logging.getLogger(__name__)
@@ -100,7 +101,40 @@ def set_status(
     SIGNAL_FOR_STATUS[to_status].send(
         sender=Appointment, appointment=appointment, actor_label=label, **extra
     )
+    if from_status == Status.NO_SHOW:
+        signals.appointment_no_show_reverted.send(
+            sender=Appointment, appointment=appointment, actor_label=label
+        )
     return appointment
+
+
+def _check_time_still_free(appointment: Appointment) -> None:
+    """A no-show freed its time; putting it back needs the practitioner, room and client to be
+    free still (one query; the exclusion constraints are the backstop on PostgreSQL)."""
+    overlapping = Q(practitioner_id=appointment.practitioner_id)
+    if appointment.room_id is not None:
+        overlapping |= Q(room_id=appointment.room_id)
+    if appointment.client_id is not None:
+        overlapping |= Q(
+            client_id=appointment.client_id,
+            start_at__lt=appointment.end_at,
+            end_at__gt=appointment.start_at,
+        )
+    taken = (
+        Appointment.objects.filter(
+            overlapping,
+            status__in=ACTIVE_STATUSES,
+            blocked_start_at__lt=appointment.blocked_end_at,
+            blocked_end_at__gt=appointment.blocked_start_at,
+        )
+        .exclude(pk=appointment.pk)
+        .exists()
+    )
+    if taken:
+        raise IllegalTransition(
+            "That time has been booked for someone else since the no-show was recorded.",
+            field="status",
+        )
 
 
 def appointment_transition(
@@ -113,9 +147,9 @@ def appointment_transition(
 ) -> Appointment:
     """Move an appointment to ``to_status`` if the transition table allows it.
 
-    The rules (the table, arrival and no-show times, what clients may do online) are
-    ``bookings.policy.transition_decision``. Raises IllegalTransition, PolicyViolation or
-    ValidationFailed (a staff cancellation without a reason).
+    The rules (the table, arrival, completion and no-show times, signed consent, what clients
+    may do online) are ``bookings.policy.transition_decision``. Raises IllegalTransition,
+    PolicyViolation or ValidationFailed (a staff cancellation without a reason).
     """
     label = actor_label_for(actor, actor_label)
     with transaction.atomic():
@@ -132,6 +166,8 @@ def appointment_transition(
         ).raise_if_refused()
         if to_status == Status.CANCELLED and not reason.strip() and kind != policy.ActorKind.CLIENT:
             raise ValidationFailed("Please give a reason for the cancellation.", field="reason")
+        if locked.status == Status.NO_SHOW:
+            _check_time_still_free(locked)
         set_status(locked, to_status, actor=actor, label=label, reason=reason)
     appointment.refresh_from_db()
     return locked
@@ -163,9 +199,13 @@ appointment_confirm.__doc__ = "The client (reply C, the manage page) or staff co
 appointment_mark_arrived = partial(appointment_transition, to_status=Status.ARRIVED)
 appointment_mark_arrived.__doc__ = "The client is here (from one hour before the start)."
 appointment_complete = partial(appointment_transition, to_status=Status.COMPLETED)
-appointment_complete.__doc__ = "The visit is done (only after arrival)."
+appointment_complete.__doc__ = "The visit is done (after arrival and the start; consent signed)."
 appointment_mark_no_show = partial(appointment_transition, to_status=Status.NO_SHOW)
-appointment_mark_no_show.__doc__ = "The client did not come (only after the start)."
+appointment_mark_no_show.__doc__ = "The client did not come (from 15 minutes after the start)."
+appointment_revert_no_show = partial(appointment_transition, to_status=Status.ARRIVED)
+appointment_revert_no_show.__doc__ = (
+    "A client marked no-show came late: arrived after all (on the day of the visit)."
+)
 
 
 def holds_release_expired(*, now: datetime | None = None) -> int:

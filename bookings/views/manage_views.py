@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 from icalendar import Calendar, Event
 
 from bookings import policy
@@ -24,6 +24,7 @@ from bookings.selectors.site import (
     tentative_treatments_for,
 )
 from bookings.services import appointment_book, appointment_cancel, appointment_reschedule
+from bookings.services.data_protection import client_request_export
 from bookings.tokens import appointment_id_from_manage_token, manage_token_for
 from bookings.views.site_picker import (
     chosen_practitioner,
@@ -148,15 +149,36 @@ def booking_manage(request: HttpRequest, appointment: Appointment, token: str) -
     )
 
 
+@require_POST
+@with_appointment
+def booking_data_request(
+    request: HttpRequest, appointment: Appointment, token: str
+) -> HttpResponse:
+    """The client asks for a copy of everything we hold about them: recorded, and the managers
+    are told; the export itself goes out by a secure route, never by text."""
+    if appointment.client is not None:
+        client_request_export(client=appointment.client)
+    return redirect(reverse("site-manage", args=[token]) + "?data_requested=1")
+
+
 @with_appointment
 def booking_calendar(request: HttpRequest, appointment: Appointment, token: str) -> HttpResponse:
-    """An .ics file with the visit (no health details, like the texts)."""
+    """An .ics file with the visit (no health details, like the texts).
+
+    The UID is the appointment's for good (the staff feed uses the same one) and SEQUENCE rises
+    with every move, so a calendar app updates the visit instead of showing it twice; a
+    cancelled visit comes as METHOD:CANCEL so the app removes it."""
     location = appointment.location
+    is_cancelled = appointment.status == Appointment.Status.CANCELLED
     calendar = Calendar()
     calendar.add("prodid", "-//Aftercare//booking//EN")
     calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if is_cancelled else "PUBLISH")
     event = Event()
-    event.add("uid", f"appointment-{appointment.pk}-v{appointment.version}@aftercare")
+    event.add("uid", f"appointment-{appointment.pk}@aftercare")
+    # Versions start at 1; a cancellation is one more change after the last move.
+    event.add("sequence", appointment.version + (1 if is_cancelled else 0))
+    event.add("status", "CANCELLED" if is_cancelled else "CONFIRMED")
     event.add("summary", f"{appointment.service.name} at {location.name}")
     event.add("dtstart", appointment.start_at)
     event.add("dtend", appointment.end_at)

@@ -1,14 +1,19 @@
 """The client booking site (``/book/``): treatment → time (held ``SLOT_HOLD_MINUTES``) → details → phone
 code → confirmation. Views parse, call one service, and show domain errors as friendly pages or
-form errors; the booking-in-progress lives in the session, keyed by the hold it owns."""
+form errors; the booking-in-progress lives in the session, keyed by the hold it owns.
+
+A browser that proved a phone keeps that proof in its session (the cookie is only the opaque
+session id) for ``PHONE_PROOF_LIFETIME``: within it the client's details are filled in and a
+further booking for the same number needs no new code; after it, or on another device, nothing
+personal is shown and a code is asked for again."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -31,7 +36,12 @@ from bookings.services import (
     client_register,
     normalise_phone,
 )
-from bookings.services.verification import verification_check, verification_start
+from bookings.services.appointments import HoldLimitReached
+from bookings.services.verification import (
+    verification_check,
+    verification_requester_for,
+    verification_start,
+)
 from bookings.tokens import manage_token_for
 from bookings.views.site_picker import (
     chosen_practitioner,
@@ -41,6 +51,8 @@ from bookings.views.site_picker import (
 )
 from clinic.errors import (
     ApplicationError,
+    ClientBusy,
+    ConsultationAlreadyBooked,
     HoldExpired,
     NotEligible,
     SlotTaken,
@@ -53,9 +65,8 @@ from clinic.models import Location, Service
 logger = logging.getLogger(__name__)
 
 SESSION_KEY = "booking"
-RETURNING_COOKIE = "aftercare_client"
-RETURNING_SALT = "bookings.returning-client"
-RETURNING_MAX_AGE = 180 * 24 * 3600
+PHONE_PROOF_KEY = "phone_proof"
+PHONE_PROOF_LIFETIME = timedelta(hours=1)
 # Eligibility refusals that mean "see us for a consultation first".
 
 
@@ -95,28 +106,35 @@ def _hold_is_live(hold: Appointment) -> bool:
     )
 
 
+def _browser(request: HttpRequest) -> str:
+    """This browser's binding for holds and verifications (a keyed hash of its session key),
+    creating the session when it has none yet."""
+    if request.session.session_key is None:
+        request.session.save()
+    return verification_requester_for(session_key=request.session.session_key)
+
+
 def returning_client(request: HttpRequest) -> Client | None:
-    """The client this device verified before (signed cookie), if the phone still matches."""
+    """The client whose phone this browser proved in the last hour, if the phone still
+    matches; nobody otherwise, so a shared device never shows the previous client."""
+    proof = request.session.get(PHONE_PROOF_KEY) or {}
     try:
-        value = request.get_signed_cookie(
-            RETURNING_COOKIE, salt=RETURNING_SALT, max_age=RETURNING_MAX_AGE
-        )
-        client_id, phone = (value or "").split(":", 1)
-    except (KeyError, signing.BadSignature, ValueError):
+        client_id, phone, proven_at = int(proof["client"]), str(proof["phone"]), float(proof["at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if time.time() - proven_at > PHONE_PROOF_LIFETIME.total_seconds():
+        request.session.pop(PHONE_PROOF_KEY, None)
         return None
     return Client.objects.filter(pk=client_id, phone=phone).first()
 
 
-def _remember_client(response: HttpResponse, client: Client, *, secure: bool) -> None:
-    response.set_signed_cookie(
-        RETURNING_COOKIE,
-        f"{client.pk}:{client.phone}",
-        salt=RETURNING_SALT,
-        max_age=RETURNING_MAX_AGE,
-        httponly=True,
-        samesite="Lax",
-        secure=secure,
-    )
+def _remember_client(request: HttpRequest, client: Client, *, proven_now: bool) -> None:
+    """Keep the phone proof in the session; its clock starts when the code was typed, so
+    booking again without a code does not extend it."""
+    proven_at = time.time()
+    if not proven_now:
+        proven_at = float((request.session.get(PHONE_PROOF_KEY) or {}).get("at", proven_at))
+    request.session[PHONE_PROOF_KEY] = {"client": client.pk, "phone": client.phone, "at": proven_at}
 
 
 def _picker_page(
@@ -255,9 +273,15 @@ def book_hold(request: HttpRequest, location_slug: str, service_slug: str) -> Ht
     )
     try:
         hold = appointment_hold(
-            service=service, location=location, start_at=start_at, practitioner=practitioner
+            service=service,
+            location=location,
+            start_at=start_at,
+            practitioner=practitioner,
+            ip=client_ip(request),
+            browser=_browser(request),
+            phone_proven=returning_client(request) is not None,
         )
-    except (SlotTaken, SlotUnavailable) as error:
+    except (SlotTaken, SlotUnavailable, HoldLimitReached) as error:
         return _picker_page(
             request,
             location=location,
@@ -268,7 +292,7 @@ def book_hold(request: HttpRequest, location_slug: str, service_slug: str) -> Ht
         )
     state = _state(request)
     previous_hold_id = state.get("hold_id")
-    state.update(hold_id=hold.pk, verification_id=None, details=None)
+    state.update(hold_id=hold.pk, verification=None, details=None)
     _save_state(request, state)
     if previous_hold_id and previous_hold_id != hold.pk:
         # Changing their mind should not keep a second time locked away from other clients.
@@ -321,12 +345,17 @@ def book_details(request: HttpRequest) -> HttpResponse:
             state["details"] = details
             if returning is not None and returning.phone == phone:
                 _save_state(request, state)
-                return _finish_booking(request, hold=hold, details=details)
-            verification = verification_start(phone=phone, ip=client_ip(request), location=location)
+                return _finish_booking(request, hold=hold, details=details, proven_now=False)
+            verification = verification_start(
+                phone=phone,
+                ip=client_ip(request),
+                location=location,
+                requester=_browser(request),
+            )
         except ApplicationError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
-            state["verification_id"] = verification.pk
+            state["verification"] = verification.handle
             _save_state(request, state)
             return redirect("site-verify")
     return render(
@@ -350,7 +379,7 @@ def book_details(request: HttpRequest) -> HttpResponse:
 def book_verify(request: HttpRequest) -> HttpResponse:
     hold = _current_hold(request)
     state = _state(request)
-    if hold is None or not state.get("verification_id") or not state.get("details"):
+    if hold is None or not state.get("verification") or not state.get("details"):
         return redirect("site-book")
     if not _hold_is_live(hold):
         return _hold_expired_page(
@@ -363,23 +392,28 @@ def book_verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and is_resend:
         try:
             verification = verification_start(
-                phone=details["phone"], ip=client_ip(request), location=hold.location
+                phone=details["phone"],
+                ip=client_ip(request),
+                location=hold.location,
+                requester=_browser(request),
             )
         except ApplicationError as error:
             problem = error.message
         else:
-            state["verification_id"] = verification.pk
+            state["verification"] = verification.handle
             _save_state(request, state)
             notice = "We have sent you a new code. Codes from earlier texts no longer work."
     elif request.method == "POST" and form.is_valid():
         try:
             verification_check(
-                verification_id=state["verification_id"], code=form.cleaned_data["code"]
+                handle=state["verification"],
+                code=form.cleaned_data["code"],
+                requester=_browser(request),
             )
         except ApplicationError as error:
             form.add_error("code" if error.field == "code" else None, error.message)
         else:
-            return _finish_booking(request, hold=hold, details=details)
+            return _finish_booking(request, hold=hold, details=details, proven_now=True)
     return render(
         request,
         "bookings/site/verify.html",
@@ -396,8 +430,11 @@ def book_verify(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _finish_booking(request: HttpRequest, *, hold: Appointment, details: dict) -> HttpResponse:
-    """The phone is proven: register the client and turn the hold into a booking."""
+def _finish_booking(
+    request: HttpRequest, *, hold: Appointment, details: dict, proven_now: bool
+) -> HttpResponse:
+    """The phone is proven (just now, or by this browser in the last hour): register the client
+    and turn the hold into a booking."""
     location, service = hold.location, hold.service
     try:
         client = client_register(
@@ -420,6 +457,34 @@ def _finish_booking(request: HttpRequest, *, hold: Appointment, details: dict) -
         )
     except HoldExpired:
         return _hold_expired_page(request, location=location, service=service, around=hold.start_at)
+    except (ConsultationAlreadyBooked, ClientBusy) as refusal:
+        if _hold_is_live(hold):
+            appointment_cancel(
+                appointment=hold, actor_label="system", reason=f"Hold released: {refusal.code}"
+            )
+        _save_state(request, {})
+        existing = (
+            Appointment.objects.select_related("service", "location").get(
+                pk=refusal.extra["appointment_id"]
+            )
+            if refusal.extra.get("appointment_id")
+            else None
+        )
+        response = render(
+            request,
+            "bookings/site/already_booked.html",
+            {
+                "location": location,
+                "message": refusal.message,
+                "existing": existing,
+                "manage_url": reverse("site-manage", args=[manage_token_for(existing)])
+                if existing is not None
+                else "",
+            },
+            status=409,
+        )
+        _remember_client(request, client, proven_now=proven_now)
+        return response
     except NotEligible as refusal:
         # Free the held time for others: this client cannot have it as things stand.
         if _hold_is_live(hold):
@@ -428,7 +493,8 @@ def _finish_booking(request: HttpRequest, *, hold: Appointment, details: dict) -
             )
         _save_state(request, {})
         needs_consultation = refusal.code in policy.REFUSALS_NEEDING_A_CONSULTATION
-        response = render(
+        _remember_client(request, client, proven_now=proven_now)
+        return render(
             request,
             "bookings/site/not_eligible.html",
             {
@@ -442,8 +508,6 @@ def _finish_booking(request: HttpRequest, *, hold: Appointment, details: dict) -
             },
             status=409,
         )
-        _remember_client(response, client, secure=request.is_secure())
-        return response
     except ValidationFailed as error:
         return render(
             request,
@@ -456,7 +520,6 @@ def _finish_booking(request: HttpRequest, *, hold: Appointment, details: dict) -
     url = reverse("site-confirmed", args=[manage_token_for(appointment)])
     if then:
         url += f"?then={then}"
-    response = HttpResponseRedirect(url)
-    _remember_client(response, client, secure=request.is_secure())
+    _remember_client(request, client, proven_now=proven_now)
     logger.info("online booking completed", extra={"appointment_id": appointment.pk})
-    return response
+    return HttpResponseRedirect(url)

@@ -15,7 +15,13 @@ from django.utils import timezone
 
 from bookings.courses import next_session_is_booked
 from clinic.selectors import location_default
-from reminders.models import CAP_EXEMPT_CATEGORIES, Message, ReminderRule
+from reminders.models import (
+    BEFORE_VISIT_CATEGORIES,
+    CAP_EXEMPT_CATEGORIES,
+    Message,
+    ReminderRule,
+)
+from reminders.quiet_hours import quiet_hours_end_after
 from reminders.rendering import OPT_OUT_LINE
 from reminders.selectors import sms_blocked_reason
 
@@ -60,27 +66,6 @@ def _zone_for(message: Message) -> ZoneInfo:
     return location.zone if location is not None else ZoneInfo(settings.TIME_ZONE)
 
 
-def quiet_hours_end_after(*, moment: datetime, zone: ZoneInfo) -> datetime | None:
-    """If ``moment`` falls in quiet hours (settings.QUIET_HOURS, local to ``zone``), the UTC
-    time they end; else None. The wall-clock end is localised on its own date, so it is right
-    on both sides of a DST change."""
-    start, end = settings.QUIET_HOURS
-    local = moment.astimezone(zone)
-    wall = local.time()
-    if start > end:  # wraps midnight, e.g. 21:00–08:00
-        if wall >= start:
-            end_date = local.date() + timedelta(days=1)
-        elif wall < end:
-            end_date = local.date()
-        else:
-            return None
-    elif start <= wall < end:
-        end_date = local.date()
-    else:
-        return None
-    return datetime.combine(end_date, end, tzinfo=zone).astimezone(UTC)
-
-
 def _next_day_start(*, moment: datetime, zone: ZoneInfo) -> datetime:
     start_of_sending: time = settings.QUIET_HOURS[1]
     next_date = moment.astimezone(zone).date() + timedelta(days=1)
@@ -115,7 +100,18 @@ def _skip(message: Message, reason: str, report: DispatchReport) -> None:
     report.skipped += 1
 
 
+def _arrives_after_visit_start(message: Message, at: datetime) -> bool:
+    return (
+        message.category in BEFORE_VISIT_CATEGORIES
+        and message.appointment is not None
+        and at >= message.appointment.start_at
+    )
+
+
 def _defer(message: Message, due_at: datetime, reason: str, report: DispatchReport) -> None:
+    if _arrives_after_visit_start(message, due_at):
+        _skip(message, f"{reason}; it would arrive after the visit has started", report)
+        return
     stale_after = _stale_after(message)
     if stale_after is not None and due_at - message.due_at > stale_after:
         _skip(message, f"{reason}; it would be too late by then", report)
@@ -148,6 +144,9 @@ def _gate(
         and next_session_is_booked(appointment=message.appointment, now=now)
     ):
         _skip(message, "The next session is already booked", report)
+        return False
+    if _arrives_after_visit_start(message, now):
+        _skip(message, "The visit has already started", report)
         return False
     stale_after = _stale_after(message)
     if stale_after is not None and now - message.due_at > stale_after:

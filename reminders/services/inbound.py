@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -19,10 +19,11 @@ from bookings.tokens import manage_token_for
 from clinic.errors import ApplicationError
 from clinic.models import Location
 from clinic.selectors import location_default
-from reminders.models import InboundMessage, Message, ReminderRule
+from reminders.models import InboundMessage
 from reminders.rendering import OPT_OUT_LINE, local_date_text, local_time_text, public_url
 from reminders.services.outbox import client_opt_in, client_opt_out
 from reminders.services.staff_alerts import staff_alert_urgent_reply
+from reminders.triage import reply_triage
 
 logger = logging.getLogger(__name__)
 
@@ -32,13 +33,6 @@ HELP_KEYWORDS = frozenset({"HELP", "INFO"})
 # Not YES: carriers and Twilio treat it as an opt-in keyword.
 CONFIRM_KEYWORDS = frozenset({"C", "CONFIRM"})
 RECHECK_ANSWERS = {"1": False, "2": True}  # 1 = no change, 2 = something changed
-WORRYING_WORDS = re.compile(
-    r"\b(swell\w*|swollen|bleed\w*|blood\w*|pus|fever\w*|pain\w*|allerg\w*|rash\w*)\b",
-    re.IGNORECASE,
-)
-# A reply counts as "about the aftercare" if an aftercare-type message went out this recently.
-AFTERCARE_REPLY_WINDOW = timedelta(days=14)
-AFTERCARE_CATEGORIES = (ReminderRule.Category.AFTERCARE, ReminderRule.Category.DOWNTIME_CHECK)
 
 
 @dataclass(frozen=True)
@@ -110,6 +104,7 @@ def inbound_receive(
     reply = ""
     kind = InboundMessage.Kind.OTHER
     is_urgent = False
+    red_flags: list[str] = []
 
     if keyword in OPT_OUT_KEYWORDS:
         kind = InboundMessage.Kind.STOP
@@ -139,30 +134,21 @@ def inbound_receive(
         )
         appointment = recheck_appointment or appointment
     else:
-        aftercare = _latest_aftercare_text(client, now)
-        is_urgent = bool(WORRYING_WORDS.search(body)) and aftercare is not None
-        if is_urgent and aftercare is not None and aftercare.appointment is not None:
-            # The reply is about the visit the aftercare was for, not the next one.
-            appointment = aftercare.appointment
-            location = appointment.location
-            clinic_name = location.name
-        if is_urgent and location is not None:
-            if _is_open(location, now):
-                reply = (
-                    f"Thanks, we've passed this to your practitioner at {clinic_name}, who will "
-                    f"contact you soon. You can also call us on {location.phone}."
-                )
-            else:
-                reply = (
-                    f"{clinic_name} is closed now. If this is urgent, please call "
-                    f"{location.urgent_phone or location.phone} now."
-                )
+        triage = reply_triage(client=client, body=body, now=now)
+        is_urgent, red_flags = triage.is_urgent, list(triage.categories)
+        if is_urgent:
+            # The reply is about the visit that was treated, not the next one (or none).
+            appointment = triage.treatment
+            location = _location_for(client, appointment)
+            if location is not None:
+                reply = urgent_reply_text(location=location, now=now)
 
     with transaction.atomic():
         # The flag and the alert to staff commit together: no urgent reply without an alert.
         InboundMessage.objects.filter(pk=inbound.pk).update(
             kind=kind,
             is_urgent=is_urgent,
+            red_flags=red_flags,
             appointment=appointment,
             reply_body=reply,
             # Keywords are fully handled here; other replies wait for staff.
@@ -186,20 +172,21 @@ _SELF_HANDLED = frozenset(
 )
 
 
-def _latest_aftercare_text(client: Client | None, now: datetime) -> Message | None:
-    """The latest aftercare text sent to ``client`` within the reply window, if any."""
-    if client is None:
-        return None
-    return (
-        Message.objects.filter(
-            client=client,
-            category__in=AFTERCARE_CATEGORIES,
-            status__in=[Message.Status.SENT, Message.Status.DELIVERED, Message.Status.SENDING],
-            sent_at__gte=now - AFTERCARE_REPLY_WINDOW,
+def urgent_reply_text(*, location: Location, now: datetime) -> str:
+    """The automatic answer to a red-flag reply, at any hour: who to call now, and the
+    emergency line for a severe allergic reaction. Never a diagnosis."""
+    emergency = (
+        "If you have trouble breathing or swelling of the lips or face, "
+        f"call {location.emergency_number or '999'}."
+    )
+    if _is_open(location, now):
+        return (
+            f"{location.name}: thanks, we've passed this to your practitioner, who will contact "
+            f"you soon. If it can't wait, call us on {location.phone}. {emergency}"
         )
-        .select_related("appointment__location", "appointment__practitioner__user")
-        .order_by("-sent_at", "-id")
-        .first()
+    return (
+        f"{location.name} is closed now. Please call {location.urgent_phone or location.phone} "
+        f"now. {emergency}"
     )
 
 

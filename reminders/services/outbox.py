@@ -12,6 +12,7 @@ from bookings.models import Client
 from clinic import roles
 from clinic.errors import PolicyViolation, ValidationFailed
 from clinic.roles import Actor
+from clinic.selectors import location_default
 from reminders.backends.twilio import describe_error, is_opt_out
 from reminders.models import InboundMessage, Message, ReminderRule
 from reminders.services.planning import nudge_dispatch_on_commit
@@ -58,10 +59,14 @@ def message_send_adhoc(*, client: Client, body: str, actor: Actor) -> Message:
         )
     if not client.can_receive_sms:
         raise PolicyViolation("This client has not agreed to SMS or has opted out.")
+    location = client.preferred_location or location_default()
+    if location is not None and not body.endswith(location.name):
+        # The client must know who is writing: staff replies are signed with the clinic's name.
+        body = f"{body} - {location.name}"
     with transaction.atomic():
         message = Message.objects.create(
             client=client,
-            location=client.preferred_location,
+            location=location,
             category=ReminderRule.Category.ADHOC,
             to=client.phone,
             body=body,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.urls import reverse
@@ -17,11 +18,13 @@ from django.utils import timezone
 
 from bookings.courses import course_is_unfinished, is_later_session
 from bookings.models import Appointment, Client
+from bookings.services.consultations import RELEASED_REASON
 from bookings.tokens import manage_token_for
 from clinic.models import Location
 from clinic.selectors import location_default
 from reminders.models import Message, ReminderRule
 from reminders.protocol import VERIFICATION_TEMPLATE
+from reminders.quiet_hours import quiet_hours_end_after
 from reminders.rendering import (
     local_date_text,
     local_time_text,
@@ -63,13 +66,21 @@ def _rule_applies(*, rule: ReminderRule, appointment: Appointment) -> bool:
     return not rule.service_kinds or appointment.service.kind in rule.service_kinds
 
 
-def appointment_message_context(*, appointment: Appointment) -> dict[str, object]:
-    """The whole vocabulary an SMS template may use: no treatment name, no health detail."""
+def appointment_message_context(
+    *, appointment: Appointment, now: datetime | None = None
+) -> dict[str, object]:
+    """The whole vocabulary an SMS template may use: no treatment name (``treatment_names`` is
+    filled only after clearance, where the location opts in), no health detail."""
     location = appointment.location
     zone = location.zone
     manage_token = manage_token_for(appointment)
     care_token = care_token_for(appointment_id=appointment.pk, end_at=appointment.end_at)
+    change_cutoff = appointment.start_at - timedelta(hours=location.online_change_cutoff_hours)
     return {
+        # Copy never promises an online change that is already closed.
+        "can_change_online": (now or timezone.now()) < change_cutoff,
+        "previous_when": "",
+        "treatment_names": "",
         "first_name": appointment.client.first_name if appointment.client else "",
         "clinic_name": location.name,
         "clinic_phone": location.phone,
@@ -84,22 +95,83 @@ def appointment_message_context(*, appointment: Appointment) -> dict[str, object
     }
 
 
+def _message_for(
+    *,
+    rule: ReminderRule,
+    appointment: Appointment,
+    context: dict[str, object],
+    due_at: datetime,
+) -> Message:
+    assert appointment.client is not None  # noqa: S101 - _plan_rules skips client-less rows
+    return Message(
+        appointment=appointment,
+        client_id=appointment.client_id,
+        location_id=appointment.location_id,
+        rule=rule,
+        category=rule.category,
+        to=appointment.client.phone,
+        body=render_template_text(rule.template, context),
+        due_at=due_at,
+        appointment_version=appointment.version,
+    )
+
+
+def first_allowed_send_at(*, rule: ReminderRule, at: datetime, zone: ZoneInfo) -> datetime:
+    """When a message due ``at`` can go out: after quiet hours, if the rule respects them."""
+    if not rule.respects_quiet_hours:
+        return at
+    return quiet_hours_end_after(moment=at, zone=zone) or at
+
+
+def _plan_catch_up(
+    *,
+    rule: ReminderRule,
+    appointment: Appointment,
+    context: dict[str, object],
+    now: datetime,
+    already_planned: set[int],
+) -> Message | None:
+    """One catch-up row for steps that were missed at booking: due at the next allowed time,
+    skipped (as a visible record) only if that would be after the visit has started."""
+    if rule.pk in already_planned:
+        return None
+    if Message.objects.filter(
+        appointment=appointment,
+        rule=rule,
+        status__in=[Message.Status.SENDING, Message.Status.SENT, Message.Status.DELIVERED],
+    ).exists():
+        # Sent for an earlier time of this visit: a reschedule does not repeat it.
+        return None
+    due_at = rule_due_at(rule=rule, appointment=appointment, now=now)
+    message = _message_for(rule=rule, appointment=appointment, context=context, due_at=due_at)
+    send_at = first_allowed_send_at(rule=rule, at=due_at, zone=appointment.location.zone)
+    if send_at >= appointment.start_at:
+        message.status = Message.Status.SKIPPED
+        message.status_reason = "It could only go out after the visit has started"
+    return message
+
+
 def _plan_rules(
     *,
     appointment: Appointment,
     trigger: str,
     now: datetime,
     categories: Iterable[str] | None = None,
+    exclude_categories: Iterable[str] = (),
+    extra_context: dict[str, object] | None = None,
 ) -> list[Message]:
     if appointment.client is None:
         return []
     rules = (
-        ReminderRule.objects.filter(is_active=True, trigger=trigger)
+        ReminderRule.objects.filter(is_active=True, trigger=trigger, is_catch_up=False)
+        .select_related("catch_up")
         .prefetch_related("services")
         .order_by("id")
     )
     if categories is not None:
         rules = rules.filter(category__in=list(categories))
+    if exclude_categories:
+        rules = rules.exclude(category__in=list(exclude_categories))
     already_planned = set(
         Message.objects.filter(
             appointment=appointment,
@@ -110,6 +182,7 @@ def _plan_rules(
     )
     context: dict[str, object] | None = None
     planned: list[Message] = []
+    missed_with_catch_up: list[ReminderRule] = []
     for rule in rules:
         if rule.pk in already_planned or not _rule_applies(rule=rule, appointment=appointment):
             continue
@@ -118,25 +191,37 @@ def _plan_rules(
         if rule.only_while_course_unfinished and not course_is_unfinished(appointment=appointment):
             continue
         if context is None:
-            context = appointment_message_context(appointment=appointment)
+            context = {
+                **appointment_message_context(appointment=appointment, now=now),
+                **(extra_context or {}),
+            }
         due_at = rule_due_at(rule=rule, appointment=appointment, now=now)
-        message = Message(
-            appointment=appointment,
-            client_id=appointment.client_id,
-            location_id=appointment.location_id,
-            rule=rule,
-            category=rule.category,
-            to=appointment.client.phone,
-            body=render_template_text(rule.template, context),
-            due_at=due_at,
-            appointment_version=appointment.version,
-        )
-        # A step whose time had already passed when the booking was made is not sent late
-        # ("14 days before" for a booking made 3 days ahead); the row stays as a visible record.
+        message = _message_for(rule=rule, appointment=appointment, context=context, due_at=due_at)
         if due_at < now - timedelta(minutes=1):
+            # A step whose time had passed when the booking was made is not sent late as it
+            # is ("14 days before" for a booking made 3 days ahead): its catch-up message, if
+            # the protocol has one, goes instead; the row stays as a visible record.
             message.status = Message.Status.SKIPPED
-            message.status_reason = "Its time had already passed when this was booked"
+            catch_up = rule.catch_up
+            if catch_up is not None and catch_up.is_active:
+                message.status_reason = (
+                    f"Its time had passed when this was booked; replaced by “{catch_up.name}”"
+                )
+                if catch_up not in missed_with_catch_up:
+                    missed_with_catch_up.append(catch_up)
+            else:
+                message.status_reason = "Its time had already passed when this was booked"
         planned.append(message)
+    for catch_up in missed_with_catch_up:
+        catch_up_message = _plan_catch_up(
+            rule=catch_up,
+            appointment=appointment,
+            context=context or appointment_message_context(appointment=appointment, now=now),
+            now=now,
+            already_planned=already_planned,
+        )
+        if catch_up_message is not None:
+            planned.append(catch_up_message)
     Message.objects.bulk_create(planned)
     if any(m.status == Message.Status.SCHEDULED and m.due_at <= now for m in planned):
         nudge_dispatch_on_commit()
@@ -171,10 +256,25 @@ def messages_cancel_unsent(
     )
 
 
+def previous_when_text(*, appointment: Appointment, previous_start_at: datetime) -> str:
+    """A moved visit's old time as the text says it: "14:00" on the same day, else with the
+    date ("Wed 2 Dec at 14:00")."""
+    zone = appointment.location.zone
+    old_time = local_time_text(previous_start_at, zone)
+    if previous_start_at.astimezone(zone).date() == appointment.start_at.astimezone(zone).date():
+        return old_time
+    return f"{local_date_text(previous_start_at, zone)} at {old_time}"
+
+
 def messages_replan_after_reschedule(
-    *, appointment: Appointment, now: datetime | None = None
+    *,
+    appointment: Appointment,
+    previous_start_at: datetime | None = None,
+    now: datetime | None = None,
 ) -> list[Message]:
-    """Cancel unsent rows of earlier versions, then plan the protocol for the new version."""
+    """Cancel unsent rows of earlier versions, then plan the protocol for the new version; the
+    client is told the visit moved (the "moved" rules) rather than booked afresh."""
+    now = now or timezone.now()
     messages_cancel_unsent(
         appointment=appointment,
         reason="Appointment rescheduled",
@@ -186,16 +286,69 @@ def messages_replan_after_reschedule(
         if appointment.status == Appointment.Status.PENDING_CLEARANCE
         else Trigger.BOOKED
     )
-    return messages_plan_for_appointment(appointment=appointment, trigger=trigger, now=now)
+    moved_rules = ReminderRule.objects.filter(is_active=True, trigger=Trigger.RESCHEDULED)
+    if trigger != Trigger.BOOKED or previous_start_at is None or not moved_rules.exists():
+        # A moved tentative booking gets the tentative confirmation again, for its new time.
+        return _plan_rules(appointment=appointment, trigger=trigger, now=now)
+    planned = _plan_rules(
+        appointment=appointment,
+        trigger=trigger,
+        now=now,
+        exclude_categories=[Category.CONFIRMATION],
+    )
+    return planned + _plan_rules(
+        appointment=appointment,
+        trigger=Trigger.RESCHEDULED,
+        now=now,
+        extra_context={
+            "previous_when": previous_when_text(
+                appointment=appointment, previous_start_at=previous_start_at
+            )
+        },
+    )
 
 
 def messages_plan_after_cancellation(
-    *, appointment: Appointment, now: datetime | None = None
+    *, appointment: Appointment, reason: str = "", now: datetime | None = None
 ) -> list[Message]:
-    """Cancel everything unsent and plan the cancellation confirmation."""
+    """Cancel everything unsent and plan the cancellation confirmation; a tentative treatment
+    released after the consultation gets the kinder "released" text instead (no "book again")."""
     messages_cancel_unsent(appointment=appointment, reason="Appointment cancelled")
-    return messages_plan_for_appointment(
-        appointment=appointment, trigger=Trigger.CANCELLED, now=now
+    trigger = Trigger.RELEASED if reason == RELEASED_REASON else Trigger.CANCELLED
+    return messages_plan_for_appointment(appointment=appointment, trigger=trigger, now=now)
+
+
+def messages_follow_screening_submitted(*, appointment: Appointment) -> int:
+    """The health questions are answered: the texts asking for them are not sent."""
+    return messages_cancel_unsent(
+        appointment=appointment,
+        reason="The screening questions were answered",
+        categories=[Category.CONSULTATION_PREP],
+    )
+
+
+def messages_follow_consultation_outcome(
+    *,
+    appointment: Appointment,
+    outcome: str,
+    service_names: Iterable[str] = (),
+    now: datetime | None = None,
+) -> list[Message]:
+    """The consultation has been held: no more preparation texts; a cleared client is told so,
+    with the booking link (treatment names only where the location opts in)."""
+    messages_cancel_unsent(
+        appointment=appointment,
+        reason="The consultation has been held",
+        categories=[Category.CONSULTATION_PREP],
+    )
+    if outcome != "cleared":
+        return []
+    names = ", ".join(service_names) if appointment.location.texts_name_treatments else ""
+    return _plan_rules(
+        appointment=appointment,
+        trigger=Trigger.CLEARED,
+        now=now or timezone.now(),
+        extra_context={"treatment_names": names},
     )
 
 
@@ -203,9 +356,42 @@ def messages_cancel_after_no_show(*, appointment: Appointment) -> int:
     """A client who did not come gets no aftercare, downtime check or rebook nudge."""
     return messages_cancel_unsent(
         appointment=appointment,
-        reason="Client did not attend",
+        reason=NO_SHOW_REASON,
         categories=[Category.AFTERCARE, Category.DOWNTIME_CHECK, Category.REBOOK],
     )
+
+
+NO_SHOW_REASON = "Client did not attend"
+
+
+def messages_restore_after_no_show_reverted(*, appointment: Appointment) -> list[Message]:
+    """The client came late after all: the aftercare texts cancelled by the no-show are planned
+    again, as new rows pointing at the cancelled ones (statuses never move backwards). The
+    dispatcher still skips any that have gone stale."""
+    cancelled = Message.objects.filter(
+        appointment=appointment,
+        status=Message.Status.CANCELLED,
+        status_reason=NO_SHOW_REASON,
+        appointment_version=appointment.version,
+        retries__isnull=True,
+    )
+    restored = [
+        Message(
+            appointment=appointment,
+            client_id=message.client_id,
+            location_id=message.location_id,
+            rule_id=message.rule_id,
+            category=message.category,
+            to=message.to,
+            body=message.body,
+            due_at=message.due_at,
+            appointment_version=message.appointment_version,
+            retry_of=message,
+        )
+        for message in cancelled
+    ]
+    Message.objects.bulk_create(restored)
+    return restored
 
 
 def messages_plan_after_completion(
@@ -261,10 +447,13 @@ __all__ = [
     "message_plan_verification",
     "messages_cancel_after_no_show",
     "messages_cancel_unsent",
+    "messages_follow_consultation_outcome",
+    "messages_follow_screening_submitted",
     "messages_plan_after_cancellation",
     "messages_plan_after_completion",
     "messages_plan_for_appointment",
     "messages_replan_after_reschedule",
+    "messages_restore_after_no_show_reverted",
     "nudge_dispatch_on_commit",
     "rule_due_at",
 ]

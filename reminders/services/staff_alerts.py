@@ -40,9 +40,11 @@ MAX_ATTEMPTS = 10
 SWEEP_GRACE = timedelta(minutes=2)
 
 
-def _recipients(appointment: Appointment | None) -> list:
+def _recipients(appointment: Appointment | None, *, managers_only: bool = False) -> list:
     """The appointment's practitioner when they can get email; otherwise every manager who can."""
     practitioner = appointment.practitioner if appointment is not None else None
+    if managers_only:
+        practitioner = None
     user = practitioner.user if practitioner is not None else None
     if user is not None and user.is_active and user.email:
         return [user]
@@ -63,8 +65,9 @@ def _plan(
     inbound: InboundMessage | None,
     subject: str,
     body_for: Callable[[User], str],
+    managers_only: bool = False,
 ) -> list[StaffAlert]:
-    recipients = _recipients(appointment)
+    recipients = _recipients(appointment, managers_only=managers_only)
     if not recipients:
         logger.warning(
             "staff alert has nobody to go to",
@@ -116,7 +119,7 @@ def staff_alert_urgent_reply(*, inbound: InboundMessage, location_open: bool) ->
     def body_for(user: User) -> str:
         return (
             f"{_greeting(user)}\n\n"
-            "A client replied to their aftercare text with words that can mean a problem "
+            "A client sent a text with words that can mean a problem "
             "(such as swelling, bleeding or pain). Please read the reply and contact them:\n\n"
             f"{link}\n\n{told}\n\n"
             "This email leaves out client details on purpose: sign in to see them."
@@ -158,6 +161,59 @@ def staff_alert_health_changed(*, appointment: Appointment) -> list[StaffAlert]:
         inbound=None,
         subject="A client's health changed before their visit",
         body_for=body_for,
+    )
+
+
+def staff_alert_verification_budget(
+    *, budget: int, window_started_at: datetime
+) -> list[StaffAlert]:
+    """Tell the managers that verification texts are paused because the service-wide hourly
+    budget is spent (at most one alert per hour, however many requests are refused)."""
+    hour = window_started_at.strftime("%Y%m%d%H")
+
+    def body_for(user) -> str:  # noqa: ANN001
+        return (
+            f"{_greeting(user)}\n\n"
+            f"More than {budget} verification codes were requested in the last hour, so the "
+            "booking site has stopped sending codes until the hour frees up. Clients cannot "
+            "book online without one meanwhile; reception can still book by phone.\n\n"
+            "A sudden burst usually means someone is abusing the form to send paid texts "
+            "(SMS pumping). If bookings are really that busy, raise VERIFICATION_SMS_PER_HOUR."
+        )
+
+    return _plan(
+        kind=StaffAlert.Kind.SMS_BUDGET,
+        event_key=f"hour:{hour}",
+        appointment=None,
+        inbound=None,
+        subject="Verification texts paused: hourly budget reached",
+        body_for=body_for,
+        managers_only=True,
+    )
+
+
+def staff_alert_data_request(*, client_id: int, request_id: int) -> list[StaffAlert]:
+    """Tell the managers that a client asked for a copy of their data (a legal deadline runs
+    from today). The email links to the client's data-protection page and names nobody."""
+    link = public_url(reverse("staff-client-data", args=[client_id]))
+
+    def body_for(user) -> str:  # noqa: ANN001
+        return (
+            f"{_greeting(user)}\n\n"
+            "A client asked from their booking page for a copy of the information we hold "
+            "about them. Please export it and send it to them securely:\n\n"
+            f"{link}\n\n"
+            "This email leaves out client details on purpose: sign in to see them."
+        )
+
+    return _plan(
+        kind=StaffAlert.Kind.DATA_REQUEST,
+        event_key=f"request:{request_id}",
+        appointment=None,
+        inbound=None,
+        subject="A client asked for a copy of their data",
+        body_for=body_for,
+        managers_only=True,
     )
 
 

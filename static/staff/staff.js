@@ -2,6 +2,15 @@
 (function () {
   "use strict";
   // Picking a client from the search results in the booking form.
+  // Behaviours declared with data attributes, since the CSP allows no inline handlers.
+  document.addEventListener("change", function (event) {
+    const select = event.target.closest("[data-autosubmit]");
+    if (select && select.form) select.form.submit();
+  });
+  document.addEventListener("click", function (event) {
+    const copyable = event.target.closest("[data-select-on-click]");
+    if (copyable) copyable.select();
+  });
   document.addEventListener("click", function (event) {
     const pick = event.target.closest("button.pick");
     if (pick) {

@@ -303,6 +303,9 @@ def test_visit_lifecycle_and_illegal_transitions(facial, location, client_person
         services.appointment_complete(appointment=appointment, actor=reception)
     clock.move_to(at(9, 50))
     services.appointment_mark_arrived(appointment=appointment, actor=reception)
+    with pytest.raises(IllegalTransition, match="only after its start time"):
+        services.appointment_complete(appointment=appointment, actor=reception)
+    clock.move_to(at(10, 45))
     completed = services.appointment_complete(appointment=appointment, actor=reception)
     assert completed.status == "completed"
     with pytest.raises(IllegalTransition):

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.utils import timezone
 
 from bookings import services
 from bookings.models import Appointment, Consultation
@@ -44,14 +45,21 @@ def book_consultation(consultation_service, location, practitioner):
 
 @pytest.fixture
 def clear(practitioner_user, treatment_service):
+    """Record an outcome as the practitioner does: at the consultation (an outcome cannot be
+    recorded before its start), having asked the health questions in person when the client
+    did not answer them online."""
+
     def record(appointment: Appointment, *, outcome: str = "cleared", **kwargs) -> Consultation:
         kwargs.setdefault("services", [treatment_service] if outcome == "cleared" else [])
-        return consultation_record_outcome(
-            consultation=appointment.consultation,
-            actor=kwargs.pop("actor", practitioner_user),
-            outcome=outcome,
-            **kwargs,
-        )
+        kwargs.setdefault("screened_in_person", True)
+        during_the_consultation = max(timezone.now(), appointment.start_at)
+        with time_machine.travel(during_the_consultation, tick=False):
+            return consultation_record_outcome(
+                consultation=appointment.consultation,
+                actor=kwargs.pop("actor", practitioner_user),
+                outcome=outcome,
+                **kwargs,
+            )
 
     return record
 

@@ -20,8 +20,10 @@ def bearer(raw_token: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def consultation(book_consultation, client_person):
-    return book_consultation(client_person).consultation
+def consultation(book_consultation, client_person, clock):
+    appointment = book_consultation(client_person)
+    clock.move_to(appointment.start_at)  # outcomes are recorded from the consultation's start
+    return appointment.consultation
 
 
 def test_public_api_refuses_a_treatment_without_clearance(
@@ -100,7 +102,7 @@ def test_session_auth_needs_a_csrf_token_for_writes(
 ):
     browser = HttpClient(enforce_csrf_checks=True)
     browser.force_login(practitioner_user)
-    body = {"outcome": "cleared", "services": [treatment_service.pk]}
+    body = {"outcome": "cleared", "services": [treatment_service.pk], "screened_in_person": True}
     refused = browser.post(
         f"/api/v1/staff/consultations/{consultation.pk}/outcome",
         body,
@@ -126,7 +128,12 @@ def test_bearer_writes_need_no_csrf(practitioner_user, consultation, treatment_s
     _, raw_token = api_token_create(user=practitioner_user)
     response = HttpClient(enforce_csrf_checks=True).post(
         f"/api/v1/staff/consultations/{consultation.pk}/outcome",
-        {"outcome": "cleared", "services": [treatment_service.pk], "notes": "ok"},
+        {
+            "outcome": "cleared",
+            "services": [treatment_service.pk],
+            "notes": "ok",
+            "screened_in_person": True,
+        },
         content_type="application/json",
         **bearer(raw_token),
     )

@@ -87,8 +87,8 @@ def test_clearance_is_valid_through_its_last_local_day(
 def test_default_validity_is_the_consultation_services_validity(
     book_consultation, clear, client_person
 ):
-    consultation = clear(book_consultation(client_person))
-    assert consultation.valid_until == date(2026, 12, 1) + timedelta(days=180)
+    consultation = clear(book_consultation(client_person))  # held on Wednesday 2 December
+    assert consultation.valid_until == date(2026, 12, 2) + timedelta(days=180)
 
 
 def test_not_suitable_refuses_treatment(book_consultation, clear, client_person, treatment_service):
@@ -142,7 +142,7 @@ def test_a_new_clearance_after_not_suitable_allows_treatment(
     book_consultation, clear, client_person, treatment_service, clock
 ):
     clear(book_consultation(client_person), outcome="not_suitable")
-    clock.shift(timedelta(days=1))
+    clock.shift(timedelta(days=1, hours=4))  # after that consultation
     clear(book_consultation(client_person, at(10, day=date(2026, 12, 3))))
     assert eligibility.check(
         client=client_person, service=treatment_service, start_at=at(10)

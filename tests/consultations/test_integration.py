@@ -89,7 +89,7 @@ def test_the_clearance_property_holds_on_postgres(
 
 @pytest.mark.django_db(transaction=True)
 def test_two_practitioners_recording_at_once_leave_exactly_one_outcome(
-    book_consultation, client_person, practitioner_user, manager, treatment_service
+    book_consultation, client_person, practitioner_user, manager, treatment_service, clock
 ):
     import threading
 
@@ -99,7 +99,9 @@ def test_two_practitioners_recording_at_once_leave_exactly_one_outcome(
     from bookings.services.consultations import consultation_record_outcome
     from clinic.errors import IllegalTransition
 
-    consultation = book_consultation(client_person).consultation
+    appointment = book_consultation(client_person)
+    clock.move_to(appointment.start_at)  # outcomes are recorded from the consultation's start
+    consultation = appointment.consultation
     barrier = threading.Barrier(2)
     results: list[str] = []
 
@@ -111,6 +113,7 @@ def test_two_practitioners_recording_at_once_leave_exactly_one_outcome(
                 actor=actor,
                 outcome=outcome,
                 services=[treatment_service] if outcome == "cleared" else [],
+                screened_in_person=True,
             )
             results.append(outcome)
         except IllegalTransition:

@@ -9,7 +9,8 @@ StatusCallback, and can be told to misbehave:
 "crash-after-accept"], "latency_ms": 0, "callbacks": true}`` (or ``{"fault": "429", "count":
 3}``) makes the next create requests fail in that order; ``GET /_fake/messages`` lists
 every accepted message (with ``received_at``, for counting duplicates and rates);
-``POST /_fake/reset`` forgets everything.
+``POST /_fake/reset`` forgets everything. ``deliver_inbound(url, from_, to, body)`` plays a
+client's incoming SMS: a signed webhook POST to ``url``, as Twilio makes it, returning the TwiML.
 
 Tests that need "a worker is mid-batch" call ``hold_after(n)``: the first ``n`` create
 requests are answered, every later one waits (counted in ``held``) until ``release()``. A test
@@ -264,6 +265,29 @@ class FakeTwilio:
                         pass
                 except OSError as exc:
                     logger.info("status callback to %s failed: %s", url, exc)
+
+    def deliver_inbound(self, url: str, *, from_: str, to: str, body: str) -> str:
+        """Post an incoming SMS to our inbound webhook at ``url`` the way Twilio does (form
+        fields, ``X-Twilio-Signature`` over the URL and sorted params); returns the TwiML."""
+        sid = "SM" + secrets.token_hex(16)
+        params = {
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "SmsMessageSid": sid,
+            "AccountSid": self.account_sid,
+            "From": from_,
+            "To": to,
+            "Body": body,
+            "NumMedia": "0",
+            "NumSegments": "1",
+            "ApiVersion": "2010-04-01",
+        }
+        signature = RequestValidator(self.auth_token).compute_signature(url, params)
+        request = Request(  # noqa: S310 - URL given by the test's own configuration
+            url, data=urlencode(params).encode(), headers={"X-Twilio-Signature": signature}
+        )
+        with urlopen(request, timeout=self.timeout_seconds) as response:  # noqa: S310
+            return response.read().decode()
 
     def list_messages(self, query: dict[str, list[str]]) -> list[dict]:
         to = query.get("To", [None])[0]

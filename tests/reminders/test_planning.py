@@ -56,15 +56,18 @@ def test_message_bodies_carry_no_treatment_name_and_link_to_the_care_page(book, 
 
 
 @time_machine.travel(utc(2026, 5, 20, 9), tick=False)
-def test_steps_already_past_at_booking_time_are_skipped_not_sent_late(book):
+def test_steps_already_past_at_booking_time_are_replaced_by_one_catch_up_not_sent_late(book):
     appointment = book(start_at=utc(2026, 5, 22, 13))  # two days ahead
 
     planned = _by_rule(appointment)
 
     assert planned["Pre-care: 14 days before"].status == Status.SKIPPED
     assert planned["Pre-care: 5 days before"].status == Status.SKIPPED
-    assert "already passed" in planned["Pre-care: 14 days before"].status_reason
+    assert "replaced by “Pre-care: catch-up”" in planned["Pre-care: 14 days before"].status_reason
+    assert planned["Pre-care: catch-up"].status == Status.SCHEDULED
+    assert planned["Pre-care: catch-up"].due_at == utc(2026, 5, 20, 9, 5)
     assert planned["Day-before reminder"].status == Status.SCHEDULED
+    assert "Day-before reminder: catch-up" not in planned
 
 
 @time_machine.travel(utc(2026, 5, 1, 9), tick=False)

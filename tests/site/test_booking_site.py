@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from bookings.models import Appointment, Client
 from bookings.services import appointment_book, client_register
 from bookings.tokens import manage_token_for
-from bookings.views.site import RETURNING_COOKIE
 from tests import factories
 from tests.site.conftest import MONDAY, PHONE
 
@@ -297,7 +297,9 @@ def test_the_right_code_books_the_consultation_and_stores_the_consent_wording(
     assert client_row.phone_verified_at == MONDAY
     assert client_row.sms_consent_wording.startswith(f"Yes, {location.name} may text me")
     assert client_row.sms_consent_method == "online_form"
-    assert RETURNING_COOKIE in response.cookies
+    # The browser keeps only its opaque session id: no phone, no name in any cookie.
+    assert set(response.cookies) <= {settings.SESSION_COOKIE_NAME}
+    assert PHONE not in str(client.cookies)
 
 
 def test_no_consent_box_means_no_consent_recorded(
@@ -377,7 +379,11 @@ def test_a_new_client_asking_for_a_treatment_is_sent_to_book_a_consultation(
 def test_a_returning_verified_client_on_the_same_device_skips_the_code(
     client, practitioner, location, consultation_service, frozen_monday, sent_codes
 ):
+    location.online_upcoming_consultations_limit = 2
+    location.save()
     book_through_code(client, location, consultation_service, sent_codes)
+    # Cancelled, so that booking another consultation online is allowed.
+    Appointment.objects.update(status=Appointment.Status.CANCELLED)
 
     hold(client, location, consultation_service, TEN_LONDON + timedelta(days=1))
     form_page = client.get(reverse("site-details")).content.decode()
@@ -388,7 +394,7 @@ def test_a_returning_verified_client_on_the_same_device_skips_the_code(
     assert response.status_code == 302
     assert response["Location"].startswith("/b/")
     assert len(sent_codes) == 1
-    assert Appointment.objects.filter(status=Appointment.Status.BOOKED).count() == 2
+    assert Appointment.objects.filter(status=Appointment.Status.BOOKED).count() == 1
 
 
 def test_a_returning_client_changing_the_number_must_verify_the_new_one(
@@ -438,12 +444,15 @@ def cleared_maya(
     consultation = appointment_book(
         client=maya, service=consultation_service, location=location, start_at=TEN_LONDON
     )
+    frozen_monday.move_to(TEN_LONDON + timedelta(minutes=30))  # at the consultation
     consultation_record_outcome(
         consultation=consultation.consultation,
         actor=practitioner_user,
         outcome="cleared",
         services=[treatment_service],
+        screened_in_person=True,
     )
+    frozen_monday.move_to(MONDAY)
     return maya
 
 

@@ -143,7 +143,11 @@ def choose_day_and_first_time(page, location, days_ahead: int, shoot, label: str
     # HTMX swapped the picker in place: no full reload, and the address follows the day.
     assert page.evaluate("window.stillSamePage === true")
     # htmx pushes the new address after the swap settles, a moment after the markup changes.
-    page.wait_for_function(f"location.href.includes('day={day.isoformat()}')", timeout=10_000)
+    # Polled from outside the page: a predicate evaluated inside it would need 'unsafe-eval',
+    # which the CSP refuses.
+    from playwright.sync_api import expect
+
+    expect(page).to_have_url(re.compile(f"day={day.isoformat()}"), timeout=10_000)
     shoot(page, f"{label}-day")
     page.locator("button.time").first.click()
 
@@ -275,20 +279,26 @@ def test_a_cleared_client_books_a_treatment(
     treatment_service,
     practitioner_user,
 ):
-    from bookings.services.consultations import consultation_record_outcome
+    from bookings.services.consultations import (
+        consultation_open_for_appointment,
+        consultation_record_outcome,
+    )
 
     maya = client_register(first_name="Maya", last_name="Okafor", phone=PHONE, sms_consent=True)
-    consultation = appointment_book(
+    # Maya's consultation was yesterday (an outcome is recorded only once it has started).
+    consultation = factories.AppointmentFactory(
         client=maya,
         service=consultation_service,
         location=location,
-        start_at=local_start(location, 1, 9),
+        start_at=local_start(location, -1, 9),
+        status=Appointment.Status.COMPLETED,
     )
     consultation_record_outcome(
-        consultation=consultation.consultation,
+        consultation=consultation_open_for_appointment(appointment=consultation),
         actor=practitioner_user,
         outcome="cleared",
         services=[treatment_service],
+        screened_in_person=True,
     )
 
     page = phone_page

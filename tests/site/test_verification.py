@@ -13,7 +13,7 @@ from bookings.services.verification import (
     VerificationRequired,
     verification_check,
     verification_start,
-    verification_token_validate,
+    verification_token_redeem,
     verifications_delete_old,
 )
 from clinic.errors import Gone, NotFound, ValidationFailed
@@ -70,11 +70,11 @@ def test_the_right_code_returns_a_token_that_proves_the_phone(sent_codes):
 
     with time_machine.travel(NOW + timedelta(minutes=2), tick=False):
         token = verification_check(
-            verification_id=verification.pk,
+            handle=verification.handle,
             code=sent_codes[0]["code"],
             now=NOW + timedelta(minutes=2),
         )
-        verification_token_validate(token=token, phone=PHONE)
+        verification_token_redeem(token=token, phone=PHONE)
 
     verification.refresh_from_db()
     assert verification.verified_at == NOW + timedelta(minutes=2)
@@ -85,9 +85,7 @@ def test_a_code_typed_with_spaces_is_accepted(sent_codes):
     verification = start()
     code = sent_codes[0]["code"]
 
-    token = verification_check(
-        verification_id=verification.pk, code=f" {code[:3]} {code[3:]} ", now=NOW
-    )
+    token = verification_check(handle=verification.handle, code=f" {code[:3]} {code[3:]} ", now=NOW)
 
     assert token
 
@@ -98,7 +96,7 @@ def test_a_wrong_code_counts_an_attempt_and_says_how_many_are_left(sent_codes):
 
     with pytest.raises(ValidationFailed) as refused:
         verification_check(
-            verification_id=verification.pk, code=wrong_code(sent_codes[0]["code"]), now=NOW
+            handle=verification.handle, code=wrong_code(sent_codes[0]["code"]), now=NOW
         )
 
     assert refused.value.field == "code"
@@ -114,12 +112,12 @@ def test_after_five_wrong_codes_even_the_right_code_is_refused(sent_codes):
     right = sent_codes[0]["code"]
     for _ in range(4):
         with pytest.raises(ValidationFailed):
-            verification_check(verification_id=verification.pk, code=wrong_code(right), now=NOW)
+            verification_check(handle=verification.handle, code=wrong_code(right), now=NOW)
     with pytest.raises(Gone, match="last try"):
-        verification_check(verification_id=verification.pk, code=wrong_code(right), now=NOW)
+        verification_check(handle=verification.handle, code=wrong_code(right), now=NOW)
 
     with pytest.raises(Gone, match="Too many wrong tries"):
-        verification_check(verification_id=verification.pk, code=right, now=NOW)
+        verification_check(handle=verification.handle, code=right, now=NOW)
     verification.refresh_from_db()
     assert verification.attempts == 5
     assert verification.verified_at is None
@@ -131,7 +129,7 @@ def test_a_code_expires_after_ten_minutes(sent_codes):
 
     with pytest.raises(Gone, match="expired"):
         verification_check(
-            verification_id=verification.pk,
+            handle=verification.handle,
             code=sent_codes[0]["code"],
             now=NOW + timedelta(minutes=10),
         )
@@ -140,16 +138,16 @@ def test_a_code_expires_after_ten_minutes(sent_codes):
 @pytest.mark.django_db
 def test_a_code_works_only_once(sent_codes):
     verification = start()
-    verification_check(verification_id=verification.pk, code=sent_codes[0]["code"], now=NOW)
+    verification_check(handle=verification.handle, code=sent_codes[0]["code"], now=NOW)
 
     with pytest.raises(Gone, match="already been used"):
-        verification_check(verification_id=verification.pk, code=sent_codes[0]["code"], now=NOW)
+        verification_check(handle=verification.handle, code=sent_codes[0]["code"], now=NOW)
 
 
 @pytest.mark.django_db
 def test_an_unknown_verification_is_not_found():
     with pytest.raises(NotFound):
-        verification_check(verification_id=999_999, code="123456", now=NOW)
+        verification_check(handle="no-such-handle", code="123456", now=NOW)
 
 
 @pytest.mark.django_db
@@ -189,7 +187,7 @@ def test_one_address_gets_at_most_twenty_codes_an_hour_across_phones(sent_codes)
 @pytest.mark.django_db
 def test_a_missing_token_is_required_with_401():
     with pytest.raises(VerificationRequired) as refused:
-        verification_token_validate(token="", phone=PHONE)
+        verification_token_redeem(token="", phone=PHONE)
 
     assert refused.value.status == 401
     assert refused.value.field == "verification_token"
@@ -198,10 +196,10 @@ def test_a_missing_token_is_required_with_401():
 @pytest.mark.django_db
 def test_a_token_for_another_phone_is_invalid(sent_codes):
     verification = start()
-    token = verification_check(verification_id=verification.pk, code=sent_codes[0]["code"], now=NOW)
+    token = verification_check(handle=verification.handle, code=sent_codes[0]["code"], now=NOW)
 
     with pytest.raises(VerificationInvalid, match="different phone") as refused:
-        verification_token_validate(token=token, phone="+447911123000")
+        verification_token_redeem(token=token, phone="+447911123000")
     assert refused.value.status == 422
 
 
@@ -209,23 +207,21 @@ def test_a_token_for_another_phone_is_invalid(sent_codes):
 def test_a_token_expires_after_thirty_minutes(sent_codes):
     with time_machine.travel(NOW, tick=False):
         verification = start()
-        token = verification_check(
-            verification_id=verification.pk, code=sent_codes[0]["code"], now=NOW
-        )
+        token = verification_check(handle=verification.handle, code=sent_codes[0]["code"], now=NOW)
     with (
         time_machine.travel(NOW + timedelta(minutes=31), tick=False),
         pytest.raises(VerificationInvalid, match="expired"),
     ):
-        verification_token_validate(token=token, phone=PHONE)
+        verification_token_redeem(token=token, phone=PHONE)
 
 
 @pytest.mark.django_db
 def test_a_tampered_or_foreign_token_is_invalid():
     with pytest.raises(VerificationInvalid, match="not valid"):
-        verification_token_validate(token="not-a-token", phone=PHONE)
+        verification_token_redeem(token="not-a-token", phone=PHONE)
     forged = signing.dumps({"v": 1, "p": PHONE}, salt="some.other.salt")
     with pytest.raises(VerificationInvalid, match="not valid"):
-        verification_token_validate(token=forged, phone=PHONE)
+        verification_token_redeem(token=forged, phone=PHONE)
 
 
 @pytest.mark.django_db

@@ -223,7 +223,7 @@ def test_the_openapi_schema_documents_verification(client):
     schema = client.get("/api/v1/openapi.json").json()
 
     assert "/api/v1/verifications" in schema["paths"]
-    assert "/api/v1/verifications/{verification_id}/check" in schema["paths"]
+    assert "/api/v1/verifications/{handle}/check" in schema["paths"]
     booking_post = schema["paths"]["/api/v1/bookings"]["post"]
     assert "401" in booking_post["responses"]
     assert "verification_token" in booking_post["description"]

@@ -79,10 +79,11 @@ def test_reception_cannot_record_an_outcome(as_reception, screened, treatment_se
 
 
 def test_clearing_turns_the_pending_treatment_into_booked(
-    as_practitioner, consultation, tentative_treatment, treatment_service, clock
+    as_practitioner, practitioner_user, consultation, tentative_treatment, treatment_service, clock
 ):
     assert tentative_treatment.status == Appointment.Status.PENDING_CLEARANCE
     clock.move_to(at(10, 30))
+    as_practitioner.force_login(practitioner_user)  # a day later: yesterday's session has ended
     response = as_practitioner.post(
         f"/staff/consultations/{consultation.id}/",
         {
@@ -90,6 +91,7 @@ def test_clearing_turns_the_pending_treatment_into_booked(
             "services": [treatment_service.id],
             "contraindications": "none found\n",
             "notes": "Good candidate.",
+            "screened_in_person": "on",
         },
     )
     assert response.status_code == 302
@@ -101,9 +103,10 @@ def test_clearing_turns_the_pending_treatment_into_booked(
 
 
 def test_not_suitable_releases_the_pending_treatment(
-    as_practitioner, consultation, tentative_treatment, clock
+    as_practitioner, practitioner_user, consultation, tentative_treatment, clock
 ):
     clock.move_to(at(10, 30))
+    as_practitioner.force_login(practitioner_user)  # a day later: yesterday's session has ended
     as_practitioner.post(f"/staff/consultations/{consultation.id}/", {"outcome": "not_suitable"})
     tentative_treatment.refresh_from_db()
     assert tentative_treatment.status == Appointment.Status.CANCELLED
@@ -136,3 +139,62 @@ def test_a_practitioner_cannot_open_a_colleagues_consultation(
 ):
     response = as_practitioner.get(f"/staff/consultations/{colleagues_consultation.id}/")
     assert response.status_code == 403
+
+
+def test_the_outcome_form_offers_not_signed_and_asks_for_in_person_screening(
+    as_practitioner, practitioner_user, consultation, treatment_service, clock
+):
+    clock.move_to(at(10, 30))
+    as_practitioner.force_login(practitioner_user)  # staff sessions end when idle
+    page = as_practitioner.get(f"/staff/consultations/{consultation.id}/").content.decode()
+    assert "Not signed yet" in page
+    assert 'data-testid="no-screening"' in page
+    assert 'name="screened_in_person"' in page
+
+    refused = as_practitioner.post(
+        f"/staff/consultations/{consultation.id}/",
+        {"outcome": "cleared", "services": [treatment_service.id]},
+    )
+    assert refused.status_code == 422
+    assert "screened in person" in refused.content.decode()
+
+    as_practitioner.post(
+        f"/staff/consultations/{consultation.id}/",
+        {
+            "outcome": "cleared",
+            "services": [treatment_service.id],
+            "consent_version": "not_signed",
+            "screened_in_person": "on",
+        },
+    )
+    record = consultation.consultation
+    record.refresh_from_db()
+    assert (record.outcome, record.consent_signed_at, record.screened_in_person) == (
+        "cleared",
+        None,
+        True,
+    )
+
+
+def test_signed_consent_can_be_recorded_after_a_not_signed_clearance(
+    as_practitioner, practitioner_user, consultation, treatment_service, clock
+):
+    clock.move_to(at(10, 30))
+    as_practitioner.force_login(practitioner_user)  # staff sessions end when idle
+    as_practitioner.post(
+        f"/staff/consultations/{consultation.id}/",
+        {
+            "outcome": "cleared",
+            "services": [treatment_service.id],
+            "consent_version": "not_signed",
+            "screened_in_person": "on",
+        },
+    )
+    page = as_practitioner.get(f"/staff/consultations/{consultation.id}/").content.decode()
+    assert 'data-testid="consent-not-signed"' in page
+
+    as_practitioner.post(f"/staff/consultations/{consultation.id}/consent/")
+
+    record = consultation.consultation
+    record.refresh_from_db()
+    assert record.consent_signed_at is not None

@@ -171,10 +171,14 @@ def test_the_client_is_offered_exactly_what_the_services_accept(
 
 
 def test_an_arrived_client_is_offered_completed_and_no_show_but_not_cancel(
-    as_reception, consultation, clock
+    as_reception, reception, consultation, clock
 ):
     Appointment.objects.filter(pk=consultation.pk).update(status=Status.ARRIVED)
     clock.move_to(START + timedelta(minutes=5))
+    as_reception.force_login(reception)  # a day later: yesterday's session has ended
+    # A no-show is recordable from 15 minutes after the start (clinical order).
+    assert _panel_offers(as_reception, consultation) == {policy.Action.COMPLETE}
+    clock.move_to(START + timedelta(minutes=20))
 
     offered = _panel_offers(as_reception, consultation)
 

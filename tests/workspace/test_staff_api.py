@@ -271,15 +271,17 @@ def test_a_no_show_before_the_start_is_an_illegal_transition(as_reception, consu
     assert response.json()["error"] == "illegal_transition"
 
 
-def test_arrived_then_completed_after_the_start(as_reception, consultation, clock):
+def test_arrived_then_completed_after_the_start(as_reception, reception, consultation, clock):
     clock.move_to(at(10, 5))
+    as_reception.force_login(reception)  # a day later: yesterday's session has ended
     url = f"{API}/appointments/{consultation.id}/status"
     assert post(as_reception, url, {"action": "arrived"}).json()["status"] == "arrived"
     assert post(as_reception, url, {"action": "completed"}).json()["status"] == "completed"
 
 
-def test_a_no_show_after_the_start_is_recorded(as_reception, consultation, clock):
+def test_a_no_show_after_the_start_is_recorded(as_reception, reception, consultation, clock):
     clock.move_to(at(10, 20))
+    as_reception.force_login(reception)  # a day later: yesterday's session has ended
     response = post(
         as_reception, f"{API}/appointments/{consultation.id}/status", {"action": "no_show"}
     )

@@ -12,12 +12,13 @@ from datetime import date, datetime
 from django.utils import timezone
 from ninja import Field, Router, Schema
 
-from bookings import eligibility
+from bookings import access, eligibility
 from bookings.auth import staff_auth
 from bookings.models import Appointment, Client, ConsentFormVersion, Consultation, HealthRecheck
 from bookings.selectors.consultations import consultations_for_review, health_rechecks_in_review
 from bookings.services.consultations import (
     consultation_read,
+    consultation_record_consent,
     consultation_record_outcome,
     health_recheck_review,
 )
@@ -47,6 +48,8 @@ class ConsultationOut(ConsultationSummaryOut):
     services_cleared: list[int]
     not_before: date | None
     consent_version: str | None
+    consent_signed_at: datetime | None
+    screened_in_person: bool
 
 
 class ScreeningOut(Schema):
@@ -67,6 +70,10 @@ class OutcomeIn(Schema):
     contraindications: list[str] = Field(default_factory=list)
     notes: str = ""
     consent_version: str | None = Field(None, description="Defaults to the current consent form")
+    consent_signed: bool = Field(True, description="False: cleared, consent not signed yet")
+    screened_in_person: bool = Field(
+        False, description="Needed to clear a client with no screening answers on file"
+    )
 
 
 class EligibilityOut(Schema):
@@ -111,6 +118,8 @@ def _detail(consultation: Consultation) -> dict:
         **_summary(consultation),
         "services_cleared": list(consultation.services_cleared.values_list("pk", flat=True)),
         "not_before": consultation.not_before,
+        "consent_signed_at": consultation.consent_signed_at,
+        "screened_in_person": consultation.screened_in_person,
         "consent_version": (
             consultation.consent_version.version if consultation.consent_version else None
         ),
@@ -176,9 +185,20 @@ def post_outcome(request: ApiRequest, consultation_id: int, payload: OutcomeIn) 
         contraindications=payload.contraindications,
         notes=payload.notes,
         consent_version=consent_version,
+        consent_signed=payload.consent_signed,
+        screened_in_person=payload.screened_in_person,
         via="api",
     )
     return _detail(_get_consultation(recorded.pk))
+
+
+@router.post("/consultations/{consultation_id}/consent", response=ConsultationOut)
+def post_consent(request: ApiRequest, consultation_id: int) -> dict:
+    """Record that the client signed the current consent form after a clearance recorded as
+    not signed (a treatment cannot be completed before)."""
+    consultation = _get_consultation(consultation_id)
+    consultation_record_consent(consultation=consultation, actor=request.auth, via="api")
+    return _detail(_get_consultation(consultation_id))
 
 
 @router.get("/clients/{client_id}/eligibility", response=EligibilityOut)
@@ -190,6 +210,7 @@ def get_eligibility(
     client = Client.objects.filter(pk=client_id).first()
     if client is None:
         raise NotFound("No such client.")
+    access.check_client_access(actor=request.auth, client=client)
     service_obj = Service.objects.filter(pk=service).first()
     if service_obj is None:
         raise ValidationFailed("Unknown service.", field="service")

@@ -11,8 +11,9 @@ from ninja import Router, Schema
 from bookings.auth import staff_auth
 from bookings.selectors.staff import appointment_for_staff, client_for_staff
 from clinic.http import ApiRequest
-from reminders.models import Message
+from reminders.models import InboundMessage, Message
 from reminders.selectors import messages_for_appointment, messages_for_client
+from workspace.selectors.messages import inbox_replies
 
 router = Router(auth=staff_auth, tags=["staff"])
 
@@ -38,7 +39,7 @@ def _out(message: Message) -> dict:
         "appointment_id": message.appointment_id,
         "category": message.category,
         "to": message.to,
-        "body": message.body,
+        "body": message.body_for_staff,
         "due_at": message.due_at,
         "status": message.status,
         "status_reason": message.status_reason,
@@ -59,3 +60,35 @@ def appointment_messages(request: ApiRequest, appointment_id: int):
 def client_messages(request: ApiRequest, client_id: int):
     client = client_for_staff(actor=request.auth, client_id=client_id)
     return [_out(message) for message in messages_for_client(client=client)]
+
+
+class InboxReplyOut(Schema):
+    id: int
+    kind: str
+    urgent: bool
+    red_flags: list[str]
+    client_id: int | None
+    appointment_id: int | None
+    received_at: datetime
+    from_number: str
+    body: str
+
+
+def _reply_out(inbound: InboundMessage) -> dict:
+    return {
+        "id": inbound.id,
+        "kind": inbound.kind,
+        "urgent": inbound.is_urgent,
+        "red_flags": inbound.red_flags,
+        "client_id": inbound.client_id,
+        "appointment_id": inbound.appointment_id,
+        "received_at": inbound.created_at,
+        "from_number": inbound.from_number,
+        "body": inbound.body,
+    }
+
+
+@router.get("/inbox", response=list[InboxReplyOut])
+def inbox(request: ApiRequest, urgent: bool | None = None) -> list[dict]:
+    """Replies waiting for staff, urgent first; ``urgent=true`` for only the urgent ones."""
+    return [_reply_out(inbound) for inbound in inbox_replies(actor=request.auth, urgent=urgent)]

@@ -1,6 +1,6 @@
 """Reads behind the staff message pages: the outbox list with filters, the inbox in
 sections, a client's two-way timeline. Each checks the actor's role; which appointment or
-client a practitioner may see is decided by ``bookings.selectors.staff``."""
+client a practitioner may see is decided by ``bookings.access``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
+from bookings import access
 from bookings.models import Client
 from clinic import roles
 from clinic.roles import Actor
@@ -32,7 +33,8 @@ def outbox_messages(
     Raises PermissionDenied for non-staff."""
     roles.require_role(actor, *roles.ALL_ROLES)
     messages = (
-        Message.objects.filter(due_at__gte=start, due_at__lt=end)
+        access.filter_by_client(Message.objects.all(), actor=actor)
+        .filter(due_at__gte=start, due_at__lt=end)
         .select_related("client", "appointment", "rule", "retry_of")
         .order_by("-due_at", "-id")
     )
@@ -83,12 +85,25 @@ class InboxSections:
         return not (self.urgent or self.from_clients or self.unmatched)
 
 
+def inbox_replies(*, actor: Actor, urgent: bool | None = None) -> QuerySet[InboundMessage]:
+    """Unhandled replies the actor may see (``bookings.access``), urgent first then newest
+    first; only urgent ones (or only the others) when ``urgent`` is given. Raises
+    PermissionDenied."""
+    roles.require_role(actor, *roles.ALL_ROLES)
+    items = access.filter_by_client(inbox_items(), actor=actor)
+    if urgent is not None:
+        items = items.filter(is_urgent=urgent)
+    return items
+
+
 def inbox_sections(*, actor: Actor) -> InboxSections:
     """Unhandled replies: urgent aftercare replies first (with appointment and practitioner),
     then other replies from known clients, then unknown numbers. Raises PermissionDenied."""
     roles.require_role(actor, *roles.ALL_ROLES)
     sections = InboxSections()
-    items = inbox_items().select_related("appointment__practitioner", "appointment__service")
+    items = access.filter_by_client(inbox_items(), actor=actor).select_related(
+        "appointment__practitioner", "appointment__service"
+    )
     for item in items.prefetch_related("staff_alerts__recipient"):
         if item.is_urgent:
             sections.urgent.append(item)

@@ -11,14 +11,16 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render, resolve_url
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from clinic import roles
 from clinic.errors import ApplicationError
 from clinic.models import Location
 from clinic.selectors import location_default, locations_active
+from reminders.selectors import urgent_replies_waiting
 
 
 def staff_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
@@ -26,6 +28,8 @@ def staff_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     return {
         "staff_roles": {name: name in held for name in roles.ALL_ROLES},
         "staff_role_names": sorted(held),
+        # The nav badge: someone must see an urgent reply from whichever page they are on.
+        "urgent_replies_waiting": urgent_replies_waiting() if held else 0,
         **extra,
     }
 
@@ -42,6 +46,18 @@ def render_error(request: HttpRequest, error: ApplicationError) -> HttpResponse:
         "workspace/_error.html" if request.headers.get("HX-Request") else "workspace/error.html"
     )
     return render_staff(request, template, {"error": error}, status=error.status)
+
+
+def redirect_to_next(request: HttpRequest, default: str, *args: Any) -> HttpResponseRedirect:
+    """Go back to the form's ``next`` page when it is one of ours, else to ``default`` (a URL
+    name or path). A ``next`` pointing at another site is ignored: otherwise a link could make
+    a staff action land on a look-alike login page."""
+    wanted = request.POST.get("next") or request.GET.get("next") or ""
+    if wanted and url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return HttpResponseRedirect(wanted)
+    return HttpResponseRedirect(resolve_url(default, *args))
 
 
 def staff_member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

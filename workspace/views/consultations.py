@@ -16,6 +16,7 @@ from bookings.selectors.staff import appointment_for_staff
 from bookings.services.consultations import (
     consultation_open_for_appointment,
     consultation_read,
+    consultation_record_consent,
     consultation_record_outcome,
 )
 from clinic import roles
@@ -70,7 +71,7 @@ def consultation_outcome(request: HttpRequest, appointment_id: int) -> HttpRespo
                     id__in=[value for value in request.POST.getlist("services") if value.isdigit()]
                 )
             )
-            version_id = request.POST.get("consent_version")
+            version_id = request.POST.get("consent_version", "")
             consultation_record_outcome(
                 consultation=consultation,
                 actor=request.user,
@@ -85,8 +86,10 @@ def consultation_outcome(request: HttpRequest, appointment_id: int) -> HttpRespo
                 ],
                 notes=request.POST.get("notes", ""),
                 consent_version=ConsentFormVersion.objects.filter(id=version_id).first()
-                if version_id
+                if version_id.isdigit()
                 else None,
+                consent_signed=version_id != "not_signed",
+                screened_in_person=request.POST.get("screened_in_person") == "on",
             )
         except ApplicationError as failure:
             error, status = failure, failure.status
@@ -135,3 +138,16 @@ def consultation_outcome(request: HttpRequest, appointment_id: int) -> HttpRespo
         },
         status=status,
     )
+
+
+@staff_member_required
+@require_http_methods(["POST"])
+def consultation_consent(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    """The client signed the consent form after a clearance recorded as "not signed"."""
+    appointment = appointment_for_staff(actor=request.user, appointment_id=appointment_id)
+    consultation = Consultation.objects.filter(appointment=appointment).first()
+    if consultation is None:
+        raise NotFound("This appointment is not a consultation")
+    consultation_record_consent(consultation=consultation, actor=request.user, via="staff")
+    messages.success(request, "Signed consent recorded.")
+    return redirect("staff-consultation", appointment_id=appointment.id)

@@ -13,10 +13,10 @@ from datetime import date, datetime, time, timedelta
 from django.contrib import messages as flash
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from bookings import access
 from bookings.selectors.staff import appointment_for_staff, client_for_staff
 from clinic import roles
 from clinic.errors import ApplicationError, NotFound, ValidationFailed
@@ -41,7 +41,12 @@ from workspace.selectors.reports import (
     report_range,
     weeks_in,
 )
-from workspace.views.access import current_location, render_staff, staff_member_required
+from workspace.views.access import (
+    current_location,
+    redirect_to_next,
+    render_staff,
+    staff_member_required,
+)
 
 OUTBOX_PAGE_SIZE = 100
 DASHBOARD_STATUSES = (
@@ -102,7 +107,7 @@ def client_send_message(request: HttpRequest, client_id: int) -> HttpResponse:
     if request.headers.get("HX-Request"):
         return _client_messages_response(request, client)
     flash.success(request, "Message queued.")
-    return redirect(request.POST.get("next") or reverse("staff-client", args=[client.id]))
+    return redirect_to_next(request, "staff-client", client.id)
 
 
 @staff_member_required
@@ -116,9 +121,10 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @require_POST
 @staff_member_required
 def inbox_handle(request: HttpRequest, inbound_id: int) -> HttpResponse:
-    inbound = InboundMessage.objects.filter(id=inbound_id).first()
+    inbound = InboundMessage.objects.filter(id=inbound_id).select_related("client").first()
     if inbound is None:
         raise NotFound("No such reply")
+    access.check_client_access(actor=request.user, client=inbound.client)
     reply = request.POST.get("reply", "").strip()
     if reply:
         if inbound.client is None:
@@ -190,12 +196,13 @@ def outbox(request: HttpRequest) -> HttpResponse:
 @staff_member_required
 def outbox_retry(request: HttpRequest, message_id: int) -> HttpResponse:
     """Explicit retry: a new outbox row linked to the failed one, never a silent resend."""
-    message = Message.objects.filter(id=message_id).first()
+    message = Message.objects.filter(id=message_id).select_related("client").first()
     if message is None:
         raise NotFound("No such message")
+    access.check_client_access(actor=request.user, client=message.client)
     message_retry(message=message, actor=request.user)
     flash.success(request, "Retry queued as a new message.")
-    return redirect(request.POST.get("next") or "staff-outbox")
+    return redirect_to_next(request, "staff-outbox")
 
 
 def _bar_chart(bars: list[tuple[str, float]], *, width: int = 560, height: int = 200) -> dict:

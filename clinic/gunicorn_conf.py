@@ -1,10 +1,20 @@
-"""gunicorn settings for bin/web, from the environment (``--config python:clinic.gunicorn``)."""
+"""gunicorn settings for bin/web (``gunicorn -c python:clinic.gunicorn_conf``), from the
+environment: threaded workers, and access log lines without the tokens that client links carry
+in their paths."""
 
 from __future__ import annotations
 
 import os
 
-bind = [os.environ.get("BIND") or f"0.0.0.0:{os.environ.get('PORT') or '8000'}"]
+from gunicorn.glogging import Logger  # type: ignore[import-untyped]
+
+from clinic.logging import scrub_tokens
+
+bind = [
+    os.environ.get("BIND")
+    or os.environ.get("GUNICORN_BIND")
+    or f"0.0.0.0:{os.environ.get('PORT') or '8000'}"
+]
 # Threads, not just processes: a burst of slow clients queues in the threads instead of being
 # refused, and a booking waits on the database, not the CPU.
 worker_class = "gthread"
@@ -17,6 +27,23 @@ accesslog = "-"
 # gunicorn's control socket lives in ~/.gunicorn by default and would be shared by every
 # instance on the machine; supervisord is what controls this process.
 control_socket_disable = True
+
+
+class TokenScrubbingLogger(Logger):
+    """Gunicorn's logger with manage tokens, feed tokens and verification handles removed
+    before an access line is written."""
+
+    def atoms(self, resp, req, environ, request_time):  # noqa: ANN001, ANN201
+        atoms = super().atoms(resp, req, environ, request_time)
+        # Every text atom: the request line, path and query, but also the Referer header of a
+        # request made from a client's manage page.
+        return {
+            key: scrub_tokens(value) if isinstance(value, str) else value
+            for key, value in atoms.items()
+        }
+
+
+logger_class = TokenScrubbingLogger
 
 
 def child_exit(server: object, worker: object) -> None:
