@@ -91,6 +91,7 @@ bench: $(STAMP) $(SECRET_KEY_FILE)
 	$(DEV_ENV) $(BIN)/python bench/booking_race.py
 	$(DEV_ENV) $(BIN)/python bench/abuse_limits.py
 	$(DEV_ENV) DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python bench/reminders.py
+	$(DEV_ENV) BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python bench/http.py
 
 # Re-pin dependencies after editing pyproject.toml (needs pip-tools in the venv).
 requirements: $(BIN)/python

@@ -12,7 +12,7 @@ Run:  DATABASE_URL=postgres://postgres@127.0.0.1:5432/aftercare_bench_reminders 
       (--count, --rated-count, --rate, --big to shrink it). The database is created if missing
       and its outbox emptied; the Redis database is flushed. Prints figures; not a test.
 Targets: 0 duplicates, 0 missing; ≥ 300 msgs/s unthrottled; throttled ≥ 95 % of the rate and
-never above it in any 1-second window; claim time ratio ≤ 2.
+never above it in any 1-second window; a claim of 100 at 1,000,000 rows ≤ 10 ms, ratio ≤ 2.
 """
 
 from __future__ import annotations
@@ -28,8 +28,13 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+# Run as a script, this folder comes first on sys.path, where bench/http.py would hide the
+# standard library's ``http`` package from what is imported below (Django, requests).
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).parent]
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+CLAIM_TARGET_MS = 10
 
 
 def _ensure_database(url: str) -> None:
@@ -253,23 +258,28 @@ def main() -> int:
             )
             cursor.execute("ANALYZE reminders_message")
 
-    def claim_median(repeats: int = 15) -> float:
-        timings = []
+    def claim_median(repeats: int = 31) -> tuple[float, float]:
+        """Median wall time and this process's CPU time of one claim, in ms."""
+        timings, cpu = [], []
         for _ in range(repeats):
             with transaction.atomic():
-                started = time.perf_counter()
+                started, started_cpu = time.perf_counter(), time.process_time()
                 messages_claim_due(batch_size=100, report=DispatchReport())
                 timings.append(time.perf_counter() - started)
+                cpu.append(time.process_time() - started_cpu)
                 transaction.set_rollback(True)
-        return statistics.median(timings) * 1000
+        return statistics.median(timings) * 1000, statistics.median(cpu) * 1000
 
     fill_scheduled(args.small)
-    small = claim_median()
+    small, _ = claim_median()
     fill_scheduled(args.big)
-    big = claim_median()
+    big, big_cpu = claim_median()
     print(
         f"claim batch median: {small:.1f} ms at {args.small:,} rows, {big:.1f} ms at "
-        f"{args.big:,} rows, ratio {big / small:.2f}"
+        f"{args.big:,} rows (target <= {CLAIM_TARGET_MS} ms: "
+        f"{'ok' if big <= CLAIM_TARGET_MS else 'MISSED'}; {big_cpu:.1f} ms of it Python CPU),"
+        f" ratio {big / small:.2f} (target <= 2: {'ok' if big / small <= 2 else 'MISSED'});"
+        f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     empty_outbox()
     fake.stop()

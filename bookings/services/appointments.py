@@ -15,6 +15,8 @@ Every write goes through here so that every interface obeys the same rules:
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -65,6 +67,23 @@ def _alternatives(
             service=service, location=location, around=around, practitioner=practitioner
         )
     ]
+
+
+@contextmanager
+def _alternatives_after_rollback(
+    *, service: Service, location: Location, around: datetime, practitioner: Practitioner | None
+) -> Iterator[None]:
+    """Wrap a booking transaction: a SlotTaken raised inside it (slot full, or a lost race)
+    gets the nearest free times as ``alternatives`` only once the transaction has rolled back,
+    so a loser searches without holding the calendar lock the next writer is queueing on."""
+    try:
+        yield
+    except SlotTaken as error:
+        if "alternatives" not in error.extra:
+            error.extra["alternatives"] = _alternatives(
+                service=service, location=location, around=around, practitioner=practitioner
+            )
+        raise
 
 
 def _require_aware(start_at: datetime) -> None:
@@ -122,15 +141,8 @@ def _find_slot(
                 "That time is too soon to book online; please choose a later time.", field="start"
             )
         raise SlotUnavailable("That time is not a bookable slot for this treatment.", field="start")
-    raise SlotTaken(
-        "That time was just booked. Here are the nearest free times.",
-        field="start",
-        extra={
-            "alternatives": _alternatives(
-                service=service, location=location, around=start_at, practitioner=practitioner
-            )
-        },
-    )
+    # The caller's _alternatives_after_rollback adds the nearest free times.
+    raise SlotTaken("That time was just booked. Here are the nearest free times.", field="start")
 
 
 def _release_expired_holds_in_the_way(appointment: Appointment) -> None:
@@ -255,6 +267,8 @@ def _save_placement(
     busy = _client_busy(appointment)
     if busy is not None:
         raise busy
+    # A savepoint, so that after a client-overlap violation the transaction can still ask
+    # which visit of the client's is in the way.
     try:
         with transaction.atomic():
             appointment.save()
@@ -263,14 +277,9 @@ def _save_placement(
             raise _client_busy(appointment) or _client_busy_error(None) from None
         if not _is_overlap_violation(error):
             raise
+        # The caller's _alternatives_after_rollback adds the nearest free times.
         raise SlotTaken(
-            "That time was just booked. Here are the nearest free times.",
-            field="start",
-            extra={
-                "alternatives": _alternatives(
-                    service=service, location=location, around=start_at, practitioner=practitioner
-                )
-            },
+            "That time was just booked. Here are the nearest free times.", field="start"
         ) from None
 
 
@@ -326,14 +335,17 @@ def _eligibility_or_override(
     actor: Actor,
     override_reason: str,
     exclude_appointment_id: int | None = None,
+    result: eligibility.EligibilityResult | None = None,
 ) -> eligibility.EligibilityResult:
-    """Return the eligibility result; raise NotEligible unless a manager overrides with a reason."""
-    result = eligibility.check(
-        client=client,
-        service=service,
-        start_at=start_at,
-        exclude_appointment_id=exclude_appointment_id,
-    )
+    """Return the eligibility result (``result`` when the caller has already checked); raise
+    NotEligible unless a manager overrides with a reason."""
+    if result is None:
+        result = eligibility.check(
+            client=client,
+            service=service,
+            start_at=start_at,
+            exclude_appointment_id=exclude_appointment_id,
+        )
     if result.allowed:
         return result
     if override_reason.strip():
@@ -409,7 +421,12 @@ def appointment_hold(
     _require_aware(start_at)
     _check_offered(service=service, location=location, actor=actor)
     now = now or timezone.now()
-    with transaction.atomic():
+    with (
+        _alternatives_after_rollback(
+            service=service, location=location, around=start_at, practitioner=practitioner
+        ),
+        transaction.atomic(),
+    ):
         if not phone_proven and not roles.is_staff_member(actor):
             _check_hold_budget(ip=ip, browser=browser, now=now)
         placement = _occupy(
@@ -487,10 +504,16 @@ def appointment_book(
             start_at=start_at,
             actor=actor,
             override_reason=override_reason,
+            result=result,
         )
     is_override = not result.allowed and status == Status.BOOKED
 
-    with transaction.atomic():
+    with (
+        _alternatives_after_rollback(
+            service=service, location=location, around=start_at, practitioner=practitioner
+        ),
+        transaction.atomic(),
+    ):
         if is_self_service:
             _check_online_limit(client=client, service=service, location=location)
         if hold is not None:
@@ -510,6 +533,8 @@ def appointment_book(
             appointment = Appointment(
                 service=service, location=location, client=client, **placement
             )
+            if practitioner is not None:
+                appointment.practitioner = practitioner  # the answer names them: no query
             from_status = ""
         appointment.status = status
         appointment.channel = channel
@@ -647,7 +672,15 @@ def appointment_reschedule(
     """
     _require_aware(start_at)
     label = actor_label_for(actor, actor_label)
-    with transaction.atomic():
+    with (
+        _alternatives_after_rollback(
+            service=appointment.service,
+            location=appointment.location,
+            around=start_at,
+            practitioner=practitioner,
+        ),
+        transaction.atomic(),
+    ):
         locked = (
             Appointment.objects.select_for_update(of=("self",))
             .select_related("service", "location", "client")

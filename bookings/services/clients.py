@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import phonenumbers
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from bookings.models import Client
@@ -74,41 +74,42 @@ def client_register(
         raise ValidationFailed("Names can be at most 80 characters.", field="first_name")
     e164 = normalise_phone(phone, region=location.country if location else "GB")
     now = timezone.now()
+    consent = {}
+    if sms_consent:
+        consent = {
+            "sms_consent_at": now,
+            "sms_consent_method": consent_method,
+            "sms_consent_wording": consent_wording,
+            "sms_opted_out_at": None,
+        }
+    verified = {"phone_verified_at": now} if phone_verified else {}
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                client, created = Client.objects.select_for_update().get_or_create(
-                    phone=e164,
-                    defaults={
-                        "first_name": first_name,
-                        "last_name": (last_name or "").strip(),
-                        "email": (email or "").strip(),
-                        "preferred_location": location,
-                    },
-                )
-        except IntegrityError:
-            # Two first bookings from the same phone at once: the other one created the row.
-            client, created = Client.objects.select_for_update().get(phone=e164), False
+        # A new client is created with everything at once (one INSERT); get_or_create retries
+        # the lookup itself when two first bookings from one phone race on the unique phone.
+        client, created = Client.objects.select_for_update().get_or_create(
+            phone=e164,
+            defaults={
+                "first_name": first_name,
+                "last_name": (last_name or "").strip(),
+                "email": (email or "").strip(),
+                "preferred_location": location,
+                **consent,
+                **verified,
+            },
+        )
+        if created:
+            return client
         changed: list[str] = []
         if email and not client.email:
             client.email = email.strip()
             changed.append("email")
-        if sms_consent and (client.sms_consent_at is None or client.sms_opted_out_at is not None):
-            client.sms_consent_at = now
-            client.sms_consent_method = consent_method
-            client.sms_consent_wording = consent_wording
-            client.sms_opted_out_at = None
-            changed += [
-                "sms_consent_at",
-                "sms_consent_method",
-                "sms_consent_wording",
-                "sms_opted_out_at",
-            ]
-        if phone_verified:
+        if consent and (client.sms_consent_at is None or client.sms_opted_out_at is not None):
+            for field, value in consent.items():
+                setattr(client, field, value)
+            changed += list(consent)
+        if verified:
             client.phone_verified_at = now
             changed.append("phone_verified_at")
-        if changed and not created:
+        if changed:
             client.save(update_fields=[*changed, "updated_at"])
-        elif changed:
-            client.save()
     return client

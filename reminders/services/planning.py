@@ -181,15 +181,25 @@ def _plan_rules(
         ).values_list("rule_id", flat=True)
     )
     context: dict[str, object] | None = None
+    # Facts about the client's course, asked of the database at most once per plan (not once
+    # per rule that depends on them).
+    is_repeat_session: bool | None = None
+    is_course_unfinished: bool | None = None
     planned: list[Message] = []
     missed_with_catch_up: list[ReminderRule] = []
     for rule in rules:
         if rule.pk in already_planned or not _rule_applies(rule=rule, appointment=appointment):
             continue
-        if rule.only_repeat_sessions and not is_later_session(appointment=appointment):
-            continue
-        if rule.only_while_course_unfinished and not course_is_unfinished(appointment=appointment):
-            continue
+        if rule.only_repeat_sessions:
+            if is_repeat_session is None:
+                is_repeat_session = is_later_session(appointment=appointment)
+            if not is_repeat_session:
+                continue
+        if rule.only_while_course_unfinished:
+            if is_course_unfinished is None:
+                is_course_unfinished = course_is_unfinished(appointment=appointment)
+            if not is_course_unfinished:
+                continue
         if context is None:
             context = {
                 **appointment_message_context(appointment=appointment, now=now),

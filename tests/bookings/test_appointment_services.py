@@ -5,6 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from bookings import services, signals
 from bookings.models import Appointment, AppointmentEvent
@@ -92,6 +94,32 @@ def test_booking_a_taken_slot_is_slot_taken_with_alternatives(facial, location, 
     assert all(
         datetime.fromisoformat(a) >= at(11) or datetime.fromisoformat(a) <= at(9, 15)
         for a in alternatives
+    )
+
+
+def test_alternatives_are_searched_only_after_the_booking_transaction_rolled_back(
+    facial, location, client_person
+):
+    """A loser must not hold the booking transaction (and on PostgreSQL the calendar lock)
+    while it searches a fortnight for alternatives: the search runs after the rollback."""
+    services.appointment_book(
+        client=client_person, service=facial, location=location, start_at=at(10)
+    )
+    with CaptureQueriesContext(connection) as queries, pytest.raises(SlotTaken) as caught:
+        services.appointment_book(
+            client=factories.ClientFactory(), service=facial, location=location, start_at=at(10)
+        )
+    assert caught.value.extra["alternatives"]
+    statements = [query["sql"] for query in queries.captured_queries]
+    # Inside the test's transaction the booking's atomic block is a savepoint.
+    rolled_back = max(
+        index for index, sql in enumerate(statements) if sql.startswith("ROLLBACK TO SAVEPOINT")
+    )
+    searches = [index for index, sql in enumerate(statements) if "bookings_appointment" in sql]
+    # One slot check inside the transaction, then the alternatives search after it.
+    assert searches[0] < rolled_back < searches[-1]
+    assert not any(sql.startswith("SAVEPOINT") for sql in statements[rolled_back:]), (
+        "the alternatives search must not open a transaction of its own"
     )
 
 

@@ -258,3 +258,36 @@ def test_openapi_schema_is_served(client):
     paths = response.json()["paths"]
     assert "/api/v1/availability" in paths
     assert "/api/v1/bookings" in paths
+
+
+def test_availability_answer_is_the_documented_shape_with_each_slots_local_times(
+    client, facial, location, practitioner
+):
+    from bookings.api import AvailabilityOut
+    from bookings.availability import free_slots
+
+    response = client.get(
+        "/api/v1/availability",
+        {"service": facial.pk, "location": location.pk, "from": "2026-12-07", "to": "2026-12-13"},
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    AvailabilityOut.model_validate(body)  # what the OpenAPI schema promises
+    slots = free_slots(
+        service=facial, location=location, start_date=MONDAY, end_date=MONDAY + timedelta(days=6)
+    )
+    assert [
+        (slot["start"], slot["end"], slot["practitioner_ids"])
+        for day in body["days"]
+        for slot in day["slots"]
+    ] == [
+        (slot.start_at.isoformat(), slot.end_at.isoformat(), list(slot.practitioner_ids))
+        for slot in slots
+    ]
+    assert [day["date"] for day in body["days"]] == [
+        (MONDAY + timedelta(days=n)).isoformat() for n in range(7)
+    ]
+    assert all(
+        slot["start"].startswith(day["date"]) for day in body["days"] for slot in day["slots"]
+    )

@@ -290,6 +290,7 @@ def test_a_cleared_client_books_a_treatment(
         client=maya,
         service=consultation_service,
         location=location,
+        practitioner=open_every_day,  # Pat saw Maya, so Pat may record the outcome
         start_at=local_start(location, -1, 9),
         status=Appointment.Status.COMPLETED,
     )

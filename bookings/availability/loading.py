@@ -1,0 +1,282 @@
+"""Loading a calendar: exactly the rows one availability question needs, as tuples.
+
+Two round trips whatever the window or team size: the asked practitioners' shifts with the
+service's rooms, then time off with appointments. Each is hand-written SQL whose text depends only on the
+database vendor and the *number* of practitioners and rooms asked about, built once and kept,
+so the driver reuses its prepared statement (SQLite's statement cache) and no ORM query is
+compiled per call. Datetimes come back as epoch seconds computed by the database and times of
+day as seconds since midnight: converting thousands of timestamps in Python was the largest
+cost of a month's search.
+"""
+
+# SQL text is assembled from table names (_meta), fixed expressions and placeholder counts;
+# every value is a bound parameter.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+
+from django.db import connection
+
+from bookings.models import ACTIVE_STATUSES, Appointment
+from clinic.models import Practitioner, Room, Service, TimeOff, WorkingHours
+
+# (weekday, first second of the day, last second, valid_from ordinal or None, valid_until …)
+Shift = tuple[int, int, int, int | None, int | None]
+Interval = tuple[float, float]
+
+
+@dataclass
+class Calendar:
+    """Everything a window's question depends on, already filtered to who and what it asks."""
+
+    shifts_by_practitioner: dict[int, list[Shift]] = field(default_factory=dict)
+    room_ids: list[int] = field(default_factory=list)
+    # Blocked time as (start, end) epoch seconds.
+    busy_by_practitioner: dict[int, list[Interval]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    busy_by_room: dict[int, list[Interval]] = field(default_factory=lambda: defaultdict(list))
+    closures: list[Interval] = field(default_factory=list)
+    lacks_a_suitable_room: bool = False
+
+    @property
+    def practitioner_ids(self) -> list[int]:
+        return sorted(self.shifts_by_practitioner)
+
+
+def _epoch(column: str, *, round_up: bool = False) -> str:
+    if connection.vendor == "postgresql":
+        return f"EXTRACT(EPOCH FROM {column})::float8"
+    # Django stores UTC text ("2026-11-26 08:00:00[.ffffff]"); unixepoch() parses it in C, to
+    # whole seconds. Candidate starts are whole seconds too, so rounding a block's start down
+    # and its end up (text longer than 19 characters has a fraction) forbids exactly the same
+    # starts as the exact times would.
+    if sqlite3.sqlite_version_info < (3, 38):  # no unixepoch(); julianday is slower
+        return f"round((julianday({column}) - 2440587.5) * 86400.0, 3)"
+    if round_up:
+        return f"(unixepoch({column}) + (length({column}) > 19))"
+    return f"unixepoch({column})"
+
+
+def _seconds_of_day(column: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"EXTRACT(EPOCH FROM {column})::int"
+    # TimeField is stored as "HH:MM:SS[.ffffff]".
+    return (
+        f"(CAST(substr({column}, 1, 2) AS INTEGER) * 3600"
+        f" + CAST(substr({column}, 4, 2) AS INTEGER) * 60"
+        f" + CAST(substr({column}, 7, 2) AS INTEGER))"
+    )
+
+
+def _placeholders(count: int) -> str:
+    return ", ".join(["%s"] * count)
+
+
+@cache
+def _shifts_sql(vendor: str, one_practitioner: bool) -> str:
+    hours = WorkingHours._meta.db_table
+    practitioners = Practitioner._meta.db_table
+    locations = Practitioner.locations.through._meta.db_table
+    services = Practitioner.services.through._meta.db_table
+    true = "TRUE" if vendor == "postgresql" else "1"
+    return f"""
+        SELECT h.practitioner_id, h.weekday, {_seconds_of_day("h.start_time")},
+               {_seconds_of_day("h.end_time")}, h.valid_from, h.valid_until
+        FROM {hours} h JOIN {practitioners} p ON p.id = h.practitioner_id
+        WHERE h.location_id = %s AND p.is_active = {true}
+          AND EXISTS (SELECT 1 FROM {locations} l
+                      WHERE l.practitioner_id = h.practitioner_id AND l.location_id = %s)
+          AND EXISTS (SELECT 1 FROM {services} s
+                      WHERE s.practitioner_id = h.practitioner_id AND s.service_id = %s)
+          AND (h.valid_from IS NULL OR h.valid_from <= %s)
+          AND (h.valid_until IS NULL OR h.valid_until >= %s)
+          {"AND h.practitioner_id = %s" if one_practitioner else ""}
+    """
+
+
+@cache
+def _shifts_and_rooms_sql(vendor: str, one_practitioner: bool) -> str:
+    # One round trip: the shifts (kind 0), then the service's rooms (kind 1) in the same
+    # columns: id, is_active (as 0/1), location.
+    rooms = Room._meta.db_table
+    service_rooms = Service.rooms.through._meta.db_table
+    return f"""
+        SELECT 0, shifts.* FROM ({_shifts_sql(vendor, one_practitioner)}) AS shifts
+        UNION ALL
+        SELECT 1, r.id, CASE WHEN r.is_active THEN 1 ELSE 0 END, r.location_id, NULL, NULL, NULL
+        FROM {rooms} r JOIN {service_rooms} sr ON sr.room_id = r.id
+        WHERE sr.service_id = %s
+    """
+
+
+@cache
+def _time_off_sql(vendor: str, practitioner_count: int, room_count: int) -> str:
+    rooms = f"OR room_id IN ({_placeholders(room_count)})" if room_count else ""
+    return f"""
+        SELECT 0, practitioner_id, room_id, {_epoch("start_at")},
+               {_epoch("end_at", round_up=True)}
+        FROM {TimeOff._meta.db_table}
+        WHERE start_at < %s AND end_at > %s
+          AND (practitioner_id IN ({_placeholders(practitioner_count)}) {rooms}
+               OR (location_id = %s AND practitioner_id IS NULL AND room_id IS NULL))
+    """
+
+
+@cache
+def _appointments_sql(
+    vendor: str, practitioner_count: int, room_count: int, ignores_one: bool
+) -> str:
+    # One range scan per practitioner on (practitioner_id, blocked_start_at), and per room on
+    # (room_id, blocked_start_at) for visits of practitioners not asked about: only the rows
+    # this question can collide with, none twice. The lower bound keeps history out.
+    conditions = f"""
+        AND blocked_start_at > %s AND blocked_start_at < %s AND blocked_end_at > %s
+        AND status IN ({_placeholders(len(ACTIVE_STATUSES))})
+        AND NOT (status = %s AND hold_expires_at <= %s)
+        {"AND id <> %s" if ignores_one else ""}
+    """
+    columns = f"1, practitioner_id, room_id, {_epoch('blocked_start_at')}, {_epoch('blocked_end_at', round_up=True)}"
+    table = Appointment._meta.db_table
+    by_practitioner = _placeholders(practitioner_count)
+    sql = f"SELECT {columns} FROM {table} WHERE practitioner_id IN ({by_practitioner}) {conditions}"
+    if room_count:
+        sql += f"""
+            UNION ALL
+            SELECT {columns} FROM {table}
+            WHERE room_id IN ({_placeholders(room_count)})
+              AND practitioner_id NOT IN ({by_practitioner}) {conditions}
+        """
+    return sql
+
+
+@cache
+def _blocked_sql(
+    vendor: str,
+    practitioner_count: int,
+    room_count: int,
+    ignores_one: bool,
+    include_appointments: bool,
+) -> str:
+    # One round trip: time off (kind 0), then appointments (kind 1).
+    sql = _time_off_sql(vendor, practitioner_count, room_count)
+    if include_appointments:
+        sql += " UNION ALL " + _appointments_sql(
+            vendor, practitioner_count, room_count, ignores_one
+        )
+    return sql
+
+
+def _ordinal(value: date | str | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite returns dates as text to a raw cursor
+        value = date.fromisoformat(value)
+    return value.toordinal()
+
+
+def calendar_load(
+    *,
+    service_id: int,
+    location_id: int,
+    practitioner_id: int | None,
+    start_date: date,
+    end_date: date,
+    window_start_at: datetime,
+    window_end_at: datetime,
+    earliest_block_start_at: datetime,
+    now: datetime,
+    ignore_appointment_id: int | None,
+    include_appointments: bool,
+) -> Calendar:
+    """The shifts, rooms and blocked time that can matter to ``service`` at ``location`` on
+    ``start_date..end_date`` (blocked time overlapping ``window_start_at..window_end_at``).
+
+    Only active practitioners who work at the location and perform the service, and only the
+    service's active rooms at the location, are loaded; expired holds are left out."""
+    vendor = connection.vendor
+    calendar = Calendar()
+    as_db_datetime = connection.ops.adapt_datetimefield_value
+    as_db_date = connection.ops.adapt_datefield_value
+    with connection.cursor() as cursor:
+        params: list[Any] = [
+            location_id,
+            location_id,
+            service_id,
+            as_db_date(end_date),
+            as_db_date(start_date),
+        ]
+        if practitioner_id is not None:
+            params.append(practitioner_id)
+        cursor.execute(
+            _shifts_and_rooms_sql(vendor, practitioner_id is not None), [*params, service_id]
+        )
+        shifts: dict[int, list[Shift]] = defaultdict(list)
+        suitable_rooms = []
+        for kind, row_id, weekday, first, last, valid_from, valid_until in cursor.fetchall():
+            if kind == 0:
+                shifts[row_id].append(
+                    (weekday, first, last, _ordinal(valid_from), _ordinal(valid_until))
+                )
+            else:  # a room: (id, is_active, location)
+                suitable_rooms.append((row_id, weekday, first))
+        if not shifts:
+            return calendar
+        calendar.shifts_by_practitioner = dict(shifts)
+        calendar.room_ids = sorted(
+            room_id
+            for room_id, is_active, room_location in suitable_rooms
+            if is_active and room_location == location_id
+        )
+        if suitable_rooms and not calendar.room_ids:
+            calendar.lacks_a_suitable_room = True
+            return calendar
+
+        practitioner_ids = calendar.practitioner_ids
+        room_ids = calendar.room_ids
+        window_start, window_end = as_db_datetime(window_start_at), as_db_datetime(window_end_at)
+        params = [window_end, window_start, *practitioner_ids, *room_ids, location_id]
+        if include_appointments:
+            conditions: list[Any] = [
+                as_db_datetime(earliest_block_start_at),
+                window_end,
+                window_start,
+                *ACTIVE_STATUSES,
+                Appointment.Status.HELD,
+                as_db_datetime(now),
+            ]
+            if ignore_appointment_id is not None:
+                conditions.append(ignore_appointment_id)
+            params += [*practitioner_ids, *conditions]
+            if room_ids:
+                params += [*room_ids, *practitioner_ids, *conditions]
+        cursor.execute(
+            _blocked_sql(
+                vendor,
+                len(practitioner_ids),
+                len(room_ids),
+                ignore_appointment_id is not None,
+                include_appointments,
+            ),
+            params,
+        )
+        busy_by_practitioner, busy_by_room = calendar.busy_by_practitioner, calendar.busy_by_room
+        for kind, pid, room_id, block_start, block_end in cursor.fetchall():
+            if kind == 1:  # an appointment blocks its practitioner and its room
+                busy_by_practitioner[pid].append((block_start, block_end))
+                if room_id is not None:
+                    busy_by_room[room_id].append((block_start, block_end))
+            elif pid is not None:
+                busy_by_practitioner[pid].append((block_start, block_end))
+            elif room_id is not None:
+                busy_by_room[room_id].append((block_start, block_end))
+            else:
+                calendar.closures.append((block_start, block_end))
+    return calendar
