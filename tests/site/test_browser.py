@@ -338,7 +338,10 @@ def test_a_client_reschedules_and_cancels_from_the_manage_link(
     shoot(page, "manage")
     page.get_by_role("link", name="Change time").click()
     page.wait_for_selector("text=Change your time")
-    assert "different from your device" in page.locator(".tz-note").inner_text()
+    from playwright.sync_api import expect
+
+    # picker.js is deferred: it rewrites the note after the page has parsed, so wait for it.
+    expect(page.locator(".tz-note")).to_contain_text("different from your device")
     shoot(page, "reschedule")
     choose_day_and_first_time(page, location, 4, shoot, "reschedule")
     page.wait_for_selector("text=your booking has moved")
