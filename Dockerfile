@@ -10,7 +10,7 @@ COPY . .
 RUN DEBUG=0 SMS_BACKEND=locmem \
     SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
     python manage.py collectstatic --noinput --verbosity 0 \
-    && mkdir -p /app/var/prometheus && chown -R aftercare /app/var
+    && mkdir -p /app/var/prometheus /app/var/photos && chown -R aftercare /app/var
 USER aftercare
 EXPOSE 8000
 # The same pieces as `make serve`: migrations, then web, worker and beat from the Procfile

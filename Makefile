@@ -35,6 +35,7 @@ migrate: $(STAMP) $(SECRET_KEY_FILE)
 
 seed: migrate
 	$(DEV_ENV) $(BIN)/python manage.py seed_demo
+	$(DEV_ENV) $(BIN)/python manage.py seed_demo_products
 
 # The embedded clinic on http://127.0.0.1:$(PORT)/: gunicorn, a Celery worker and beat under
 # bin/supervise, which restarts whichever dies. SQLite and the broker live in var/.
@@ -57,7 +58,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# mypy with django-stubs on clinic/, bookings/, reminders/ and workspace/ (settings in pyproject).
+# mypy with django-stubs on clinic/, bookings/, records/, reminders/ and workspace/ (settings in pyproject).
 typecheck: $(STAMP)
 	$(BIN)/mypy
 

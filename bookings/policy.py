@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from django.db import models
 from django.utils import timezone
 
+from bookings.completion import completion_blockers
 from bookings.models import Appointment, Consultation
 from clinic import roles
 from clinic.errors import ApplicationError, IllegalTransition, PermissionDenied, PolicyViolation
@@ -52,6 +53,8 @@ class Refusal(models.TextChoices):
     ONLINE_CHANGES_CLOSED = "online_changes_closed", "Online changes have closed"
     NOT_STAFF = "not_staff", "Needs a staff role"
     NOT_THEIR_APPOINTMENT = "not_their_appointment", "Another practitioner's appointment"
+    # Given by completion guards other apps register (bookings.completion): records' rule.
+    NEEDS_SIGNED_RECORD = "needs_signed_record", "Needs a signed treatment record"
 
 
 class EligibilityRefusal(models.TextChoices):
@@ -64,6 +67,7 @@ class EligibilityRefusal(models.TextChoices):
     CLEARANCE_EXPIRED = "clearance_expired", "The clearance has expired"
     NOT_BEFORE = "not_before", "The practitioner advised waiting"
     TOO_SOON_IN_COURSE = "too_soon_in_course", "Too soon after another session"
+    UPCOMING_LIMIT = "upcoming_limit", "The most upcoming online bookings for one service"
 
 
 # Refusals a tentative (pending clearance) booking may wait out, held until the consultation.
@@ -249,7 +253,8 @@ def transition_decision(
 ) -> Decision:
     """May ``appointment`` move to ``to_status`` now, asked by this kind of actor? The
     transition table, then the clinical-order rules (arrival from an hour before the start;
-    completion after the start and, for a treatment, with signed consent; a no-show from 15
+    completion after the start and, for a treatment, with signed consent and whatever the
+    completion guards of ``bookings.completion`` ask (a signed record); a no-show from 15
     minutes after the start, undone to arrived on the day), then what clients may do online
     (confirm; cancel before the cutoff)."""
     now = now or timezone.now()
@@ -323,6 +328,10 @@ def completion_refusal(appointment: Appointment, action: str, now: datetime) -> 
             "The client's consent has not been signed: record the signed consent on their "
             "consultation before completing the treatment.",
         )
+    # What else a finished visit needs is known to the apps that registered a guard (records:
+    # a treatment needs a signed record); bookings imports none of them.
+    for blocker in completion_blockers(appointment):
+        return Decision(action, blocker.code, blocker.message)
     return None
 
 

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "axes",
     "clinic",
     "bookings",
+    "records",
     "reminders",
     "workspace",
 ]
@@ -122,10 +123,46 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Treatment photos are health data: never under a public URL. They are served only through
+# short-lived signed links that the workspace checks and audits (records.services.photos), which
+# stream the file from this storage. Local files under var/ by default; PHOTO_STORAGE=s3 keeps
+# them in a private S3-compatible bucket through django-storages (credentials as boto3 reads
+# them: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, or the instance role).
+PHOTO_STORAGE = env_str("PHOTO_STORAGE", "local")
+if PHOTO_STORAGE == "local":
+    _photo_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": env_str("PHOTO_ROOT", str(VAR_DIR / "photos")),
+            "base_url": None,
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    }
+elif PHOTO_STORAGE == "s3":
+    _photo_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("PHOTO_S3_BUCKET"),
+            "endpoint_url": env_str("PHOTO_S3_ENDPOINT_URL", "") or None,
+            "region_name": env_str("PHOTO_S3_REGION", "") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": 60,
+            "file_overwrite": False,
+        },
+    }
+else:
+    raise ImproperlyConfigured(f"PHOTO_STORAGE must be local or s3, got {PHOTO_STORAGE!r}")
+# How long a signed photo link works, and the largest upload accepted.
+PHOTO_URL_MAX_AGE_SECONDS = env_int("PHOTO_URL_MAX_AGE_SECONDS", 300, minimum=1)
+PHOTO_MAX_UPLOAD_BYTES = env_int("PHOTO_MAX_UPLOAD_BYTES", 15 * 1024 * 1024, minimum=1024)
+
 # Production serves hashed, compressed copies made by `collectstatic` (far-future cache
 # headers from whitenoise); development serves the files as they are.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "photos": _photo_storage,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

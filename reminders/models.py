@@ -34,6 +34,8 @@ class ReminderRule(models.Model):
         HEALTH_RECHECK = "health_recheck", "Health re-check"
         VERIFICATION = "verification", "Phone verification code"
         ADHOC = "adhoc", "Message from staff"
+        RECALL = "recall", "Product recall notice"
+        OUTCOME_RATING = "outcome_rating", "Course outcome rating"
         REPLY = "reply", "Reply"
 
     class Anchor(models.TextChoices):
@@ -99,6 +101,10 @@ class ReminderRule(models.Model):
     only_while_course_unfinished = models.BooleanField(
         default=False, help_text="Only while the client's course of this service is unfinished"
     )
+    only_after_course_finished = models.BooleanField(
+        default=False,
+        help_text="Only after the session that finishes the client's course of this service",
+    )
     catch_up = models.ForeignKey(
         "self",
         null=True,
@@ -153,6 +159,7 @@ CAP_EXEMPT_CATEGORIES = frozenset(
         ReminderRule.Category.VERIFICATION,
         ReminderRule.Category.ADHOC,
         ReminderRule.Category.REPLY,
+        ReminderRule.Category.RECALL,
     }
 )
 
@@ -218,6 +225,14 @@ class Message(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
     )
     was_resent_after_reconciliation = models.BooleanField(default=False)
+    recall_recipient = models.ForeignKey(
+        "records.RecallRecipient",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+        help_text="The recall notice this message carries",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -319,6 +334,7 @@ class InboundMessage(models.Model):
         HELP = "help", "Help"
         CONFIRM = "confirm", "Confirmation"
         RECHECK = "recheck", "Health re-check answer"
+        RATING = "rating", "Course rating"
         OTHER = "other", "Other"
 
     from_number = models.CharField(max_length=20)

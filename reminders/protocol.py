@@ -193,6 +193,28 @@ DEFAULT_RULES: list[dict[str, object]] = [
     },
 ]
 
+# Added after the first protocol (their fields are newer than its migration): installed by
+# reminders/migrations/0013_records_recall_rating.py.
+OUTCOME_RATING_RULES: list[dict] = [
+    {
+        "name": "Course outcome: ask for a rating",
+        "category": "outcome_rating",
+        "trigger": "completed",
+        "service_kinds": ["treatment"],
+        "anchor": "end",
+        # Collagen remodelling goes on for weeks: ask once the result shows.
+        "offset_minutes": 21 * DAY,
+        "local_time": time(11, 0),
+        "priority": 20,
+        "stale_after_minutes": 3 * DAY,
+        "only_after_course_finished": True,
+        "template": (
+            "Hi {{ first_name }}, how happy are you with the results of your course at "
+            "{{ clinic_name }}? Reply with a number from 1 (not happy) to 5 (very happy)."
+        ),
+    },
+]
+
 VERIFICATION_TEMPLATE = (
     "{{ code }} is your {{ clinic_name }} verification code. It expires in 10 minutes."
 )

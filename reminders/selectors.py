@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db.models import Count, QuerySet
 from django.urls import reverse
@@ -13,8 +13,9 @@ from bookings.tokens import manage_token_for
 from clinic.care import CARE_INSTRUCTIONS
 from clinic.errors import NotFound
 from clinic.models import Location
+from records.models import RecallRecipient
 from reminders.models import InboundMessage, Message
-from reminders.tokens import appointment_id_from_care_token
+from reminders.tokens import appointment_id_from_care_token, recipient_id_from_recall_token
 
 
 def sms_blocked_reason(client: Client | None) -> str:
@@ -103,4 +104,41 @@ def care_page_for_token(*, token: str) -> CarePage:
         local_start=appointment.start_at.astimezone(location.zone),
         manage_url=reverse("site-manage", args=[manage_token_for(appointment)]),
         sections=CARE_INSTRUCTIONS[appointment.service.kind],
+    )
+
+
+@dataclass(frozen=True)
+class RecallPage:
+    first_name: str
+    clinic_name: str
+    clinic_phone: str
+    urgent_phone: str
+    product_name: str
+    lot_number: str
+    treated_on: date
+    instructions: str
+
+
+def recall_page_for_token(*, token: str) -> RecallPage:
+    """What a recall notice's link shows: the client's own visit, the product and what to do.
+    Raises NotFound (tampered, or the recipient is gone) or Gone (expired)."""
+    recipient = (
+        RecallRecipient.objects.select_related(
+            "client", "recall__product", "recall__lot", "appointment__location"
+        )
+        .filter(pk=recipient_id_from_recall_token(token))
+        .first()
+    )
+    if recipient is None:
+        raise NotFound("This link is not valid.")
+    location = recipient.appointment.location
+    return RecallPage(
+        first_name=recipient.client.first_name,
+        clinic_name=location.name,
+        clinic_phone=location.phone,
+        urgent_phone=location.urgent_phone,
+        product_name=recipient.recall.product.name,
+        lot_number=recipient.recall.lot.lot_number if recipient.recall.lot else "",
+        treated_on=recipient.treated_on,
+        instructions=recipient.recall.client_instructions,
     )

@@ -37,3 +37,23 @@ def appointment_id_from_care_token(token: str, *, now: datetime | None = None) -
     if now.timestamp() > expires_epoch:
         raise Gone("This link has expired. Please contact the clinic for your care instructions.")
     return appointment_id
+
+
+RECALL_SALT = "reminders.recall"
+# A recall page stays readable for as long as a client may come back to the notice.
+RECALL_LINK_MAX_AGE = timedelta(days=365)
+
+
+def recall_token_for(recipient_id: int) -> str:
+    return signing.dumps({"r": recipient_id}, salt=RECALL_SALT, compress=True)
+
+
+def recipient_id_from_recall_token(token: str) -> int:
+    """Raises NotFound (tampered) or Gone (older than RECALL_LINK_MAX_AGE)."""
+    try:
+        payload = signing.loads(token, salt=RECALL_SALT, max_age=RECALL_LINK_MAX_AGE)
+        return int(payload["r"])
+    except signing.SignatureExpired:
+        raise Gone("This link has expired. Please contact the clinic.") from None
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise NotFound("This link is not valid.") from None

@@ -10,4 +10,5 @@ urlpatterns = [
     path("webhooks/twilio/status", webhooks.twilio_status, name="twilio-status"),
     path("webhooks/twilio/inbound", webhooks.twilio_inbound, name="twilio-inbound"),
     path("c/<str:token>/", views.care_page, name="care-page"),
+    path("c/recall/<str:token>/", views.recall_page, name="recall-page"),
 ]

@@ -55,6 +55,7 @@ MIGRATION_DATA = (
     ("reminders.migrations.0007_default_red_flags", "add_red_flags"),
     ("reminders.migrations.0009_catch_up_rules", "add_catch_up_rules"),
     ("reminders.migrations.0011_messages_follow_the_record", "forwards"),
+    ("reminders.migrations.0013_records_recall_rating", "add_outcome_rating_rules"),
 )
 
 

@@ -136,3 +136,56 @@ def verification_token_for(phone: str) -> str:
         attempts=1,
     )
     return token_for(verification=verification)
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "records.Product"
+
+    name = factory.Sequence(lambda n: f"Glide serum {n}")
+    kind = "serum"
+    manufacturer = "Dermalab"
+
+
+class ProductLotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "records.ProductLot"
+
+    product = factory.SubFactory(ProductFactory)
+    lot_number = factory.Sequence(lambda n: f"LOT{n:04d}")
+    expires_on = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=365))
+
+
+def complete_record_content(**changes) -> dict:
+    """A record's content with everything a signature needs."""
+    content = {
+        "device": "Dermapen 4",
+        "cartridge": "16-pin",
+        "depths": [{"area": "forehead", "depth_mm": "0.5"}, {"area": "cheeks", "depth_mm": "1.0"}],
+        "passes": 3,
+        "anaesthetic_minutes": 30,
+        "erythema_grade": 2,
+        "pinpoint_bleeding": True,
+        "reactions": "",
+        "aftercare_given": "Aftercare leaflet and SPF 30 explained",
+        "notes": "",
+        "lot_ids": [],
+    }
+    content.update(changes)
+    return content
+
+
+def sign_treatment_record(appointment: Appointment, *, signer=None, **changes):
+    """Sign a complete record for ``appointment`` (a manager signs unless ``signer`` is given),
+    which a treatment needs before it can be completed."""
+    from django.contrib.auth.models import Group
+
+    from clinic import roles
+    from records.services.treatment_records import treatment_record_save
+
+    if signer is None:
+        signer = UserFactory(username="record_signer")
+        signer.groups.add(Group.objects.get_or_create(name=roles.MANAGER)[0])
+    return treatment_record_save(
+        actor=signer, appointment=appointment, content=complete_record_content(**changes), sign=True
+    )

@@ -210,3 +210,47 @@ def test_deploy_checks_pass_in_production_settings():
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _photo_storage_in(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='clinic.settings'; django.setup()\n"
+        "from django.core.files.storage import storages\n"
+        "s = storages['photos']\n"
+        "print(type(s).__module__ + '.' + type(s).__name__, getattr(s, 'default_acl', '-'),"
+        " getattr(s, 'querystring_auth', '-'), getattr(s, 'bucket_name', '-'))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "AFTERCARE_VAR_DIR": "/tmp/aftercare-settings-test",
+            **DEVELOPMENT,
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_photos_are_local_files_by_default_and_a_private_s3_bucket_when_asked():
+    local = _photo_storage_in({})
+    assert local.stdout.startswith("django.core.files.storage.filesystem.FileSystemStorage")
+    s3 = _photo_storage_in({"PHOTO_STORAGE": "s3", "PHOTO_S3_BUCKET": "clinic-photos"})
+    assert s3.stdout.split() == [
+        "storages.backends.s3.S3Storage",
+        "private",
+        "True",
+        "clinic-photos",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [({"PHOTO_STORAGE": "s3"}, "PHOTO_S3_BUCKET"), ({"PHOTO_STORAGE": "ftp"}, "PHOTO_STORAGE")],
+)
+def test_a_bad_photo_storage_setting_stops_start_up_naming_the_variable(env, named):
+    result = _import_settings({**DEVELOPMENT, **env})
+    assert result.returncode != 0
+    assert named in result.stderr

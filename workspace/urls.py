@@ -14,6 +14,8 @@ from workspace.views import (
     consultations,
     feeds,
     messages,
+    recalls,
+    records,
 )
 
 urlpatterns = [
@@ -37,6 +39,31 @@ urlpatterns = [
         appointments.appointment_move,
         name="staff-appointment-move",
     ),
+    path(
+        "staff/appointments/<int:appointment_id>/record/",
+        records.record_page,
+        name="staff-record",
+    ),
+    path(
+        "staff/appointments/<int:appointment_id>/record/photos/",
+        records.record_photo_upload,
+        name="staff-record-photo",
+    ),
+    path("staff/photos/<str:token>/", records.photo_file, name="staff-photo"),
+    path(
+        "staff/clients/<int:client_id>/photo-consent/",
+        records.photo_consent,
+        name="staff-photo-consent",
+    ),
+    path(
+        "staff/clients/<int:client_id>/courses/<int:service_id>/",
+        records.course_page,
+        name="staff-course",
+    ),
+    path("staff/recalls/", recalls.recall_list, name="staff-recalls"),
+    path("staff/recalls/<int:recall_id>/", recalls.recall_detail, name="staff-recall"),
+    path("staff/recalls/<int:recall_id>/send/", recalls.recall_send, name="staff-recall-send"),
+    path("staff/recalls/<int:recall_id>/csv/", recalls.recall_csv, name="staff-recall-csv"),
     path("staff/clients/", clients.client_list, name="staff-clients"),
     path("staff/clients/pick/", appointments.client_picker, name="staff-client-picker"),
     path("staff/clients/<int:client_id>/", clients.client_detail, name="staff-client"),

@@ -586,7 +586,7 @@ def _check_online_limit(*, client: Client, service: Service, location: Location)
         raise NotEligible(
             f"You already have {upcoming} upcoming {booking_word} for {service.name}, the most "
             "we take online. Please call the clinic to book more.",
-            reason="upcoming_limit",
+            reason=policy.EligibilityRefusal.UPCOMING_LIMIT,
             extra={"limit": limit},
         )
 

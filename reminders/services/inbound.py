@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -19,7 +19,9 @@ from bookings.tokens import manage_token_for
 from clinic.errors import ApplicationError
 from clinic.models import Location
 from clinic.selectors import location_default
-from reminders.models import InboundMessage
+from records.services.ratings import course_rating_record
+from records.services.recalls import recall_replies_record
+from reminders.models import InboundMessage, Message, ReminderRule
 from reminders.rendering import OPT_OUT_LINE, local_date_text, local_time_text, public_url
 from reminders.services.outbox import client_opt_in, client_opt_out
 from reminders.services.staff_alerts import staff_alert_urgent_reply
@@ -33,6 +35,10 @@ HELP_KEYWORDS = frozenset({"HELP", "INFO"})
 # Not YES: carriers and Twilio treat it as an opt-in keyword.
 CONFIRM_KEYWORDS = frozenset({"C", "CONFIRM"})
 RECHECK_ANSWERS = {"1": False, "2": True}  # 1 = no change, 2 = something changed
+RATING_ANSWERS = frozenset({"1", "2", "3", "4", "5"})
+# A digit answers the rating question while it is the latest question we asked (the health
+# re-check also asks for a digit), for this long after it went out.
+RATING_REPLY_WINDOW = timedelta(days=21)
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,16 @@ def inbound_receive(
     elif keyword in CONFIRM_KEYWORDS:
         kind = InboundMessage.Kind.CONFIRM
         reply = _confirm_next(client=client, appointment=appointment, location=location)
+    elif (
+        keyword in RATING_ANSWERS
+        and client is not None
+        and (asked := _rating_asked(client, now)) is not None
+        and asked.appointment is not None
+    ):
+        kind = InboundMessage.Kind.RATING
+        course_rating_record(client=client, service=asked.appointment.service, rating=int(keyword))
+        appointment = asked.appointment
+        reply = f"Thank you for rating your results, from all of us at {clinic_name}."
     elif keyword in RECHECK_ANSWERS:
         kind = InboundMessage.Kind.RECHECK
         reply, recheck_appointment = _record_recheck(
@@ -155,6 +171,9 @@ def inbound_receive(
             handled_at=now if kind in _SELF_HANDLED else None,
         )
         inbound.refresh_from_db()
+        if client is not None and kind == InboundMessage.Kind.OTHER:
+            # Any free-text reply answers the recall notices the client has been sent.
+            recall_replies_record(client=client, received_at=now)
         if is_urgent:
             staff_alert_urgent_reply(
                 inbound=inbound,
@@ -168,8 +187,36 @@ def inbound_receive(
 
 
 _SELF_HANDLED = frozenset(
-    {InboundMessage.Kind.STOP, InboundMessage.Kind.START, InboundMessage.Kind.HELP}
+    {
+        InboundMessage.Kind.STOP,
+        InboundMessage.Kind.START,
+        InboundMessage.Kind.HELP,
+        InboundMessage.Kind.RATING,
+    }
 )
+
+
+def _rating_asked(client: Client, now: datetime) -> Message | None:
+    """The rating question the client is answering: our latest digit question to them, if it
+    asked for a rating and went out recently."""
+    latest = (
+        Message.objects.filter(
+            client=client,
+            category__in=[
+                ReminderRule.Category.OUTCOME_RATING,
+                ReminderRule.Category.HEALTH_RECHECK,
+            ],
+            sent_at__isnull=False,
+            appointment__isnull=False,
+        )
+        .select_related("appointment__service")
+        .order_by("-sent_at", "-id")
+        .first()
+    )
+    if latest is None or latest.category != ReminderRule.Category.OUTCOME_RATING:
+        return None
+    asked_at = latest.sent_at
+    return latest if asked_at is not None and asked_at >= now - RATING_REPLY_WINDOW else None
 
 
 def urgent_reply_text(*, location: Location, now: datetime) -> str:

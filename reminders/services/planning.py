@@ -200,6 +200,11 @@ def _plan_rules(
                 is_course_unfinished = course_is_unfinished(appointment=appointment)
             if not is_course_unfinished:
                 continue
+        if rule.only_after_course_finished:
+            if is_course_unfinished is None:
+                is_course_unfinished = course_is_unfinished(appointment=appointment)
+            if is_course_unfinished:
+                continue
         if context is None:
             context = {
                 **appointment_message_context(appointment=appointment, now=now),

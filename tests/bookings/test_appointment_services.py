@@ -334,6 +334,10 @@ def test_visit_lifecycle_and_illegal_transitions(facial, location, client_person
     with pytest.raises(IllegalTransition, match="only after its start time"):
         services.appointment_complete(appointment=appointment, actor=reception)
     clock.move_to(at(10, 45))
+    with pytest.raises(IllegalTransition, match="Sign the treatment record") as refused:
+        services.appointment_complete(appointment=appointment, actor=reception)
+    assert refused.value.extra["reason"] == "needs_signed_record"
+    factories.sign_treatment_record(appointment)
     completed = services.appointment_complete(appointment=appointment, actor=reception)
     assert completed.status == "completed"
     with pytest.raises(IllegalTransition):

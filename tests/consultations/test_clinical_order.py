@@ -17,6 +17,7 @@ from bookings.services.consultations import (
 )
 from clinic.errors import IllegalTransition, ValidationFailed
 from reminders.models import Message
+from tests import factories
 from tests.consultations.conftest import WEDNESDAY, at
 from tests.consultations.test_screening import all_clear
 
@@ -126,6 +127,7 @@ def test_completed_only_after_the_start_and_no_show_only_from_fifteen_minutes_af
         services.appointment_complete(appointment=treatment, actor=reception)
 
     clock.move_to(at(11, 5))
+    factories.sign_treatment_record(treatment)
     assert services.appointment_complete(appointment=treatment, actor=reception).status == (
         Status.COMPLETED
     )
@@ -213,6 +215,10 @@ def test_a_treatment_cannot_be_completed_until_consent_is_signed(
     consultation_record_consent(
         consultation=treatment.client.consultations.get(), actor=practitioner_user
     )
+    # With consent signed, the treatment record is what is still missing.
+    with pytest.raises(IllegalTransition, match="Sign the treatment record"):
+        services.appointment_complete(appointment=treatment, actor=reception)
+    factories.sign_treatment_record(treatment)
     assert services.appointment_complete(appointment=treatment, actor=reception).status == (
         Status.COMPLETED
     )

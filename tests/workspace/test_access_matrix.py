@@ -11,13 +11,18 @@ redirect or a server error); "denied" means 403.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client as HttpClient
 from django.urls import URLResolver, get_resolver
 
 from bookings.services.consultations import consultation_open_for_appointment
 from clinic.api import api
+from records.models import TreatmentRecord
 from reminders.models import InboundMessage, Message, ReminderRule
+from tests import factories
 from tests.workspace.conftest import at
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +49,8 @@ MANAGERS = {
 TOKEN_IN_PATH = dict.fromkeys(ACTORS, "not_found")
 # Signing in and out, and the old calendar address that redirects: open to everyone.
 OPEN = dict.fromkeys(ACTORS, "any")
+# A photo link: staff sign in, then the signed token is the check (a made-up one is 404).
+PHOTO_LINK = {**dict.fromkeys(ACTORS, "not_found"), "anonymous": "login"}
 
 WHEN = "2026-12-02T15:00:00+00:00"
 RANGE = "?start=2026-12-02&end=2026-12-03"
@@ -94,6 +101,24 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, str]]] = {
     ("POST", "staff/outbox/<int:message_id>/retry/"): ({}, CLIENT_RECORD),
     ("GET", "staff/reports/"): (None, MANAGERS),
     ("GET", "staff/reports/csv/"): (None, MANAGERS),
+    # treatment records, photos, courses and recalls (the appointment is a treatment session)
+    ("GET", "staff/appointments/<int:appointment_id>/record/"): (None, CLINICAL_RECORD),
+    ("POST", "staff/appointments/<int:appointment_id>/record/"): (
+        {"intent": "save", "notes": "x"},
+        CLINICAL_RECORD,
+    ),
+    ("POST", "staff/appointments/<int:appointment_id>/record/photos/"): (
+        {"stage": "before", "angle": "front"},
+        CLINICAL_RECORD,
+    ),
+    ("GET", "staff/photos/<str:token>/"): (None, PHOTO_LINK),
+    ("POST", "staff/clients/<int:client_id>/photo-consent/"): ({}, CLIENT_RECORD),
+    ("GET", "staff/clients/<int:client_id>/courses/<int:service_id>/"): (None, CLINICAL_RECORD),
+    ("GET", "staff/recalls/"): (None, MANAGERS),
+    ("POST", "staff/recalls/"): ({"reason": "x"}, MANAGERS),
+    ("GET", "staff/recalls/<int:recall_id>/"): (None, MANAGERS),
+    ("POST", "staff/recalls/<int:recall_id>/send/"): ({}, MANAGERS),
+    ("GET", "staff/recalls/<int:recall_id>/csv/"): (None, MANAGERS),
     # staff API
     ("GET", "api/v1/staff/appointments"): (RANGE, ANY_STAFF),
     ("POST", "api/v1/staff/appointments"): ({"start": WHEN}, CLIENT_RECORD),
@@ -127,7 +152,29 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, str]]] = {
     ("POST", "api/v1/staff/health-rechecks/{appointment_id}/review"): ({}, CLINICAL_RECORD),
     ("GET", "api/v1/staff/appointments/{appointment_id}/messages"): (None, CLIENT_RECORD),
     ("GET", "api/v1/staff/clients/{client_id}/messages"): (None, CLIENT_RECORD),
+    ("GET", "api/v1/staff/product-lots"): (None, ANY_STAFF),
+    ("GET", "api/v1/staff/appointments/{appointment_id}/record"): (None, CLINICAL_RECORD),
+    ("PUT", "api/v1/staff/appointments/{appointment_id}/record"): ({"notes": "x"}, CLINICAL_RECORD),
+    ("POST", "api/v1/staff/records/{record_id}/amendments"): ({"reason": "x"}, CLINICAL_RECORD),
+    ("GET", "api/v1/staff/records/{record_id}/photos"): (None, CLINICAL_RECORD),
+    ("POST", "api/v1/staff/appointments/{appointment_id}/photos"): (
+        {"stage": "before", "angle": "front"},
+        CLINICAL_RECORD,
+    ),
+    ("GET", "api/v1/staff/photos/{token}"): (None, PHOTO_LINK),
+    ("POST", "api/v1/staff/clients/{client_id}/photo-consent"): ({}, CLIENT_RECORD),
+    ("GET", "api/v1/staff/recalls"): (None, MANAGERS),
+    ("POST", "api/v1/staff/recalls"): (
+        {"product_id": 1, "reason": "x", "client_instructions": "Call us"},
+        MANAGERS,
+    ),
+    ("GET", "api/v1/staff/recalls/{recall_id}"): (None, MANAGERS),
+    ("POST", "api/v1/staff/recalls/{recall_id}/notices"): ({}, MANAGERS),
 }
+# Record routes are asked about a treatment session of the same client, not the consultation.
+TREATMENT_ROUTES = frozenset(
+    route for _method, route in EXPECTED if "record" in route or "photos" in route
+)
 
 
 def _django_routes(patterns, prefix=""):
@@ -192,10 +239,21 @@ def world(
     location,
 ):
     """Pat's client (own) and Olive, whom only Cara has seen (other), each with a consultation
-    record, a failed text and an unhandled reply."""
+    record, a failed text, an unhandled reply, and a treatment session with a draft record."""
     records = {}
     for side, appointment in (("own", consultation), ("other", colleagues_consultation)):
         record = consultation_open_for_appointment(appointment=appointment)
+        session = factories.AppointmentFactory(
+            client=appointment.client,
+            service=treatment_service,
+            practitioner=appointment.practitioner,
+            location=location,
+            start_at=at(9) - timedelta(days=30),
+            status="completed",
+        )
+        treatment_record = TreatmentRecord.objects.create(
+            appointment=session, client=appointment.client, created_by=manager
+        )
         message = Message.objects.create(
             client=appointment.client,
             appointment=appointment,
@@ -220,6 +278,10 @@ def world(
             "message_id": message.pk,
             "inbound_id": inbound.pk,
             "token": "not-a-real-token",
+            "service_id": treatment_service.pk,
+            "record_id": treatment_record.pk,
+            "recall_id": 999_999,  # managers are let in and told it does not exist
+            "session_id": session.pk,
         }
     users = {
         "reception": reception,
@@ -239,6 +301,8 @@ def _url(route: str, ids: dict) -> str:
 
 
 def _ask(browser, *, method, route, ids, extra, treatment_service):
+    if route in TREATMENT_ROUTES:
+        ids = {**ids, "appointment_id": ids["session_id"]}
     url = _url(route, ids)
     if method == "GET":
         query = extra or ""
@@ -249,7 +313,12 @@ def _ask(browser, *, method, route, ids, extra, treatment_service):
         body = dict(extra or {})
         if route == "api/v1/staff/appointments":
             body.update(client_id=ids["client_id"], service_id=treatment_service.pk)
-        return url, browser.post(url, body, content_type="application/json")
+        if route.endswith("/photos"):
+            # A multipart upload (the one staff endpoint that is not JSON); no consent, so 409.
+            image = SimpleUploadedFile("face.jpg", b"not checked before consent", "image/jpeg")
+            return url, browser.post(url, {**body, "image": image})
+        send = browser.put if method == "PUT" else browser.post
+        return url, send(url, body, content_type="application/json")
     form = dict(extra or {})
     if route == "staff/appointments/new/":
         form.update(client=ids["client_id"], service=treatment_service.pk)

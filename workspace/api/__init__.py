@@ -9,8 +9,8 @@ from __future__ import annotations
 from ninja import Router
 
 from bookings.auth import staff_auth
-from workspace.api import appointments, clients, consultations, messages
+from workspace.api import appointments, clients, consultations, messages, records
 
 router = Router(auth=staff_auth, tags=["staff"])
-for module in (appointments, clients, consultations, messages):
+for module in (appointments, clients, consultations, messages, records):
     router.add_router("", module.router)

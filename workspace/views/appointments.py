@@ -47,6 +47,9 @@ def _with_refresh(response: HttpResponse) -> HttpResponse:
 
 def _panel(request: HttpRequest, appointment: Appointment, *, error=None, status=200):
     allowed = policy.allowed_actions(appointment=appointment, actor=request.user)
+    completion = policy.decide(
+        appointment=appointment, action=policy.Action.COMPLETE, actor=request.user
+    )
     context = {
         "appointment": appointment,
         "history": appointment_history(appointment=appointment),
@@ -59,6 +62,12 @@ def _panel(request: HttpRequest, appointment: Appointment, *, error=None, status
             if action in policy.DESK_ACTIONS
         ],
         "can_move": policy.Action.MOVE in allowed,
+        # Arrived but not completable yet (e.g. the record is unsigned): say why.
+        "completion_refusal": completion
+        if appointment.status == Appointment.Status.ARRIVED and not completion.allowed
+        else None,
+        "has_treatment_record": appointment.service.kind == Service.Kind.TREATMENT
+        and appointment.client is not None,
         "practitioners": calendar_practitioners(actor=request.user, location=appointment.location),
         "rooms": appointment.service.rooms.filter(location=appointment.location, is_active=True),
         "local_start": appointment.local_start.strftime("%Y-%m-%dT%H:%M"),
