@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -104,3 +105,11 @@ def test_seed_demo_refuses_to_run_in_production_unless_forced(settings):
 
     call_command("seed_demo", "--force", "--no-appointments")
     assert get_user_model().objects.filter(username="manager").exists()
+
+
+def test_demo_consultations_take_a_room_and_show_in_the_rooms_view(db):
+    call_command("seed_demo", stdout=io.StringIO())
+
+    consultations = Appointment.objects.filter(service__kind="consultation")
+    assert consultations.exists()
+    assert not consultations.filter(room__isnull=True).exists()
