@@ -4,7 +4,16 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test unit integration lint format typecheck migrate seed requirements bench clean fake-twilio
+.PHONY: run dev serve test unit integration lint format typecheck migrate seed requirements bench clean fake-twilio
+
+# Development mode for make run/dev/migrate/seed/bench: DEBUG on and this install's own secret
+# key (generated once, never a constant in the repository). Production (make serve) reads only
+# the environment.
+SECRET_KEY_FILE := var/secret-key
+DEV_ENV = DEBUG=1 SECRET_KEY="$$(cat $(SECRET_KEY_FILE))"
+# bin/ scripts find python, gunicorn, celery and supervisord on PATH.
+VENV_PATH = PATH="$(CURDIR)/$(BIN):$$PATH"
+PORT ?= 8000
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,15 +26,33 @@ $(STAMP): $(BIN)/python requirements-dev.txt
 
 install: $(STAMP)
 
-migrate: $(STAMP)
-	$(BIN)/python manage.py migrate --noinput
+$(SECRET_KEY_FILE): | $(BIN)/python
+	mkdir -p $(dir $@)
+	umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+
+migrate: $(STAMP) $(SECRET_KEY_FILE)
+	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
 
 seed: migrate
-	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py seed_demo_products
+	$(DEV_ENV) $(BIN)/python manage.py seed_demo
+	$(DEV_ENV) $(BIN)/python manage.py seed_demo_products
 
+# The embedded clinic on http://127.0.0.1:$(PORT)/: gunicorn, a Celery worker and beat under
+# bin/supervise, which restarts whichever dies. SQLite and the broker live in var/.
 run: seed
-	$(BIN)/python manage.py run_dev
+	@echo "Aftercare: booking site http://127.0.0.1:$(PORT)/book/  staff http://127.0.0.1:$(PORT)/staff/"
+	@echo "  (reception / practitioner / manager, password aftercare-demo); Ctrl-C stops everything"
+	$(DEV_ENV) $(VENV_PATH) BIND=127.0.0.1:$(PORT) bin/supervise
+
+# Like run, with Django's autoreloading development server as the web process.
+dev: seed
+	$(DEV_ENV) $(VENV_PATH) BIND=127.0.0.1:$(PORT) bin/supervise --procfile Procfile.dev
+
+# Production: migrate, collect the hashed static files, then web on 0.0.0.0:$${PORT:-8000},
+# worker and beat from the Procfile. Everything comes from the environment (no demo data).
+serve: $(STAMP)
+	$(VENV_PATH) bin/release
+	$(VENV_PATH) bin/supervise
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -60,12 +87,12 @@ fake-twilio: $(STAMP)
 # BENCH_DATABASE_URL / BENCH_REDIS_URL.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aftercare_bench_reminders
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/5
-bench: $(STAMP)
-	$(BIN)/python bench/availability.py
-	$(BIN)/python bench/booking_race.py
-	$(BIN)/python bench/abuse_limits.py
-	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python bench/reminders.py
-	BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python bench/http.py
+bench: $(STAMP) $(SECRET_KEY_FILE)
+	$(DEV_ENV) $(BIN)/python bench/availability.py
+	$(DEV_ENV) $(BIN)/python bench/booking_race.py
+	$(DEV_ENV) $(BIN)/python bench/abuse_limits.py
+	$(DEV_ENV) DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python bench/reminders.py
+	$(DEV_ENV) BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python bench/http.py
 
 # Re-pin dependencies after editing pyproject.toml (needs pip-tools in the venv).
 requirements: $(BIN)/python
@@ -74,4 +101,4 @@ requirements: $(BIN)/python
 	$(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links --extra dev -o requirements-dev.txt pyproject.toml
 
 clean:
-	rm -rf $(VENV) var/*.sqlite3* var/celery-broker var/celerybeat-schedule*
+	rm -rf $(VENV) var/*.sqlite3* var/celery-broker* var/celerybeat-schedule* var/prometheus

@@ -289,7 +289,12 @@ def main() -> None:
             env["AFTERCARE_VAR_DIR"] = scratch
             # Production settings: with DEBUG on, Django keeps a log of every query.
             env.update(
-                {"DEBUG": "0", "SECRET_KEY": "bench-" + "x7Kq2" * 12, "ALLOWED_HOSTS": "localhost"}
+                {
+                    "DEBUG": "0",
+                    "SECRET_KEY": "bench-" + "x7Kq2" * 12,
+                    "ALLOWED_HOSTS": "localhost",
+                    "SMS_BACKEND": "locmem",
+                }
             )
             if backend == "postgres":
                 if not _recreate_postgres_database():

@@ -110,7 +110,7 @@ def main() -> None:
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "0",
         "AFTERCARE_VAR_DIR": scratch,
-        "SMS_BACKEND": "console",
+        "SMS_BACKEND": "locmem",
         "LOG_LEVEL": "ERROR",
         "DJANGO_SETTINGS_MODULE": "clinic.settings",
     }

@@ -161,7 +161,7 @@ def main() -> None:
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "0",
         "AFTERCARE_VAR_DIR": str(scratch),
-        "SMS_BACKEND": "console",
+        "SMS_BACKEND": "locmem",
         "LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "clinic.settings",
     }

@@ -1,5 +1,6 @@
-"""Gunicorn settings for production (``gunicorn -c python:clinic.gunicorn_conf``): access log
-lines without the tokens that client links carry in their paths."""
+"""gunicorn settings for bin/web (``gunicorn -c python:clinic.gunicorn_conf``), from the
+environment: threaded workers, and access log lines without the tokens that client links carry
+in their paths."""
 
 from __future__ import annotations
 
@@ -9,9 +10,23 @@ from gunicorn.glogging import Logger  # type: ignore[import-untyped]
 
 from clinic.logging import scrub_tokens
 
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
+bind = [
+    os.environ.get("BIND")
+    or os.environ.get("GUNICORN_BIND")
+    or f"0.0.0.0:{os.environ.get('PORT') or '8000'}"
+]
+# Threads, not just processes: a burst of slow clients queues in the threads instead of being
+# refused, and a booking waits on the database, not the CPU.
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
+threads = int(os.environ.get("WEB_THREADS") or 8)
+backlog = 2048
+timeout = 30
+graceful_timeout = 20
 accesslog = "-"
+# gunicorn's control socket lives in ~/.gunicorn by default and would be shared by every
+# instance on the machine; supervisord is what controls this process.
+control_socket_disable = True
 
 
 class TokenScrubbingLogger(Logger):
@@ -29,3 +44,41 @@ class TokenScrubbingLogger(Logger):
 
 
 logger_class = TokenScrubbingLogger
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A dead worker's live gauges must not linger in the shared metrics files."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
+
+
+# gunicorn's own lines (start-up, worker restarts, the access log) in the same shape as the
+# application's when LOG_FORMAT=json.
+if (os.environ.get("LOG_FORMAT") or "").lower() == "json":
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": "%(levelname)s %(name)s %(message)s",
+                "rename_fields": {"levelname": "level", "name": "logger", "message": "msg"},
+                "timestamp": "ts",
+            }
+        },
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "formatter": "json",
+            }
+        },
+        # Replaces gunicorn's defaults, whose root logger names a handler defined there.
+        "root": {"handlers": ["stdout"], "level": "INFO"},
+        "loggers": {
+            name: {"handlers": ["stdout"], "level": "INFO", "propagate": False}
+            for name in ("gunicorn.error", "gunicorn.access")
+        },
+    }

@@ -1,17 +1,20 @@
 """Aftercare settings: everything that differs between machines comes from the environment.
 
-With no environment at all this is a working development setup (SQLite under var/, a
-file-system Celery broker, console SMS). With ``DEBUG=0`` the secrets must be provided.
+Production is the default: ``DEBUG`` is off unless set, and the secrets must be provided.
+``make run``/``make dev`` set ``DEBUG=1`` and a per-install ``SECRET_KEY`` (generated under
+var/) themselves; with no other variable that is the embedded setup: SQLite under var/, a
+SQLite-backed Celery broker, console SMS. Importing this module reads the environment and
+nothing else (no files, no folders created: see ClinicConfig.ready and the Makefile).
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from clinic.broker import sqlite_broker
 from clinic.env import (
     env_bool,
     env_database,
@@ -24,17 +27,16 @@ from clinic.env import (
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("AFTERCARE_VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-DEBUG = env_bool("DEBUG", True)
-TESTING = "pytest" in sys.modules or env_bool("TESTING", False)
+DEBUG = env_bool("DEBUG", False)
 
-_DEV_SECRET_KEY = "django-insecure-aftercare-development-only"  # noqa: S105 - dev default only
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG=0")
-    SECRET_KEY = _DEV_SECRET_KEY
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set (make run and make dev generate one in var/secret-key)"
+    )
 elif not DEBUG and (
     SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5
 ):
@@ -66,6 +68,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "clinic.metrics.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -112,8 +115,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-if TESTING:
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
@@ -121,8 +122,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "staticfiles"
-STATIC_ROOT.mkdir(exist_ok=True)
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Treatment photos are health data: never under a public URL. They are served only through
 # short-lived signed links that the workspace checks and audits (records.services.photos), which
@@ -159,13 +159,15 @@ else:
 PHOTO_URL_MAX_AGE_SECONDS = env_int("PHOTO_URL_MAX_AGE_SECONDS", 300, minimum=1)
 PHOTO_MAX_UPLOAD_BYTES = env_int("PHOTO_MAX_UPLOAD_BYTES", 15 * 1024 * 1024, minimum=1024)
 
+# Production serves hashed, compressed copies made by `collectstatic` (far-future cache
+# headers from whitenoise); development serves the files as they are.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "photos": _photo_storage,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG or TESTING
+            if DEBUG
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
@@ -182,6 +184,8 @@ X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Load balancers and Prometheus probe over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
@@ -205,24 +209,16 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Celery: Redis when REDIS_URL is set; otherwise kombu's file-system transport under var/, so a
-# real worker and beat run as separate processes with no server at all.
-CELERY_BROKER_DIR = VAR_DIR / "celery-broker"
+# Celery: Redis when REDIS_URL is set; otherwise kombu's SQLAlchemy transport on its own SQLite
+# file under var/ (WAL, a busy timeout and BEGIN IMMEDIATE reads, see clinic.broker), so a real
+# worker, beat and the web process can all write to the queue at once with no server at all.
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
 else:
-    CELERY_BROKER_URL = "filesystem://localhost/"
-    for _folder in ("out", "processed", "control"):
-        (CELERY_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(CELERY_BROKER_DIR / "out"),
-        "data_folder_out": str(CELERY_BROKER_DIR / "out"),
-        "processed_folder": str(CELERY_BROKER_DIR / "processed"),
-        # Broadcast/pidbox exchanges; kombu would otherwise create ./control in the cwd.
-        "control_folder": str(CELERY_BROKER_DIR / "control"),
-        "store_processed": False,
-    }
+    CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = sqlite_broker(
+        str(VAR_DIR / "celery-broker.sqlite3")
+    )
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -231,23 +227,61 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
-# Keep the logfmt lines of clinic.logging in workers too (Celery would install its own format).
+# Keep the log lines of clinic.logging in workers too (Celery would install its own format).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # What tasks print (the console email backend in development) is information, not a warning.
 CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Periodic tasks; apps may add entries in their AppConfig.ready.
+# Every periodic task, in one place. Sweeps make each outbox safe against lost nudges (e.g. a
+# flushed Redis); "expires" drops a run that waited longer than its period.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "release-expired-holds": {"task": "bookings.release_expired_holds", "schedule": 60.0},
+    "bookings.release-tentative-treatments": {
+        "task": "bookings.tentative_holds_release_due",
+        "schedule": 300.0,
+    },
+    "bookings.delete-old-verifications": {
+        "task": "bookings.verifications_delete_old",
+        "schedule": 3600.0,
+    },
+    # Data protection: clinical records, sessions and texts past their retention period.
+    "bookings.retention": {"task": "bookings.retention_enforce", "schedule": 24 * 3600.0},
+    "reminders-messages-retention": {
+        "task": "reminders.messages_retention_enforce",
+        "schedule": 24 * 3600.0,
+    },
+    # Finds due rows even if every nudge was lost.
+    "reminders-dispatch-sweep": {
+        "task": "reminders.dispatch_due_messages",
+        "schedule": 5.0,
+        "options": {"expires": 5.0},
+    },
+    # Resolves rows a dead worker left ``sending``.
+    "reminders-reconcile": {
+        "task": "reminders.reconcile_sending_messages",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
+    # Staff alerts whose task was lost or whose email failed.
+    "reminders-staff-alerts-sweep": {
+        "task": "reminders.send_unsent_staff_alerts",
+        "schedule": 120.0,
+        "options": {"expires": 120.0},
+    },
 }
+if not REDIS_URL:
+    # The SQLite broker keeps every delivered message; drop them once they are an hour old.
+    CELERY_BEAT_SCHEDULE["clinic-prune-embedded-broker"] = {
+        "task": "clinic.prune_embedded_broker",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    }
 
 # Email: alerts to staff (urgent aftercare replies, health changed before a visit). Printed to
 # the console in development; sent by SMTP when EMAIL_HOST is set.
 EMAIL_HOST = env_str("EMAIL_HOST", "")
-if TESTING:
-    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-elif EMAIL_HOST:
+if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
@@ -258,8 +292,13 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "alerts@localhost")
 
-# SMS
-SMS_BACKEND = env_str("SMS_BACKEND", "locmem" if TESTING else "console")
+# SMS: printed in development. A production server must say how it sends, so that it never
+# prints verification codes to a log instead of texting them.
+SMS_BACKEND = env_str("SMS_BACKEND", "console" if DEBUG else "")
+if not DEBUG and SMS_BACKEND in {"", "console"}:
+    raise ImproperlyConfigured(
+        "SMS_BACKEND must be set to twilio when DEBUG=0 (console prints codes to the log)"
+    )
 if SMS_BACKEND not in {"twilio", "console", "locmem"}:
     raise ImproperlyConfigured(
         f"SMS_BACKEND must be twilio, console or locmem, got {SMS_BACKEND!r}"
@@ -292,7 +331,14 @@ SLOT_HOLD_MINUTES = env_int("SLOT_HOLD_MINUTES", 10, minimum=1)
 # that the held slot is released (bookings.tentative_holds_release_due).
 CLEARANCE_MARGIN_HOURS = env_int("CLEARANCE_MARGIN_HOURS", 12, minimum=0)
 
+# /metrics: with a token, only requests carrying it; without one, only from this machine.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+# logfmt (key=value) lines by default; one JSON object per line for log shippers.
+LOG_FORMAT = env_str("LOG_FORMAT", "logfmt").lower()
+if LOG_FORMAT not in {"logfmt", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be logfmt or json, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -301,12 +347,19 @@ LOGGING = {
         "logfmt": {
             "()": "clinic.logging.LogfmtFormatter",
         },
+        # Extra fields become keys of the object, like logfmt's key=value pairs.
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger", "message": "msg"},
+            "timestamp": "ts",
+        },
     },
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
-            "formatter": "logfmt",
+            "formatter": LOG_FORMAT,
         }
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},

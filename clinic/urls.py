@@ -14,6 +14,7 @@ import workspace.api
 from clinic.api import api
 from clinic.health import healthz
 from clinic.http import favicon
+from clinic.metrics import metrics
 
 api.add_router("/", clinic.catalogue_api.router)
 api.add_router("/", bookings.api.router)
@@ -25,6 +26,7 @@ handler404 = "clinic.http.page_not_found"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     # Browsers and bookmarking tools ask for /favicon.ico whatever the page links to.
     path("favicon.ico", favicon),
     path("admin/", admin.site.urls),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -19,7 +20,8 @@ from django.conf import settings
 if TYPE_CHECKING:
     from redis.commands.core import Script
 
-# Reserve the next slot: returns microseconds to wait before sending.
+# Reserve the next slot: returns microseconds to wait before sending, and the slot itself
+# (microseconds on Redis's clock).
 _RESERVE_LUA = """
 local interval = tonumber(ARGV[1])
 local now_parts = redis.call('TIME')
@@ -27,7 +29,7 @@ local now = tonumber(now_parts[1]) * 1000000 + tonumber(now_parts[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
 redis.call('SET', KEYS[1], tat + interval, 'PX', math.ceil((tat + interval - now) / 1000) + 1000)
-return tat - now
+return {tat - now, tat}
 """
 
 # Slots are spaced a little wider than 1/rate: a request's network latency varies, so exact
@@ -40,12 +42,12 @@ class LocalBucket:
         self._lock = threading.Lock()
         self._tat: dict[str, float] = {}
 
-    def reserve(self, key: str, interval: float) -> float:
+    def reserve(self, key: str, interval: float) -> tuple[float, float]:
         with self._lock:
             now = time.monotonic()
             tat = max(self._tat.get(key, 0.0), now)
             self._tat[key] = tat + interval
-            return tat - now
+            return tat - now, tat
 
 
 _local_bucket = LocalBucket()
@@ -71,18 +73,32 @@ def reset_rate_limiter() -> None:
         _local_bucket = LocalBucket()
 
 
+@dataclass(frozen=True)
+class Reservation:
+    wait_seconds: float
+    # When the slot starts, in seconds on the bucket's clock (Redis TIME, or this process's
+    # monotonic clock): slots for one sender are never closer than 1.03/rate.
+    slot_at: float
+
+
+def rate_limit_reserve(*, sender_key: str, rate_per_second: float) -> Reservation:
+    """Reserve the next send slot for ``sender_key`` (shared by every worker through Redis)."""
+    interval = SAFETY_MARGIN / rate_per_second
+    key = f"aftercare:sms-rate:{sender_key}"
+    if settings.REDIS_URL:
+        wait, slot = _script()(keys=[key], args=[int(interval * 1_000_000)])
+        return Reservation(int(wait) / 1_000_000, int(slot) / 1_000_000)
+    wait, slot = _local_bucket.reserve(key, interval)
+    return Reservation(wait, slot)
+
+
 def rate_limit_wait(*, sender_key: str, rate_per_second: float | None = None) -> float:
     """Block until this process may send one more message for ``sender_key``. Returns the
     seconds waited. A rate of 0 means unthrottled."""
     rate = settings.SMS_RATE_PER_SECOND if rate_per_second is None else rate_per_second
     if not rate:
         return 0.0
-    interval = SAFETY_MARGIN / rate
-    key = f"aftercare:sms-rate:{sender_key}"
-    if settings.REDIS_URL:
-        wait = int(_script()(keys=[key], args=[int(interval * 1_000_000)])) / 1_000_000
-    else:
-        wait = _local_bucket.reserve(key, interval)
+    wait = rate_limit_reserve(sender_key=sender_key, rate_per_second=rate).wait_seconds
     if wait > 0:
         time.sleep(wait)
     return wait

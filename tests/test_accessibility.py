@@ -93,7 +93,7 @@ def _new_page(browser, width: int):
 
 @pytest.fixture
 def demo_clinic(live_server):
-    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    call_command("seed_demo", "--force", stdout=open(os.devnull, "w"))  # noqa: SIM115
     from clinic.models import Location
 
     return Location.objects.get(slug="soho")

@@ -46,7 +46,7 @@ def _schemathesis() -> str:
 @pytest.fixture
 def manager_token(transactional_db, settings) -> str:
     settings.API_DOCS_PUBLIC = True  # schemathesis reads the schema anonymously
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", "--force", verbosity=0)  # the test runner turns DEBUG off
     _, raw_token = api_token_create_for_username(username="manager", name="schemathesis")
     return raw_token
 

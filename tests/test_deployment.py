@@ -27,10 +27,8 @@ def test_app_services_wait_for_healthy_db_and_redis_and_share_the_environment():
     services = _compose()["services"]
     for name in ("web", "worker", "beat"):
         service = services[name]
-        assert service["depends_on"] == {
-            "db": {"condition": "service_healthy"},
-            "redis": {"condition": "service_healthy"},
-        }
+        assert service["depends_on"]["db"] == {"condition": "service_healthy"}
+        assert service["depends_on"]["redis"] == {"condition": "service_healthy"}
         env = service["environment"]
         assert env["DATABASE_URL"].startswith("postgres://")
         assert "@db:5432/" in env["DATABASE_URL"]
@@ -39,18 +37,43 @@ def test_app_services_wait_for_healthy_db_and_redis_and_share_the_environment():
         assert "SECRET_KEY" in env
 
 
-def test_web_migrates_then_runs_gunicorn_and_workers_run_celery():
+def _procfile() -> dict[str, str]:
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    return dict(
+        (part.strip() for part in line.split(":", 1))
+        for line in lines
+        if line.strip() and not line.startswith("#")
+    )
+
+
+def test_compose_runs_the_procfile_pieces_and_migrates_before_workers_start():
     services = _compose()["services"]
-    web_command = services["web"]["command"]
-    assert web_command.index("migrate") < web_command.index("gunicorn clinic.wsgi:application")
-    assert services["worker"]["command"][:4] == ["celery", "-A", "clinic", "worker"]
-    assert services["beat"]["command"][:4] == ["celery", "-A", "clinic", "beat"]
+    procfile = _procfile()
+    assert procfile == {"web": "bin/web", "worker": "bin/worker", "beat": "bin/beat"}
+    web_command = " ".join(services["web"]["command"])
+    assert web_command.index("bin/release") < web_command.index("bin/web")
+    assert services["worker"]["command"] == ["bin/worker"]
+    assert services["beat"]["command"] == ["bin/beat"]
+    # Migrations (in the web service's release step) before any new worker or beat.
+    for name in ("worker", "beat"):
+        assert services[name]["depends_on"]["web"] == {"condition": "service_healthy"}
+    assert "migrate" in (ROOT / "bin" / "release").read_text()
+    assert "gunicorn clinic.wsgi:application" in (ROOT / "bin" / "web").read_text()
 
 
 def test_dockerfile_installs_the_pinned_requirements():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "requirements.txt" in dockerfile
     assert "python:3.11" in dockerfile
+
+
+def test_dockerfile_collects_static_files_in_production_mode_and_runs_the_same_pieces():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    collect = next(line for line in dockerfile.split("RUN ") if "collectstatic" in line)
+    assert "DEBUG=0" in collect
+    assert "DEBUG=1" not in dockerfile
+    assert "bin/release" in dockerfile
+    assert "bin/supervise" in dockerfile
 
 
 def test_env_example_lists_every_variable_the_settings_read():

@@ -170,6 +170,7 @@ def _recall(world: World) -> dict[str, str]:
 PATH_PARAMETERS: dict[str, Callable[[World], dict[str, str]]] = {
     "": _no_parameters,
     "healthz": _no_parameters,
+    "metrics": _no_parameters,
     # public booking site and manage links
     "book/": _no_parameters,
     "book/details/": _no_parameters,

@@ -285,5 +285,7 @@ def test_compose_passes_the_trusted_proxy_count_and_runs_gunicorn_with_the_scrub
     web = compose["services"]["web"]
 
     assert web["environment"]["TRUSTED_PROXY_COUNT"] == "${TRUSTED_PROXY_COUNT:-0}"
-    assert "python:clinic.gunicorn_conf" in web["command"]
+    # The web service runs bin/web, which is gunicorn with clinic.gunicorn_conf.
+    assert "bin/web" in " ".join(web["command"])
+    assert "python:clinic.gunicorn_conf" in (ROOT / "bin" / "web").read_text()
     assert "TRUSTED_PROXY_COUNT" in (ROOT / "README.md").read_text()

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from bookings.models import Appointment, Client
@@ -22,6 +22,12 @@ MODELS = (
     Appointment,
     get_user_model(),
 )
+
+
+@pytest.fixture(autouse=True)
+def _development_mode(settings):  # noqa: PT004
+    """seed_demo runs in development (the test runner turns DEBUG off)."""
+    settings.DEBUG = True
 
 
 def _counts() -> dict[str, int]:
@@ -88,6 +94,17 @@ def test_seed_demo_works_whatever_the_day_of_the_week(weekday_offset):
     with time_machine.travel(moment, tick=False):
         call_command("seed_demo")
     assert Appointment.objects.filter(status="pending_clearance").count() == 1
+
+
+@pytest.mark.django_db
+def test_seed_demo_refuses_to_run_in_production_unless_forced(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG=1"):
+        call_command("seed_demo")
+    assert get_user_model().objects.count() == 0
+
+    call_command("seed_demo", "--force", "--no-appointments")
+    assert get_user_model().objects.filter(username="manager").exists()
 
 
 def test_demo_consultations_take_a_room_and_show_in_the_rooms_view(db):

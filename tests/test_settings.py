@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import time
@@ -90,11 +91,26 @@ def test_lists_and_time_ranges():
         env_time_range("QUIET_HOURS", "21:00-08:00", environ={"QUIET_HOURS": "late"})
 
 
-def _import_settings(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    code = (
-        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='clinic.settings'; django.setup()"
-    )
-    base = {"PATH": "/usr/bin:/bin", "AFTERCARE_VAR_DIR": "/tmp/aftercare-settings-test"}
+DEVELOPMENT = {"DEBUG": "1", "SECRET_KEY": "d" * 20 + "Dev7!x" * 6}
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "k" * 20 + "Z9x!q" * 8,
+    "ALLOWED_HOSTS": "clinic.example",
+    "SMS_BACKEND": "twilio",
+    "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+    "TWILIO_AUTH_TOKEN": "token",
+    "TWILIO_FROM_NUMBER": "+447700900001",
+}
+
+
+def _import_settings(
+    env: dict[str, str], code: str = "import django; django.setup()"
+) -> subprocess.CompletedProcess[str]:
+    base = {
+        "PATH": "/usr/bin:/bin",
+        "AFTERCARE_VAR_DIR": "/tmp/aftercare-settings-test",
+        "DJANGO_SETTINGS_MODULE": "clinic.settings",
+    }
     return subprocess.run(
         [sys.executable, "-c", code],
         env={**base, **env},
@@ -102,6 +118,19 @@ def _import_settings(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         text=True,
         check=False,
     )
+
+
+def test_debug_is_off_unless_set_so_a_bare_environment_needs_a_secret_key():
+    result = _import_settings({})
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG=0" in result.stderr
+
+
+def test_development_mode_has_no_built_in_secret_key_either():
+    result = _import_settings({"DEBUG": "1"})
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+    assert "var/secret-key" in result.stderr
 
 
 def test_production_mode_refuses_to_start_without_secret_key():
@@ -117,25 +146,62 @@ def test_production_mode_refuses_an_insecure_secret_key():
 
 
 def test_production_mode_starts_with_a_strong_secret_key():
-    result = _import_settings(
-        {"DEBUG": "0", "SECRET_KEY": "k" * 20 + "Z9x!q" * 8, "ALLOWED_HOSTS": "clinic.example"}
-    )
+    result = _import_settings(PRODUCTION)
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.parametrize("backend", [None, "console"], ids=["unset", "console"])
+def test_production_mode_refuses_to_print_sms_to_the_log(backend):
+    env = {key: value for key, value in PRODUCTION.items() if key != "SMS_BACKEND"}
+    if backend:
+        env["SMS_BACKEND"] = backend
+    result = _import_settings(env)
+    assert result.returncode != 0
+    assert "SMS_BACKEND must be set to twilio when DEBUG=0" in result.stderr
+
+
 def test_twilio_backend_requires_credentials():
-    result = _import_settings({"SMS_BACKEND": "twilio"})
+    result = _import_settings({**DEVELOPMENT, "SMS_BACKEND": "twilio"})
     assert result.returncode != 0
     assert "TWILIO_ACCOUNT_SID must be set" in result.stderr
 
 
+def test_importing_settings_creates_no_files_or_folders(tmp_path):
+    var_dir = tmp_path / "not-yet"
+    result = _import_settings(
+        {**DEVELOPMENT, "AFTERCARE_VAR_DIR": str(var_dir)}, code="import clinic.settings"
+    )
+    assert result.returncode == 0, result.stderr
+    assert not var_dir.exists()
+
+
+def test_the_whole_beat_schedule_is_in_settings_and_names_registered_tasks():
+    from clinic.celery import app
+
+    # Read by a process that only imports the settings: no app may add entries later.
+    result = _import_settings(
+        DEVELOPMENT,
+        code="import json, clinic.settings as s; print(json.dumps(s.CELERY_BEAT_SCHEDULE))",
+    )
+    assert result.returncode == 0, result.stderr
+    schedule = json.loads(result.stdout)
+    app.loader.import_default_modules()
+    assert {entry["task"] for entry in schedule.values()} <= set(app.tasks)
+    assert {
+        "bookings.release_expired_holds",
+        "bookings.tentative_holds_release_due",
+        "bookings.verifications_delete_old",
+        "bookings.retention_enforce",
+        "reminders.messages_retention_enforce",
+        "reminders.dispatch_due_messages",
+        "reminders.reconcile_sending_messages",
+        "reminders.send_unsent_staff_alerts",
+        "clinic.prune_embedded_broker",  # without REDIS_URL: the SQLite broker keeps messages
+    } == {entry["task"] for entry in schedule.values()}
+
+
 def test_deploy_checks_pass_in_production_settings():
-    env = {
-        "DEBUG": "0",
-        "SECRET_KEY": "p" * 20 + "Q7w#e" * 8,
-        "ALLOWED_HOSTS": "clinic.example",
-        "PUBLIC_BASE_URL": "https://clinic.example",
-    }
+    env = {**PRODUCTION, "PUBLIC_BASE_URL": "https://clinic.example"}
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         env={"PATH": "/usr/bin:/bin", "AFTERCARE_VAR_DIR": "/tmp/aftercare-settings-test", **env},
@@ -156,7 +222,12 @@ def _photo_storage_in(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
     return subprocess.run(
         [sys.executable, "-c", code],
-        env={"PATH": "/usr/bin:/bin", "AFTERCARE_VAR_DIR": "/tmp/aftercare-settings-test", **env},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "AFTERCARE_VAR_DIR": "/tmp/aftercare-settings-test",
+            **DEVELOPMENT,
+            **env,
+        },
         capture_output=True,
         text=True,
         check=False,
@@ -180,6 +251,6 @@ def test_photos_are_local_files_by_default_and_a_private_s3_bucket_when_asked():
     [({"PHOTO_STORAGE": "s3"}, "PHOTO_S3_BUCKET"), ({"PHOTO_STORAGE": "ftp"}, "PHOTO_STORAGE")],
 )
 def test_a_bad_photo_storage_setting_stops_start_up_naming_the_variable(env, named):
-    result = _import_settings(env)
+    result = _import_settings({**DEVELOPMENT, **env})
     assert result.returncode != 0
     assert named in result.stderr

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from bookings import eligibility, policy, signals
 from bookings.availability import Slot, nearest_free_slots, slot_at
+from bookings.metrics import counts_booking_outcomes
 from bookings.models import ACTIVE_STATUSES, Appointment, Client
 from bookings.services.transitions import (
     SIGNAL_FOR_STATUS,
@@ -454,6 +455,7 @@ def appointment_hold(
     return hold
 
 
+@counts_booking_outcomes
 def appointment_book(
     *,
     client: Client,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,6 +45,13 @@ class LookupResult:
     found: bool
     sid: str | None = None
     status: str | None = None
+
+
+def new_sid(prefix: str) -> str:
+    """A 34-character message id like Twilio's (``SM`` + 32 hex digits), random rather than
+    counted so that ids from several processes, or from before a restart, never collide on the
+    outbox's unique ``provider_sid``."""
+    return f"{prefix}{uuid.uuid4().hex}"
 
 
 class SmsBackend:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.utils import timezone
 
-from reminders.backends.base import LookupResult, SendResult, SmsBackend, SmsError
+from reminders.backends.base import LookupResult, SendResult, SmsBackend, SmsError, new_sid
 
 
 @dataclass
@@ -25,7 +24,6 @@ outbox: list[SentSms] = []
 # Queue of SmsError to raise on the next sends; an error with ``maybe_accepted`` is raised
 # AFTER the message is recorded, like a provider that accepted but whose answer was lost.
 faults: list[SmsError] = []
-_counter = itertools.count(1)
 _lock = threading.Lock()
 
 
@@ -43,7 +41,7 @@ class LocmemBackend(SmsBackend):
             fault = faults.pop(0) if faults else None
             if fault is not None and not fault.maybe_accepted:
                 raise fault
-            sid = f"SMlocmem{next(_counter):024d}"
+            sid = new_sid("SM")
             outbox.append(SentSms(sid=sid, to=to, body=body, message_id=message_id))
         if fault is not None:
             raise fault

@@ -23,6 +23,7 @@ from reminders.dispatch.claim import (
     claim_lease,
     messages_claim_due,
 )
+from reminders.metrics import sms_accepted, sms_not_accepted
 from reminders.models import Message, ReminderRule
 from reminders.ratelimit import rate_limit_wait
 from reminders.services.outbox import client_opt_out
@@ -87,8 +88,10 @@ def message_send_claimed(
     except Exception:
         # An unexpected bug after the request may have gone out: treat like a lost answer.
         logger.exception("unexpected error while sending", extra={"message_id": message.pk})
+        sms_not_accepted(outcome="uncertain", error_code=None)
         report.uncertain += 1
         return
+    sms_accepted(due_at=message.due_at, now=timezone.now())
     outcome = _Accepted(message.pk, result.sid, result.status)
     report.sent += 1
     report.message_ids.append(message.pk)
@@ -162,6 +165,7 @@ def _record_failure(*, message: Message, error: SmsError, report: DispatchReport
             extra={"message_id": message.pk, "error": str(error)},
         )
         sending.update(status_reason=f"Outcome unknown ({error}); checking with the provider")
+        sms_not_accepted(outcome="uncertain", error_code=error.code)
         report.uncertain += 1
         return
     if error.permanent:
@@ -172,6 +176,7 @@ def _record_failure(*, message: Message, error: SmsError, report: DispatchReport
             lease_expires_at=None,
             updated_at=now,
         )
+        sms_not_accepted(outcome="failed", error_code=error.code)
         report.failed += 1
         if is_opt_out(error.code) and message.client is not None:
             client_opt_out(client=message.client, method="carrier_21610", now=now)
@@ -184,6 +189,7 @@ def _record_failure(*, message: Message, error: SmsError, report: DispatchReport
             lease_expires_at=None,
             updated_at=now,
         )
+        sms_not_accepted(outcome="failed", error_code=error.code)
         report.failed += 1
         return
     delay = _backoff_seconds(message.attempts, error.retry_after)
@@ -195,6 +201,7 @@ def _record_failure(*, message: Message, error: SmsError, report: DispatchReport
         lease_expires_at=None,
         updated_at=now,
     )
+    sms_not_accepted(outcome="retrying", error_code=error.code)
     report.retrying += 1
 
 

@@ -11,6 +11,10 @@ StatusCallback, and can be told to misbehave:
 every accepted message (with ``received_at``, for counting duplicates and rates);
 ``POST /_fake/reset`` forgets everything. ``deliver_inbound(url, from_, to, body)`` plays a
 client's incoming SMS: a signed webhook POST to ``url``, as Twilio makes it, returning the TwiML.
+
+Tests that need "a worker is mid-batch" call ``hold_after(n)``: the first ``n`` create
+requests are answered, every later one waits (counted in ``held``) until ``release()``. A test
+then gates on ``held`` instead of racing the clock.
 """
 
 from __future__ import annotations
@@ -83,6 +87,13 @@ class FakeTwilio:
         self.accepted: list[dict] = []
         self.faults: list[str] = []
         self.requests_seen = 0
+        # Holding: create requests after the first ``_hold_after`` wait for ``_released``.
+        self._hold_after: int | None = None
+        self._admitted = 0
+        self._released = threading.Event()
+        self._released.set()
+        self._held_changed = threading.Condition(self.lock)
+        self.held = 0
         self._callback_queue: queue.Queue = queue.Queue()
         fake = self
 
@@ -106,6 +117,7 @@ class FakeTwilio:
         return self
 
     def stop(self) -> None:
+        self.release()
         self.httpd.shutdown()
         self.httpd.server_close()
         self._callback_queue.put(None)
@@ -117,6 +129,45 @@ class FakeTwilio:
             self.faults.clear()
             self.latency_ms = 0
             self.requests_seen = 0
+            self._hold_after = None
+            self._admitted = 0
+        self._released.set()
+
+    def hold_after(self, count: int) -> None:
+        """Answer the next ``count`` create requests; hold every later one until release()."""
+        with self.lock:
+            self._hold_after = count
+            self._admitted = 0
+            self._released.clear()
+
+    def release(self) -> None:
+        """Let held requests (and every later one) through."""
+        with self.lock:
+            self._hold_after = None
+        self._released.set()
+
+    def wait_until_held(self, count: int, *, timeout: float = 60) -> None:
+        """Block until ``count`` requests are being held (an event, not a guess at timing)."""
+        with self._held_changed:
+            if not self._held_changed.wait_for(lambda: self.held >= count, timeout=timeout):
+                raise AssertionError(f"only {self.held} of {count} requests arrived to be held")
+
+    def _wait_if_held(self) -> None:
+        with self.lock:
+            if self._hold_after is None:
+                return
+            self._admitted += 1
+            if self._admitted <= self._hold_after:
+                return
+            self.held += 1
+            self._held_changed.notify_all()
+        try:
+            # Bounded so a forgotten release cannot hang a test run.
+            self._released.wait(timeout=300)
+        finally:
+            with self.lock:
+                self.held -= 1
+                self._held_changed.notify_all()
 
     def inject(self, *faults: str, latency_ms: int | None = None) -> None:
         with self.lock:
@@ -384,6 +435,8 @@ class _Handler(BaseHTTPRequestHandler):
         params = {key: values[0] for key, values in parse_qs(raw.decode()).items()}
         with fake.lock:
             fake.requests_seen += 1
+        fake._wait_if_held()
+        with fake.lock:
             fault = fake.faults.pop(0) if fake.faults else None
             latency = fake.latency_ms
         if latency:

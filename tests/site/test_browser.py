@@ -132,8 +132,13 @@ def received_code(phone: str) -> str:
 
 def choose_day_and_first_time(page, location, days_ahead: int, shoot, label: str) -> None:
     day = local_today(location) + timedelta(days=days_ahead)
+    day_link = page.locator(f'a.day[href*="day={day.isoformat()}"]')
+    # Mark the picker page itself, once htmx has run on it: a click that only started the
+    # navigation here would mark the page being left (a loaded machine makes that likely).
+    day_link.wait_for()
+    page.wait_for_load_state("load")
     page.evaluate("window.stillSamePage = true")
-    page.locator(f'a.day[href*="day={day.isoformat()}"]').click()
+    day_link.click()
     page.wait_for_selector(f'a.day[aria-current="date"][href*="day={day.isoformat()}"]')
     # HTMX swapped the picker in place: no full reload, and the address follows the day.
     assert page.evaluate("window.stillSamePage === true")
@@ -333,7 +338,10 @@ def test_a_client_reschedules_and_cancels_from_the_manage_link(
     shoot(page, "manage")
     page.get_by_role("link", name="Change time").click()
     page.wait_for_selector("text=Change your time")
-    assert "different from your device" in page.locator(".tz-note").inner_text()
+    from playwright.sync_api import expect
+
+    # picker.js is deferred: it rewrites the note after the page has parsed, so wait for it.
+    expect(page.locator(".tz-note")).to_contain_text("different from your device")
     shoot(page, "reschedule")
     choose_day_and_first_time(page, location, 4, shoot, "reschedule")
     page.wait_for_selector("text=your booking has moved")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import time
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from bookings.demo import seed_demo_bookings
@@ -69,9 +70,23 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-appointments", action="store_true", help="Catalogue and staff only"
         )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Seed even with DEBUG off (creates staff with a published password)",
+        )
+
+    def handle(self, *args, no_appointments: bool = False, force: bool = False, **options) -> None:
+        # The demo staff share a password printed in the README: never in production by accident.
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "seed_demo creates staff accounts with a published password; it only runs with "
+                "DEBUG=1 (or --force)"
+            )
+        self._seed(no_appointments=no_appointments)
 
     @transaction.atomic
-    def handle(self, *args, no_appointments: bool = False, **options) -> None:
+    def _seed(self, *, no_appointments: bool) -> None:
         location, _ = Location.objects.get_or_create(
             slug="soho",
             defaults={

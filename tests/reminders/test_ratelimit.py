@@ -1,0 +1,54 @@
+"""The shared SMS rate limit: slots for one sender are never closer than 1.03/rate, whoever
+reserves them. Checked on the slots themselves (exact arithmetic), not on arrival times."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from reminders.ratelimit import SAFETY_MARGIN, rate_limit_reserve
+
+RATE = 10
+CALLERS = 4
+EACH = 15
+
+
+def _slots_reserved_at_once() -> list[float]:
+    sender = f"test-{uuid.uuid4().hex}"
+    everyone_ready = threading.Barrier(CALLERS, timeout=30)
+
+    def caller(_: int) -> list[float]:
+        everyone_ready.wait()
+        return [
+            rate_limit_reserve(sender_key=sender, rate_per_second=RATE).slot_at for _ in range(EACH)
+        ]
+
+    with ThreadPoolExecutor(max_workers=CALLERS) as pool:
+        return sorted(slot for slots in pool.map(caller, range(CALLERS)) for slot in slots)
+
+
+def _assert_spaced(slots: list[float]) -> None:
+    assert len(slots) == CALLERS * EACH
+    gaps = [later - earlier for earlier, later in zip(slots, slots[1:], strict=False)]
+    # Microsecond rounding on Redis's side; otherwise exactly one interval or more.
+    assert min(gaps) >= SAFETY_MARGIN / RATE - 2e-6
+    # So no 1-second window holds more than RATE slots.
+    assert (
+        max(sum(1 for other in slots[i:] if other < start + 1.0) for i, start in enumerate(slots))
+        <= RATE
+    )
+
+
+def test_slots_from_concurrent_callers_in_one_process_are_spaced():
+    _assert_spaced(_slots_reserved_at_once())
+
+
+@pytest.mark.integration
+def test_slots_from_concurrent_callers_sharing_redis_are_spaced(settings):
+    from reminders.ratelimit import reset_rate_limiter
+
+    reset_rate_limiter()  # the Redis script for this test's REDIS_URL
+    _assert_spaced(_slots_reserved_at_once())
