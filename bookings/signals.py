@@ -49,5 +49,9 @@ consultation_outcome_recorded = Signal()
 # the export; ``client_erasing`` (client=) anonymises their rows in the erasing transaction.
 client_data_collect = Signal()
 client_erasing = Signal()
+# The retention period of an erased client's clinical records ended (client=): receivers delete
+# the clinical content they hold, inside the retention job's transaction, and return how many
+# records they purged (an int).
+client_clinical_purging = Signal()
 # The client asked online for a copy of their data: client=, request_id= (managers are alerted).
 client_data_requested = Signal()

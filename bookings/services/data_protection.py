@@ -11,7 +11,8 @@ retention rule for what bookings keeps.
   be kept for ``CLINICAL_RECORD_RETENTION_DAYS``; after that the retention job purges the
   clinical content too.
 * **Retention** (nightly): verifications past their rate-limit window are deleted, and erased
-  clients' clinical records past the retention period are purged.
+  clients' clinical records past the retention period are purged (other apps purge theirs on
+  ``client_clinical_purging``).
 """
 
 from __future__ import annotations
@@ -260,11 +261,13 @@ def retention_enforce(*, now: datetime | None = None) -> dict[str, int]:
     """The nightly retention job for bookings: delete verifications past their window, expired
     sessions (each visitor's booking in progress and phone proof; a hold flood leaves many),
     and purge the clinical content of clients erased more than
-    ``CLINICAL_RECORD_RETENTION_DAYS`` ago. Returns counts. Idempotent."""
+    ``CLINICAL_RECORD_RETENTION_DAYS`` ago: consultation answers here, and whatever other apps
+    hold (treatment records and photos, through ``client_clinical_purging``). Returns counts.
+    Idempotent."""
     now = now or timezone.now()
     sessions, _ = Session.objects.filter(expire_date__lt=now).delete()
     cutoff = now - timedelta(days=settings.CLINICAL_RECORD_RETENTION_DAYS)
-    purged = 0
+    purged = records_purged = 0
     for client in Client.objects.filter(erased_at__lte=cutoff):
         with transaction.atomic():
             consultations = Consultation.objects.filter(client=client).exclude(
@@ -274,8 +277,15 @@ def retention_enforce(*, now: datetime | None = None) -> dict[str, int]:
                 answers=[], screening_flags=[], contraindications=[], notes=""
             )
             HealthRecheck.objects.filter(appointment__client=client).delete()
-            if count:
+            records = 0
+            for _receiver, result in signals.client_clinical_purging.send(
+                sender=Client, client=client
+            ):
+                if isinstance(result, int):
+                    records += result
+            if count or records:
                 purged += count
+                records_purged += records
                 _record(
                     kind=Kind.CLINICAL_PURGED,
                     client=client,
@@ -287,4 +297,5 @@ def retention_enforce(*, now: datetime | None = None) -> dict[str, int]:
         "verifications_deleted": verifications_delete_old(now=now),
         "sessions_deleted": sessions,
         "consultations_purged": purged,
+        "treatment_records_purged": records_purged,
     }
