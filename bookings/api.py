@@ -24,8 +24,10 @@ from bookings.models import Appointment
 from bookings.selectors import booking as selectors
 from bookings.services.verification import verification_mark_used, verification_token_redeem
 from bookings.tokens import manage_token_for
+from clinic.api import ErrorOut
 from clinic.errors import ApplicationError, ValidationFailed
 from clinic.models import Location, Service
+from clinic.parsing import ApiDate, AwareApiDatetime, Id
 from clinic.roles import Actor
 
 router = Router(tags=["bookings"])
@@ -52,25 +54,25 @@ class AvailabilityOut(Schema):
 
 
 class AvailabilityQuery(Schema):
-    service: int
-    location: int
-    from_date: date = Field(..., alias="from")
-    to_date: date = Field(..., alias="to")
-    practitioner: int | None = None
+    service: Id
+    location: Id
+    from_date: ApiDate = Field(..., alias="from", examples=["2026-12-01"])
+    to_date: ApiDate = Field(..., alias="to", examples=["2026-12-07"])
+    practitioner: Id | None = None
 
 
 class ClientIn(Schema):
-    first_name: str = Field(..., min_length=1, max_length=80)
-    last_name: str = Field("", max_length=80)
-    phone: str = Field(..., min_length=1, max_length=32)
-    email: str = Field("", max_length=254)
+    first_name: str = Field(..., min_length=1, max_length=80, examples=["Maya"])
+    last_name: str = Field("", max_length=80, examples=["Okafor"])
+    phone: str = Field(..., min_length=1, max_length=32, examples=["+447911123456"])
+    email: str = Field("", max_length=254, examples=["maya@example.com"])
 
 
 class BookingIn(Schema):
-    service: int
-    location: int
-    start: datetime
-    practitioner: int | None = None
+    service: Id
+    location: Id
+    start: AwareApiDatetime = Field(..., examples=["2026-12-02T10:00:00+00:00"])
+    practitioner: Id | None = None
     client: ClientIn
     sms_consent: bool = False
     consent_wording: str = Field("", max_length=1000)
@@ -81,6 +83,22 @@ class BookingIn(Schema):
             "the call is authenticated as staff (session or Bearer API token)."
         ),
     )
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "service": 1,
+                    "location": 1,
+                    "start": "2026-12-02T10:00:00+00:00",
+                    "client": {"first_name": "Maya", "last_name": "Okafor", "phone": "07911123456"},
+                    "sms_consent": True,
+                    "consent_wording": "Texts about my booking and aftercare",
+                    "verification_token": "from POST /verifications/{id}/check",
+                }
+            ]
+        }
+    }
 
 
 class AppointmentOut(Schema):
@@ -103,20 +121,13 @@ class BookingOut(Schema):
     manage_url: str
 
 
-class ErrorOut(Schema):
-    error: str
-    message: str
-    field: str | None = None
-    alternatives: list[str] | None = None
-
-
 class RescheduleIn(Schema):
-    start: datetime
-    practitioner: int | None = None
+    start: AwareApiDatetime = Field(..., examples=["2026-12-03T14:30:00+00:00"])
+    practitioner: Id | None = None
 
 
 class CancelIn(Schema):
-    reason: str = Field("", max_length=300)
+    reason: str = Field("", max_length=300, examples=["Something came up at work"])
 
 
 def appointment_out(appointment: Appointment) -> AppointmentOut:
@@ -200,9 +211,33 @@ def _staff_caller(request: HttpRequest) -> Actor:
         return None
 
 
+def _manage_token_links(status: int) -> dict:
+    """OpenAPI links from an answer carrying ``manage_token`` to what the token opens (used by
+    clients that follow links, and by schemathesis' stateful run)."""
+    token = {"token": "$response.body#/manage_token"}
+    operations = {
+        "GetBooking": "bookings_api_get_booking",
+        "CancelBooking": "bookings_api_cancel_booking",
+        "RescheduleBooking": "bookings_api_reschedule_booking",
+        "GetScreening": "bookings_screening_api_get_questionnaire",
+        "SubmitScreening": "bookings_screening_api_post_screening",
+    }
+    return {
+        "responses": {
+            str(status): {
+                "links": {
+                    name: {"operationId": operation_id, "parameters": token}
+                    for name, operation_id in operations.items()
+                }
+            }
+        }
+    }
+
+
 @router.post(
     "/bookings",
     response={201: BookingOut, 401: ErrorOut, 409: ErrorOut, 410: ErrorOut, 422: ErrorOut},
+    openapi_extra=_manage_token_links(201),
 )
 def create_booking(request: HttpRequest, payload: BookingIn) -> Status:
     """Book a slot for a client. 409 `slot_taken` comes with `alternatives`; eligibility refusals
@@ -287,6 +322,7 @@ def cancel_booking(request: HttpRequest, token: str, payload: CancelIn) -> Appoi
 @router.post(
     "/bookings/{token}/reschedule",
     response={200: BookingOut, 404: ErrorOut, 409: ErrorOut, 410: ErrorOut, 422: ErrorOut},
+    openapi_extra=_manage_token_links(200),
 )
 def reschedule_booking(request: HttpRequest, token: str, payload: RescheduleIn) -> BookingOut:
     """Move the booking; the answer carries a fresh manage token for the new time."""

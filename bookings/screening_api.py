@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from bookings.selectors.consultations import screening_questions_active
 from bookings.services.consultations import (
@@ -16,6 +16,7 @@ from bookings.services.consultations import (
     consultation_submit_screening,
 )
 from bookings.tokens import appointment_id_from_manage_token
+from clinic.api import ErrorOut
 
 router = Router(tags=["screening"])
 
@@ -35,7 +36,11 @@ class QuestionnaireOut(Schema):
 
 
 class ScreeningIn(Schema):
-    answers: dict[str, str | None]
+    answers: dict[str, str | None] = Field(
+        ...,
+        description="Answers by question key: `yes`/`no`, a choice, free text or a date.",
+        examples=[{"pregnant": "no", "accutane_last_6_months": "no"}],
+    )
 
 
 class ScreeningSubmittedOut(Schema):
@@ -44,7 +49,10 @@ class ScreeningSubmittedOut(Schema):
     may_not_be_suitable: bool
 
 
-@router.get("/bookings/{token}/screening", response=QuestionnaireOut)
+@router.get(
+    "/bookings/{token}/screening",
+    response={200: QuestionnaireOut, 404: ErrorOut, 410: ErrorOut},
+)
 def get_questionnaire(request: HttpRequest, token: str) -> dict:
     """The questions to answer before the consultation (answers are never sent back)."""
     consultation = consultation_for_screening(
@@ -56,7 +64,16 @@ def get_questionnaire(request: HttpRequest, token: str) -> dict:
     }
 
 
-@router.post("/bookings/{token}/screening", response=ScreeningSubmittedOut)
+@router.post(
+    "/bookings/{token}/screening",
+    response={
+        200: ScreeningSubmittedOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        410: ErrorOut,
+        422: ErrorOut,
+    },
+)
 def post_screening(request: HttpRequest, token: str, payload: ScreeningIn) -> dict:
     """Submit (or replace, until the consultation) the answers. 422 names the question key."""
     consultation = consultation_for_screening(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from bookings.services.verification import (
     TOKEN_LIFETIME,
@@ -13,24 +13,18 @@ from bookings.services.verification import (
     verification_requester_for,
     verification_start,
 )
+from clinic.api import ErrorOut
 from clinic.errors import NotFound
 from clinic.http import client_ip
 from clinic.models import Location
+from clinic.parsing import Id
 
 router = Router(tags=["verification"])
 
 
-class ErrorOut(Schema):
-    error: str
-    message: str
-    field: str | None = None
-    retry_after: int | None = None
-    attempts_left: int | None = None
-
-
 class VerificationIn(Schema):
-    phone: str
-    location: int | None = None
+    phone: str = Field(..., max_length=32, examples=["+447911123456"])
+    location: Id | None = Field(None, examples=[1])
 
 
 class VerificationOut(Schema):
@@ -41,7 +35,7 @@ class VerificationOut(Schema):
 
 
 class CheckIn(Schema):
-    code: str
+    code: str = Field(..., max_length=12, examples=["123456"])
 
 
 class CheckOut(Schema):

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from clinic import selectors
+from clinic.parsing import Id
 
 router = Router(tags=["catalogue"])
 
@@ -53,7 +54,7 @@ def list_locations(request: HttpRequest) -> list:
 
 
 @router.get("/practitioners", response=list[PractitionerOut])
-def list_practitioners(request: HttpRequest, location: int | None = None) -> list:
+def list_practitioners(request: HttpRequest, location: Id | None = None) -> list:
     return [
         PractitionerOut(
             id=practitioner.id,

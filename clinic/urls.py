@@ -20,6 +20,8 @@ api.add_router("/", bookings.screening_api.router)
 api.add_router("/staff/", workspace.api.router)
 api.add_router("/", bookings.verification_api.router)
 
+handler404 = "clinic.http.page_not_found"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),

@@ -16,7 +16,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
+from clinic.parsing import MAX_INTEGER, id_or_none, whole_number_or_none
 from reminders import services
+from reminders.models import InboundMessage
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +29,13 @@ def _signature_is_valid(request: HttpRequest) -> bool:
         return False
     url = f"{settings.PUBLIC_BASE_URL}{request.get_full_path()}"
     return RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, request.POST, signature)
+
+
+def _fits(value: str, field: str) -> bool:
+    """Whether a value Twilio sent fits the column it is stored in (a signed request from a
+    misconfigured sender must be a 400, not a database error)."""
+    max_length = getattr(InboundMessage._meta.get_field(field), "max_length", None) or 0
+    return len(value) <= max_length
 
 
 def _twiml(reply: str) -> HttpResponse:
@@ -47,13 +56,12 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
     status = request.POST.get("MessageStatus") or request.POST.get("SmsStatus") or ""
     if not sid or not status:
         return HttpResponse(status=400)
-    error_code = request.POST.get("ErrorCode") or None
-    message_id = request.GET.get("m")
     services.message_apply_provider_status(
         provider_sid=sid,
         provider_status=status,
-        error_code=int(error_code) if error_code and error_code.isdigit() else None,
-        message_id=int(message_id) if message_id and message_id.isdigit() else None,
+        # Twilio's error codes are small positive numbers; anything else is not one.
+        error_code=whole_number_or_none(request.POST.get("ErrorCode"), maximum=MAX_INTEGER),
+        message_id=id_or_none(request.GET.get("m")),
     )
     return HttpResponse(status=204)
 
@@ -65,12 +73,15 @@ def twilio_inbound(request: HttpRequest) -> HttpResponse:
         logger.warning("inbound webhook with a bad signature")
         return HttpResponseForbidden("invalid signature")
     sid = request.POST.get("MessageSid") or request.POST.get("SmsSid") or ""
-    if not sid:
-        return HttpResponse(status=400)
+    from_number, to_number = request.POST.get("From", ""), request.POST.get("To", "")
+    if not sid or not _fits(sid, "provider_sid"):
+        return HttpResponse("MessageSid is missing or too long", status=400)
+    if not _fits(from_number, "from_number") or not _fits(to_number, "to_number"):
+        return HttpResponse("From or To is not a phone number", status=400)
     result = services.inbound_receive(
         provider_sid=sid,
-        from_number=request.POST.get("From", ""),
-        to_number=request.POST.get("To", ""),
+        from_number=from_number,
+        to_number=to_number,
         body=request.POST.get("Body", ""),
     )
     return _twiml(result.reply)

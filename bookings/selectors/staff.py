@@ -7,6 +7,7 @@ notes are not read here at all (the consultation selectors own those, with their
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -18,6 +19,7 @@ from bookings.courses import CourseProgress, courses_progress
 from bookings.models import Appointment, AppointmentEvent, Client, Consultation
 from clinic import roles
 from clinic.errors import NotFound
+from clinic.parsing import search_terms
 from clinic.roles import Actor
 
 SEARCH_LIMIT = 20
@@ -91,13 +93,14 @@ def clients_search(*, actor: Actor, query: str) -> list[Client]:
     Phone matching compares digits only, so "07700 900123" finds +447700900123.
     Raises PermissionDenied for non-staff."""
     roles.require_role(actor, *roles.ALL_ROLES)
-    query = query.strip()
-    if len(query) < 2:
+    # Bounded in characters and words: a pasted essay must not become a huge SQL expression.
+    words = search_terms(query)
+    if len(" ".join(words)) < 2:
         return []
     condition = Q()
-    for word in query.split():
+    for word in words:
         condition &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
-    digits = "".join(character for character in query if character.isdigit())
+    digits = "".join(character for character in " ".join(words) if character in string.digits)
     if len(digits) >= 4:
         # A national number starts with 0 where E.164 has the country code: match the rest.
         condition |= Q(phone__contains=digits.lstrip("0"))

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from django.db import models
+
 from bookings import access, policy
 from bookings.models import Appointment, Client
 from bookings.services.appointments import appointment_book, appointment_reschedule
@@ -27,12 +29,24 @@ from clinic.errors import ValidationFailed
 from clinic.models import Location, Practitioner, Room, Service
 from clinic.roles import Actor
 
+
+class StaffAction(models.TextChoices):
+    """The desk's status actions: the staff API's ``action`` enum. The same values as
+    ``policy.Action`` (moving and changing online have endpoints of their own)."""
+
+    CONFIRM = "confirm", "Confirm"
+    ARRIVE = "arrived", "Arrived"
+    COMPLETE = "completed", "Completed"
+    NO_SHOW = "no_show", "No-show"
+    CANCEL = "cancel", "Cancel"
+
+
 STAFF_ACTIONS: dict[str, Callable[..., Appointment]] = {
-    policy.Action.CONFIRM: appointment_confirm,
-    policy.Action.ARRIVE: appointment_mark_arrived,
-    policy.Action.COMPLETE: appointment_complete,
-    policy.Action.NO_SHOW: appointment_mark_no_show,
-    policy.Action.CANCEL: appointment_cancel,
+    StaffAction.CONFIRM: appointment_confirm,
+    StaffAction.ARRIVE: appointment_mark_arrived,
+    StaffAction.COMPLETE: appointment_complete,
+    StaffAction.NO_SHOW: appointment_mark_no_show,
+    StaffAction.CANCEL: appointment_cancel,
 }
 
 

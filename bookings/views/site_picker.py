@@ -15,6 +15,7 @@ from django.utils import timezone
 from bookings.availability import Slot, days_with_slots, free_slots
 from bookings.selectors.site import practitioners_for
 from clinic.models import Location, Practitioner, Service
+from clinic.parsing import clamp_date, date_or_none, datetime_or_none, id_or_none
 
 PARTS_OF_DAY = (("Morning", 0, 12), ("Afternoon", 12, 17), ("Evening", 17, 24))
 
@@ -36,28 +37,24 @@ class DayCell:
 
 
 def parse_day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
+    return date_or_none(value)
 
 
 def parse_start(value: str | None) -> datetime | None:
-    """An ISO start time posted by a time button; None when missing, malformed or naive."""
-    try:
-        start_at = datetime.fromisoformat(value or "")
-    except ValueError:
-        return None
-    return start_at if timezone.is_aware(start_at) else None
+    """An ISO start time posted by a time button; None when missing, malformed, naive or too
+    far from today to convert between timezones."""
+    return datetime_or_none(value)
 
 
 def chosen_practitioner(
     request: HttpRequest, *, service: Service, location: Location, source: dict | None = None
 ) -> Practitioner | None:
-    raw = (source if source is not None else request.GET).get("practitioner", "")
-    if not str(raw).isdigit():
+    practitioner_id = id_or_none(
+        (source if source is not None else request.GET).get("practitioner", "")
+    )
+    if practitioner_id is None:
         return None
-    return practitioners_for(service=service, location=location).filter(pk=int(raw)).first()
+    return practitioners_for(service=service, location=location).filter(pk=practitioner_id).first()
 
 
 def picker_context(
@@ -77,8 +74,11 @@ def picker_context(
     first_day = max(today, not_before.astimezone(zone).date()) if not_before else today
     practitioner = chosen_practitioner(request, service=service, location=location)
     selected_day = parse_day(request.GET.get("day"))
+    # A week asked for past the booking horizon (or before today) shows the nearest week
+    # that can have times, not an error.
+    last_day = max(first_day, today + timedelta(days=service.horizon_days))
     week_start = parse_day(request.GET.get("week")) or selected_day or first_day
-    week_start = max(week_start, first_day)
+    week_start = clamp_date(week_start, earliest=first_day, latest=last_day)
     week_end = week_start + timedelta(days=6)
 
     slots = free_slots(

@@ -93,7 +93,7 @@
   }
 
   async function fetchEvents(info) {
-    const range = "location=" + config.location + "&start=" + dateOnly(info.start) + "&end=" + dateOnly(info.end);
+    const range = "location=" + config.location + "&from=" + dateOnly(info.start) + "&to=" + dateOnly(info.end);
     const [appointments, blocks] = await Promise.all([
       getJson(api + "/appointments?" + range),
       getJson(api + "/calendar/blocks?" + range + "&by=" + config.by),

@@ -238,3 +238,40 @@ def test_urgent_words_without_recent_aftercare_are_not_flagged(client, client_pe
     _inbound(client, client_person.phone, "no pain no gain, see you Tuesday")
 
     assert not InboundMessage.objects.get().is_urgent
+
+
+@pytest.mark.parametrize("error_code", ["²", "99999999999999999999", "-30007", "３０００７"])
+def test_a_signed_callback_with_an_error_code_that_is_no_number_stores_none(
+    client, sent_message, error_code
+):
+    response = _status(client, "SMabc", "undelivered", ErrorCode=error_code)
+
+    assert response.status_code == 204
+    sent_message.refresh_from_db()
+    assert sent_message.status == Status.UNDELIVERED
+    assert sent_message.error_code is None
+
+
+@pytest.mark.parametrize("message_id", ["%C2%B2", "99999999999999999999999", "-1"])
+def test_a_signed_callback_with_a_message_id_that_is_no_id_still_finds_the_row_by_sid(
+    client, sent_message, message_id
+):
+    response = _status(client, "SMabc", "delivered", message_id=message_id)
+
+    assert response.status_code == 204
+    sent_message.refresh_from_db()
+    assert sent_message.status == Status.DELIVERED
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"MessageSid": "SMin0002", "From": "+44" + "7" * 40, "To": "+447700900001"},
+        {"MessageSid": "SM" + "x" * 100, "From": "+447911123456", "To": "+447700900001"},
+    ],
+)
+def test_a_signed_inbound_that_cannot_be_stored_is_400_and_stores_nothing(client, db, params):
+    response = _post(client, "/webhooks/twilio/inbound", {**params, "Body": "Hello"})
+
+    assert response.status_code == 400
+    assert not InboundMessage.objects.exists()

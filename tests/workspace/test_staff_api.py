@@ -516,3 +516,59 @@ def test_dragging_into_another_room_column_moves_the_room(
     assert unknown.json()["field"] == "room_id"
     appointment.refresh_from_db()
     assert appointment.start_at == at(15)
+
+
+def test_the_appointment_list_takes_from_and_to_like_every_date_range(as_reception, consultation):
+    by_new_names = as_reception.get(f"{API}/appointments?from=2026-12-02&to=2026-12-03")
+    by_old_names = as_reception.get(f"{API}/appointments?{RANGE}")
+
+    assert by_new_names.status_code == 200
+    assert [row["id"] for row in by_new_names.json()] == [consultation.id]
+    assert by_new_names.json() == by_old_names.json()
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("to=2026-12-03", "from"),
+        ("from=2026-12-03&to=2026-12-01", "to"),
+        ("from=2026-01-01&to=2028-01-01", "to"),
+        ("from=9999-12-31&to=9999-12-31", "from"),
+        ("from=2026-12-01&to=2026-12-02&practitioner=" + "10" * 10, "practitioner"),
+        ("from=2026-12-01&to=2026-12-02&location=%C2%B2", "location"),
+    ],
+)
+def test_a_bad_range_or_id_is_422_naming_the_field(as_reception, query, field):
+    response = as_reception.get(f"{API}/appointments?{query}")
+
+    assert response.status_code == 422
+    assert response.json()["field"] == field
+
+
+def test_a_status_action_outside_the_enum_is_422(as_reception, consultation):
+    response = post(
+        as_reception, f"{API}/appointments/{consultation.id}/status", {"action": "teleport"}
+    )
+
+    assert response.status_code == 422
+    assert response.json()["field"] == "action"
+
+
+@pytest.mark.parametrize(
+    "start", ["9999-12-31T23:59:59+00:00", "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"]
+)
+def test_eligibility_at_the_edge_of_the_calendar_is_422(as_reception, client_person, start):
+    response = as_reception.get(
+        f"{API}/clients/{client_person.id}/eligibility", {"service": 1, "start": start}
+    )
+
+    assert response.status_code == 422
+    assert response.json()["field"] == "start"
+
+
+def test_the_desk_actions_are_policy_actions():
+    from bookings import policy
+    from bookings.services.staff_appointments import StaffAction
+
+    assert set(StaffAction.values) <= set(policy.Action.values)
+    assert {policy.Action(value).label for value in StaffAction.values} == set(StaffAction.labels)

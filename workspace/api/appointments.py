@@ -8,9 +8,9 @@ functions, so the HTML workspace gets the same answers.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
-from django.shortcuts import get_object_or_404
-from ninja import Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from bookings import policy
 from bookings.auth import staff_auth
@@ -19,20 +19,23 @@ from bookings.selectors.calendar import appointments_in_range, calendar_blocks
 from bookings.selectors.consultations import health_recheck_states
 from bookings.selectors.staff import appointment_for_staff
 from bookings.services.staff_appointments import (
+    StaffAction,
     appointment_book_by_staff,
     appointment_change_status_by_staff,
     appointment_reschedule_by_staff,
 )
+from clinic.api import error_responses
 from clinic.errors import NotFound, ValidationFailed
 from clinic.http import ApiRequest
 from clinic.models import Location, Practitioner, Room, Service
+from clinic.parsing import ApiDate, ApiDatetime, Id
 from clinic.roles import Actor
 from clinic.selectors import location_default, locations_active
 
 router = Router(auth=staff_auth, tags=["staff"])
 
 
-class AppointmentOut(Schema):
+class StaffAppointmentOut(Schema):
     id: int
     status: str
     status_label: str
@@ -69,28 +72,84 @@ class CalendarBlockOut(Schema):
     reason: str
 
 
-class BookingIn(Schema):
-    client_id: int
-    service_id: int
-    start: datetime
-    location_id: int | None = None
-    practitioner_id: int | None = None
-    room_id: int | None = None
-    awaiting_consultation_id: int | None = None
-    override_reason: str = ""
+START_DESCRIPTION = (
+    "ISO 8601; without a UTC offset it is wall-clock time at the location (what the calendar "
+    "sends)."
+)
 
 
-class RescheduleIn(Schema):
-    start: datetime
-    practitioner_id: int | None = None
-    room_id: int | None = None
-    reason: str = ""
-    override_reason: str = ""
+class StaffBookingIn(Schema):
+    client_id: Id
+    service_id: Id
+    start: ApiDatetime = Field(..., description=START_DESCRIPTION, examples=["2026-12-02T14:00:00"])
+    location_id: Id | None = None
+    practitioner_id: Id | None = None
+    room_id: Id | None = None
+    awaiting_consultation_id: Id | None = Field(
+        None, description="A booked consultation to hold this treatment behind"
+    )
+    override_reason: str = Field("", max_length=500)
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"client_id": 1, "service_id": 2, "start": "2026-12-02T14:00:00", "room_id": 1}
+            ]
+        }
+    }
+
+
+class StaffRescheduleIn(Schema):
+    start: ApiDatetime = Field(..., description=START_DESCRIPTION, examples=["2026-12-02T15:30:00"])
+    practitioner_id: Id | None = None
+    room_id: Id | None = None
+    reason: str = Field("", max_length=500)
+    override_reason: str = Field("", max_length=500)
 
 
 class StatusIn(Schema):
-    action: str
-    reason: str = ""
+    action: StaffAction = Field(..., examples=["confirm"])
+    reason: str = Field("", max_length=500, description="Required for `cancel`")
+
+
+class DateRangeQuery(Schema):
+    """Local dates ``from`` (inclusive) to ``to`` (exclusive). ``start``/``end`` are the old
+    names, still accepted for one release."""
+
+    from_date: ApiDate | None = Field(None, alias="from", examples=["2026-12-01"])
+    to_date: ApiDate | None = Field(None, alias="to", examples=["2026-12-08"])
+    # Marked deprecated in the schema only: pydantic's own flag warns on every read.
+    start: ApiDate | None = Field(
+        None, description="Deprecated alias of `from`.", json_schema_extra={"deprecated": True}
+    )
+    end: ApiDate | None = Field(
+        None, description="Deprecated alias of `to`.", json_schema_extra={"deprecated": True}
+    )
+    location: Id | None = None
+
+    def dates(self) -> tuple[date, date]:
+        start_on = self.from_date or self.start
+        end_on = self.to_date or self.end
+        if start_on is None:
+            raise ValidationFailed("Give the first day as `from`.", field="from")
+        if end_on is None:
+            raise ValidationFailed("Give the day after the last as `to`.", field="to")
+        if end_on < start_on:
+            raise ValidationFailed("`to` must not be before `from`.", field="to")
+        if (end_on - start_on).days > MAX_RANGE_DAYS:
+            raise ValidationFailed(f"Ask for at most {MAX_RANGE_DAYS} days.", field="to")
+        return start_on, end_on
+
+
+class AppointmentsQuery(DateRangeQuery):
+    practitioner: Id | None = None
+
+
+class BlocksQuery(DateRangeQuery):
+    by: Literal["practitioner", "room"] = "practitioner"
+
+
+MAX_RANGE_DAYS = 366
 
 
 def _floating(moment: datetime, location: Location) -> str:
@@ -150,23 +209,22 @@ def local_start_at(start: datetime, location: Location) -> datetime:
     return start
 
 
-@router.get("/appointments", response=list[AppointmentOut], tags=["staff"])
-def list_appointments(
-    request: ApiRequest,
-    start: date,
-    end: date,
-    location: int | None = None,
-    practitioner: int | None = None,
-):
-    """Appointments starting in [start, end) (local dates), optionally for one practitioner.
-    A practitioner may only ask for their own."""
+@router.get(
+    "/appointments",
+    response={200: list[StaffAppointmentOut], **error_responses(404)},
+    tags=["staff"],
+)
+def list_appointments(request: ApiRequest, query: Query[AppointmentsQuery]):
+    """Appointments starting in [from, to) (local dates), optionally for one practitioner.
+    A practitioner may only ask for their own. 404 for an unknown location."""
+    start_on, end_on = query.dates()
     found = list(
         appointments_in_range(
             actor=request.auth,
-            location=_location(location),
-            start_on=start,
-            end_on=end,
-            practitioner_id=practitioner,
+            location=_location(query.location),
+            start_on=start_on,
+            end_on=end_on,
+            practitioner_id=query.practitioner,
         )
     )
     rechecks = health_recheck_states(appointments=found)
@@ -178,17 +236,18 @@ def list_appointments(
     ]
 
 
-@router.get("/calendar/blocks", response=list[CalendarBlockOut], tags=["staff"])
-def list_calendar_blocks(
-    request: ApiRequest,
-    start: date,
-    end: date,
-    location: int | None = None,
-    by: str = "practitioner",
-):
-    """Working hours and time off for the calendar's background."""
-    place = _location(location)
-    blocks = calendar_blocks(actor=request.auth, location=place, start_on=start, end_on=end, by=by)
+@router.get(
+    "/calendar/blocks",
+    response={200: list[CalendarBlockOut], **error_responses(404)},
+    tags=["staff"],
+)
+def list_calendar_blocks(request: ApiRequest, query: Query[BlocksQuery]):
+    """Working hours and time off for the calendar's background, in [from, to)."""
+    start_on, end_on = query.dates()
+    place = _location(query.location)
+    blocks = calendar_blocks(
+        actor=request.auth, location=place, start_on=start_on, end_on=end_on, by=query.by
+    )
     return [
         {
             "kind": block.kind,
@@ -201,8 +260,8 @@ def list_calendar_blocks(
     ]
 
 
-@router.get("/appointments/{appointment_id}", response=AppointmentOut, tags=["staff"])
-def get_appointment(request: ApiRequest, appointment_id: int):
+@router.get("/appointments/{appointment_id}", response=StaffAppointmentOut, tags=["staff"])
+def get_appointment(request: ApiRequest, appointment_id: Id):
     return appointment_out(
         appointment_for_staff(actor=request.auth, appointment_id=appointment_id), actor=request.auth
     )
@@ -217,8 +276,12 @@ def _room(room_id: int | None, location: Location) -> Room | None:
     return room
 
 
-@router.post("/appointments", response={201: AppointmentOut}, tags=["staff"])
-def create_appointment(request: ApiRequest, payload: BookingIn):
+@router.post(
+    "/appointments",
+    response={201: StaffAppointmentOut, **error_responses(404, 409, 410)},
+    tags=["staff"],
+)
+def create_appointment(request: ApiRequest, payload: StaffBookingIn):
     """Book a service for an existing client (channel ``staff``). Errors: 409 slot_taken (with
     alternatives) or an eligibility reason, 422 slot_unavailable/invalid, 403."""
     location = _location(payload.location_id)
@@ -253,14 +316,20 @@ def create_appointment(request: ApiRequest, payload: BookingIn):
     return Status(201, appointment_out(appointment, actor=request.auth))
 
 
-@router.post("/appointments/{appointment_id}/reschedule", response=AppointmentOut, tags=["staff"])
-def reschedule_appointment(request: ApiRequest, appointment_id: int, payload: RescheduleIn):
+@router.post(
+    "/appointments/{appointment_id}/reschedule",
+    response={200: StaffAppointmentOut, **error_responses(409, 410)},
+    tags=["staff"],
+)
+def reschedule_appointment(request: ApiRequest, appointment_id: Id, payload: StaffRescheduleIn):
     """Move an appointment (drag on the calendar or the edit form). Same validation and
     eligibility as everywhere: 409 slot_taken / eligibility reason, 422 slot_unavailable."""
     appointment = appointment_for_staff(actor=request.auth, appointment_id=appointment_id)
     practitioner = None
     if payload.practitioner_id is not None:
-        practitioner = get_object_or_404(Practitioner, id=payload.practitioner_id)
+        practitioner = Practitioner.objects.filter(id=payload.practitioner_id).first()
+        if practitioner is None:
+            raise ValidationFailed("No such practitioner", field="practitioner_id")
     moved = appointment_reschedule_by_staff(
         actor=request.auth,
         appointment=appointment,
@@ -275,8 +344,12 @@ def reschedule_appointment(request: ApiRequest, appointment_id: int, payload: Re
     )
 
 
-@router.post("/appointments/{appointment_id}/status", response=AppointmentOut, tags=["staff"])
-def change_appointment_status(request: ApiRequest, appointment_id: int, payload: StatusIn):
+@router.post(
+    "/appointments/{appointment_id}/status",
+    response={200: StaffAppointmentOut, **error_responses(409)},
+    tags=["staff"],
+)
+def change_appointment_status(request: ApiRequest, appointment_id: Id, payload: StatusIn):
     """``action``: confirm, arrived, completed, no_show or cancel (cancel needs ``reason``)."""
     appointment = appointment_for_staff(actor=request.auth, appointment_id=appointment_id)
     appointment_change_status_by_staff(

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from bookings.auth import staff_auth
 from bookings.selectors.staff import client_overview, clients_search
 from bookings.services.staff_clients import client_register_by_staff
+from clinic.api import error_responses
 from clinic.http import ApiRequest
-from workspace.api.appointments import AppointmentOut, _location, appointment_out
+from clinic.parsing import Id, SearchText
+from workspace.api.appointments import StaffAppointmentOut, _location, appointment_out
 
 router = Router(auth=staff_auth, tags=["staff"])
 
@@ -46,19 +48,19 @@ class ConsultationStatusOut(Schema):
 
 class ClientDetailOut(Schema):
     client: ClientOut
-    upcoming: list[AppointmentOut]
-    past: list[AppointmentOut]
+    upcoming: list[StaffAppointmentOut]
+    past: list[StaffAppointmentOut]
     courses: list[CourseOut]
     consultation: ConsultationStatusOut | None
 
 
-class ClientIn(Schema):
-    first_name: str
-    last_name: str = ""
-    phone: str
-    email: str = ""
-    sms_consent: bool = False
-    location_id: int | None = None
+class StaffClientIn(Schema):
+    first_name: str = Field(..., max_length=80, examples=["Maya"])
+    last_name: str = Field("", max_length=80, examples=["Okafor"])
+    phone: str = Field(..., max_length=32, examples=["07911 123456"])
+    email: str = Field("", max_length=254)
+    sms_consent: bool = Field(False, description="The client agreed on the phone to texts")
+    location_id: Id | None = None
 
 
 def client_out(client) -> dict:
@@ -76,13 +78,13 @@ def client_out(client) -> dict:
 
 
 @router.get("/clients", response=list[ClientOut], tags=["staff"])
-def search_clients(request: ApiRequest, q: str = ""):
+def search_clients(request: ApiRequest, q: SearchText = ""):
     """Clients matching a name or phone number (digits compared, so any formatting works)."""
     return [client_out(client) for client in clients_search(actor=request.auth, query=q)]
 
 
 @router.get("/clients/{client_id}", response=ClientDetailOut, tags=["staff"])
-def get_client(request: ApiRequest, client_id: int):
+def get_client(request: ApiRequest, client_id: Id):
     overview = client_overview(actor=request.auth, client_id=client_id)
     consultation = overview.consultation
     return {
@@ -112,8 +114,8 @@ def get_client(request: ApiRequest, client_id: int):
     }
 
 
-@router.post("/clients", response={201: ClientOut}, tags=["staff"])
-def create_client(request: ApiRequest, payload: ClientIn):
+@router.post("/clients", response={201: ClientOut, **error_responses(404, 409)}, tags=["staff"])
+def create_client(request: ApiRequest, payload: StaffClientIn):
     """Register a client taken on the phone; consent recorded as ``staff_phone``."""
     client = client_register_by_staff(
         actor=request.auth,

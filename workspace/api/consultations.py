@@ -23,9 +23,11 @@ from bookings.services.consultations import (
     health_recheck_review,
 )
 from clinic import roles
+from clinic.api import error_responses
 from clinic.errors import NotFound, ValidationFailed
 from clinic.http import ApiRequest
 from clinic.models import Service
+from clinic.parsing import ApiDate, AwareApiDatetime, Id
 
 router = Router(auth=staff_auth, tags=["staff"])
 
@@ -63,17 +65,29 @@ class ScreeningOut(Schema):
 
 
 class OutcomeIn(Schema):
-    outcome: str = Field(..., description="cleared, not_suitable or needs_review")
-    services: list[int] = Field(default_factory=list, description="Treatment service ids cleared")
-    valid_until: date | None = None
-    not_before: date | None = None
-    contraindications: list[str] = Field(default_factory=list)
-    notes: str = ""
-    consent_version: str | None = Field(None, description="Defaults to the current consent form")
+    outcome: Consultation.Outcome = Field(
+        ..., description="cleared, not_suitable or needs_review", examples=["cleared"]
+    )
+    services: list[Id] = Field(
+        default_factory=list, max_length=50, description="Treatment service ids cleared"
+    )
+    valid_until: ApiDate | None = None
+    not_before: ApiDate | None = None
+    contraindications: list[str] = Field(default_factory=list, max_length=50)
+    notes: str = Field("", max_length=5000)
+    consent_version: str | None = Field(
+        None, max_length=40, description="Defaults to the current consent form"
+    )
     consent_signed: bool = Field(True, description="False: cleared, consent not signed yet")
     screened_in_person: bool = Field(
         False, description="Needed to clear a client with no screening answers on file"
     )
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"outcome": "cleared", "services": [2], "valid_until": "2027-06-01"}]
+        }
+    }
 
 
 class EligibilityOut(Schema):
@@ -127,7 +141,9 @@ def _detail(consultation: Consultation) -> dict:
 
 
 @router.get("/consultations", response=list[ConsultationSummaryOut])
-def list_consultations(request: ApiRequest, status: str | None = None) -> list[dict]:
+def list_consultations(
+    request: ApiRequest, status: Consultation.Outcome | None = None
+) -> list[dict]:
     """Consultations to review (default: pending or needs review), or those with ``status``."""
     if status and status not in Consultation.Outcome.values:
         raise ValidationFailed(
@@ -140,7 +156,7 @@ def list_consultations(request: ApiRequest, status: str | None = None) -> list[d
 
 
 @router.get("/consultations/{consultation_id}", response=ConsultationOut)
-def get_consultation(request: ApiRequest, consultation_id: int) -> dict:
+def get_consultation(request: ApiRequest, consultation_id: Id) -> dict:
     """The outcome of a consultation (every staff role; no health data)."""
     consultation = _get_consultation(consultation_id)
     consultation_read(consultation=consultation, actor=request.auth, include_health_data=False)
@@ -148,7 +164,7 @@ def get_consultation(request: ApiRequest, consultation_id: int) -> dict:
 
 
 @router.get("/consultations/{consultation_id}/screening", response=ScreeningOut)
-def get_screening(request: ApiRequest, consultation_id: int) -> dict:
+def get_screening(request: ApiRequest, consultation_id: Id) -> dict:
     """Screening answers, flags and notes: practitioners and managers only (audited)."""
     consultation = _get_consultation(consultation_id)
     record = consultation_read(consultation=consultation, actor=request.auth)
@@ -163,8 +179,11 @@ def get_screening(request: ApiRequest, consultation_id: int) -> dict:
     }
 
 
-@router.post("/consultations/{consultation_id}/outcome", response=ConsultationOut)
-def post_outcome(request: ApiRequest, consultation_id: int, payload: OutcomeIn) -> dict:
+@router.post(
+    "/consultations/{consultation_id}/outcome",
+    response={200: ConsultationOut, **error_responses(409)},
+)
+def post_outcome(request: ApiRequest, consultation_id: Id, payload: OutcomeIn) -> dict:
     """Record the outcome; a clearing outcome books the client's tentative treatments."""
     consultation = _get_consultation(consultation_id)
     services = list(Service.objects.filter(pk__in=payload.services))
@@ -192,8 +211,11 @@ def post_outcome(request: ApiRequest, consultation_id: int, payload: OutcomeIn) 
     return _detail(_get_consultation(recorded.pk))
 
 
-@router.post("/consultations/{consultation_id}/consent", response=ConsultationOut)
-def post_consent(request: ApiRequest, consultation_id: int) -> dict:
+@router.post(
+    "/consultations/{consultation_id}/consent",
+    response={200: ConsultationOut, **error_responses(409)},
+)
+def post_consent(request: ApiRequest, consultation_id: Id) -> dict:
     """Record that the client signed the current consent form after a clearance recorded as
     not signed (a treatment cannot be completed before)."""
     consultation = _get_consultation(consultation_id)
@@ -203,7 +225,10 @@ def post_consent(request: ApiRequest, consultation_id: int) -> dict:
 
 @router.get("/clients/{client_id}/eligibility", response=EligibilityOut)
 def get_eligibility(
-    request: ApiRequest, client_id: int, service: int, start: datetime | None = None
+    request: ApiRequest,
+    client_id: Id,
+    service: Id,
+    start: AwareApiDatetime | None = None,
 ) -> dict:
     """May this client have ``service`` at ``start`` (default: now)? Same rules as booking."""
     roles.require_role(request.auth, *roles.ALL_ROLES)
@@ -215,8 +240,6 @@ def get_eligibility(
     if service_obj is None:
         raise ValidationFailed("Unknown service.", field="service")
     start_at = start or timezone.now()
-    if timezone.is_naive(start_at):
-        raise ValidationFailed("start must include a UTC offset.", field="start")
     result = eligibility.check(client=client, service=service_obj, start_at=start_at)
     return {
         "allowed": result.allowed,
@@ -255,8 +278,11 @@ def list_rechecks_in_review(request: ApiRequest) -> list[dict]:
     return [_recheck(recheck) for recheck in health_rechecks_in_review(actor=request.auth)]
 
 
-@router.post("/health-rechecks/{appointment_id}/review", response=RecheckOut)
-def post_recheck_reviewed(request: ApiRequest, appointment_id: int) -> dict:
+@router.post(
+    "/health-rechecks/{appointment_id}/review",
+    response={200: RecheckOut, **error_responses(409)},
+)
+def post_recheck_reviewed(request: ApiRequest, appointment_id: Id) -> dict:
     """A practitioner or manager has reviewed the change; the session leaves review."""
     appointment = (
         Appointment.objects.select_related("client", "location").filter(pk=appointment_id).first()

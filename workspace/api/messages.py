@@ -11,6 +11,7 @@ from ninja import Router, Schema
 from bookings.auth import staff_auth
 from bookings.selectors.staff import appointment_for_staff, client_for_staff
 from clinic.http import ApiRequest
+from clinic.parsing import Id
 from reminders.models import InboundMessage, Message
 from reminders.selectors import messages_for_appointment, messages_for_client
 from workspace.selectors.messages import inbox_replies
@@ -51,13 +52,13 @@ def _out(message: Message) -> dict:
 
 
 @router.get("/appointments/{appointment_id}/messages", response=list[MessageOut])
-def appointment_messages(request: ApiRequest, appointment_id: int):
+def appointment_messages(request: ApiRequest, appointment_id: Id):
     appointment = appointment_for_staff(actor=request.auth, appointment_id=appointment_id)
     return [_out(message) for message in messages_for_appointment(appointment=appointment)]
 
 
 @router.get("/clients/{client_id}/messages", response=list[MessageOut])
-def client_messages(request: ApiRequest, client_id: int):
+def client_messages(request: ApiRequest, client_id: Id):
     client = client_for_staff(actor=request.auth, client_id=client_id)
     return [_out(message) for message in messages_for_client(client=client)]
 

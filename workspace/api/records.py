@@ -19,6 +19,7 @@ from bookings.models import Client
 from bookings.selectors.staff import appointment_for_staff
 from clinic.errors import NotFound
 from clinic.http import ApiRequest
+from clinic.parsing import Id
 from records.models import Recall, TreatmentPhoto, TreatmentRecord, TreatmentRecordAmendment
 from records.selectors import (
     lots_selectable,
@@ -58,7 +59,7 @@ class RecordContentIn(Schema):
     reactions: str = ""
     aftercare_given: str = ""
     notes: str = ""
-    lot_ids: list[int] = Field(default_factory=list, description="Product lots used (in date)")
+    lot_ids: list[Id] = Field(default_factory=list, description="Product lots used (in date)")
 
 
 class RecordSaveIn(RecordContentIn):
@@ -136,8 +137,8 @@ class PhotoConsentOut(Schema):
 
 
 class RecallIn(Schema):
-    product_id: int
-    lot_id: int | None = None
+    product_id: Id
+    lot_id: Id | None = None
     treated_from: date | None = None
     treated_to: date | None = None
     reason: str
@@ -260,7 +261,7 @@ def _photo(request: ApiRequest, photo: TreatmentPhoto) -> dict:
     }
 
 
-def _record_or_404(request: ApiRequest, record_id: int) -> TreatmentRecord:
+def _record_or_404(request: ApiRequest, record_id: Id) -> TreatmentRecord:
     record = treatment_record_by_id(actor=request.auth, record_id=record_id, via="api")
     if record is None:
         raise NotFound("No such treatment record.")
@@ -275,7 +276,7 @@ def list_product_lots(request: ApiRequest, on: date | None = None) -> list[dict]
 
 
 @router.get("/appointments/{appointment_id}/record", response=RecordOut)
-def get_record(request: ApiRequest, appointment_id: int) -> dict:
+def get_record(request: ApiRequest, appointment_id: Id) -> dict:
     """The session's treatment record (clinical roles; the read is audited)."""
     appointment = appointment_for_staff(actor=request.auth, appointment_id=appointment_id)
     record = treatment_record_read(actor=request.auth, appointment=appointment, via="api")
@@ -285,7 +286,7 @@ def get_record(request: ApiRequest, appointment_id: int) -> dict:
 
 
 @router.put("/appointments/{appointment_id}/record", response=RecordOut)
-def save_record(request: ApiRequest, appointment_id: int, payload: RecordSaveIn) -> dict:
+def save_record(request: ApiRequest, appointment_id: Id, payload: RecordSaveIn) -> dict:
     """Create or update the draft record; ``sign: true`` signs it. A signed record is
     corrected through ``POST /records/{id}/amendments`` (409 ``record_signed`` here)."""
     appointment = appointment_for_staff(actor=request.auth, appointment_id=appointment_id)
@@ -300,7 +301,7 @@ def save_record(request: ApiRequest, appointment_id: int, payload: RecordSaveIn)
 
 
 @router.post("/records/{record_id}/amendments", response={201: AmendmentOut})
-def amend_record(request: ApiRequest, record_id: int, payload: AmendmentIn) -> Status:
+def amend_record(request: ApiRequest, record_id: Id, payload: AmendmentIn) -> Status:
     """Correct a signed record; the amendment keeps what it said before."""
     record = _record_or_404(request, record_id)
     amendment = treatment_record_amend(
@@ -314,7 +315,7 @@ def amend_record(request: ApiRequest, record_id: int, payload: AmendmentIn) -> S
 
 
 @router.get("/records/{record_id}/photos", response=list[PhotoOut])
-def list_photos(request: ApiRequest, record_id: int) -> list[dict]:
+def list_photos(request: ApiRequest, record_id: Id) -> list[dict]:
     """Photo metadata with signed image URLs that work for the caller only, briefly."""
     record = _record_or_404(request, record_id)
     return [_photo(request, photo) for photo in record.photos.order_by("stage", "angle", "id")]
@@ -323,7 +324,7 @@ def list_photos(request: ApiRequest, record_id: int) -> list[dict]:
 @router.post("/appointments/{appointment_id}/photos", response={201: PhotoOut})
 def upload_photo(
     request: ApiRequest,
-    appointment_id: int,
+    appointment_id: Id,
     stage: Form[str],
     angle: Form[str],
     image: File[UploadedFile],
@@ -353,7 +354,7 @@ def photo_file(request: ApiRequest, token: str) -> FileResponse:
 
 
 @router.post("/clients/{client_id}/photo-consent", response={201: PhotoConsentOut})
-def record_photo_consent(request: ApiRequest, client_id: int, payload: PhotoConsentIn) -> Status:
+def record_photo_consent(request: ApiRequest, client_id: Id, payload: PhotoConsentIn) -> Status:
     """Record the client's photo consent (separate from treatment consent and marketing)."""
     client = Client.objects.filter(pk=client_id).first()
     if client is None:
@@ -428,12 +429,12 @@ def open_recall(request: ApiRequest, payload: RecallIn) -> Status:
 
 
 @router.get("/recalls/{recall_id}", response=RecallOut)
-def get_recall(request: ApiRequest, recall_id: int) -> dict:
+def get_recall(request: ApiRequest, recall_id: Id) -> dict:
     return _recall(recall_read(actor=request.auth, recall_id=recall_id, via="api"))
 
 
 @router.post("/recalls/{recall_id}/notices", response=RecallSendOut)
-def send_recall_notices(request: ApiRequest, recall_id: int) -> dict:
+def send_recall_notices(request: ApiRequest, recall_id: Id) -> dict:
     """Queue the notice to every recipient not yet notified (idempotent)."""
     recall = recall_read(actor=request.auth, recall_id=recall_id, via="api")
     result = recall_notices_send(actor=request.auth, recall=recall)

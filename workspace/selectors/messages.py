@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from bookings import access
 from bookings.models import Client
 from clinic import roles
+from clinic.parsing import bounded_search
 from clinic.roles import Actor
 from reminders.models import InboundMessage, Message
 from reminders.selectors import inbox_items, messages_for_client
@@ -40,7 +41,7 @@ def outbox_messages(
     )
     if status:
         messages = messages.filter(status=status)
-    query = query.strip()
+    query = bounded_search(query)
     if query:
         messages = messages.filter(
             Q(to__contains=query.replace(" ", ""))

@@ -30,9 +30,9 @@ class ReportRange:
 def report_range(*, location: Location, start_on: date, end_on: date) -> ReportRange:
     """Raises ValidationFailed for a backwards or over-long range."""
     if end_on <= start_on:
-        raise ValidationFailed("The range ends before it starts", field="end")
+        raise ValidationFailed("The range ends before it starts", field="to")
     if (end_on - start_on).days > MAX_REPORT_DAYS:
-        raise ValidationFailed(f"Ask for at most {MAX_REPORT_DAYS} days", field="end")
+        raise ValidationFailed(f"Ask for at most {MAX_REPORT_DAYS} days", field="to")
     zone = location.zone
     return ReportRange(
         start_on,

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.views import redirect_to_login
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
 from django.utils import timezone
@@ -19,8 +20,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from clinic import roles
 from clinic.errors import ApplicationError
 from clinic.models import Location
+from clinic.parsing import id_or_none
 from clinic.selectors import location_default, locations_active
 from reminders.selectors import urgent_replies_waiting
+
+RowT = TypeVar("RowT", bound=Model)
 
 
 def staff_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
@@ -86,11 +90,17 @@ def staff_member_required(view: Callable[..., HttpResponse]) -> Callable[..., Ht
     return wrapper
 
 
+def row_or_none(rows: QuerySet[RowT], raw_id: object) -> RowT | None:
+    """The row of ``rows`` whose id a form or query sent, or None when it sent no valid id."""
+    wanted = id_or_none(raw_id)
+    return rows.filter(pk=wanted).first() if wanted is not None else None
+
+
 def current_location(request: HttpRequest) -> Location:
     """The location the workspace shows: ``?location=<id>`` or the default one."""
-    wanted = request.GET.get("location") or request.POST.get("location")
-    if wanted and wanted.isdigit():
-        chosen = locations_active().filter(id=int(wanted)).first()
+    wanted = id_or_none(request.GET.get("location") or request.POST.get("location"))
+    if wanted is not None:
+        chosen = locations_active().filter(id=wanted).first()
         if chosen:
             return chosen
     location = location_default()

@@ -29,14 +29,19 @@ from bookings.services.staff_appointments import (
 from bookings.services.staff_clients import client_register_by_staff
 from clinic.errors import ApplicationError, ValidationFailed
 from clinic.models import Location, Practitioner, Room, Service
-from workspace.views.access import current_location, render_staff, staff_member_required
+from clinic.parsing import datetime_or_none
+from workspace.views.access import (
+    current_location,
+    render_staff,
+    row_or_none,
+    staff_member_required,
+)
 
 
 def _parse_local(raw: str, location: Location, *, field: str = "start") -> datetime:
-    try:
-        moment = datetime.fromisoformat(raw.strip())
-    except (AttributeError, ValueError):
-        raise ValidationFailed("Give a date and time, e.g. 2026-12-01 10:30", field=field) from None
+    moment = datetime_or_none(raw, require_offset=False)
+    if moment is None:
+        raise ValidationFailed("Give a date and time, e.g. 2026-12-01 10:30", field=field)
     return moment.replace(tzinfo=location.zone) if moment.tzinfo is None else moment
 
 
@@ -117,12 +122,12 @@ def appointment_move(request: HttpRequest, appointment_id: int) -> HttpResponse:
         start_at = _parse_local(request.POST.get("start", ""), appointment.location)
         practitioner = None
         if request.POST.get("practitioner"):
-            practitioner = Practitioner.objects.filter(id=request.POST["practitioner"]).first()
+            practitioner = row_or_none(Practitioner.objects.all(), request.POST["practitioner"])
         room = None
         if request.POST.get("room"):
-            room = Room.objects.filter(
-                id=request.POST["room"], location=appointment.location
-            ).first()
+            room = row_or_none(
+                Room.objects.filter(location=appointment.location), request.POST["room"]
+            )
             if room is None:
                 raise ValidationFailed("Choose one of this clinic's rooms.", field="room")
         appointment_reschedule_by_staff(
@@ -142,9 +147,9 @@ def appointment_move(request: HttpRequest, appointment_id: int) -> HttpResponse:
 
 def _booking_context(request: HttpRequest, location: Location, values: dict) -> dict:
     practitioners = calendar_practitioners(actor=request.user, location=location)
-    chosen = practitioners.filter(id=values.get("practitioner") or 0).first()
+    chosen = row_or_none(practitioners, values.get("practitioner"))
     rooms = Room.objects.filter(location=location, is_active=True)
-    chosen_room = rooms.filter(id=values.get("room") or 0).first()
+    chosen_room = row_or_none(rooms, values.get("room"))
     services = Service.objects.filter(is_active=True).order_by("display_order", "name")
     if chosen is not None:
         services = services.filter(practitioners=chosen)
@@ -194,15 +199,15 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "GET":
         if values["client"]:
-            context["client"] = Client.objects.filter(id=values["client"]).first()
+            context["client"] = row_or_none(Client.objects.all(), values["client"])
         return render_staff(request, template, {"nav": "calendar", **context})
     try:
-        service = Service.objects.filter(id=values["service"] or 0).first()
+        service = row_or_none(Service.objects.all(), values["service"])
         if service is None:
             raise ValidationFailed("Choose a service", field="service")
         start_at = _parse_local(values["start"], location)
         if values["client"]:
-            client = Client.objects.filter(id=values["client"]).first()
+            client = row_or_none(Client.objects.all(), values["client"])
             if client is None:
                 raise ValidationFailed("Choose a client", field="client")
         else:
@@ -219,9 +224,9 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
         context["client"] = client
         awaiting = None
         if values["awaiting_consultation"]:
-            awaiting = Appointment.objects.filter(
-                id=values["awaiting_consultation"], client=client
-            ).first()
+            awaiting = row_or_none(
+                Appointment.objects.filter(client=client), values["awaiting_consultation"]
+            )
         appointment = appointment_book_by_staff(
             actor=request.user,
             client=client,

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from bookings.selectors.calendar import calendar_practitioners, calendar_rooms
 from clinic.models import WorkingHours
+from clinic.parsing import date_or_none, whole_number_or_none
 from workspace.views.access import current_location, render_staff, staff_member_required
 
 
@@ -18,8 +19,8 @@ def _utc_offset(location) -> str:
 
 def _poll_seconds(request: HttpRequest) -> int:
     """How often the page refetches, so other desks' changes appear (``?poll=`` for tests)."""
-    raw = request.GET.get("poll", "")
-    return min(max(int(raw), 2), 120) if raw.isdigit() else 20
+    seconds = whole_number_or_none(request.GET.get("poll"))
+    return min(max(seconds, 2), 120) if seconds is not None else 20
 
 
 @staff_member_required
@@ -55,7 +56,7 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
         "location": location.id,
         "by": by,
         "view": "week" if request.GET.get("view") == "week" else "day",
-        "date": request.GET.get("date") or today.isoformat(),
+        "date": (date_or_none(request.GET.get("date")) or today).isoformat(),
         "timeZone": _utc_offset(location),
         "zone": location.timezone,
         "slotMinTime": day_start.strftime("%H:%M:%S"),

@@ -22,7 +22,8 @@ from bookings.services.consultations import (
 from clinic import roles
 from clinic.errors import ApplicationError, NotFound, ValidationFailed
 from clinic.models import Service
-from workspace.views.access import render_staff, staff_member_required
+from clinic.parsing import ids_from, parse_date
+from workspace.views.access import render_staff, row_or_none, staff_member_required
 
 OUTCOME_CHOICES = [
     (Consultation.Outcome.CLEARED, "Cleared for treatment"),
@@ -45,8 +46,8 @@ def _parse_date(raw: str, field: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
-    except ValueError:
+        return parse_date(raw, field=field)
+    except ValidationFailed:
         raise ValidationFailed("Use a date like 2026-12-31", field=field) from None
 
 
@@ -67,9 +68,7 @@ def consultation_outcome(request: HttpRequest, appointment_id: int) -> HttpRespo
     if request.method == "POST":
         try:
             services = list(
-                Service.objects.filter(
-                    id__in=[value for value in request.POST.getlist("services") if value.isdigit()]
-                )
+                Service.objects.filter(id__in=ids_from(request.POST.getlist("services")))
             )
             version_id = request.POST.get("consent_version", "")
             consultation_record_outcome(
@@ -85,9 +84,7 @@ def consultation_outcome(request: HttpRequest, appointment_id: int) -> HttpRespo
                     if line.strip()
                 ],
                 notes=request.POST.get("notes", ""),
-                consent_version=ConsentFormVersion.objects.filter(id=version_id).first()
-                if version_id.isdigit()
-                else None,
+                consent_version=row_or_none(ConsentFormVersion.objects.all(), version_id),
                 consent_signed=version_id != "not_signed",
                 screened_in_person=request.POST.get("screened_in_person") == "on",
             )
@@ -128,9 +125,7 @@ def consultation_outcome(request: HttpRequest, appointment_id: int) -> HttpRespo
                 kind=Service.Kind.TREATMENT, is_active=True
             ).order_by("display_order", "name"),
             "consent_versions": ConsentFormVersion.objects.order_by("-created_at"),
-            "cleared_ids": {
-                int(value) for value in request.POST.getlist("services") if value.isdigit()
-            }
+            "cleared_ids": set(ids_from(request.POST.getlist("services")))
             if request.method == "POST"
             else set(consultation.services_cleared.values_list("id", flat=True)),
             "posted": request.POST if request.method == "POST" else {},

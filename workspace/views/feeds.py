@@ -18,12 +18,13 @@ from bookings.services.calendar_feeds import (
 from clinic import roles
 from clinic.errors import ApplicationError, NotFound
 from clinic.models import Practitioner
+from clinic.parsing import id_or_none
 from workspace.views.access import render_staff, staff_member_required
 
 
 def _target_practitioner(request: HttpRequest) -> Practitioner:
-    wanted = request.POST.get("practitioner") or request.GET.get("practitioner")
-    if wanted and roles.has_role(request.user, roles.MANAGER):
+    wanted = id_or_none(request.POST.get("practitioner") or request.GET.get("practitioner"))
+    if wanted is not None and roles.has_role(request.user, roles.MANAGER):
         practitioner = Practitioner.objects.filter(id=wanted).first()
     else:
         practitioner = own_practitioner(request.user)

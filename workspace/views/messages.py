@@ -20,6 +20,7 @@ from bookings import access
 from bookings.selectors.staff import appointment_for_staff, client_for_staff
 from clinic import roles
 from clinic.errors import ApplicationError, NotFound, ValidationFailed
+from clinic.parsing import date_or_none
 from reminders.models import InboundMessage, Message
 from reminders.selectors import messages_for_appointment, outbox_counts, sms_blocked_reason
 from reminders.services.outbox import (
@@ -137,19 +138,23 @@ def inbox_handle(request: HttpRequest, inbound_id: int) -> HttpResponse:
     return redirect("staff-inbox")
 
 
+# Date ranges are ``from``/``to`` everywhere; ``start``/``end`` still work for old links.
+RANGE_ALIASES = {"from": "start", "to": "end"}
+
+
 def _date_param(request: HttpRequest, name: str, default: date) -> date:
-    raw = request.GET.get(name, "")
+    raw = request.GET.get(name) or request.GET.get(RANGE_ALIASES[name], "")
     if not raw:
         return default
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationFailed("Use a date like 2026-12-31", field=name) from None
+    day = date_or_none(raw)
+    if day is None:
+        raise ValidationFailed("Use a date like 2026-12-31", field=name)
+    return day
 
 
 def _local_bounds(location, start_on: date, end_on: date) -> tuple[datetime, datetime]:
     if end_on < start_on:
-        raise ValidationFailed("The range ends before it starts", field="end")
+        raise ValidationFailed("The range ends before it starts", field="to")
     zone = location.zone
     return (
         datetime.combine(start_on, time.min, tzinfo=zone),
@@ -163,8 +168,8 @@ def outbox(request: HttpRequest) -> HttpResponse:
     number or client name; failed messages have an explicit retry."""
     location = current_location(request)
     today = timezone.localdate(timezone=location.zone)
-    start_on = _date_param(request, "start", today - timedelta(days=7))
-    end_on = _date_param(request, "end", today + timedelta(days=7))
+    start_on = _date_param(request, "from", today - timedelta(days=7))
+    end_on = _date_param(request, "to", today + timedelta(days=7))
     start_at, end_at = _local_bounds(location, start_on, end_on)
     status = request.GET.get("status", "")
     query = request.GET.get("q", "").strip()
@@ -243,8 +248,8 @@ def _report_data(request: HttpRequest) -> dict:
     location = current_location(request)
     today = timezone.localdate(timezone=location.zone)
     default_start = today - timedelta(days=today.weekday()) - timedelta(weeks=7)
-    start_on = _date_param(request, "start", default_start)
-    end_on = _date_param(request, "end", today + timedelta(days=1))
+    start_on = _date_param(request, "from", default_start)
+    end_on = _date_param(request, "to", today + timedelta(days=1))
     period = report_range(location=location, start_on=start_on, end_on=end_on)
     weekly = bookings_per_week(actor=request.user, location=location, period=period)
     totals = dict.fromkeys(weeks_in(period), 0)
@@ -286,8 +291,10 @@ def reports(request: HttpRequest) -> HttpResponse:
 @staff_member_required
 def reports_csv(request: HttpRequest) -> HttpResponse:
     """``?report=bookings`` (per service, practitioner and week) or ``summary`` (rates)."""
-    data = _report_data(request)
     report = request.GET.get("report", "bookings")
+    if report not in ("bookings", "summary"):
+        raise ValidationFailed("report must be bookings or summary", field="report")
+    data = _report_data(request)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     period = data["period"]
     response["Content-Disposition"] = (
