@@ -369,6 +369,7 @@ def world(
         recall = recall_create(
             actor=manager,
             product_id=Product.objects.create(name="Hyaluronic serum").pk,
+            treated_from=MONDAY.date() - timedelta(days=90),
             reason="Supplier notice",
             client_instructions="Call us if you noticed a reaction.",
         )
