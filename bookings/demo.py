@@ -63,6 +63,7 @@ def _held_three_weeks_ago(
         service=service,
         location=location,
         practitioner_id=slot.practitioner_ids[0],
+        room_id=slot.room_ids[0] if slot.room_ids else None,
         start_at=start_at,
         end_at=end_at,
         blocked_start_at=start_at - service.buffer_before,

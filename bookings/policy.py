@@ -24,6 +24,7 @@ from clinic import roles
 from clinic.errors import ApplicationError, IllegalTransition, PermissionDenied, PolicyViolation
 from clinic.models import Location
 from clinic.roles import Actor
+from clinic.templatetags.phone_format import phone
 
 Status = Appointment.Status
 
@@ -197,7 +198,8 @@ def online_change_deadline(appointment: Appointment) -> datetime:
 def online_changes_closed_message(location: Location) -> str:
     return (
         f"Online changes close {location.online_change_cutoff_hours} hours before your "
-        f"appointment. Please call us on {location.phone or 'the clinic'}."
+        f"appointment. Please call us on "
+        f"{phone(location.phone, location.country) if location.phone else 'the clinic'}."
     )
 
 

@@ -44,6 +44,9 @@ consultation_screening_submitted = Signal()
 # outcome=<"cleared" | "not_suitable" | "needs_review">, service_names=<names cleared for>.
 consultation_outcome_recorded = Signal()
 
+# Staff merged a duplicate client into another: keep=<Client>, duplicate=<Client> (still in the
+# database until the receivers have moved what points at it; deleted right after).
+clients_merged = Signal()
 # Data-protection rights (bookings.services.data_protection). Receivers in other apps add what
 # they hold about a client: ``client_data_collect`` (client=) returns a dict of sections for
 # the export; ``client_erasing`` (client=) anonymises their rows in the erasing transaction.

@@ -17,4 +17,6 @@ def branding(request: HttpRequest) -> dict[str, Any]:
         "clinic_name": location.name if location else "Aftercare",
         "brand_colour": location.brand_colour if location else "#2f5d50",
         "clinic_timezone": location.timezone if location else "UTC",
+        # Phone numbers from this country are shown in their national format.
+        "clinic_region": (location.country if location else "") or "GB",
     }

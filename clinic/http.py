@@ -10,9 +10,11 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
+    HttpResponsePermanentRedirect,
     JsonResponse,
     QueryDict,
 )
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views import defaults
 
@@ -106,3 +108,9 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     if _is_api_request(request):
         return _api_error("not_found", "No such API operation or resource.", status=404)
     return defaults.page_not_found(request, exception)
+
+
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """``/favicon.ico``: browsers and bookmarking tools ask for it whatever a page links to.
+    Resolved per request so the hashed name comes from the static manifest."""
+    return HttpResponsePermanentRedirect(static("icons/favicon-32.png"))

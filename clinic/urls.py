@@ -13,6 +13,7 @@ import clinic.catalogue_api
 import workspace.api
 from clinic.api import api
 from clinic.health import healthz
+from clinic.http import favicon
 
 api.add_router("/", clinic.catalogue_api.router)
 api.add_router("/", bookings.api.router)
@@ -24,6 +25,8 @@ handler404 = "clinic.http.page_not_found"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Browsers and bookmarking tools ask for /favicon.ico whatever the page links to.
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("bookings.urls")),

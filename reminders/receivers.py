@@ -111,6 +111,10 @@ def on_health_recheck_changed(sender: Any, *, appointment: Appointment, **kwargs
     staff_alerts.staff_alert_health_changed(appointment=appointment)
 
 
+def on_clients_merged(sender: Any, *, keep: Client, duplicate: Client, **kwargs: Any) -> None:
+    services.messages_move_to_client(keep=keep, duplicate=duplicate)
+
+
 def connect() -> None:
     uid = "reminders.receivers"
     signals.appointment_booked.connect(on_booked, dispatch_uid=f"{uid}.booked")
@@ -124,6 +128,7 @@ def connect() -> None:
         on_no_show_reverted, dispatch_uid=f"{uid}.no_show_reverted"
     )
     signals.appointment_completed.connect(on_completed, dispatch_uid=f"{uid}.completed")
+    signals.clients_merged.connect(on_clients_merged, dispatch_uid=f"{uid}.clients_merged")
     signals.phone_verification_requested.connect(
         on_phone_verification_requested, dispatch_uid=f"{uid}.phone_verification"
     )

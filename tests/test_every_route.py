@@ -35,7 +35,7 @@ from bookings.services.data_protection import client_request_export
 from bookings.tokens import data_export_token_for, manage_token_for
 from records.models import Product
 from records.services.recalls import recall_create
-from reminders.models import InboundMessage, Message
+from reminders.models import InboundMessage, Message, ReminderRule
 from reminders.tokens import care_token_for
 
 pytestmark = pytest.mark.django_db
@@ -292,6 +292,16 @@ PATH_PARAMETERS: dict[str, Callable[[World], dict[str, str]]] = {
     "api/v1/staff/recalls": _no_parameters,
     "api/v1/staff/recalls/<recall_id>": _recall,
     "api/v1/staff/recalls/<recall_id>/notices": _recall,
+    # icons, client records, the Today sheet and the clinic's settings
+    "favicon.ico": _no_parameters,
+    "staff/clients/<int:client_id>/edit/": _client,
+    "staff/clients/<int:client_id>/merge/": _client,
+    "staff/today/": _no_parameters,
+    "staff/settings/reminders/": _no_parameters,
+    "staff/settings/reminders/preview/": _no_parameters,
+    "staff/settings/reminders/<int:rule_id>/": lambda w: {
+        "rule_id": str(ReminderRule.objects.order_by("pk").values_list("pk", flat=True)[0])
+    },
 }
 SIGNED_ROUTES = {"webhooks/twilio/status", "webhooks/twilio/inbound"}
 # Values tried in place of a real path parameter (those the route's converter accepts).

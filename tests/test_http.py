@@ -31,3 +31,16 @@ def test_behind_two_proxies_the_client_is_two_from_the_right(settings):
 def test_a_short_header_falls_back_to_remote_addr(settings):
     settings.TRUSTED_PROXY_COUNT = 2
     assert client_ip(_request(forwarded="203.0.113.9")) == "10.0.0.2"
+
+
+def test_the_favicon_and_app_icons_are_served(client, db):
+    from django.contrib.staticfiles import finders
+
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("icons/favicon-32.png")
+    for name in ("icon.svg", "favicon-32.png", "apple-touch-icon.png", "site.webmanifest"):
+        assert finders.find(f"icons/{name}"), name
+    page = client.get("/book/").content.decode()
+    assert 'rel="apple-touch-icon"' in page
+    assert 'rel="manifest"' in page

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -87,3 +88,11 @@ def test_seed_demo_works_whatever_the_day_of_the_week(weekday_offset):
     with time_machine.travel(moment, tick=False):
         call_command("seed_demo")
     assert Appointment.objects.filter(status="pending_clearance").count() == 1
+
+
+def test_demo_consultations_take_a_room_and_show_in_the_rooms_view(db):
+    call_command("seed_demo", stdout=io.StringIO())
+
+    consultations = Appointment.objects.filter(service__kind="consultation")
+    assert consultations.exists()
+    assert not consultations.filter(room__isnull=True).exists()

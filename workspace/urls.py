@@ -16,6 +16,8 @@ from workspace.views import (
     messages,
     recalls,
     records,
+    settings,
+    today,
 )
 
 urlpatterns = [
@@ -23,6 +25,18 @@ urlpatterns = [
     path("staff/logout/", auth.StaffLogoutView.as_view(), name="staff-logout"),
     path("staff/", calendar.calendar_page, name="staff-calendar"),
     path("staff/calendar/", RedirectView.as_view(pattern_name="staff-calendar", query_string=True)),
+    path("staff/today/", today.today_page, name="staff-today"),
+    path("staff/settings/reminders/", settings.reminder_rules, name="staff-settings-reminders"),
+    path(
+        "staff/settings/reminders/<int:rule_id>/",
+        settings.reminder_rule_edit,
+        name="staff-settings-reminder",
+    ),
+    path(
+        "staff/settings/reminders/preview/",
+        settings.reminder_preview_fragment,
+        name="staff-settings-reminder-preview",
+    ),
     path("staff/appointments/new/", appointments.appointment_new, name="staff-appointment-new"),
     path(
         "staff/appointments/<int:appointment_id>/",
@@ -67,6 +81,8 @@ urlpatterns = [
     path("staff/clients/", clients.client_list, name="staff-clients"),
     path("staff/clients/pick/", appointments.client_picker, name="staff-client-picker"),
     path("staff/clients/<int:client_id>/", clients.client_detail, name="staff-client"),
+    path("staff/clients/<int:client_id>/edit/", clients.client_edit, name="staff-client-edit"),
+    path("staff/clients/<int:client_id>/merge/", clients.client_merge, name="staff-client-merge"),
     path("staff/clients/<int:client_id>/data/", clients.client_data, name="staff-client-data"),
     path("staff/consultations/", consultations.consultation_queue, name="staff-consultations"),
     path(

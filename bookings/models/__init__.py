@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from bookings.models.appointments import ACTIVE_STATUSES, Appointment, AppointmentEvent
 from bookings.models.calendar_feeds import CalendarFeedToken
-from bookings.models.clients import Client
+from bookings.models.clients import Client, ClientChange
 from bookings.models.consultations import (
     ApiToken,
     ConsentFormVersion,
@@ -22,6 +22,7 @@ __all__ = [
     "AppointmentEvent",
     "CalendarFeedToken",
     "Client",
+    "ClientChange",
     "ConsentFormVersion",
     "Consultation",
     "DataProtectionAction",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from clinic.models import Location
@@ -15,6 +16,15 @@ class Client(models.Model):
     email = models.EmailField(blank=True)
     phone_verified_at = models.DateTimeField(null=True, blank=True)
     sms_consent_at = models.DateTimeField(null=True, blank=True)
+
+    class ConsentMethod(models.TextChoices):
+        ONLINE_FORM = "online_form", "on the booking site"
+        STAFF_PHONE = "staff_phone", "by phone, to staff"
+        SMS_START = "sms_start", "by texting START"
+        SMS_UNSTOP = "sms_unstop", "by texting UNSTOP"
+        SMS_YES = "sms_yes", "by texting YES"
+
+    # No choices= on the field: older rows may hold other methods, which are shown as stored.
     sms_consent_method = models.CharField(
         max_length=40,
         blank=True,
@@ -24,6 +34,15 @@ class Client(models.Model):
         blank=True, help_text="The exact wording the client agreed to"
     )
     sms_opted_out_at = models.DateTimeField(null=True, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    notes = models.TextField(
+        blank=True, help_text="Desk notes (preferences, access needs); shown on every panel"
+    )
+    alert = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text='Shown prominently on every appointment panel, e.g. "allergic to lidocaine"',
+    )
     preferred_location = models.ForeignKey(
         Location, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -45,5 +64,31 @@ class Client(models.Model):
         return f"{self.first_name} {self.last_name}".strip()
 
     @property
+    def sms_consent_method_label(self) -> str:
+        """How consent was given, in words ("by phone, to staff")."""
+        try:
+            return self.ConsentMethod(self.sms_consent_method).label
+        except ValueError:
+            return self.sms_consent_method.replace("_", " ")
+
+    @property
     def can_receive_sms(self) -> bool:
         return self.sms_consent_at is not None and self.sms_opted_out_at is None
+
+
+class ClientChange(models.Model):
+    """Who changed a client's details, when, and from what to what (one row per edit)."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="changes")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    actor_label = models.CharField(max_length=40, help_text="staff:<username>")
+    changes = models.JSONField(default=dict, help_text="{field: [before, after]}")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.client_id}: {', '.join(self.changes)} by {self.actor_label}"

@@ -21,6 +21,7 @@ from bookings.models import (
     Client,
     Consultation,
     HealthRecheck,
+    ScreeningAnswerRule,
     ScreeningQuestion,
 )
 from clinic import roles
@@ -280,4 +281,21 @@ def health_rechecks_in_review(
         )
         .select_related("appointment__client", "appointment__service", "appointment__location")
         .order_by("appointment__start_at")
+    )
+
+
+def screening_advises_against_treatment(*, appointment: Appointment) -> bool:
+    """Whether the client's own screening answers for this consultation flagged an absolute
+    contraindication, until a practitioner records an outcome. The booking site then stops
+    offering a first treatment (the client was told it may not be right for them); it never
+    says which answer mattered."""
+    consultation = Consultation.objects.filter(appointment=appointment).first()
+    if consultation is None or consultation.outcome not in {
+        Consultation.Outcome.PENDING,
+        Consultation.Outcome.NEEDS_REVIEW,
+    }:
+        return False
+    return any(
+        flag.get("flag") == ScreeningAnswerRule.Flag.ABSOLUTE
+        for flag in consultation.screening_flags
     )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from bookings.models import Appointment
+from bookings.models import Appointment, PhoneVerification
 from clinic.models import Location, Practitioner, Service
 
 
@@ -62,3 +63,26 @@ def tentative_treatments_for(*, consultation: Appointment) -> QuerySet[Appointme
     return consultation.tentative_treatments.filter(
         status=Appointment.Status.PENDING_CLEARANCE
     ).select_related("service")
+
+
+def verification_open(
+    *, phone: str, handle: str | None = None, requester: str = ""
+) -> PhoneVerification | None:
+    """A code sent to ``phone`` that can still be typed (unused, unexpired, not replaced, tries
+    left): the one with ``handle`` when given, else the newest one this browser (``requester``)
+    asked for.
+
+    A second tap on "Continue" races the first: its session does not know the first's handle
+    yet, but the code went to the same phone for the same browser, so the client can type it."""
+    candidates = PhoneVerification.objects.filter(
+        phone=phone,
+        verified_at__isnull=True,
+        superseded_at__isnull=True,
+        expires_at__gt=timezone.now(),
+        attempts__lt=PhoneVerification.MAX_ATTEMPTS,
+    )
+    if handle:
+        return candidates.filter(handle=handle).first()
+    if not requester:
+        return None
+    return candidates.filter(requester=requester).order_by("-created_at").first()

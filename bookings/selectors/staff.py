@@ -11,15 +11,16 @@ import string
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from django.db.models import Q, QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from bookings import access, policy
 from bookings.courses import CourseProgress, courses_progress
-from bookings.models import Appointment, AppointmentEvent, Client, Consultation
+from bookings.models import Appointment, AppointmentEvent, Client, ClientChange, Consultation
 from clinic import roles
 from clinic.errors import NotFound
-from clinic.parsing import search_terms
+from clinic.parsing import bounded_search, search_terms
 from clinic.roles import Actor
 
 SEARCH_LIMIT = 20
@@ -108,6 +109,81 @@ def clients_search(*, actor: Actor, query: str) -> list[Client]:
     return list(clients.order_by("last_name", "first_name")[:SEARCH_LIMIT])
 
 
+CLIENTS_PER_PAGE = 25
+
+
+class ClientFilter:
+    """The client list's filters (``?show=``), with the words staff see."""
+
+    UPCOMING = "upcoming"
+    COURSE = "course"
+    PENDING_CLEARANCE = "pending_clearance"
+    OPTED_OUT = "opted_out"
+    CHOICES = (
+        ("", "All clients"),
+        (UPCOMING, "Upcoming visit"),
+        (COURSE, "Course in progress"),
+        (PENDING_CLEARANCE, "Pending clearance"),
+        (OPTED_OUT, "Opted out of texts"),
+    )
+
+
+def clients_browse(
+    *, actor: Actor, query: str = "", show: str = "", page: int | str | None = 1
+) -> Page:
+    """A page of clients (name order), each with ``next_visit_at``: those ``actor`` may see,
+    matching ``query`` (name words or phone digits, as ``clients_search``) and the filter
+    ``show`` (a ``ClientFilter`` value; unknown values show everyone).
+
+    "Course in progress" is a client with a completed session of a course service and fewer
+    completed sessions than its course size. Raises PermissionDenied for non-staff."""
+    roles.require_role(actor, *roles.ALL_ROLES)
+    now = timezone.now()
+    clients = access.visible_clients(actor=actor)
+    query = bounded_search(query)
+    if query:
+        condition = Q()
+        for word in query.split():
+            condition &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
+        digits = "".join(character for character in query if character.isdigit())
+        if len(digits) >= 4:
+            condition |= Q(phone__contains=digits.lstrip("0"))
+        clients = clients.filter(condition)
+    upcoming = Appointment.objects.filter(
+        client=OuterRef("pk"), start_at__gt=now, status__in=policy.OPEN_VISIT_STATUSES
+    )
+    if show == ClientFilter.UPCOMING:
+        clients = clients.filter(Exists(upcoming))
+    elif show == ClientFilter.PENDING_CLEARANCE:
+        clients = clients.filter(
+            Exists(
+                Appointment.objects.filter(
+                    client=OuterRef("pk"), status=Appointment.Status.PENDING_CLEARANCE
+                )
+            )
+        )
+    elif show == ClientFilter.OPTED_OUT:
+        clients = clients.filter(sms_opted_out_at__isnull=False)
+    elif show == ClientFilter.COURSE:
+        completed_course = Q(
+            appointments__status=Appointment.Status.COMPLETED,
+            appointments__service__course_size__gt=1,
+        )
+        clients = clients.annotate(
+            sessions_done=Count("appointments", filter=completed_course),
+            course_size=Max("appointments__service__course_size", filter=completed_course),
+        ).filter(sessions_done__gt=0, sessions_done__lt=F("course_size"))
+    clients = clients.annotate(
+        next_visit_at=Min(
+            "appointments__start_at",
+            filter=Q(
+                appointments__start_at__gt=now, appointments__status__in=policy.OPEN_VISIT_STATUSES
+            ),
+        )
+    ).order_by("last_name", "first_name", "id")
+    return Paginator(clients, CLIENTS_PER_PAGE).get_page(page)
+
+
 @dataclass
 class ClientOverview:
     client: Client
@@ -156,3 +232,27 @@ def client_for_staff(*, actor: Actor, client_id: int) -> Client:
         raise NotFound("No such client")
     access.check_client_access(actor=actor, client=client)
     return client
+
+
+def client_changes(*, client: Client, limit: int = 20) -> list[ClientChange]:
+    """The latest edits to a client's details, newest first."""
+    return list(ClientChange.objects.filter(client=client).select_related("actor")[:limit])
+
+
+def client_possible_duplicates(*, actor: Actor, client: Client, limit: int = 10) -> list[Client]:
+    """Other clients who may be the same person: the same last name, the same email, or the
+    same first name with a last name starting alike. Reception and managers only (they merge).
+    Raises PermissionDenied otherwise."""
+    roles.require_role(actor, roles.RECEPTION, roles.MANAGER)
+    alike = Q(first_name__iexact=client.first_name)
+    if client.last_name:
+        alike = Q(last_name__iexact=client.last_name) | (
+            alike & Q(last_name__istartswith=client.last_name[:1])
+        )
+    if client.email:
+        alike |= Q(email__iexact=client.email)
+    return list(
+        Client.objects.filter(alike)
+        .exclude(pk=client.pk)
+        .order_by("last_name", "first_name")[:limit]
+    )

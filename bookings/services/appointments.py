@@ -563,6 +563,102 @@ def appointment_book(
     return appointment
 
 
+PAST_VISIT_MAX_AGE = timedelta(days=90)
+
+
+def appointment_record_past_visit(
+    *,
+    actor: Actor,
+    client: Client,
+    service: Service,
+    location: Location,
+    start_at: datetime,
+    practitioner: Practitioner,
+    reason: str,
+    room: Room | None = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """Record a visit that already took place (a walk-in nobody entered) as completed, with
+    who recorded it and why (an audited ``recorded_past_visit`` event). No booking texts go
+    out: only ``appointment_completed`` is announced, so reminders plans just what follows a
+    visit, and any step whose time has passed is skipped, never sent late.
+
+    Raises PermissionDenied unless ``actor`` is staff, ValidationFailed naming the field (a
+    time not yet over or over 90 days ago, no reason, a practitioner or room that does not do
+    the service), and SlotTaken when the practitioner or room already had a visit then."""
+    roles.require_role(actor, *roles.ALL_ROLES)
+    _require_aware(start_at)
+    now = now or timezone.now()
+    reason = reason.strip()
+    start_utc = start_at.astimezone(UTC)
+    end_utc = start_utc + service.duration
+    if end_utc > now:
+        raise ValidationFailed(
+            "A past visit must have ended already; book a visit that is still to come instead.",
+            field="start",
+        )
+    if start_utc < now - PAST_VISIT_MAX_AGE:
+        raise ValidationFailed("Visits more than 90 days ago cannot be added here.", field="start")
+    if not reason:
+        raise ValidationFailed("Say why the visit is recorded afterwards.", field="reason")
+    if not practitioner.services.filter(pk=service.pk).exists():
+        raise ValidationFailed(
+            f"{practitioner.display_name} does not do {service.name}.", field="practitioner"
+        )
+    if room is not None and not service.rooms.filter(pk=room.pk, location=location).exists():
+        raise ValidationFailed(f"{service.name} is not done in {room.name}.", field="room")
+    label = actor_label_for(actor, None)
+    with transaction.atomic():
+        appointment = Appointment(
+            service=service,
+            location=location,
+            client=client,
+            practitioner=practitioner,
+            room=room,
+            start_at=start_utc,
+            end_at=end_utc,
+            blocked_start_at=start_utc - service.buffer_before,
+            blocked_end_at=end_utc + service.buffer_after,
+            status=Status.COMPLETED,
+            channel=Appointment.Channel.STAFF,
+        )
+        # PostgreSQL's exclusion constraint would refuse an overlap too; SQLite has only this.
+        same_resource = Q(practitioner=practitioner) | (
+            Q(room=room) if room is not None else Q(pk__in=[])
+        )
+        if Appointment.objects.filter(
+            same_resource,
+            status__in=ACTIVE_STATUSES,
+            blocked_start_at__lt=appointment.blocked_end_at,
+            blocked_end_at__gt=appointment.blocked_start_at,
+        ).exists():
+            raise SlotTaken(
+                f"{practitioner.display_name} or the room already had a visit then.",
+                field="start",
+                extra={"alternatives": []},
+            )
+        _save_placement(
+            appointment,
+            service=service,
+            location=location,
+            start_at=start_utc,
+            practitioner=practitioner,
+        )
+        record_event(
+            appointment,
+            kind="recorded_past_visit",
+            to_status=Status.COMPLETED,
+            actor=actor,
+            label=label,
+            reason=reason,
+        )
+        signals.appointment_completed.send(
+            sender=Appointment, appointment=appointment, actor_label=label
+        )
+    logger.info("past visit recorded", extra={"appointment_id": appointment.pk})
+    return appointment
+
+
 def _check_online_limit(*, client: Client, service: Service, location: Location) -> None:
     """A client booking for themselves may have at most the location's limit of upcoming
     bookings for one service (default 2 of a treatment, 1 of a consultation): one proven phone

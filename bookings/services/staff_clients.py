@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from bookings.models import Client
+import logging
+from datetime import date
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+
+from bookings.models import Client, ClientChange
 from bookings.services.clients import client_register
 from clinic import roles
+from clinic.errors import ValidationFailed
 from clinic.models import Location
 from clinic.roles import Actor
+
+logger = logging.getLogger(__name__)
 
 # What reception reads out before ticking "agreed to texts"; stored with the consent.
 STAFF_PHONE_CONSENT_WORDING = (
@@ -40,3 +51,99 @@ def client_register_by_staff(
         consent_method="staff_phone",
         location=location,
     )
+
+
+EDITABLE_FIELDS = ("first_name", "last_name", "email", "date_of_birth", "notes", "alert")
+OLDEST_AGE_YEARS = 120
+
+
+@transaction.atomic
+def client_update_by_staff(
+    *,
+    actor: Actor,
+    client: Client,
+    first_name: str,
+    last_name: str = "",
+    email: str = "",
+    date_of_birth: str | date | None = None,
+    notes: str = "",
+    alert: str = "",
+) -> Client:
+    """Change a client's name, email, date of birth, desk notes and alert, and record who
+    changed what from what (a ``ClientChange`` row) when anything changed. The phone number is
+    the client's identity for texts and codes and is not changed here.
+
+    Raises PermissionDenied for non-staff and ValidationFailed naming the field; nothing is
+    saved when any field is wrong."""
+    roles.require_role(actor, *roles.ALL_ROLES)
+    first_name, last_name = first_name.strip(), last_name.strip()
+    email, alert, notes = email.strip(), alert.strip(), notes.strip()
+    if not first_name:
+        raise ValidationFailed("Enter the client's first name.", field="first_name")
+    if len(first_name) > 80 or len(last_name) > 80:
+        raise ValidationFailed(
+            "Names can be up to 80 characters.",
+            field="first_name" if len(first_name) > 80 else "last_name",
+        )
+    if email:
+        try:
+            validate_email(email)
+        except DjangoValidationError:
+            raise ValidationFailed(
+                "Enter an email address like name@example.com.", field="email"
+            ) from None
+    if len(alert) > 200:
+        raise ValidationFailed("Keep the alert under 200 characters.", field="alert")
+    birthday = _parse_birthday(date_of_birth)
+    wanted = {
+        "first_name": first_name,
+        "last_name": last_name,
+        "email": email,
+        "date_of_birth": birthday,
+        "notes": notes,
+        "alert": alert,
+    }
+    locked = Client.objects.select_for_update().get(pk=client.pk)
+    changes = {
+        name: [_plain(getattr(locked, name)), _plain(value)]
+        for name, value in wanted.items()
+        if getattr(locked, name) != value
+    }
+    if not changes:
+        return locked
+    for name, value in wanted.items():
+        setattr(locked, name, value)
+    locked.save(update_fields=[*wanted, "updated_at"])
+    ClientChange.objects.create(
+        client=locked,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_label=roles.actor_label(actor),
+        changes=changes,
+    )
+    # Field names only: the values are personal details.
+    logger.info("client updated", extra={"client_id": locked.pk, "fields": sorted(changes)})
+    return locked
+
+
+def _parse_birthday(value: str | date | None) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        birthday = value
+    else:
+        try:
+            birthday = date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValidationFailed(
+                "Enter the date of birth as a date, e.g. 1990-04-21.", field="date_of_birth"
+            ) from None
+    today = timezone.localdate()
+    if birthday > today:
+        raise ValidationFailed("The date of birth cannot be in the future.", field="date_of_birth")
+    if birthday.year < today.year - OLDEST_AGE_YEARS:
+        raise ValidationFailed("Check the year of birth.", field="date_of_birth")
+    return birthday
+
+
+def _plain(value) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value or "")

@@ -18,6 +18,7 @@ from icalendar import Calendar, Event
 
 from bookings import policy
 from bookings.models import Appointment
+from bookings.selectors.consultations import screening_advises_against_treatment
 from bookings.selectors.site import (
     appointment_for_client_link,
     services_bookable_online,
@@ -105,6 +106,7 @@ def _booking_context(request: HttpRequest, appointment: Appointment, token: str)
         and appointment.client is not None
         and not tentative_treatments_for(consultation=appointment).exists()
         and _first_treatment_service(appointment, request.GET.get("then")) is not None
+        and not screening_advises_against_treatment(appointment=appointment)
     )
     manage_url = request.build_absolute_uri(reverse("site-manage", args=[token]))
     first_treatment_url = reverse("site-first-treatment", args=[token])
@@ -123,6 +125,9 @@ def _booking_context(request: HttpRequest, appointment: Appointment, token: str)
         ),
         "is_active": _is_upcoming(appointment),
         "screening_pending": _screening_pending(appointment),
+        "screening_answered": appointment.service.is_consultation
+        and _is_upcoming(appointment)
+        and not _screening_pending(appointment),
         "screening_url": reverse("site-screening", args=[token]),
         "prep": care_before_the_visit(service_kind=appointment.service.kind),
         "google_calendar_url": _google_calendar_url(appointment, manage_url=manage_url),
@@ -327,6 +332,7 @@ def booking_first_treatment(
         or not appointment.service.is_consultation
         or not _is_upcoming(appointment)
         or appointment.client is None
+        or screening_advises_against_treatment(appointment=appointment)
     ):
         return redirect("site-manage", token)
     picker: dict[str, Any] = {

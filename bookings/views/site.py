@@ -28,16 +28,18 @@ from bookings.selectors.site import (
     consultation_for,
     locations_bookable_online,
     services_bookable_online,
+    verification_open,
 )
 from bookings.services import (
-    appointment_book,
     appointment_cancel,
     appointment_hold,
     client_register,
     normalise_phone,
 )
 from bookings.services.appointments import HoldLimitReached
+from bookings.services.online import appointment_book_online
 from bookings.services.verification import (
+    VerificationRateLimited,
     verification_check,
     verification_requester_for,
     verification_start,
@@ -61,6 +63,7 @@ from clinic.errors import (
 )
 from clinic.http import client_ip
 from clinic.models import Location, Service
+from clinic.templatetags.phone_format import phone as phone_display
 
 logger = logging.getLogger(__name__)
 
@@ -292,7 +295,9 @@ def book_hold(request: HttpRequest, location_slug: str, service_slug: str) -> Ht
         )
     state = _state(request)
     previous_hold_id = state.get("hold_id")
-    state.update(hold_id=hold.pk, verification=None, details=None)
+    # What the client typed (and a code already on its way) outlive a lapsed or changed hold.
+    state.pop("booked_url", None)
+    state.update(hold_id=hold.pk)
     _save_state(request, state)
     if previous_hold_id and previous_hold_id != hold.pk:
         # Changing their mind should not keep a second time locked away from other clients.
@@ -310,14 +315,25 @@ def book_hold(request: HttpRequest, location_slug: str, service_slug: str) -> Ht
 @require_http_methods(["GET", "POST"])
 def book_details(request: HttpRequest) -> HttpResponse:
     hold = _current_hold(request)
+    state = _state(request)
     if hold is None:
-        return redirect("site-book")
+        return redirect(state.get("booked_url") or "site-book")
     location, service = hold.location, hold.service
     if not _hold_is_live(hold):
         return _hold_expired_page(request, location=location, service=service, around=hold.start_at)
     returning = returning_client(request)
+    typed = state.get("details") or {}
     initial = {}
-    if returning is not None:
+    if typed:
+        initial = {
+            "first_name": typed.get("first_name", ""),
+            "last_name": typed.get("last_name", ""),
+            "phone": phone_display(typed.get("phone", ""), location.country),
+            "email": typed.get("email", ""),
+            "sms_consent": bool(typed.get("sms_consent")),
+            "policy_accepted": bool(typed.get("policy_accepted")),
+        }
+    elif returning is not None:
         initial = {
             "first_name": returning.first_name,
             "last_name": returning.last_name,
@@ -331,6 +347,9 @@ def book_details(request: HttpRequest) -> HttpResponse:
         clinic_name=location.name,
         country=location.country,
     )
+    code_on_its_way = typed.get("phone") and verification_open(
+        phone=typed["phone"], handle=state.get("verification"), requester=_browser(request)
+    )
     phone = ""
     if request.method == "POST" and request.POST.get("phone", "").strip():
         # Checked even when other fields are missing, so every problem shows at once.
@@ -340,21 +359,31 @@ def book_details(request: HttpRequest) -> HttpResponse:
             form.add_error("phone", error.message)
     if request.method == "POST" and form.is_valid():
         details = {**form.cleaned_data, "consent_wording": form.consent_wording, "phone": phone}
+        state["details"] = details
+        if returning is not None and returning.phone == phone:
+            _save_state(request, state)
+            return _finish_booking(request, hold=hold, details=details, proven_now=False)
+        # The same number again (a double tap, the back button): the code sent is still good.
+        verification = verification_open(
+            phone=phone, handle=state.get("verification"), requester=_browser(request)
+        )
         try:
-            state = _state(request)
-            state["details"] = details
-            if returning is not None and returning.phone == phone:
-                _save_state(request, state)
-                return _finish_booking(request, hold=hold, details=details, proven_now=False)
-            verification = verification_start(
-                phone=phone,
-                ip=client_ip(request),
-                location=location,
-                requester=_browser(request),
-            )
+            if verification is None:
+                verification = verification_start(
+                    phone=phone,
+                    ip=client_ip(request),
+                    location=location,
+                    requester=_browser(request),
+                )
+        except VerificationRateLimited as error:
+            # A second tap racing the first: its session has no handle yet, but this browser
+            # asked for a code to this phone a moment ago.
+            verification = verification_open(phone=phone, requester=_browser(request))
+            if verification is None:
+                form.add_error("phone", error.message)
         except ApplicationError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
-        else:
+        if verification is not None:
             state["verification"] = verification.handle
             _save_state(request, state)
             return redirect("site-verify")
@@ -366,7 +395,9 @@ def book_details(request: HttpRequest) -> HttpResponse:
             "hold": hold,
             "location": location,
             "service": service,
-            "returning": returning,
+            "returning": returning if not typed else None,
+            "code_on_its_way": bool(code_on_its_way) and request.method == "GET",
+            "phone_ending": typed.get("phone", "")[-4:],
             **_countdown(hold),
         },
     )
@@ -379,6 +410,9 @@ def book_details(request: HttpRequest) -> HttpResponse:
 def book_verify(request: HttpRequest) -> HttpResponse:
     hold = _current_hold(request)
     state = _state(request)
+    if hold is None and state.get("booked_url"):
+        # A refresh or a second tap after the booking went through: show the booking.
+        return redirect(state["booked_url"])
     if hold is None or not state.get("verification") or not state.get("details"):
         return redirect("site-book")
     if not _hold_is_live(hold):
@@ -447,13 +481,8 @@ def _finish_booking(
             location=location,
             phone_verified=True,
         )
-        appointment = appointment_book(
-            client=client,
-            service=service,
-            location=location,
-            start_at=hold.start_at,
-            hold=hold,
-            channel=Appointment.Channel.ONLINE,
+        appointment = appointment_book_online(
+            client=client, service=service, location=location, hold=hold
         )
     except HoldExpired:
         return _hold_expired_page(request, location=location, service=service, around=hold.start_at)
@@ -516,10 +545,10 @@ def _finish_booking(
             status=422,
         )
     then = _state(request).get("then") if service.is_consultation else None
-    _save_state(request, {})
     url = reverse("site-confirmed", args=[manage_token_for(appointment)])
     if then:
         url += f"?then={then}"
+    _save_state(request, {"booked_url": url})
     _remember_client(request, client, proven_now=proven_now)
     logger.info("online booking completed", extra={"appointment_id": appointment.pk})
     return HttpResponseRedirect(url)

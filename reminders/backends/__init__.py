@@ -28,9 +28,27 @@ def get_backend() -> SmsBackend:
     return _instances[name]
 
 
+def backend_reports_delivery() -> bool:
+    """Whether the configured backend reports delivery, without building it (no credentials
+    needed to ask)."""
+    if settings.SMS_BACKEND == "twilio":
+        from reminders.backends.twilio import TwilioBackend
+
+        return TwilioBackend.reports_delivery
+    return SmsBackend.reports_delivery
+
+
 def reset_backends() -> None:
     """Forget cached backends (tests change Twilio settings between cases)."""
     _instances.clear()
 
 
-__all__ = ["LookupResult", "SendResult", "SmsBackend", "SmsError", "get_backend", "reset_backends"]
+__all__ = [
+    "LookupResult",
+    "SendResult",
+    "SmsBackend",
+    "SmsError",
+    "backend_reports_delivery",
+    "get_backend",
+    "reset_backends",
+]

@@ -51,6 +51,9 @@ class SmsBackend:
 
     #: Identifies the sending identity for the shared rate limiter.
     sender_key: str = "default"
+    #: Whether the provider tells us when a text reached the phone (status callbacks). Without
+    #: it "sent" is the last status a message gets, and a delivery rate would be a made-up 0 %.
+    reports_delivery: bool = False
 
     def send(self, *, to: str, body: str, message_id: int | None = None) -> SendResult:
         raise NotImplementedError

@@ -66,6 +66,8 @@ def _retry_after(exc: TwilioRestException) -> float | None:
 
 
 class TwilioBackend(SmsBackend):
+    reports_delivery = True
+
     def __init__(self) -> None:
         self.client = Client(
             settings.TWILIO_ACCOUNT_SID,

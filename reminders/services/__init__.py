@@ -12,6 +12,7 @@ from reminders.services.outbox import (
     message_apply_provider_status,
     message_retry,
     message_send_adhoc,
+    messages_move_to_client,
 )
 from reminders.services.planning import (
     appointment_message_context,
@@ -49,6 +50,7 @@ __all__ = [
     "messages_cancel_unsent",
     "messages_follow_consultation_outcome",
     "messages_follow_screening_submitted",
+    "messages_move_to_client",
     "messages_plan_after_cancellation",
     "messages_plan_after_completion",
     "messages_plan_for_appointment",

@@ -209,3 +209,14 @@ def message_apply_provider_status(
         if is_opt_out(error_code) and message.client is not None:
             client_opt_out(client=message.client, method="carrier_21610", now=now)
     return message
+
+
+def messages_move_to_client(*, keep: Client, duplicate: Client) -> int:
+    """After a merge: the duplicate's texts and replies belong to ``keep``, and texts not sent
+    yet go to ``keep``'s number. Returns how many outbox rows moved."""
+    moved = Message.objects.filter(client=duplicate).update(client=keep)
+    InboundMessage.objects.filter(client=duplicate).update(client=keep)
+    Message.objects.filter(client=keep, status=Message.Status.SCHEDULED).exclude(
+        to=keep.phone
+    ).update(to=keep.phone, updated_at=timezone.now())
+    return moved

@@ -92,13 +92,64 @@
     return body;
   }
 
+  let calendar = null;
+  // The working hours and time off last drawn, so a click outside them can say why (null
+  // while they load: then the server decides).
+  let shownBlocks = null;
+
   async function fetchEvents(info) {
     const range = "location=" + config.location + "&from=" + dateOnly(info.start) + "&to=" + dateOnly(info.end);
+    shownBlocks = null;
     const [appointments, blocks] = await Promise.all([
       getJson(api + "/appointments?" + range),
       getJson(api + "/calendar/blocks?" + range + "&by=" + config.by),
     ]);
+    shownBlocks = blocks;
     return appointments.map(toEvent).filter((event) => event.resourceIds[0]).concat(blocks.map(toBackground));
+  }
+
+  const dayAndTime = new Intl.DateTimeFormat(config.locale, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hour12: false });
+  function whyUnavailable(resource, date) {
+    if (shownBlocks === null) return null;
+    const at = wallClock(date);
+    const mine = shownBlocks.filter((block) => block.resource_id === resource.id && block.local_start <= at && at < block.local_end);
+    const off = mine.find((block) => block.kind === "time_off");
+    const when = dayAndTime.format(date);
+    if (off) return resource.title + " is unavailable at " + when + (off.reason ? " (" + off.reason + ")" : "") + ". Choose another time.";
+    if (!mine.some((block) => block.kind === "working")) {
+      return (config.by === "room" ? resource.title + " is closed" : resource.title + " is not working") +
+        " at " + when + ". White times are bookable; grey ones are outside working hours.";
+    }
+    return null;
+  }
+
+  // The week shows one column at a time (seven days of a whole team would not fit).
+  const allResources = config.resources;
+  let weekColumn = allResources.some((resource) => resource.id === config.weekColumn) ? config.weekColumn : (allResources[0] || {}).id;
+  const switcher = document.getElementById("week-switcher");
+  function markWeekColumn() {
+    switcher.querySelectorAll("button[data-column]").forEach((button) => {
+      button.setAttribute("aria-pressed", String(button.dataset.column === weekColumn));
+    });
+  }
+  function showWeekColumn(id) {
+    weekColumn = id;
+    markWeekColumn();
+    calendar.setOption("resources", allResources.filter((resource) => resource.id === id));
+  }
+  markWeekColumn();
+  switcher.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-column]");
+    if (button) showWeekColumn(button.dataset.column);
+  });
+
+  // Open on the present: today's grid starts an hour before now.
+  function initialScrollTime() {
+    const now = new Date();
+    const today = new Intl.DateTimeFormat("en-CA", { timeZone: config.zone }).format(now);
+    if (config.date !== today) return config.slotMinTime;
+    const hour = Number(new Intl.DateTimeFormat("en-GB", { timeZone: config.zone, hour: "2-digit", hour12: false }).format(now));
+    return pad(Math.max(0, hour - 1)) + ":00:00";
   }
 
   function openPanel(url) {
@@ -123,11 +174,69 @@
     }
   }
 
-  const calendar = EventCalendar.create(document.getElementById("calendar"), {
+  // EventCalendar marks its grid up as a table whose rows also hold the toolbar and the
+  // events, which assistive technology cannot make sense of (axe: aria-required-children), and
+  // renders events as <article role="button">. Drop the table roles, and make each event a
+  // real link to its appointment page (the click still opens the side panel).
+  const TABLE_ROLES = new Set(["table", "rowgroup", "row", "columnheader", "rowheader", "cell", "gridcell", "listitem", "list"]);
+  const TABLE_ATTRIBUTES = ["aria-colspan", "aria-colindex", "aria-rowindex", "aria-rowspan"];
+  function repairAccessibility(root) {
+    root.querySelectorAll("[role]").forEach((element) => {
+      if (TABLE_ROLES.has(element.getAttribute("role"))) element.removeAttribute("role");
+    });
+    if (root.getAttribute("role") && TABLE_ROLES.has(root.getAttribute("role"))) root.removeAttribute("role");
+    root.querySelectorAll(TABLE_ATTRIBUTES.map((name) => "[" + name + "]").join(",")).forEach((element) => {
+      TABLE_ATTRIBUTES.forEach((name) => element.removeAttribute(name));
+    });
+    root.querySelectorAll("article.ec-event[role], article.ec-event[tabindex]").forEach((element) => {
+      element.removeAttribute("role");
+      element.removeAttribute("tabindex");
+    });
+    const unit = document.querySelector(".calendar-layout.is-week") ? "week" : "day";
+    root.querySelectorAll("button.ec-prev").forEach((button) => button.setAttribute("aria-label", "Previous " + unit));
+    root.querySelectorAll("button.ec-next").forEach((button) => button.setAttribute("aria-label", "Next " + unit));
+    // The grid scrolls: keyboard users must be able to reach it to scroll it.
+    root.querySelectorAll(".ec-main, .ec-body").forEach((region) => {
+      if (region.scrollHeight > region.clientHeight && !region.hasAttribute("tabindex")) {
+        region.setAttribute("tabindex", "0");
+        region.setAttribute("role", "region");
+        region.setAttribute("aria-label", "Appointments");
+      }
+    });
+  }
+  const calendarElement = document.getElementById("calendar");
+  let repairQueued = false;
+  new MutationObserver(() => {
+    if (repairQueued) return;
+    repairQueued = true;
+    window.requestAnimationFrame(() => {
+      repairQueued = false;
+      repairAccessibility(calendarElement);
+    });
+  }).observe(calendarElement, { childList: true, subtree: true, attributes: true, attributeFilter: ["role", "tabindex"] });
+
+  function eventContent(info) {
+    if (info.event.display === "background") return { html: "" };
+    const link = document.createElement("a");
+    link.className = "event-link";
+    link.href = "/staff/appointments/" + info.event.id + "/";
+    link.draggable = false;
+    const when = document.createElement("time");
+    when.className = "event-time";
+    when.textContent = info.timeText;
+    const what = document.createElement("span");
+    what.className = "event-title";
+    what.textContent = info.event.title;
+    link.append(when, " ", what);
+    return { domNodes: [link] };
+  }
+
+  calendar = EventCalendar.create(document.getElementById("calendar"), {
     view: config.view === "week" ? "resourceTimeGridWeek" : "resourceTimeGridDay",
     date: config.date,
     timeZone: config.timeZone,
-    resources: config.resources,
+    resources: config.view === "week" && allResources.length > 1
+      ? allResources.filter((resource) => resource.id === weekColumn) : allResources,
     // Day view: practitioner names above the columns; week view: dates, then practitioners.
     views: {
       resourceTimeGridDay: { datesAboveResources: false },
@@ -141,7 +250,8 @@
     slotLabelInterval: "01:00",
     slotHeight: 18,
     height: Math.max(480, window.innerHeight - 220) + "px",
-    scrollTime: "08:00:00",
+    scrollTime: initialScrollTime(),
+    locale: config.locale,
     firstDay: 1,
     allDaySlot: false,
     nowIndicator: true,
@@ -163,15 +273,31 @@
       return { domNodes: [full, short] };
     },
     datesSet(info) {
-      document.querySelector(".calendar-layout").classList.toggle("is-week", info.view.type === "resourceTimeGridWeek");
+      const isWeek = info.view.type === "resourceTimeGridWeek";
+      document.querySelector(".calendar-layout").classList.toggle("is-week", isWeek);
+      switcher.hidden = !isWeek || allResources.length < 2;
+      // Options cannot change while the calendar draws: switch columns right after.
+      window.setTimeout(() => {
+        const shown = calendar.getOption("resources");
+        if (isWeek && allResources.length > 1 && shown.length !== 1) showWeekColumn(weekColumn);
+        else if (!isWeek && shown.length !== allResources.length) calendar.setOption("resources", allResources);
+      }, 0);
     },
+    eventContent: eventContent,
     eventClick(info) {
       if (info.event.display === "background") return;
+      // The event is a link to its page; here it opens in the side panel instead.
+      if (info.jsEvent) info.jsEvent.preventDefault();
       openPanel("/staff/appointments/" + info.event.id + "/");
     },
     dateClick(info) {
       if (!info.resource) return;
       clearAlert();
+      const reason = whyUnavailable(info.resource, info.date);
+      if (reason) {
+        showAlert(reason);
+        return;
+      }
       // Resource ids are "p<id>" (practitioner columns) or "r<id>" (room columns).
       const column = config.by === "room" ? "&room=" : "&practitioner=";
       openPanel("/staff/appointments/new/?location=" + config.location +

@@ -43,7 +43,46 @@
       }
       return;
     }
+    const fieldLink = event.target.closest("a.error-field-link");
+    if (fieldLink) {
+      const field = document.getElementById(fieldLink.getAttribute("href").slice(1));
+      if (field) {
+        event.preventDefault();
+        const details = field.closest("details");
+        if (details) details.open = true;
+        field.focus();
+      }
+      return;
+    }
+    if (event.target.closest("button.print-sheet")) {
+      window.print();
+      return;
+    }
     const clear = event.target.closest("button.clear-client");
     if (clear) clear.closest("#chosen-client").replaceChildren();
   });
+
+  // An error naming a field sits at the top of its form: link it to the field, mark the field
+  // invalid, and move focus to the error so keyboard and screen reader users hear it first.
+  function linkErrorsToFields(root) {
+    root.querySelectorAll(".error[data-error-field]:not([data-linked])").forEach((box) => {
+      box.dataset.linked = "true";
+      const scope = box.closest("article, section, form, main") || document;
+      const field = scope.querySelector("[name='" + box.dataset.errorField + "']:not([type=hidden])");
+      const message = box.querySelector(".error-message");
+      if (field && field.id && message) {
+        const link = document.createElement("a");
+        link.className = "error-field-link";
+        link.href = "#" + field.id;
+        link.textContent = message.textContent;
+        message.replaceChildren(link);
+        field.setAttribute("aria-invalid", "true");
+        field.setAttribute("aria-describedby", box.id);
+      }
+    });
+    const first = root.querySelector(".error[role=alert]");
+    if (first && root !== document) first.focus();
+  }
+  linkErrorsToFields(document);
+  document.body.addEventListener("htmx:afterSettle", (event) => linkErrorsToFields(event.target));
 })();

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -383,3 +383,82 @@ def test_every_booking_page_stays_under_100_kb_and_fits_a_desktop(
     page.goto(f"{live_server.url}/book/{location.slug}/{consultation_service.slug}/")
     shoot(page, "desktop-times")
     assert page.locator(".week").bounding_box()["width"] <= 760
+
+
+def tab_to(page, selector: str, *, limit: int = 80) -> None:
+    """Press Tab until the focused element matches ``selector``, as a keyboard user would."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(
+            "(s) => document.activeElement && document.activeElement.matches(s)", selector
+        ):
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_a_client_books_a_consultation_with_the_keyboard_only(
+    live_server, phone_page, shoot, open_every_day, location, consultation_service
+):
+    page = phone_page
+    page.goto(f"{live_server.url}/book/")
+    tab_to(page, "a[href*='skin-consultation']")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=Choose a time")
+
+    day = local_today(location) + timedelta(days=2)
+    tab_to(page, f"a.day[href*='day={day.isoformat()}']")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f'a.day[aria-current="date"][href*="day={day.isoformat()}"]')
+    # After the swap the chosen day keeps the focus, so Tab goes on to its times.
+    page.wait_for_function(f"document.activeElement.id === 'day-{day.isoformat()}'")
+    tab_to(page, "button.time", limit=12)
+    page.keyboard.press("Enter")
+
+    page.wait_for_selector("text=Your details")
+    tab_to(page, "#id_first_name")
+    page.keyboard.press("Enter")  # an empty form: the error summary takes the focus
+    page.wait_for_selector("#error-summary")
+    page.wait_for_function("document.activeElement.id === 'error-summary'")
+    shoot(page, "keyboard-errors")
+    tab_to(page, "#error-summary a", limit=3)
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "id_first_name"
+    page.keyboard.type("Maya")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Okafor")
+    tab_to(page, "#id_phone", limit=3)
+    page.keyboard.type(PHONE_INPUT)
+    tab_to(page, "#id_sms_consent", limit=4)
+    page.keyboard.press("Space")
+    tab_to(page, "#id_policy_accepted", limit=4)
+    page.keyboard.press("Space")
+    tab_to(page, "button[type=submit]", limit=4)
+    page.keyboard.press("Enter")
+
+    page.wait_for_selector("text=Check your phone")
+    tab_to(page, "#id_code")
+    page.keyboard.type(received_code(PHONE))
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=You're booked, Maya")
+    shoot(page, "keyboard-booked")
+    assert Appointment.objects.get(service=consultation_service).status == "booked"
+
+
+@pytest.mark.parametrize("phone_page", ["UTC"], indirect=True)
+def test_a_device_on_utc_is_told_of_a_time_zone_difference_only_when_the_clocks_differ(
+    live_server, phone_page, open_every_day, location, consultation_service
+):
+    page = phone_page
+    url = f"{live_server.url}/book/{location.slug}/{consultation_service.slug}/"
+    # In December London keeps UTC: the device shows the same times as the clinic.
+    page.clock.set_fixed_time(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+    page.goto(url)
+    page.wait_for_load_state()
+    assert "different" not in page.locator(".tz-note").inner_text()
+
+    # In July London is an hour ahead of UTC.
+    page.clock.set_fixed_time(datetime(2026, 7, 1, 10, 0, tzinfo=UTC))
+    page.goto(url)
+    page.wait_for_function(
+        "document.querySelector('.tz-note').textContent.includes('different from your device')"
+    )

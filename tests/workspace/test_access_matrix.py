@@ -45,6 +45,8 @@ MANAGERS = {
     "practitioner_own": "denied",
     "practitioner_other": "denied",
 }
+# Desk work on client records (merging duplicates): reception and managers.
+DESK = {**ANY_STAFF, "practitioner_own": "denied", "practitioner_other": "denied"}
 # The feed is fetched by phones with no session: the token in the path is the credential.
 TOKEN_IN_PATH = dict.fromkeys(ACTORS, "not_found")
 # Signing in and out, and the old calendar address that redirects: open to everyone.
@@ -76,6 +78,15 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, str]]] = {
     ("GET", "staff/clients/"): ("?q=ol", ANY_STAFF),
     ("GET", "staff/clients/pick/"): ("?q=ol", ANY_STAFF),
     ("GET", "staff/clients/<int:client_id>/"): (None, CLIENT_RECORD),
+    ("GET", "staff/clients/<int:client_id>/edit/"): (None, CLIENT_RECORD),
+    ("POST", "staff/clients/<int:client_id>/edit/"): ({"first_name": "Olive"}, CLIENT_RECORD),
+    ("GET", "staff/clients/<int:client_id>/merge/"): (None, DESK),
+    ("POST", "staff/clients/<int:client_id>/merge/"): ({"reason": "x"}, DESK),
+    ("GET", "staff/today/"): (None, ANY_STAFF),
+    ("GET", "staff/settings/reminders/"): (None, MANAGERS),
+    ("GET", "staff/settings/reminders/<int:rule_id>/"): (None, MANAGERS),
+    ("POST", "staff/settings/reminders/<int:rule_id>/"): ({"template": "Hi"}, MANAGERS),
+    ("POST", "staff/settings/reminders/preview/"): ({"template": "Hi"}, MANAGERS),
     ("GET", "staff/clients/<int:client_id>/data/"): (None, MANAGERS),
     ("POST", "staff/clients/<int:client_id>/data/"): (
         {"action": "export_json", "reason": "Client asked by email"},
@@ -277,6 +288,7 @@ def world(
             "consultation_id": record.pk,
             "message_id": message.pk,
             "inbound_id": inbound.pk,
+            "rule_id": ReminderRule.objects.filter(category="day_before").first().pk,
             "token": "not-a-real-token",
             "service_id": treatment_service.pk,
             "record_id": treatment_record.pk,

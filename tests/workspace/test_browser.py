@@ -16,7 +16,7 @@ from bookings import services
 from bookings.models import Appointment, Client, ConsentFormVersion, Consultation
 from tests import factories
 from tests.conftest import REQUIRE_SERVICES
-from tests.workspace.conftest import WEDNESDAY, at
+from tests.workspace.conftest import TUESDAY, WEDNESDAY, at
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -48,7 +48,10 @@ def page(live_server):
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        # A desk in the London clinic: the browser's locale is the location's (en-GB).
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="Europe/London"
+        )
         tab = context.new_page()
         tab.set_default_timeout(10_000)
         errors: list[str] = []
@@ -359,3 +362,291 @@ def test_changes_from_another_desk_appear_without_a_reload(
     )
     page.wait_for_selector(".ec-event:has-text('Otto Otherdesk')", timeout=8_000)
     assert page.evaluate("() => window.notReloaded") is True
+
+
+def tab_to(page, selector: str, *, limit: int = 80) -> None:
+    """Press Tab until the focused element matches ``selector``, as a keyboard user would."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(
+            "(s) => document.activeElement && document.activeElement.matches(s)", selector
+        ):
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_reception_books_a_phone_client_with_the_keyboard_only(
+    page, reception, practitioner, consultation_service, location
+):
+    page.goto(page.base_url + "/staff/login/")
+    tab_to(page, "#id_username")
+    page.keyboard.type(reception.username)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/staff/")
+    open_calendar(page)
+
+    tab_to(page, "a.new-booking")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#booking-form")
+    tab_to(page, "#booking-start")
+    # A native datetime input orders its parts by the browser's own locale, which headless
+    # chromium keeps as en-US whatever the page's: type day first, and swap if it was month.
+    page.keyboard.type("02")
+    page.keyboard.type("12")
+    page.keyboard.type("2026")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.type("14")
+    page.keyboard.type("00")
+    if page.input_value("#booking-start").startswith("2026-02-12"):
+        # Leave the input backwards and come back in: the focus lands on its first part.
+        for _ in range(8):
+            page.keyboard.press("Shift+Tab")
+            if page.evaluate("document.activeElement.id !== 'booking-start'"):
+                break
+        page.keyboard.press("Tab")
+        page.keyboard.type("12")
+        page.keyboard.type("02")
+    assert page.input_value("#booking-start") == "2026-12-02T14:00"
+    tab_to(page, "#booking-practitioner", limit=8)
+    page.keyboard.press("ArrowDown")
+    tab_to(page, "#booking-service", limit=4)
+    page.keyboard.type("Skin")  # type-ahead picks the option
+    assert page.input_value("#booking-service") == str(consultation_service.id)
+    tab_to(page, "details.new-client summary")
+    page.keyboard.press("Enter")
+    tab_to(page, "#new-first", limit=3)
+    page.keyboard.type("Nia")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Phone")
+    page.keyboard.press("Tab")
+    page.keyboard.type("07911 123456")
+    tab_to(page, "input[name=sms_consent]", limit=3)
+    page.keyboard.press("Space")
+    tab_to(page, "#booking-form button[type=submit]", limit=4)
+    page.keyboard.press("Enter")
+
+    page.wait_for_selector(".appointment-panel")
+    appointment = Appointment.objects.get(client__phone="+447911123456")
+    assert appointment.start_at == at(14)
+    assert appointment.practitioner == practitioner
+    # The new appointment is reachable from the grid with the keyboard too.
+    tab_to(page, f".ec-event a[href$='/appointments/{appointment.id}/']")
+
+
+def test_the_week_shows_one_practitioner_at_a_time_with_a_quick_switcher(
+    page, reception, practitioner, colleague, consultation, colleagues_consultation
+):
+    sign_in(page, reception.username)
+    page.goto(f"{page.base_url}/staff/?view=week&date={WEDNESDAY.isoformat()}")
+    page.wait_for_selector(".ec-body .ec-day")
+    page.wait_for_selector(".ec-event")
+
+    # Seven days of one practitioner, not seven times the whole team.
+    assert page.locator(".ec-body .ec-day").count() == 7
+    switcher = page.get_by_role("group", name="Whose week")
+    assert switcher.is_visible()
+    shown = switcher.locator("button[aria-pressed=true]").inner_text()
+    other = "Cara Ng" if shown == "Pat Lee" else "Pat Lee"
+    pats, caras = consultation.client.first_name, colleagues_consultation.client.first_name
+    mine, theirs = (pats, caras) if shown == "Pat Lee" else (caras, pats)
+    assert page.locator(f".ec-event:has-text('{mine}')").count() == 1
+    assert page.locator(f".ec-event:has-text('{theirs}')").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "staff-week-one-column.png"))
+
+    switcher.get_by_role("button", name=other).click()
+    page.wait_for_selector(f".ec-event:has-text('{theirs}')")
+    event = page.locator(f".ec-event:has-text('{theirs}')")
+    # Time, client and service, whole.
+    text = event.inner_text()
+    assert ("11:00" if theirs == caras else "10:00") in text
+    assert "Skin consultation" in text
+    title = event.locator(".event-title")
+    assert title.evaluate("el => el.scrollWidth <= el.clientWidth + 1")
+
+    page.get_by_role("button", name="Day", exact=True).click()
+    page.wait_for_function("document.querySelectorAll('.ec-body .ec-day').length === 2")
+    assert not switcher.is_visible()
+
+
+def test_an_unavailable_time_explains_itself_instead_of_opening_a_booking(
+    page, reception, practitioner, location
+):
+    from datetime import time
+
+    factories.TimeOffFactory(
+        practitioner=practitioner, start_at=at(13), end_at=at(14), reason="Training"
+    )
+    afternoons = factories.PractitionerFactory(display_name="Ana Late")
+    afternoons.locations.add(location)
+    factories.WorkingHoursFactory(
+        practitioner=afternoons,
+        location=location,
+        weekday=WEDNESDAY.weekday(),
+        start_time=time(12),
+        end_time=time(17),
+    )
+    sign_in(page, reception.username)
+    open_calendar(page)
+    page.wait_for_selector(".ec-bg-event.bg-time_off")
+
+    page.mouse.click(*slot_point(page, "Ana Late", 10))
+    alert = page.locator("#calendar-alert")
+    alert.wait_for()
+    assert "Ana Late is not working" in alert.inner_text()
+    assert "10:00" in alert.inner_text()
+
+    page.mouse.click(*slot_point(page, "Pat Lee", 13))
+    page.wait_for_function(
+        "document.getElementById('calendar-alert').textContent.includes('Training')"
+    )
+    assert page.locator("#booking-form").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "staff-unavailable-explained.png"))
+
+
+def test_todays_day_view_opens_at_the_current_hour_in_the_clinics_format(
+    page, reception, practitioner, location
+):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    page.clock.set_fixed_time(datetime(2026, 12, 1, 15, 0, tzinfo=ZoneInfo("Europe/London")))
+    sign_in(page, reception.username)
+    open_calendar(page, TUESDAY)
+
+    # en-GB: day before month ("1 Dec 2026", not "Dec 1, 2026"), 24-hour labels.
+    assert page.locator(".ec-toolbar .ec-title").inner_text() == "1 Dec 2026"
+    label = page.locator(".ec-body .ec-sidebar time").filter(has_text="14:00").first
+    scroller = page.locator(".ec-main")
+    box, view = label.bounding_box(), scroller.bounding_box()
+    assert view["y"] <= box["y"] <= view["y"] + view["height"]
+    assert scroller.evaluate("el => el.scrollTop") > 0
+
+
+def test_the_today_sheet_prints_without_the_workspace_around_it(
+    page, reception, practitioner, consultation
+):
+    sign_in(page, reception.username)
+    page.goto(f"{page.base_url}/staff/today/?practitioner={practitioner.id}&date={WEDNESDAY}")
+    assert (
+        page.locator("[data-testid=today-arrivals]")
+        .inner_text()
+        .count(consultation.client.full_name)
+        == 1
+    )
+    page.emulate_media(media="print")
+    assert not page.locator(".staff-bar").is_visible()
+    assert not page.get_by_role("button", name="Print").is_visible()
+    assert page.locator("[data-testid=today-arrivals]").is_visible()
+    page.screenshot(path=str(SCREENSHOTS / "staff-today-print.png"), full_page=True)
+
+
+def test_reception_browses_clients_by_filter_without_searching(
+    page, reception, practitioner, consultation, treatment_service, location
+):
+    waiting = factories.ClientFactory(first_name="Wendy", last_name="Waiting")
+    factories.AppointmentFactory(
+        client=waiting,
+        service=treatment_service,
+        practitioner=practitioner,
+        location=location,
+        start_at=at(14),
+        status=Appointment.Status.PENDING_CLEARANCE,
+    )
+    sign_in(page, reception.username)
+    page.goto(page.base_url + "/staff/clients/")
+    rows = page.locator("#client-rows")
+    assert consultation.client.full_name in rows.inner_text()
+    assert "Wendy Waiting" in rows.inner_text()
+
+    page.select_option("#client-show", "pending_clearance")
+    page.wait_for_function(
+        "(name) => !document.getElementById('client-rows').textContent.includes(name)",
+        arg=consultation.client.full_name,
+    )
+    assert "Wendy Waiting" in rows.inner_text()
+    assert "show=pending_clearance" in page.url
+    page.screenshot(path=str(SCREENSHOTS / "staff-clients-filtered.png"))
+
+
+def test_reception_adds_an_alert_that_shows_on_the_appointment_panel(
+    page, reception, practitioner, consultation
+):
+    sign_in(page, reception.username)
+    page.goto(f"{page.base_url}/staff/clients/{consultation.client.id}/")
+    page.get_by_role("link", name="Edit details").click()
+    page.get_by_label("Alert (shown on every appointment panel)").fill("Allergic to lidocaine")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_selector("text=Details saved.")
+    assert "Allergic to lidocaine" in page.locator(".client-alert").inner_text()
+
+    open_calendar(page)
+    page.locator(f".ec-event:has-text('{consultation.client.first_name}')").click()
+    page.wait_for_selector("[data-testid=client-alert]")
+    assert "Allergic to lidocaine" in page.locator("#panel [data-testid=client-alert]").inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "staff-panel-alert.png"))
+
+
+def test_reception_records_a_walk_in_that_already_happened(
+    page, reception, practitioner, treatment_service, location
+):
+    sign_in(page, reception.username)
+    open_calendar(page)
+    page.get_by_role("link", name="New booking").click()
+    page.wait_for_selector("#booking-form")
+    page.fill("#booking-start", "2026-11-30T11:00")
+    page.select_option("#booking-practitioner", str(practitioner.id))
+    page.select_option("#booking-service", str(treatment_service.id))
+    page.click("details.new-client summary")
+    page.fill("#new-first", "Wanda")
+    page.fill("#new-last", "Walkin")
+    page.fill("#new-phone", "07911 123458")
+    page.click("details.past-visit summary")
+    page.fill("#booking-past-reason", "Walk-in, not entered at the time")
+    page.click("#booking-form button[type=submit]")
+
+    page.wait_for_selector(".appointment-panel[data-status=completed]")
+    visit = Appointment.objects.get(client__phone="+447911123458")
+    assert visit.status == Appointment.Status.COMPLETED
+    assert "Walk-in, not entered at the time" in page.locator(".appointment-panel").inner_text()
+
+
+def test_reception_merges_a_client_who_booked_twice(page, reception, practitioner, consultation):
+    maya = consultation.client
+    twin = factories.ClientFactory(
+        first_name=maya.first_name, last_name=maya.last_name, phone="+447911123999"
+    )
+    sign_in(page, reception.username)
+    page.goto(f"{page.base_url}/staff/clients/{maya.id}/")
+    page.get_by_role("link", name="Merge a duplicate").click()
+    page.locator(f"#duplicate-{twin.id}").check()
+    page.get_by_label("Why these are the same person").fill("Booked twice, confirmed by phone")
+    page.get_by_role("button", name="Merge").click()
+    page.wait_for_selector("text=Merged")
+    assert not Client.objects.filter(pk=twin.pk).exists()
+    assert (
+        "Booked twice, confirmed by phone"
+        in page.locator("[data-testid=client-changes]").inner_text()
+    )
+
+
+def test_a_manager_rewords_a_reminder_with_a_live_segment_count(page, manager, location):
+    from reminders.models import ReminderRule
+
+    rule = ReminderRule.objects.filter(category="day_before").first()
+    sign_in(page, manager.username)
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name=f"Edit {rule.name}").click()
+    # htmx wires the live preview once the page has loaded.
+    page.wait_for_load_state()
+    page.fill("#rule-template", "Hi {{ first_name }}, see you tomorrow 😊")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=segment-count]').textContent.includes('UCS-2')"
+    )
+    assert "Hi Alexandra, see you tomorrow" in page.locator(".sms-bubble").inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "staff-reminder-edit.png"), full_page=True)
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_selector("text=Saved")
+    rule.refresh_from_db()
+    assert rule.template == "Hi {{ first_name }}, see you tomorrow 😊"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 
 import pytest
 
@@ -185,8 +186,16 @@ def test_reports_are_for_managers_only(as_reception, as_practitioner, location):
 
 
 def test_reports_show_rates_and_weekly_bookings(
-    as_manager, consultation, colleagues_consultation, treatment_service, location, practitioner
+    as_manager,
+    consultation,
+    colleagues_consultation,
+    treatment_service,
+    location,
+    practitioner,
+    settings,
 ):
+    # Twilio reports delivery (status callbacks), so a delivery rate means something.
+    settings.SMS_BACKEND = "twilio"
     # One consultation completed and followed by a treatment, one missed.
     consultation.status = "completed"
     consultation.save(update_fields=["status"])
@@ -225,3 +234,28 @@ def test_reports_show_rates_and_weekly_bookings(
     rows = list(csv.reader(io.StringIO(summary.content.decode())))
     assert ["no_show_rate", "1", "2", "0.5000"] in rows
     assert ["consultation_to_treatment", "1", "1", "1.0000"] in rows
+
+
+def test_reports_default_to_weeks_around_today_and_show_no_delivery_rate_without_reports(
+    as_manager, consultation, location
+):
+    # The frozen today is Tuesday 1 December 2026; the consultation is the next day.
+    Message.objects.filter(appointment=consultation).update(status="sent")
+
+    response = as_manager.get("/staff/reports/")
+
+    period = response.context["period"]
+    assert (period.start_on, period.end_on) == (date(2026, 11, 2), date(2026, 12, 28))
+    # A booking for later this week counts in "bookings per week".
+    assert sum(response.context["weekly_totals"].values()) == 1
+    # The locmem backend (like the console one) never reports delivery: no "0 % delivered".
+    assert response.context["sms"]["rate"] is None
+    html = response.content.decode()
+    assert "Delivery is not reported" in html
+    assert "SMS delivered" not in html
+
+
+def test_outbox_shows_status_labels_not_codes(as_manager, consultation):
+    html = as_manager.get("/staff/outbox/").content.decode()
+    assert '<option value="undelivered" >Undelivered</option>' in html
+    assert ">undelivered<" not in html

@@ -41,3 +41,32 @@ def local_input(value: str | datetime) -> str:
     if timezone.is_aware(moment):
         moment = timezone.localtime(moment)
     return moment.strftime("%Y-%m-%dT%H:%M")
+
+
+@register.filter
+def message_status_label(value: str) -> str:
+    """An outbox status code ("undelivered") as its label ("Undelivered")."""
+    from reminders.models import Message
+
+    try:
+        return Message.Status(value).label
+    except ValueError:
+        return value
+
+
+CLIENT_FIELD_LABELS = {
+    "first_name": "first name",
+    "last_name": "last name",
+    "email": "email",
+    "date_of_birth": "date of birth",
+    "notes": "notes",
+    "alert": "alert",
+    "merged": "merged in a duplicate",
+    "reason": "reason",
+}
+
+
+@register.filter
+def client_field_label(value: str) -> str:
+    """A client field name from the change history as words ("date of birth")."""
+    return CLIENT_FIELD_LABELS.get(value, value.replace("_", " "))

@@ -21,6 +21,7 @@ from bookings.selectors.staff import (
     clients_search,
     consultation_status_for_client,
 )
+from bookings.services.appointments import appointment_record_past_visit
 from bookings.services.staff_appointments import (
     appointment_book_by_staff,
     appointment_change_status_by_staff,
@@ -188,6 +189,7 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
             "sms_consent",
             "override_reason",
             "awaiting_consultation",
+            "past_reason",
         )
     }
     values["start"] = values["start"][:16]
@@ -227,17 +229,34 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
             awaiting = row_or_none(
                 Appointment.objects.filter(client=client), values["awaiting_consultation"]
             )
-        appointment = appointment_book_by_staff(
-            actor=request.user,
-            client=client,
-            service=service,
-            location=location,
-            start_at=start_at,
-            practitioner=context["chosen_practitioner"],
-            room=context["chosen_room"],
-            awaiting_consultation=awaiting,
-            override_reason=values["override_reason"],
-        )
+        if values["past_reason"].strip():
+            # "This visit already happened": recorded as completed, no booking texts.
+            if context["chosen_practitioner"] is None:
+                raise ValidationFailed(
+                    "Choose who saw the client for a past visit", field="practitioner"
+                )
+            appointment = appointment_record_past_visit(
+                actor=request.user,
+                client=client,
+                service=service,
+                location=location,
+                start_at=start_at,
+                practitioner=context["chosen_practitioner"],
+                room=context["chosen_room"],
+                reason=values["past_reason"],
+            )
+        else:
+            appointment = appointment_book_by_staff(
+                actor=request.user,
+                client=client,
+                service=service,
+                location=location,
+                start_at=start_at,
+                practitioner=context["chosen_practitioner"],
+                room=context["chosen_room"],
+                awaiting_consultation=awaiting,
+                override_reason=values["override_reason"],
+            )
     except ApplicationError as error:
         context["error"] = error
         if (

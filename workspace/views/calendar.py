@@ -63,6 +63,10 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
         "slotMaxTime": day_end.strftime("%H:%M:%S"),
         "resources": resources,
         "pollSeconds": _poll_seconds(request),
+        # Dates and times as the clinic writes them (en-GB for a UK clinic), not as the
+        # browser's own language would.
+        "locale": f"en-{location.country or 'GB'}",
+        "weekColumn": request.GET.get("column", ""),
         "canEdit": True,
     }
     return render_staff(

@@ -2,29 +2,52 @@ from __future__ import annotations
 
 import json
 
+from django.contrib import messages as flash
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from bookings.selectors.staff import client_for_staff, client_overview, clients_search
+from bookings.selectors.staff import (
+    ClientFilter,
+    client_changes,
+    client_for_staff,
+    client_overview,
+    client_possible_duplicates,
+    clients_browse,
+)
+from bookings.services.client_merge import clients_merge
 from bookings.services.data_protection import client_data_export, client_erase
+from bookings.services.staff_clients import client_update_by_staff
 from clinic import roles
-from clinic.errors import ApplicationError
+from clinic.errors import ApplicationError, ValidationFailed
 from workspace.views.access import render_staff, staff_member_required
 
 
 @staff_member_required
 def client_list(request: HttpRequest) -> HttpResponse:
-    """Search clients by name or phone."""
+    """Browse clients a page at a time, filtered (upcoming, course, pending clearance, opted
+    out) and searched by name or phone."""
     query = request.GET.get("q", "")
-    found = clients_search(actor=request.user, query=query)
+    show = request.GET.get("show", "")
+    page = clients_browse(actor=request.user, query=query, show=show, page=request.GET.get("page"))
     template = (
         "workspace/_client_rows.html"
         if request.headers.get("HX-Request")
         else "workspace/clients.html"
     )
-    return render_staff(request, template, {"nav": "clients", "clients": found, "query": query})
+    return render_staff(
+        request,
+        template,
+        {
+            "nav": "clients",
+            "clients": list(page.object_list),
+            "page": page,
+            "query": query,
+            "show": show,
+            "filters": ClientFilter.CHOICES,
+        },
+    )
 
 
 @staff_member_required
@@ -38,8 +61,74 @@ def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
             "nav": "clients",
             "overview": overview,
             "client": overview.client,
+            "changes": client_changes(client=overview.client),
             "messages_url": reverse("staff-client-messages", args=[overview.client.id]),
         },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_member_required
+def client_edit(request: HttpRequest, client_id: int) -> HttpResponse:
+    """Edit name, email, date of birth, desk notes and the alert; every change is recorded."""
+    client = client_for_staff(actor=request.user, client_id=client_id)
+    error = None
+    values = {name: getattr(client, name) for name in ("first_name", "last_name", "email", "notes")}
+    values["alert"] = client.alert
+    values["date_of_birth"] = client.date_of_birth.isoformat() if client.date_of_birth else ""
+    if request.method == "POST":
+        values = {name: request.POST.get(name, "") for name in values}
+        try:
+            client_update_by_staff(actor=request.user, client=client, **values)
+        except ApplicationError as failure:
+            error = failure
+        else:
+            flash.success(request, "Details saved.")
+            return redirect("staff-client", client.id)
+    return render_staff(
+        request,
+        "workspace/client_edit.html",
+        {"nav": "clients", "client": client, "values": values, "error": error},
+        status=error.status if error else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_member_required
+def client_merge(request: HttpRequest, client_id: int) -> HttpResponse:
+    """Merge a duplicate (picked from clients who look alike) into this client."""
+    client = client_for_staff(actor=request.user, client_id=client_id)
+    candidates = client_possible_duplicates(actor=request.user, client=client)
+    error = None
+    if request.method == "POST":
+        duplicate = next(
+            (c for c in candidates if str(c.pk) == request.POST.get("duplicate", "")), None
+        )
+        try:
+            if duplicate is None:
+                raise ValidationFailed("Choose the duplicate to merge.", field="duplicate")
+            clients_merge(
+                actor=request.user,
+                keep=client,
+                duplicate=duplicate,
+                reason=request.POST.get("reason", ""),
+            )
+        except ApplicationError as failure:
+            error = failure
+        else:
+            flash.success(request, f"Merged {duplicate.full_name} into {client.full_name}.")
+            return redirect("staff-client", client.id)
+    return render_staff(
+        request,
+        "workspace/client_merge.html",
+        {
+            "nav": "clients",
+            "client": client,
+            "candidates": candidates,
+            "error": error,
+            "reason": request.POST.get("reason", ""),
+        },
+        status=error.status if error else 200,
     )
 
 

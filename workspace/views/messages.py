@@ -21,6 +21,7 @@ from bookings.selectors.staff import appointment_for_staff, client_for_staff
 from clinic import roles
 from clinic.errors import ApplicationError, NotFound, ValidationFailed
 from clinic.parsing import date_or_none
+from reminders.backends import backend_reports_delivery
 from reminders.models import InboundMessage, Message
 from reminders.selectors import messages_for_appointment, outbox_counts, sms_blocked_reason
 from reminders.services.outbox import (
@@ -184,7 +185,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
         {
             "nav": "outbox",
             "counts": outbox_counts(start=start_at, end=end_at),
-            "statuses": DASHBOARD_STATUSES,
+            "statuses": [(status, Message.Status(status).label) for status in DASHBOARD_STATUSES],
             "rows": rows[:OUTBOX_PAGE_SIZE],
             "reasons": reasons,
             "retried_ids": retried_ids,
@@ -247,9 +248,11 @@ def _report_data(request: HttpRequest) -> dict:
     roles.require_role(request.user, roles.MANAGER)
     location = current_location(request)
     today = timezone.localdate(timezone=location.zone)
-    default_start = today - timedelta(days=today.weekday()) - timedelta(weeks=7)
-    start_on = _date_param(request, "from", default_start)
-    end_on = _date_param(request, "to", today + timedelta(days=1))
+    # Eight whole weeks centred on this one: bookings made for the coming weeks count too, not
+    # only those whose visit is already past.
+    this_monday = today - timedelta(days=today.weekday())
+    start_on = _date_param(request, "from", this_monday - timedelta(weeks=4))
+    end_on = _date_param(request, "to", this_monday + timedelta(weeks=4))
     period = report_range(location=location, start_on=start_on, end_on=end_on)
     weekly = bookings_per_week(actor=request.user, location=location, period=period)
     totals = dict.fromkeys(weeks_in(period), 0)
@@ -257,6 +260,7 @@ def _report_data(request: HttpRequest) -> dict:
         totals[row["week_on"]] = totals.get(row["week_on"], 0) + row["bookings"]
     counts = outbox_counts(start=period.start_at, end=period.end_at)
     settled = sum(counts[status] for status in SETTLED_STATUSES)
+    reports_delivery = backend_reports_delivery()
     return {
         "location": location,
         "period": period,
@@ -268,7 +272,8 @@ def _report_data(request: HttpRequest) -> dict:
         "sms": {
             "settled": settled,
             "delivered": counts["delivered"],
-            "rate": counts["delivered"] / settled if settled else None,
+            "reports_delivery": reports_delivery,
+            "rate": counts["delivered"] / settled if settled and reports_delivery else None,
         },
     }
 
@@ -280,7 +285,12 @@ def reports(request: HttpRequest) -> HttpResponse:
     weekly_chart = _bar_chart(
         [(week.strftime("%-d %b"), total) for week, total in data["weekly_totals"].items()]
     )
-    sms_chart = _bar_chart([(status, data["sms_counts"][status]) for status in DASHBOARD_STATUSES])
+    sms_chart = _bar_chart(
+        [
+            (Message.Status(status).label, data["sms_counts"][status])
+            for status in DASHBOARD_STATUSES
+        ]
+    )
     return render_staff(
         request,
         "workspace/reports.html",

@@ -90,12 +90,12 @@ class Command(BaseCommand):
             Room.objects.get_or_create(location=location, name=name)[0]
             for name in ("Room 1", "Room 2")
         ]
-        consultation, _ = Service.objects.get_or_create(
+        consultation, consultation_created = Service.objects.get_or_create(
             slug="skin-consultation",
             defaults={
                 "name": "Skin consultation",
                 "kind": Service.Kind.CONSULTATION,
-                "summary": "A 30-minute assessment before your first treatment. Free.",
+                "summary": "An assessment before your first treatment.",
                 "description": (
                     "We talk through your skin goals and medical history, check that micro-needling "
                     "is right for you, and plan your course. Required before your first treatment."
@@ -108,6 +108,9 @@ class Command(BaseCommand):
                 "display_order": 0,
             },
         )
+        if consultation_created:
+            # Consultations happen in a treatment room too, so they show in the rooms view.
+            consultation.rooms.set(rooms)
         treatments = []
         for slug, name, minutes, price, order in (
             ("microneedling-face", "Micro-needling – face", 60, Decimal("180"), 1),
@@ -118,7 +121,7 @@ class Command(BaseCommand):
                 defaults={
                     "name": name,
                     "kind": Service.Kind.TREATMENT,
-                    "summary": "Collagen induction for texture, scarring and fine lines. Course of 3.",
+                    "summary": "Collagen induction for texture, scarring and fine lines.",
                     "description": MICRONEEDLING_DESCRIPTION,
                     "duration_minutes": minutes,
                     "buffer_after_minutes": 15,

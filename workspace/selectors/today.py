@@ -1,0 +1,94 @@
+"""The "Today" sheet: one practitioner's (or everyone's) visits for a day at a glance, shaped
+for a printed page. Access is the calendar's: a practitioner sees only their own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from bookings.models import Appointment
+from bookings.selectors.calendar import appointments_in_range
+from bookings.selectors.consultations import health_recheck_states
+from clinic.models import Location, Practitioner
+from clinic.roles import Actor
+
+# Statuses that still mean someone is expected (or came) today.
+EXPECTED = {
+    Appointment.Status.PENDING_CLEARANCE,
+    Appointment.Status.BOOKED,
+    Appointment.Status.CONFIRMED,
+    Appointment.Status.ARRIVED,
+    Appointment.Status.COMPLETED,
+}
+
+
+@dataclass
+class TodayVisit:
+    appointment: Appointment
+    recheck: str | None
+    deposit_due: bool
+
+
+@dataclass
+class TodaySheet:
+    day: date
+    location: Location
+    practitioner: Practitioner | None
+    visits: list[TodayVisit] = field(default_factory=list)
+
+    @property
+    def pending_clearances(self) -> list[TodayVisit]:
+        return [
+            visit
+            for visit in self.visits
+            if visit.appointment.status == Appointment.Status.PENDING_CLEARANCE
+        ]
+
+    @property
+    def rechecks(self) -> list[TodayVisit]:
+        return [visit for visit in self.visits if visit.recheck in {"changed", "unanswered"}]
+
+    @property
+    def deposits(self) -> list[TodayVisit]:
+        return [visit for visit in self.visits if visit.deposit_due]
+
+
+def today_sheet(
+    *,
+    actor: Actor,
+    location: Location,
+    day: date,
+    practitioner: Practitioner | None = None,
+) -> TodaySheet:
+    """Expected visits at ``location`` on ``day`` (local), optionally for one practitioner,
+    with each later session's health re-check state and whether its service asks a deposit
+    (payments are not recorded yet, so every such visit is listed for the desk to check).
+
+    Raises PermissionDenied like ``appointments_in_range`` (a practitioner asking for a
+    colleague)."""
+    found = [
+        appointment
+        for appointment in appointments_in_range(
+            actor=actor,
+            location=location,
+            start_on=day,
+            end_on=day + timedelta(days=1),
+            practitioner_id=practitioner.id if practitioner else None,
+        )
+        if appointment.status in EXPECTED
+    ]
+    rechecks = health_recheck_states(appointments=found)
+    return TodaySheet(
+        day=day,
+        location=location,
+        practitioner=practitioner,
+        visits=[
+            TodayVisit(
+                appointment=appointment,
+                recheck=rechecks.get(appointment.pk),
+                deposit_due=appointment.service.deposit > 0
+                and appointment.status != Appointment.Status.COMPLETED,
+            )
+            for appointment in found
+        ],
+    )
