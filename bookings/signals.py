@@ -52,5 +52,11 @@ clients_merged = Signal()
 # the export; ``client_erasing`` (client=) anonymises their rows in the erasing transaction.
 client_data_collect = Signal()
 client_erasing = Signal()
-# The client asked online for a copy of their data: client=, request_id= (managers are alerted).
+# The retention period of an erased client's clinical records ended (client=): receivers delete
+# the clinical content they hold, inside the retention job's transaction, and return how many
+# records they purged (an int).
+client_clinical_purging = Signal()
+# The client asked online for a copy of their data: client=, request_id=, link_token= (the token
+# of the 24-hour link to their download page, ``site-data-export``). Managers are alerted and the
+# link is texted to the client; no health data travels with it.
 client_data_requested = Signal()

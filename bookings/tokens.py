@@ -39,3 +39,32 @@ def appointment_id_from_manage_token(token: str, *, now: datetime | None = None)
     if now.timestamp() > expires_epoch:
         raise Gone("This link has expired. Contact the clinic or book again to get a new one.")
     return appointment_id
+
+
+DATA_EXPORT_SALT = "bookings.data-export"
+DATA_EXPORT_LINK_LIFETIME = timedelta(hours=24)
+
+
+def data_export_token_for(*, request_id: int, client_id: int) -> str:
+    """The token of the link texted to a client who asked for their data (``/my-data/<token>/``).
+    It names the request and nothing else, lives 24 hours and is signed for this purpose only;
+    the page behind it still asks for a fresh code to the client's phone."""
+    return signing.dumps({"r": request_id, "c": client_id}, salt=DATA_EXPORT_SALT)
+
+
+def data_export_request_from_token(token: str) -> tuple[int, int]:
+    """Return ``(request_id, client_id)`` named by a data-export token. Raises NotFound for a
+    tampered token (or a token made for another purpose) and Gone for an expired one."""
+    try:
+        payload = signing.loads(
+            token, salt=DATA_EXPORT_SALT, max_age=int(DATA_EXPORT_LINK_LIFETIME.total_seconds())
+        )
+        return int(payload["r"]), int(payload["c"])
+    except signing.SignatureExpired:
+        raise Gone(
+            "This link has expired. Ask for a copy of your data again from your booking page."
+        ) from None
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise NotFound(
+            "This link is not valid. Please use the link from your latest text."
+        ) from None

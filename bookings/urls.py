@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from bookings.views import manage_views, screening, site
+from bookings.views import data_export, manage_views, screening, site
 
 urlpatterns = [
     # The client booking site and the manage-link pages.
@@ -17,6 +17,7 @@ urlpatterns = [
     path("b/<str:token>/reschedule/", manage_views.booking_reschedule, name="site-reschedule"),
     path("b/<str:token>/cancel/", manage_views.booking_cancel, name="site-cancel"),
     path("b/<str:token>/my-data/", manage_views.booking_data_request, name="site-data-request"),
+    path("my-data/<str:token>/", data_export.client_data_export_page, name="site-data-export"),
     path(
         "b/<str:token>/first-treatment/",
         manage_views.booking_first_treatment,

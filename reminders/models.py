@@ -33,6 +33,7 @@ class ReminderRule(models.Model):
         CLEARANCE = "clearance", "Cleared after consultation"
         HEALTH_RECHECK = "health_recheck", "Health re-check"
         VERIFICATION = "verification", "Phone verification code"
+        DATA_EXPORT = "data_export", "Link to the client's copy of their data"
         ADHOC = "adhoc", "Message from staff"
         RECALL = "recall", "Product recall notice"
         OUTCOME_RATING = "outcome_rating", "Course outcome rating"
@@ -157,6 +158,7 @@ CAP_EXEMPT_CATEGORIES = frozenset(
         ReminderRule.Category.CANCELLATION,
         ReminderRule.Category.CLEARANCE,
         ReminderRule.Category.VERIFICATION,
+        ReminderRule.Category.DATA_EXPORT,
         ReminderRule.Category.ADHOC,
         ReminderRule.Category.REPLY,
         ReminderRule.Category.RECALL,
@@ -280,9 +282,12 @@ class Message(models.Model):
     @property
     def body_for_staff(self) -> str:
         """The text as staff may read it: a one-time code is the client's proof of their phone,
-        so nobody at the clinic sees it (reception could otherwise book as the client)."""
+        so nobody at the clinic sees it (reception could otherwise book as the client); the link
+        to a client's data copy is theirs alone too."""
         if self.category == ReminderRule.Category.VERIFICATION:
             return "Your verification code (hidden: only the client sees it)."
+        if self.category == ReminderRule.Category.DATA_EXPORT:
+            return "The link to your copy of your data (hidden: only the client sees it)."
         return self.body
 
 

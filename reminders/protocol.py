@@ -215,6 +215,12 @@ OUTCOME_RATING_RULES: list[dict] = [
     },
 ]
 
+# No name and nothing about the client's health: the link alone, behind a fresh code.
+DATA_EXPORT_LINK_TEMPLATE = (
+    "{{ clinic_name }}: here is the link to download a copy of the information we hold about "
+    "you. It works for 24 hours and asks for a code we text to this phone: {{ link }}"
+)
+
 VERIFICATION_TEMPLATE = (
     "{{ code }} is your {{ clinic_name }} verification code. It expires in 10 minutes."
 )

@@ -7,11 +7,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.urls import reverse
+
 from bookings import signals
 from bookings.models import Appointment, Client
 from clinic.models import Location
 from reminders import services
 from reminders.models import ReminderRule
+from reminders.rendering import public_url
 from reminders.services import retention, staff_alerts
 
 
@@ -95,9 +98,13 @@ def on_client_data_requested(
     *,
     client: Client,
     request_id: int,
+    link_token: str,
     **kwargs: Any,
 ) -> None:
     staff_alerts.staff_alert_data_request(client_id=client.pk, request_id=request_id)
+    services.message_plan_data_export_link(
+        client=client, link=public_url(reverse("site-data-export", args=[link_token]))
+    )
 
 
 def on_health_recheck_changed(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:

@@ -31,7 +31,8 @@ from bookings.models import PhoneVerification
 from bookings.services import appointment_book
 from bookings.services.api_tokens import api_token_create
 from bookings.services.calendar_feeds import calendar_feed_token_issue
-from bookings.tokens import manage_token_for
+from bookings.services.data_protection import client_request_export
+from bookings.tokens import data_export_token_for, manage_token_for
 from records.models import Product
 from records.services.recalls import recall_create
 from reminders.models import InboundMessage, Message, ReminderRule
@@ -192,6 +193,7 @@ PATH_PARAMETERS: dict[str, Callable[[World], dict[str, str]]] = {
     "b/<str:token>/screening/": _token,
     "b/<str:token>/recheck/": _token,
     "b/<str:token>/my-data/": _token,
+    "my-data/<str:token>/": lambda w: {"token": w.extra["data_export_token"]},
     "c/<str:token>/": lambda w: {"token": w.care_token},
     # Twilio webhooks (signed)
     "webhooks/twilio/status": _no_parameters,
@@ -379,10 +381,10 @@ def world(
             actor=manager,
             product_id=Product.objects.create(name="Hyaluronic serum").pk,
             treated_from=MONDAY.date() - timedelta(days=90),
-            treated_to=MONDAY.date(),
             reason="Supplier notice",
             client_instructions="Call us if you noticed a reaction.",
         )
+        data_request = client_request_export(client=client_person)
         yield World(
             location_slug=location.slug,
             service_slug=consultation_service.slug,
@@ -398,6 +400,11 @@ def world(
             api_token=raw_api_token,
             service_id=consultation_service.pk,
             recall_id=recall.pk,
+            extra={
+                "data_export_token": data_export_token_for(
+                    request_id=data_request.pk, client_id=client_person.pk
+                )
+            },
         )
 
 

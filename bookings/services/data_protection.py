@@ -10,13 +10,18 @@ retention rule for what bookings keeps.
   The appointment skeleton, the consultations and the audit stay, because clinical records must
   be kept for ``CLINICAL_RECORD_RETENTION_DAYS``; after that the retention job purges the
   clinical content too.
+* **A client's own export**: asked for from the manage page, it comes as a texted 24-hour link
+  to a page that asks for a fresh code to the client's phone and then offers the download;
+  every download is audited. No health data is ever in a text.
 * **Retention** (nightly): verifications past their rate-limit window are deleted, and erased
-  clients' clinical records past the retention period are purged.
+  clients' clinical records past the retention period are purged (other apps purge theirs on
+  ``client_clinical_purging``).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,14 +43,22 @@ from bookings.models import (
 )
 from bookings.services.health_data import health_data_access_record
 from bookings.services.transitions import appointment_cancel
-from bookings.services.verification import verifications_delete_old
+from bookings.services.verification import (
+    verification_check,
+    verification_start,
+    verifications_delete_old,
+)
+from bookings.tokens import data_export_request_from_token, data_export_token_for
 from clinic import roles
-from clinic.errors import IllegalTransition, ValidationFailed
+from clinic.errors import Gone, IllegalTransition, NotFound, ValidationFailed
 from clinic.roles import Actor
 
 logger = logging.getLogger(__name__)
 
 Kind = DataProtectionAction.Kind
+
+# A client pressing "ask for a copy" again within this time gets no second text.
+EXPORT_REQUEST_RESEND_AFTER = timedelta(hours=1)
 
 
 def _require_manager_with_reason(actor: Actor, reason: str) -> str:
@@ -94,6 +107,11 @@ def client_data_export(*, actor: Actor, client: Client, reason: str) -> dict[str
             client_id=client.pk,
             via="export",
         )
+    return _client_data(client=client)
+
+
+def _client_data(*, client: Client) -> dict[str, Any]:
+    """The export itself; callers decide who may have it and audit the read."""
     appointments = (
         Appointment.objects.filter(client=client)
         .select_related("service", "practitioner", "location", "room")
@@ -240,31 +258,134 @@ def client_erase(
     return locked
 
 
-def client_request_export(*, client: Client) -> DataProtectionAction:
-    """The client asked for a copy of their data from their manage page: recorded for a manager
-    to fulfil, and announced (``client_data_requested``) so the managers are alerted. The
-    export holds health data, so it never goes out by text."""
+def client_request_export(*, client: Client, now: datetime | None = None) -> DataProtectionAction:
+    """The client asked for a copy of their data from their manage page: recorded, the managers
+    alerted, and the client texted a 24-hour link (``client_data_requested`` with
+    ``link_token=``) to a page that asks for a fresh code to their phone before it hands over
+    the export. The export holds health data, so it never travels in a text. Asking again
+    within an hour returns the earlier request and sends nothing (one text, however often the
+    button is pressed).
+
+    Raises IllegalTransition for an erased client (there is no phone to send the link to)."""
+    now = now or timezone.now()
     with transaction.atomic():
+        locked = Client.objects.select_for_update().get(pk=client.pk)
+        if locked.erased_at is not None:
+            raise IllegalTransition("This client's details were erased.", field="client")
+        earlier = (
+            DataProtectionAction.objects.filter(
+                kind=Kind.EXPORT_REQUESTED,
+                client=locked,
+                created_at__gt=now - EXPORT_REQUEST_RESEND_AFTER,
+            )
+            .order_by("-created_at")
+            .first()
+        )
+        if earlier is not None:
+            return earlier
         action = _record(
             kind=Kind.EXPORT_REQUESTED,
-            client=client,
+            client=locked,
             actor=None,
             reason="Requested online",
             actor_label="client",
         )
-        signals.client_data_requested.send(sender=Client, client=client, request_id=action.pk)
+        signals.client_data_requested.send(
+            sender=Client,
+            client=locked,
+            request_id=action.pk,
+            link_token=data_export_token_for(request_id=action.pk, client_id=locked.pk),
+        )
+    logger.info("client data requested", extra={"request_id": action.pk})
     return action
+
+
+@dataclass(frozen=True)
+class ExportLink:
+    """What the page behind a texted export link may show before the phone is proven."""
+
+    request_id: int
+    phone_ending: str
+
+
+def _export_request(link_token: str) -> tuple[DataProtectionAction, Client]:
+    request_id, client_id = data_export_request_from_token(link_token)
+    action = (
+        DataProtectionAction.objects.filter(
+            pk=request_id, kind=Kind.EXPORT_REQUESTED, client_id=client_id
+        )
+        .select_related("client")
+        .first()
+    )
+    if action is None or action.client is None:
+        raise NotFound("This link is not valid. Please use the link from your latest text.")
+    if action.client.erased_at is not None:
+        raise Gone("This link no longer works: the details it was for were erased.")
+    return action, action.client
+
+
+def client_export_link_open(*, link_token: str) -> ExportLink:
+    """Check a texted export link. Raises NotFound (tampered, made for another purpose, or its
+    request is gone) and Gone (older than 24 hours, or the client was erased)."""
+    action, client = _export_request(link_token)
+    return ExportLink(request_id=action.pk, phone_ending=client.phone[-3:])
+
+
+def client_export_code_send(
+    *, link_token: str, ip: str | None, requester: str
+) -> PhoneVerification:
+    """Text a fresh code to the phone of the client the link is for (the phone is never taken
+    from the visitor). Raises what ``client_export_link_open`` and ``verification_start``
+    raise."""
+    _action, client = _export_request(link_token)
+    return verification_start(
+        phone=client.phone, ip=ip, location=client.preferred_location, requester=requester
+    )
+
+
+def client_export_download(
+    *, link_token: str, handle: str, code: str, requester: str
+) -> dict[str, Any]:
+    """The client's own export, once the code texted to their phone for this link is typed
+    back; each download is audited like a manager's export. Raises what
+    ``client_export_link_open`` raises, NotFound for a code request that is not for this
+    client's phone, and what ``verification_check`` raises (wrong, expired or spent code)."""
+    action, client = _export_request(link_token)
+    if not PhoneVerification.objects.filter(handle=handle or "-", phone=client.phone).exists():
+        raise NotFound("We could not find that code request. Please ask for a new code.")
+    verification_check(handle=handle, code=code, requester=requester)
+    with transaction.atomic():
+        _record(
+            kind=Kind.EXPORT,
+            client=client,
+            actor=None,
+            actor_label="client",
+            reason=f"Downloaded by the client with a code to their phone (request {action.pk})",
+        )
+        health_data_access_record(
+            actor=None,
+            actor_label="client",
+            action=HealthDataAccess.Action.READ,
+            record=f"client:{client.pk}",
+            fields=("export",),
+            client_id=client.pk,
+            via="client_export",
+        )
+    logger.info("client data downloaded by the client", extra={"request_id": action.pk})
+    return _client_data(client=client)
 
 
 def retention_enforce(*, now: datetime | None = None) -> dict[str, int]:
     """The nightly retention job for bookings: delete verifications past their window, expired
     sessions (each visitor's booking in progress and phone proof; a hold flood leaves many),
     and purge the clinical content of clients erased more than
-    ``CLINICAL_RECORD_RETENTION_DAYS`` ago. Returns counts. Idempotent."""
+    ``CLINICAL_RECORD_RETENTION_DAYS`` ago: consultation answers here, and whatever other apps
+    hold (treatment records and photos, through ``client_clinical_purging``). Returns counts.
+    Idempotent."""
     now = now or timezone.now()
     sessions, _ = Session.objects.filter(expire_date__lt=now).delete()
     cutoff = now - timedelta(days=settings.CLINICAL_RECORD_RETENTION_DAYS)
-    purged = 0
+    purged = records_purged = 0
     for client in Client.objects.filter(erased_at__lte=cutoff):
         with transaction.atomic():
             consultations = Consultation.objects.filter(client=client).exclude(
@@ -274,8 +395,15 @@ def retention_enforce(*, now: datetime | None = None) -> dict[str, int]:
                 answers=[], screening_flags=[], contraindications=[], notes=""
             )
             HealthRecheck.objects.filter(appointment__client=client).delete()
-            if count:
+            records = 0
+            for _receiver, result in signals.client_clinical_purging.send(
+                sender=Client, client=client
+            ):
+                if isinstance(result, int):
+                    records += result
+            if count or records:
                 purged += count
+                records_purged += records
                 _record(
                     kind=Kind.CLINICAL_PURGED,
                     client=client,
@@ -287,4 +415,5 @@ def retention_enforce(*, now: datetime | None = None) -> dict[str, int]:
         "verifications_deleted": verifications_delete_old(now=now),
         "sessions_deleted": sessions,
         "consultations_purged": purged,
+        "treatment_records_purged": records_purged,
     }

@@ -159,10 +159,20 @@ def booking_manage(request: HttpRequest, appointment: Appointment, token: str) -
 def booking_data_request(
     request: HttpRequest, appointment: Appointment, token: str
 ) -> HttpResponse:
-    """The client asks for a copy of everything we hold about them: recorded, and the managers
-    are told; the export itself goes out by a secure route, never by text."""
-    if appointment.client is not None:
+    """The client asks for a copy of everything we hold about them: recorded, the managers told,
+    and a link texted to the client's phone; the export itself is behind a fresh code, never in
+    a text."""
+    if appointment.client is None:
+        return redirect(reverse("site-manage", args=[token]))
+    try:
         client_request_export(client=appointment.client)
+    except ApplicationError as refusal:
+        return render(
+            request,
+            "bookings/site/link_problem.html",
+            {"error": refusal, "is_expired": True},
+            status=refusal.status,
+        )
     return redirect(reverse("site-manage", args=[token]) + "?data_requested=1")
 
 

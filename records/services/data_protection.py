@@ -1,15 +1,26 @@
-"""What records holds about a client, for the client's data export (``client_data_collect``).
+"""What records holds about a client, for the client's data export (``client_data_collect``),
+and the purge of their clinical records when the retention period ends.
 
 Erasure keeps treatment records: like consultations they are clinical records kept for the
 retention period (the client's name goes with the client row; records hold no contact
-details). Photos are listed by their metadata; the images stay behind signed links."""
+details); the nightly retention job then deletes them (``client_clinical_purging``). Photos are
+listed by their metadata; the images stay behind signed links."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
+
 from bookings.models import Client
-from records.models import CourseRating, PhotoConsent, RecallRecipient, TreatmentRecord
+from records.models import (
+    CourseRating,
+    PhotoConsent,
+    RecallRecipient,
+    TreatmentPhoto,
+    TreatmentRecord,
+    TreatmentRecordAmendment,
+)
 from records.services.treatment_records import record_content_of
 
 
@@ -95,3 +106,29 @@ def client_records_export(*, client: Client) -> dict[str, Any]:
             )
         ],
     }
+
+
+def client_records_purge(*, client: Client) -> int:
+    """Delete ``client``'s treatment records with their amendments, products used and photos,
+    once the clinical retention period after erasure has ended (``client_clinical_purging``).
+    Photo files leave storage only after the purge commits, so a rolled-back purge keeps the
+    files its rows point at. Returns how many treatment records were deleted. Idempotent."""
+    records = TreatmentRecord.objects.filter(client=client)
+    photos = TreatmentPhoto.objects.filter(record__client=client)
+    stored = [
+        (field.storage, field.name)
+        for photo in photos
+        for field in (photo.image, photo.thumbnail)
+        if field.name
+    ]
+    photos.delete()
+    TreatmentRecordAmendment.objects.filter(record__client=client).delete()
+    _, deleted = records.delete()  # product uses go with their record (cascade)
+
+    def delete_files() -> None:
+        for storage, name in stored:
+            storage.delete(name)
+
+    if stored:
+        transaction.on_commit(delete_files)
+    return deleted.get(TreatmentRecord._meta.label, 0)

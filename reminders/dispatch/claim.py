@@ -35,9 +35,12 @@ BATCH_SIZE = 100
 DAILY_REMINDER_CAP = 2
 
 # Messages the client asked for or a person wrote: sent whatever the clock says.
-_IGNORES_QUIET_HOURS = frozenset({Category.VERIFICATION, Category.REPLY, Category.ADHOC})
-_NO_CONSENT_NEEDED = frozenset({Category.VERIFICATION})
-_DEFAULT_STALE_MINUTES: dict[str, int] = {Category.VERIFICATION: 10}
+_IGNORES_QUIET_HOURS = frozenset(
+    {Category.VERIFICATION, Category.DATA_EXPORT, Category.REPLY, Category.ADHOC}
+)
+_NO_CONSENT_NEEDED = frozenset({Category.VERIFICATION, Category.DATA_EXPORT})
+# A code lives 10 minutes and a data-copy link 24 hours: a text arriving later is useless.
+_DEFAULT_STALE_MINUTES: dict[str, int] = {Category.VERIFICATION: 10, Category.DATA_EXPORT: 24 * 60}
 _COUNTED_STATUSES = (Status.SENDING, Status.SENT, Status.DELIVERED)
 
 

@@ -17,6 +17,7 @@ from reminders.services.outbox import (
 from reminders.services.planning import (
     appointment_message_context,
     course_is_unfinished,
+    message_plan_data_export_link,
     message_plan_verification,
     messages_cancel_after_no_show,
     messages_cancel_unsent,
@@ -41,6 +42,7 @@ __all__ = [
     "inbound_mark_handled",
     "inbound_receive",
     "message_apply_provider_status",
+    "message_plan_data_export_link",
     "message_plan_verification",
     "message_retry",
     "message_send_adhoc",

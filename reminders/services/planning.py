@@ -23,7 +23,7 @@ from bookings.tokens import manage_token_for
 from clinic.models import Location
 from clinic.selectors import location_default
 from reminders.models import Message, ReminderRule
-from reminders.protocol import VERIFICATION_TEMPLATE
+from reminders.protocol import DATA_EXPORT_LINK_TEMPLATE, VERIFICATION_TEMPLATE
 from reminders.quiet_hours import quiet_hours_end_after
 from reminders.rendering import (
     local_date_text,
@@ -441,6 +441,30 @@ def message_plan_verification(
     return message
 
 
+def message_plan_data_export_link(
+    *, client: Client, link: str, now: datetime | None = None
+) -> Message:
+    """Queue the link to a client's data-copy page, due now (they just asked for it, so like a
+    code it needs no stored consent and ignores quiet hours). bookings sends one request's link
+    once (``client_request_export``), so one request makes one row."""
+    now = now or timezone.now()
+    location = client.preferred_location or location_default()
+    body = render_template_text(
+        DATA_EXPORT_LINK_TEMPLATE,
+        {"link": link, "clinic_name": location.name if location else "Aftercare"},
+    )
+    message = Message.objects.create(
+        client=client,
+        location=location,
+        category=Category.DATA_EXPORT,
+        to=client.phone,
+        body=body,
+        due_at=now,
+    )
+    nudge_dispatch_on_commit()
+    return message
+
+
 def nudge_dispatch_on_commit() -> None:
     """Ask a worker to run the dispatcher as soon as the current transaction commits. If the
     broker is down the beat sweep finds the rows anyway, so a failure here is only logged."""
@@ -459,6 +483,7 @@ def nudge_dispatch_on_commit() -> None:
 __all__ = [
     "appointment_message_context",
     "course_is_unfinished",
+    "message_plan_data_export_link",
     "message_plan_verification",
     "messages_cancel_after_no_show",
     "messages_cancel_unsent",

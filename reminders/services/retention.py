@@ -23,10 +23,12 @@ ERASED_TEXT = ""
 
 def client_messages_export(*, client: Client) -> dict[str, Any]:
     """The ``messages`` and ``replies`` sections of a client's data export (verification codes
-    are left out: they were only ever a proof of the phone)."""
+    and data-copy links are left out: they were only ever a proof of the phone and a way in)."""
     messages = (
         Message.objects.filter(client=client)
-        .exclude(category=ReminderRule.Category.VERIFICATION)
+        .exclude(
+            category__in=(ReminderRule.Category.VERIFICATION, ReminderRule.Category.DATA_EXPORT)
+        )
         .order_by("due_at")
     )
     return {

@@ -201,7 +201,8 @@ def staff_alert_data_request(*, client_id: int, request_id: int) -> list[StaffAl
         return (
             f"{_greeting(user)}\n\n"
             "A client asked from their booking page for a copy of the information we hold "
-            "about them. Please export it and send it to them securely:\n\n"
+            "about them. We texted them a 24-hour link to download it after a code to their "
+            "phone. If they cannot use it, export it here and send it to them securely:\n\n"
             f"{link}\n\n"
             "This email leaves out client details on purpose: sign in to see them."
         )

@@ -4,10 +4,13 @@ written reason, both audited; a nightly job enforces retention."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.contrib.sessions.models import Session
+from django.test import Client as Client_
 from django.utils import timezone
 
 from bookings.models import (
@@ -33,6 +36,7 @@ from tests.workspace.conftest import at
 pytestmark = pytest.mark.django_db
 
 REASON = "Client's written request of 1 December"
+MOBILE = "+447911123456"
 
 
 @pytest.fixture
@@ -216,6 +220,96 @@ def test_a_client_can_ask_for_their_data_from_the_manage_page(client, manager, c
     assert alert.recipient == manager
     assert consultation.client.phone not in alert.body
     assert consultation.client.first_name not in alert.body
+
+
+def _ask_for_my_data(client, appointment) -> str:
+    """Press the button on the manage page (the client's phone a real mobile, as verification
+    texts only go to those); return the path of the link texted to the client."""
+    Client.objects.filter(pk=appointment.client_id).update(phone=MOBILE)
+    client.post(f"/b/{manage_token_for(appointment)}/my-data/")
+    text = Message.objects.get(category=ReminderRule.Category.DATA_EXPORT)
+    return re.search(r"/my-data/[^/\s]+/", text.body).group(0)
+
+
+def _code_texted_to(phone: str) -> str:
+    text = Message.objects.filter(category=ReminderRule.Category.VERIFICATION, to=phone).last()
+    return re.search(r"\b(\d{6})\b", text.body).group(1)
+
+
+def test_asking_for_my_data_texts_one_link_and_no_health_data(client, manager, history):
+    person, record = history
+    appointment = record.appointment
+
+    _ask_for_my_data(client, appointment)
+    client.post(f"/b/{manage_token_for(appointment)}/my-data/")  # pressed twice
+
+    text = Message.objects.get(category=ReminderRule.Category.DATA_EXPORT)
+    assert (text.to, text.client, text.status) == (MOBILE, person, Message.Status.SCHEDULED)
+    for private in ("Pregnant", "yes", "Advised to wait", person.first_name, person.last_name):
+        assert private not in text.body
+    assert "/my-data/" in text.body
+    assert "only the client sees it" in text.body_for_staff
+    assert DataProtectionAction.objects.filter(kind="export_requested").count() == 1
+
+
+def test_the_texted_link_and_a_fresh_code_download_the_clients_own_data(client, manager, history):
+    person, record = history
+    link = _ask_for_my_data(client, record.appointment)
+
+    page = client.get(link)
+    assert page.status_code == 200
+    assert MOBILE[-3:] in page.content.decode()
+    assert not Message.objects.filter(category=ReminderRule.Category.VERIFICATION).exists()
+
+    client.post(link, {"action": "send"})
+    download = client.post(link, {"action": "json", "code": _code_texted_to(MOBILE)})
+
+    assert download.status_code == 200
+    assert download["Content-Disposition"] == 'attachment; filename="my-data.json"'
+    assert download["Cache-Control"] == "no-store"
+    export = json.loads(download.content)
+    assert export["client"]["id"] == person.pk
+    assert export["consultations"][0]["answers"] == record.answers
+    action = DataProtectionAction.objects.get(kind="export")
+    assert (action.client_ref, action.actor, action.actor_label) == (person.pk, None, "client")
+    assert HealthDataAccess.objects.filter(
+        client=person, record=f"client:{person.pk}", via="client_export"
+    ).exists()
+
+
+def test_a_wrong_code_or_another_browser_gets_nothing(client, manager, history, clock):
+    person, record = history
+    link = _ask_for_my_data(client, record.appointment)
+    client.post(link, {"action": "send"})
+    code = _code_texted_to(MOBILE)
+    wrong = "000000" if code != "000000" else "111111"
+
+    refused = client.post(link, {"action": "json", "code": wrong})
+    stranger = Client_().post(link, {"action": "json", "code": code})
+
+    assert refused.status_code == 422
+    assert "not right" in refused.content.decode()
+    assert stranger.status_code == 404  # the code was sent for the other browser
+    assert not DataProtectionAction.objects.filter(kind="export").exists()
+    assert not HealthDataAccess.objects.filter(via="client_export").exists()
+    summary = client.post(link, {"action": "html", "code": code})
+    assert summary.status_code == 200
+    assert "Pregnant or breastfeeding?" in summary.content.decode()
+
+
+def test_a_tampered_or_expired_link_is_refused_kindly(client, manager, history):
+    _, record = history
+    link = _ask_for_my_data(client, record.appointment)
+
+    tampered = client.get(link[:-3] + "xx/")
+    not_for_this = client.get(f"/my-data/{manage_token_for(record.appointment)}/")
+    with time_machine.travel(timezone.now() + timedelta(hours=25)):
+        expired = client.get(link)
+
+    assert tampered.status_code == 404
+    assert not_for_this.status_code == 404
+    assert expired.status_code == 410
+    assert "expired" in expired.content.decode()
 
 
 def test_retention_deletes_expired_sessions(client, location):

@@ -152,7 +152,7 @@ def client_data(request: HttpRequest, client_id: int) -> HttpResponse:
             error = refusal
         else:
             if action == "export_html":
-                return render(request, "workspace/client_export.html", {"export": export})
+                return render(request, "bookings/client_data_export.html", {"export": export})
             response = HttpResponse(
                 json.dumps(export, indent=2, ensure_ascii=False),
                 content_type="application/json; charset=utf-8",
