@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import expect
 
 from bookings import services
 from bookings.models import Appointment, Client, ConsentFormVersion, Consultation
@@ -466,7 +467,7 @@ def test_the_week_shows_one_practitioner_at_a_time_with_a_quick_switcher(
     assert title.evaluate("el => el.scrollWidth <= el.clientWidth + 1")
 
     page.get_by_role("button", name="Day", exact=True).click()
-    page.wait_for_function("document.querySelectorAll('.ec-body .ec-day').length === 2")
+    expect(page.locator(".ec-body .ec-day")).to_have_count(2)
     assert not switcher.is_visible()
 
 
@@ -498,9 +499,7 @@ def test_an_unavailable_time_explains_itself_instead_of_opening_a_booking(
     assert "10:00" in alert.inner_text()
 
     page.mouse.click(*slot_point(page, "Pat Lee", 13))
-    page.wait_for_function(
-        "document.getElementById('calendar-alert').textContent.includes('Training')"
-    )
+    expect(page.locator("#calendar-alert")).to_contain_text("Training")
     assert page.locator("#booking-form").count() == 0
     page.screenshot(path=str(SCREENSHOTS / "staff-unavailable-explained.png"))
 
@@ -561,10 +560,7 @@ def test_reception_browses_clients_by_filter_without_searching(
     assert "Wendy Waiting" in rows.inner_text()
 
     page.select_option("#client-show", "pending_clearance")
-    page.wait_for_function(
-        "(name) => !document.getElementById('client-rows').textContent.includes(name)",
-        arg=consultation.client.full_name,
-    )
+    expect(page.locator("#client-rows")).not_to_contain_text(consultation.client.full_name)
     assert "Wendy Waiting" in rows.inner_text()
     assert "show=pending_clearance" in page.url
     page.screenshot(path=str(SCREENSHOTS / "staff-clients-filtered.png"))
@@ -641,9 +637,7 @@ def test_a_manager_rewords_a_reminder_with_a_live_segment_count(page, manager, l
     # htmx wires the live preview once the page has loaded.
     page.wait_for_load_state()
     page.fill("#rule-template", "Hi {{ first_name }}, see you tomorrow 😊")
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=segment-count]').textContent.includes('UCS-2')"
-    )
+    expect(page.locator("[data-testid=segment-count]")).to_contain_text("UCS-2")
     assert "Hi Alexandra, see you tomorrow" in page.locator(".sms-bubble").inner_text()
     page.screenshot(path=str(SCREENSHOTS / "staff-reminder-edit.png"), full_page=True)
     page.get_by_role("button", name="Save").click()
