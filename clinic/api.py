@@ -119,7 +119,7 @@ class UnsupportedMediaType(ApplicationError):
 
 
 class JsonOnlyParser(Parser):
-    """Request bodies must say they are JSON, and be JSON without NUL characters.
+    """Request bodies must say they are JSON, and be a JSON object without NUL characters.
 
     A cross-site HTML form can post ``text/plain``, ``multipart/form-data`` or
     ``application/x-www-form-urlencoded`` without the browser asking first, but not
@@ -139,6 +139,10 @@ class JsonOnlyParser(Parser):
             document = json.loads(request.body)
         except ValueError:
             raise ValidationFailed("The request body is not valid JSON.", field="body") from None
+        # Every operation's body is one JSON object; a number or a list would otherwise pass
+        # as "no fields given" for a schema whose fields all have defaults.
+        if not isinstance(document, dict):
+            raise ValidationFailed("The request body must be a JSON object.", field="body")
         if _contains_nul(document):
             raise ValidationFailed("Text may not contain NUL characters.", field="body")
         return document
