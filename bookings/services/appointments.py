@@ -672,8 +672,10 @@ def _check_online_limit(*, client: Client, service: Service, location: Location)
     )
     if client.pk is None:
         return
-    # Two bookings for one client at once must not both pass the count.
-    lock_for_transaction(f"client-bookings:{client.pk}")
+    # Two bookings for one client at once must not both pass the count: the client's calendar
+    # lock (the one the placement takes again, re-entrantly) queues them. Taken first, it keeps
+    # the sorted client < practitioner < room order that every writer follows.
+    lock_for_transaction(f"calendar:client:{client.pk}")
     upcoming = Appointment.objects.filter(
         client=client, service=service, status__in=ACTIVE_STATUSES, end_at__gt=timezone.now()
     ).count()

@@ -407,6 +407,8 @@ def tab_to(page, selector: str, *, limit: int = 80) -> None:
 def test_a_client_books_a_consultation_with_the_keyboard_only(
     live_server, phone_page, shoot, open_every_day, location, consultation_service
 ):
+    from playwright.sync_api import expect
+
     page = phone_page
     page.goto(f"{live_server.url}/book/")
     tab_to(page, "a[href*='skin-consultation']")
@@ -418,7 +420,7 @@ def test_a_client_books_a_consultation_with_the_keyboard_only(
     page.keyboard.press("Enter")
     page.wait_for_selector(f'a.day[aria-current="date"][href*="day={day.isoformat()}"]')
     # After the swap the chosen day keeps the focus, so Tab goes on to its times.
-    page.wait_for_function(f"document.activeElement.id === 'day-{day.isoformat()}'")
+    expect(page.locator(f"#day-{day.isoformat()}")).to_be_focused()
     tab_to(page, "button.time", limit=12)
     page.keyboard.press("Enter")
 
@@ -426,7 +428,7 @@ def test_a_client_books_a_consultation_with_the_keyboard_only(
     tab_to(page, "#id_first_name")
     page.keyboard.press("Enter")  # an empty form: the error summary takes the focus
     page.wait_for_selector("#error-summary")
-    page.wait_for_function("document.activeElement.id === 'error-summary'")
+    expect(page.locator("#error-summary")).to_be_focused()
     shoot(page, "keyboard-errors")
     tab_to(page, "#error-summary a", limit=3)
     page.keyboard.press("Enter")
@@ -456,6 +458,8 @@ def test_a_client_books_a_consultation_with_the_keyboard_only(
 def test_a_device_on_utc_is_told_of_a_time_zone_difference_only_when_the_clocks_differ(
     live_server, phone_page, open_every_day, location, consultation_service
 ):
+    from playwright.sync_api import expect
+
     page = phone_page
     url = f"{live_server.url}/book/{location.slug}/{consultation_service.slug}/"
     # In December London keeps UTC: the device shows the same times as the clinic.
@@ -467,6 +471,4 @@ def test_a_device_on_utc_is_told_of_a_time_zone_difference_only_when_the_clocks_
     # In July London is an hour ahead of UTC.
     page.clock.set_fixed_time(datetime(2026, 7, 1, 10, 0, tzinfo=UTC))
     page.goto(url)
-    page.wait_for_function(
-        "document.querySelector('.tz-note').textContent.includes('different from your device')"
-    )
+    expect(page.locator(".tz-note")).to_contain_text("different from your device")
