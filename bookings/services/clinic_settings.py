@@ -15,7 +15,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -211,7 +211,6 @@ def _unique_slug(model: type[models.Model], name: str, *, current: int | None) -
 # ---------------------------------------------------------------------------------------------
 # Locations.
 
-LOCATION_TEXT_LIMITS = {"name": 120, "address": 1000, "urgent_phone": 32, "phone": 32}
 
 
 @transaction.atomic
@@ -669,10 +668,11 @@ def time_off_add(
 
 
 @transaction.atomic
-def time_off_remove(*, actor: Actor, block: TimeOff, location: Location) -> None:
-    """Remove a block of time off or a closure (the hours it covered are bookable again)."""
+def time_off_remove(*, actor: Actor, block: TimeOff, location: Location | None) -> None:
+    """Remove a block of time off or a closure (the hours it covered are bookable again);
+    ``location`` is where its times are read, for the audit row."""
     roles.require_role(actor, roles.MANAGER)
-    label = time_off_label(block, zone=location.zone)
+    label = time_off_label(block, zone=location.zone if location else UTC)
     block_id = block.pk
     block.delete()
     _record(
@@ -684,8 +684,9 @@ def time_off_remove(*, actor: Actor, block: TimeOff, location: Location) -> None
     )
 
 
-def time_off_label(block: TimeOff, *, zone: Any) -> str:
+def time_off_label(block: TimeOff, *, zone: tzinfo | None) -> str:
     """How people read a block: "Mon 7 Dec 2026 09:00 – 17:00, every week until 1 Mar 2027"."""
+    zone = zone or UTC
     start, end = block.start_at.astimezone(zone), block.end_at.astimezone(zone)
     ends = f"{end:%H:%M}" if start.date() == end.date() else f"{end:%a %-d %b %Y %H:%M}"
     text = f"{start:%a %-d %b %Y %H:%M} – {ends}"
