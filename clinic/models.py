@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 
 import phonenumbers
@@ -78,8 +78,14 @@ class Location(models.Model):
         blank=True,
         help_text="Alphanumeric sender ID where supported (max 11 characters)",
     )
-    opening_time = models.TimeField(default="09:00", help_text="Front desk opens (local time)")
-    closing_time = models.TimeField(default="19:00", help_text="Front desk closes (local time)")
+    opening_time = models.TimeField(
+        default=time(9),
+        help_text="Front desk opens (local time), every day until weekly hours are set",
+    )
+    closing_time = models.TimeField(
+        default=time(19),
+        help_text="Front desk closes (local time), every day until weekly hours are set",
+    )
     online_change_cutoff_hours = models.PositiveIntegerField(
         default=24, help_text="Clients can reschedule or cancel online until this many hours before"
     )
@@ -154,6 +160,11 @@ class Location(models.Model):
                 setattr(self, name, phone_to_e164(raw, region=self.country or "GB"))
             except ValueError as problem:
                 errors[name] = str(problem)
+        sender = self.sms_sender_name.strip()
+        if sender and not re.fullmatch(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}", sender):
+            errors["sms_sender_name"] = (
+                "Use up to 11 letters, digits and spaces, with at least one letter."
+            )
         if not re.fullmatch(r"[0-9]{2,6}", self.emergency_number.strip()):
             errors["emergency_number"] = "Give the emergency number as digits, e.g. 999 or 112."
         opening, closing = self.opening_time, self.closing_time
@@ -162,10 +173,75 @@ class Location(models.Model):
         if errors:
             raise ValidationError(errors)
 
+    def desk_week(self) -> dict[int, tuple[time, time] | None]:
+        """The front desk's hours per weekday (0 = Monday; None = closed). A location whose
+        weekly hours were never set keeps ``opening_time``–``closing_time`` every day."""
+        rows = list(self.opening_hours.all())
+        if not rows:
+            return dict.fromkeys(range(7), (self.opening_time, self.closing_time))
+        week: dict[int, tuple[time, time] | None] = dict.fromkeys(range(7))
+        for row in rows:
+            if row.opens_at is not None and row.closes_at is not None:
+                week[row.weekday] = (row.opens_at, row.closes_at)
+        return week
+
+    def desk_hours_on(self, day: date) -> tuple[time, time] | None:
+        """When the front desk is open on ``day`` (local), or None when it is closed."""
+        return self.desk_week()[day.weekday()]
+
     @property
     def sms_country_codes(self) -> frozenset[str]:
         codes = {code.strip() for code in self.sms_countries.split(",") if code.strip()}
         return frozenset(codes or {self.country})
+
+
+class OpeningHours(models.Model):
+    """The front desk's hours on one weekday (both times empty: closed that day). Once a
+    location has these rows, they replace its single opening and closing time."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField(
+        choices=[
+            (0, "Monday"),
+            (1, "Tuesday"),
+            (2, "Wednesday"),
+            (3, "Thursday"),
+            (4, "Friday"),
+            (5, "Saturday"),
+            (6, "Sunday"),
+        ]
+    )
+    opens_at = models.TimeField(null=True, blank=True)
+    closes_at = models.TimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["location", "weekday"]
+        verbose_name_plural = "opening hours"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["location", "weekday"], name="opening_hours_one_row_per_weekday"
+            ),
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6), name="opening_hours_weekday_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(opens_at__isnull=True, closes_at__isnull=True)
+                | Q(opens_at__lt=models.F("closes_at")),
+                name="opening_hours_open_before_close_or_closed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        day = self.get_weekday_display()
+        if self.opens_at is None or self.closes_at is None:
+            return f"{day}: closed"
+        return f"{day} {self.opens_at:%H:%M}–{self.closes_at:%H:%M}"
+
+    def clean(self) -> None:
+        if (self.opens_at is None) != (self.closes_at is None):
+            raise ValidationError({"closes_at": "Give both times, or neither for a closed day."})
+        if self.opens_at and self.closes_at and self.opens_at >= self.closes_at:
+            raise ValidationError({"closes_at": "The desk must close after it opens."})
 
 
 class Room(models.Model):

@@ -156,14 +156,18 @@ def calendar_blocks(
     else:
         rooms = list(calendar_rooms(actor=actor, location=location))
         column_ids = {room.id for room in rooms}
+        desk = location.desk_week()
         for day in days:
+            span = desk[day.weekday()]
+            if span is None:  # the front desk is closed: rooms are not in use
+                continue
             for room in rooms:
                 blocks.append(
                     CalendarBlock(
                         kind="working",
                         resource_id=f"r{room.id}",
-                        start_at=datetime.combine(day, location.opening_time, tzinfo=zone),
-                        end_at=datetime.combine(day, location.closing_time, tzinfo=zone),
+                        start_at=datetime.combine(day, span[0], tzinfo=zone),
+                        end_at=datetime.combine(day, span[1], tzinfo=zone),
                     )
                 )
         own_filter = Q(room_id__in=column_ids)

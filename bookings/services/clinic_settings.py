@@ -29,6 +29,7 @@ from clinic import roles
 from clinic.errors import ApplicationError, ValidationFailed
 from clinic.models import (
     Location,
+    OpeningHours,
     Practitioner,
     Room,
     Service,
@@ -212,15 +213,16 @@ def _unique_slug(model: type[models.Model], name: str, *, current: int | None) -
 # Locations.
 
 
-
 @transaction.atomic
 def location_save(
     *, actor: Actor, location: Location | None, values: Mapping[str, Any]
 ) -> Location:
     """Add a location (``location=None``) or change one: name, address, IANA time zone, the
-    front desk's opening and closing times, the clinic and urgent numbers (read in the
-    location's country, stored in E.164), the emergency number, and the online-booking
-    settings. Raises PermissionDenied unless a manager, ValidationFailed naming the field."""
+    front desk's hours per weekday (``open<n>``/``close<n>``/``closed<n>``, Monday = 0), the
+    clinic and urgent numbers (read in the location's country, stored in E.164), the
+    emergency number, the SMS sender name, whether texts name treatments, and the
+    online-booking settings. Raises PermissionDenied unless a manager, ValidationFailed naming
+    the field."""
     roles.require_role(actor, roles.MANAGER)
     name = _text(values, "name", limit=120, label="the name")
     if not name:
@@ -236,12 +238,8 @@ def location_save(
         "phone": _text(values, "phone", limit=32, label="the phone number"),
         "urgent_phone": _text(values, "urgent_phone", limit=32, label="the urgent number"),
         "emergency_number": _text(values, "emergency_number", limit=8, label="the number"),
-        "opening_time": _time_of_day(
-            values.get("opening_time"), "opening_time", "the opening time"
-        ),
-        "closing_time": _time_of_day(
-            values.get("closing_time"), "closing_time", "the closing time"
-        ),
+        "sms_sender_name": _text(values, "sms_sender_name", limit=11, label="the sender name"),
+        "texts_name_treatments": _flag(values, "texts_name_treatments"),
         "online_change_cutoff_hours": _whole(
             values, "online_change_cutoff_hours", "the hours before a visit"
         ),
@@ -260,12 +258,64 @@ def location_save(
         "practitioners_see": practitioners_see,
         "is_active": _flag(values, "is_active"),
     }
+    week = opening_hours_parse(values)
     if location is None:
         location = Location(slug=_unique_slug(Location, name, current=None))
+        before_week: list[str] = []
     else:
         location = Location.objects.select_for_update().get(pk=location.pk)
-    _apply(actor=actor, instance=location, wanted=wanted, entity="location")
+        before_week = _week_labels(location.desk_week())
+    after_week = _week_labels(week)
+    week_changes: dict[str, list[object]] = (
+        {"opening_hours": [before_week, after_week]} if before_week != after_week else {}
+    )
+    _apply(actor=actor, instance=location, wanted=wanted, entity="location", also=week_changes)
+    if week_changes:
+        for weekday, span in week.items():
+            OpeningHours.objects.update_or_create(
+                location=location,
+                weekday=weekday,
+                defaults={
+                    "opens_at": span[0] if span else None,
+                    "closes_at": span[1] if span else None,
+                },
+            )
     return location
+
+
+def opening_hours_parse(values: Mapping[str, Any]) -> dict[int, tuple[time, time] | None]:
+    """The weekday grid's ``open<weekday>`` / ``close<weekday>`` / ``closed<weekday>`` fields
+    as the front desk's week (None: closed; a day with neither time is closed too). Raises
+    ValidationFailed naming the first wrong field."""
+    week: dict[int, tuple[time, time] | None] = {}
+    for weekday, day_name in WorkingHours.Weekday.choices:
+        opens = str(values.get(f"open{weekday}", "")).strip()
+        closes = str(values.get(f"close{weekday}", "")).strip()
+        if _flag(values, f"closed{weekday}") or not (opens or closes):
+            week[weekday] = None
+            continue
+        if not opens or not closes:
+            missing = f"open{weekday}" if not opens else f"close{weekday}"
+            raise ValidationFailed(
+                f"{day_name}: give both opening and closing times, or tick closed.",
+                field=missing,
+            )
+        first = _time_of_day(opens, f"open{weekday}", f"{day_name}'s opening time")
+        last = _time_of_day(closes, f"close{weekday}", f"{day_name}'s closing time")
+        if first >= last:
+            raise ValidationFailed(
+                f"{day_name}: the desk must close after it opens.", field=f"close{weekday}"
+            )
+        week[weekday] = (first, last)
+    return week
+
+
+def _week_labels(week: Mapping[int, tuple[time, time] | None]) -> list[str]:
+    names = dict(WorkingHours.Weekday.choices)
+    return [
+        f"{names[day]} {span[0]:%H:%M}–{span[1]:%H:%M}" if span else f"{names[day]} closed"
+        for day, span in sorted(week.items())
+    ]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -61,8 +61,9 @@ def _location_values(**overrides: str) -> dict[str, str]:
         "phone": "020 7946 0000",
         "urgent_phone": "020 7946 0001",
         "emergency_number": "999",
-        "opening_time": "09:00",
-        "closing_time": "18:00",
+        **{f"open{day}": "09:00" for day in range(6)},
+        **{f"close{day}": "18:00" for day in range(6)},
+        "closed6": "on",
         "online_change_cutoff_hours": "24",
         "online_upcoming_treatments_limit": "2",
         "online_upcoming_consultations_limit": "1",
@@ -112,6 +113,35 @@ def test_a_manager_adds_a_location_with_numbers_stored_in_e164_and_the_change_au
     assert change.changes["urgent_phone"] == ["", "+442079460001"]
 
 
+def test_the_front_desk_week_is_saved_per_weekday_and_closed_days_are_closed(manager, location):
+    assert location.desk_hours_on(date(2026, 12, 6)) == (time(9), time(19))  # before: every day
+
+    location_save(
+        actor=manager,
+        location=location,
+        values=_location_values(name=location.name, open5="10:00", close5="14:00"),
+    )
+
+    location.refresh_from_db()
+    assert location.desk_hours_on(date(2026, 12, 5)) == (time(10), time(14))  # Saturday
+    assert location.desk_hours_on(date(2026, 12, 6)) is None  # Sunday
+    assert location.desk_hours_on(date(2026, 12, 7)) == (time(9), time(18))
+    change = SettingsChange.objects.get(entity="location")
+    before, after = change.changes["opening_hours"]
+    assert before[6] == "Sunday 09:00–19:00"
+    assert after[5:] == ["Saturday 10:00–14:00", "Sunday closed"]
+
+
+def test_replies_out_of_the_desk_hours_of_that_weekday_get_the_closed_answer(manager, location):
+    from reminders.services.inbound import _is_open
+
+    location_save(actor=manager, location=location, values=_location_values(name=location.name))
+
+    assert _is_open(location, datetime(2026, 12, 7, 12, tzinfo=LONDON))  # Monday noon
+    assert not _is_open(location, datetime(2026, 12, 6, 12, tzinfo=LONDON))  # Sunday: closed
+    assert not _is_open(location, datetime(2026, 12, 7, 18, 30, tzinfo=LONDON))
+
+
 def test_editing_a_location_records_before_and_after_of_what_changed_only(manager, location):
     location_save(
         actor=manager,
@@ -131,8 +161,9 @@ def test_editing_a_location_records_before_and_after_of_what_changed_only(manage
         ("urgent_phone", "12345", "phone number"),
         ("urgent_phone", "020 7946", "valid phone number"),
         ("emergency_number", "nine", "digits"),
-        ("closing_time", "08:00", "close after it opens"),
-        ("opening_time", "25:00", "time like 09:30"),
+        ("close1", "08:00", "close after it opens"),
+        ("open1", "25:00", "time like 09:30"),
+        ("open2", "", "or tick closed"),
         ("online_change_cutoff_hours", "-1", "whole number"),
         ("online_upcoming_treatments_limit", "0", "at least 1"),
         ("name", "", "name"),
@@ -576,3 +607,31 @@ def test_removing_time_off_is_audited(manager, location):
     assert not TimeOff.objects.exists()
     removal = SettingsChange.objects.filter(entity="time_off").first()
     assert removal.summary.startswith("Removed time off: Thu 24 Dec 2026 13:00 – 18:00")
+
+
+def test_the_admin_refuses_a_bad_urgent_number_and_audits_what_it_saves(admin_user, location, rf):
+    from django.contrib import admin
+
+    model_admin = admin.site._registry[Location]
+    request = rf.post("/")
+    request.user = admin_user
+    form_class = model_admin.get_form(request, location, change=True)
+    data = {
+        field: getattr(location, field)
+        for field in form_class.base_fields
+        if getattr(location, field, None) is not None
+    }
+    bad = form_class(data={**data, "urgent_phone": "12345"}, instance=location)
+    assert not bad.is_valid()
+    assert "urgent_phone" in bad.errors
+
+    fresh = Location.objects.get(pk=location.pk)
+    good = form_class(data={**data, "urgent_phone": "020 7946 0002"}, instance=fresh)
+    assert good.is_valid(), good.errors
+    model_admin.save_model(request, good.save(commit=False), good, change=True)
+
+    location.refresh_from_db()
+    assert location.urgent_phone == "+442079460002"
+    change = SettingsChange.objects.get(entity="location")
+    assert change.actor == admin_user
+    assert change.changes["urgent_phone"] == ["+447700900999", "+442079460002"]

@@ -5,7 +5,7 @@ the field; the rules live in the services and the models' ``clean``."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 from typing import Any
 
@@ -37,7 +37,7 @@ from bookings.services.clinic_settings import (
 )
 from clinic import roles
 from clinic.errors import ApplicationError
-from clinic.models import Location, Practitioner, Room, Service, TimeOff
+from clinic.models import Location, Practitioner, Room, Service, TimeOff, WorkingHours
 from clinic.parsing import date_or_none, id_or_none
 from workspace.views.access import render_staff, staff_member_required
 
@@ -95,8 +95,8 @@ LOCATION_FIELDS = (
     "phone",
     "urgent_phone",
     "emergency_number",
-    "opening_time",
-    "closing_time",
+    "sms_sender_name",
+    "texts_name_treatments",
     "online_change_cutoff_hours",
     "online_upcoming_treatments_limit",
     "online_upcoming_consultations_limit",
@@ -105,14 +105,43 @@ LOCATION_FIELDS = (
 )
 
 
+DESK_FIELDS = [f"{part}{weekday}" for weekday in range(7) for part in ("open", "close", "closed")]
+# A new location's front desk: weekdays 09:00–18:00, Saturday 10:00–16:00, closed Sunday.
+DEFAULT_DESK_WEEK: dict[int, tuple[time, time] | None] = {
+    **dict.fromkeys(range(5), (time(9), time(18))),
+    5: (time(10), time(16)),
+    6: None,
+}
+
+
 @staff_member_required
 def location_list(request: HttpRequest) -> HttpResponse:
     _manager(request)
+    locations = Location.objects.prefetch_related("opening_hours")
     return render_staff(
         request,
         "workspace/settings/locations.html",
-        {"nav": "settings", "locations": Location.objects.all()},
+        {
+            "nav": "settings",
+            "locations": [(place, desk_week_summary(place.desk_week())) for place in locations],
+        },
     )
+
+
+def desk_week_summary(week: dict[int, tuple[time, time] | None]) -> str:
+    """ "Mon–Fri 09:00–18:00, Sat 10:00–16:00, Sun closed": runs of days with the same hours."""
+    short = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    parts: list[str] = []
+    day = 0
+    while day < 7:
+        last = day
+        while last + 1 < 7 and week[last + 1] == week[day]:
+            last += 1
+        days = short[day] if last == day else f"{short[day]}–{short[last]}"
+        span = week[day]
+        parts.append(f"{days} {span[0]:%H:%M}–{span[1]:%H:%M}" if span else f"{days} closed")
+        day = last + 1
+    return ", ".join(parts)
 
 
 @require_http_methods(["GET", "POST"])
@@ -122,12 +151,14 @@ def location_edit(request: HttpRequest, location_id: int | None = None) -> HttpR
     location = get_object_or_404(Location, pk=location_id) if location_id is not None else None
     shown = location or Location()
     values: dict[str, Any] = {name: getattr(shown, name) for name in LOCATION_FIELDS}
-    for name in ("opening_time", "closing_time"):
-        value = values[name]
-        values[name] = value.strftime("%H:%M") if hasattr(value, "strftime") else str(value)[:5]
+    desk = shown.desk_week() if location is not None else DEFAULT_DESK_WEEK
+    for weekday, span in desk.items():
+        values[f"open{weekday}"] = f"{span[0]:%H:%M}" if span else ""
+        values[f"close{weekday}"] = f"{span[1]:%H:%M}" if span else ""
+        values[f"closed{weekday}"] = "" if span else "on"
     error = None
     if request.method == "POST":
-        values = {name: request.POST.get(name, "") for name in LOCATION_FIELDS}
+        values = {name: request.POST.get(name, "") for name in [*LOCATION_FIELDS, *DESK_FIELDS]}
         try:
             saved = location_save(actor=request.user, location=location, values=values)
         except ApplicationError as failure:
@@ -146,6 +177,16 @@ def location_edit(request: HttpRequest, location_id: int | None = None) -> HttpR
             "zones": COMMON_ZONES,
             "region": shown.country or "GB",
             "practitioners_see_choices": Location.PractitionersSee.choices,
+            "desk_grid": [
+                {
+                    "weekday": weekday,
+                    "name": name,
+                    "opens": values.get(f"open{weekday}", ""),
+                    "closes": values.get(f"close{weekday}", ""),
+                    "closed": values.get(f"closed{weekday}", ""),
+                }
+                for weekday, name in WorkingHours.Weekday.choices
+            ],
         },
         status=error.status if error else 200,
     )
