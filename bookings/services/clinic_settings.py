@@ -702,7 +702,11 @@ def time_off_add(
         )
     _validated(block)
     affected = _affected_by_time_off(block, zone_location=location)
-    _refuse_unless_confirmed(affected, confirm=confirm, what="in this time off")
+    _refuse_unless_confirmed(
+        affected,
+        confirm=confirm,
+        what="in this time off" if practitioner is not None else "while the clinic is closed",
+    )
     block.save()
     _record(
         actor=actor,
