@@ -454,10 +454,15 @@ def _covered(ranges: list[WorkingHours], day: date, start: time, end: time) -> b
 
 
 def _affected_outside_hours(
-    *, practitioner: Practitioner, location: Location, rows: list[WorkingHours]
+    *,
+    practitioner: Practitioner,
+    location: Location,
+    before: list[WorkingHours],
+    after: list[WorkingHours],
 ) -> list[Appointment]:
-    """Upcoming booked visits of ``practitioner`` at ``location`` that ``rows`` (the hours
-    after the change) no longer cover."""
+    """Upcoming booked visits of ``practitioner`` at ``location`` that the hours ``before``
+    the change cover and the hours ``after`` it do not (a visit staff booked outside hours on
+    purpose is not news)."""
     zone = location.zone
     upcoming = Appointment.objects.filter(
         practitioner=practitioner,
@@ -468,7 +473,10 @@ def _affected_outside_hours(
     stranded = []
     for appointment in upcoming.order_by("start_at"):
         start, end = appointment.start_at.astimezone(zone), appointment.end_at.astimezone(zone)
-        if start.date() != end.date() or not _covered(rows, start.date(), start.time(), end.time()):
+        if start.date() != end.date():
+            continue
+        day, first, last = start.date(), start.time(), end.time()
+        if _covered(before, day, first, last) and not _covered(after, day, first, last):
             stranded.append(appointment)
     return stranded
 
@@ -559,9 +567,10 @@ def working_hours_set(
                 "pattern first.",
                 field=f"d{row.weekday}_0_start",
             )
+    here_before = [row for row in existing if row.location_id == location.pk]
     here_after = [row for row in kept if row.location_id == location.pk] + new_rows
     affected = _affected_outside_hours(
-        practitioner=practitioner, location=location, rows=here_after
+        practitioner=practitioner, location=location, before=here_before, after=here_after
     )
     _refuse_unless_confirmed(affected, confirm=confirm, what="outside these hours")
     before = [_hours_label(row) for row in replaced]

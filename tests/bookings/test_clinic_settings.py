@@ -407,6 +407,34 @@ def test_new_hours_that_strand_a_booked_visit_are_refused_until_confirmed(
     assert change.changes["visits_outside_hours"] == [None, [consultation.pk]]
 
 
+def test_a_visit_already_outside_hours_is_not_reported_again(manager, practitioner, location):
+    """Staff booked Saturday 12:00 on purpose; changing Monday's hours is not about it."""
+    saturday = factories.AppointmentFactory(
+        practitioner=practitioner,
+        location=location,
+        start_at=datetime(2026, 12, 5, 12, tzinfo=LONDON),
+        status="booked",
+    )
+    working_hours_set(
+        actor=manager,
+        practitioner=practitioner,
+        location=location,
+        ranges=_week(
+            monday=[("10:00", "17:00")],
+            tuesday=[("09:00", "17:00")],
+            wednesday=[("09:00", "17:00")],
+            thursday=[("09:00", "17:00")],
+            friday=[("09:00", "17:00")],
+        ),
+        valid_from=None,
+        valid_until=None,
+        replacing=(None, None),
+    )
+    change = SettingsChange.objects.get(entity="working_hours")
+    assert saturday.pk not in change.changes["visits_outside_hours"][1]
+    assert WorkingHours.objects.get(weekday=0).start_time == time(10)
+
+
 # ---------------------------------------------------------------------------------------------
 # Time off and repeating closures
 
