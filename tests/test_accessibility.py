@@ -311,6 +311,11 @@ def test_every_staff_page_has_no_serious_accessibility_violation(live_server, br
             "settings-hours",
             f"/staff/settings/practitioners/{practitioner.id}/hours/?location={demo_clinic.id}",
         ),
+        (
+            "settings-hours-new",
+            f"/staff/settings/practitioners/{practitioner.id}/hours/?location={demo_clinic.id}"
+            "&new=1",
+        ),
         ("settings-services", "/staff/settings/services/"),
         ("settings-service", f"/staff/settings/services/{consultation.service_id}/"),
         ("settings-service-new", "/staff/settings/services/new/"),

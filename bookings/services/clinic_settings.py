@@ -11,6 +11,7 @@ knowing whom to phone. Visits are never moved or cancelled here.
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from collections.abc import Iterable, Mapping
@@ -500,11 +501,14 @@ def working_hours_set(
     valid_from: str | date | None,
     valid_until: str | date | None,
     replacing: tuple[date | None, date | None] | None = None,
+    end_current: bool = False,
     confirm: bool = False,
 ) -> list[WorkingHours]:
     """Set the weekly hours ``practitioner`` works at ``location`` from ``valid_from`` to
     ``valid_until`` (either open): the pattern with dates ``replacing`` (None: a new pattern)
-    is replaced by ``ranges``; no ranges removes it.
+    is replaced by ``ranges``; no ranges removes it. With ``end_current`` and a first day,
+    hours here that started earlier and still apply on that day end the day before ("from
+    4 January Tuesdays are afternoons only").
 
     Raises PermissionDenied unless a manager; ValidationFailed when ranges overlap each other
     or hours of the same practitioner (anywhere) on the same dates; AppointmentsAffected,
@@ -538,6 +542,15 @@ def working_hours_set(
         and (row.valid_from, row.valid_until) == replacing
     ]
     kept = [row for row in existing if row not in replaced]
+    here_before = [copy.copy(row) for row in existing if row.location_id == location.pk]
+    ended: list[WorkingHours] = []
+    if end_current and first is not None:
+        for row in kept:
+            started_before = row.valid_from is None or row.valid_from < first
+            still_on = row.valid_until is None or row.valid_until >= first
+            if row.location_id == location.pk and started_before and still_on:
+                row.valid_until = first - timedelta(days=1)
+                ended.append(row)
     new_rows = [
         WorkingHours(
             practitioner=practitioner,
@@ -567,7 +580,6 @@ def working_hours_set(
                 "pattern first.",
                 field=f"d{row.weekday}_0_start",
             )
-    here_before = [row for row in existing if row.location_id == location.pk]
     here_after = [row for row in kept if row.location_id == location.pk] + new_rows
     affected = _affected_outside_hours(
         practitioner=practitioner, location=location, before=here_before, after=here_after
@@ -575,6 +587,7 @@ def working_hours_set(
     _refuse_unless_confirmed(affected, confirm=confirm, what="outside these hours")
     before = [_hours_label(row) for row in replaced]
     WorkingHours.objects.filter(pk__in=[row.pk for row in replaced]).delete()
+    WorkingHours.objects.bulk_update(ended, ["valid_until"])
     WorkingHours.objects.bulk_create(new_rows)
     after = [_hours_label(row) for row in new_rows]
     if before != after or (replacing or (None, None)) != (first, last):
@@ -590,6 +603,11 @@ def working_hours_set(
                     [str(first) if first else None, str(last) if last else None],
                 ],
                 "visits_outside_hours": [None, [appointment.pk for appointment in affected]],
+                **(
+                    {"ended_the_day_before": [None, [_hours_label(row) for row in ended]]}
+                    if ended
+                    else {}
+                ),
             },
         )
     return new_rows

@@ -407,6 +407,49 @@ def test_new_hours_that_strand_a_booked_visit_are_refused_until_confirmed(
     assert change.changes["visits_outside_hours"] == [None, [consultation.pk]]
 
 
+def test_new_hours_from_a_date_can_end_the_current_ones_the_day_before(
+    manager, practitioner, location, consultation_service
+):
+    new_tuesday = date(2027, 1, 5)
+    with pytest.raises(ValidationFailed, match="overlap"):
+        working_hours_set(
+            actor=manager,
+            practitioner=practitioner,
+            location=location,
+            ranges=_week(tuesday=[("13:00", "17:00")]),
+            valid_from="2027-01-04",
+            valid_until="",
+        )
+
+    working_hours_set(
+        actor=manager,
+        practitioner=practitioner,
+        location=location,
+        ranges=_week(tuesday=[("13:00", "17:00")]),
+        valid_from="2027-01-04",
+        valid_until="",
+        end_current=True,
+    )
+
+    def first_start(day: date) -> time:
+        slots = free_slots(
+            service=consultation_service, location=location, start_date=day, end_date=day
+        )
+        return min(slot.start_at.astimezone(LONDON).time() for slot in slots)
+
+    assert first_start(date(2026, 12, 8)) == time(9)
+    assert first_start(new_tuesday) == time(13)
+    assert not free_slots(
+        service=consultation_service,
+        location=location,
+        start_date=date(2027, 1, 6),
+        end_date=date(2027, 1, 6),
+    )
+    assert set(
+        WorkingHours.objects.filter(valid_from=None).values_list("valid_until", flat=True)
+    ) == {date(2027, 1, 3)}
+
+
 def test_a_visit_already_outside_hours_is_not_reported_again(manager, practitioner, location):
     """Staff booked Saturday 12:00 on purpose; changing Monday's hours is not about it."""
     saturday = factories.AppointmentFactory(

@@ -271,6 +271,7 @@ def hours_edit(request: HttpRequest, practitioner_id: int) -> HttpResponse:
     values: dict[str, str] = {
         "valid_from": first.isoformat() if first else "",
         "valid_until": last.isoformat() if last else "",
+        "end_current": "on" if is_new else "",
     }
     for day in pattern.days:
         for index, row in day.slots:
@@ -288,6 +289,7 @@ def hours_edit(request: HttpRequest, practitioner_id: int) -> HttpResponse:
                 valid_from=values["valid_from"],
                 valid_until=values["valid_until"],
                 replacing=replacing,
+                end_current=is_new and request.POST.get("end_current") == "on",
                 confirm=request.POST.get("confirm") == "on",
             )
         except ApplicationError as failure:
