@@ -33,6 +33,7 @@ from bookings.services.api_tokens import api_token_create
 from bookings.services.calendar_feeds import calendar_feed_token_issue
 from bookings.services.data_protection import client_request_export
 from bookings.tokens import data_export_token_for, manage_token_for
+from clinic.models import Location, Practitioner, TimeOff
 from records.models import Product
 from records.services.recalls import recall_create
 from reminders.models import InboundMessage, Message, ReminderRule
@@ -164,6 +165,12 @@ def _client(world: World) -> dict[str, str]:
 
 def _recall(world: World) -> dict[str, str]:
     return {"recall_id": str(world.recall_id)}
+
+
+def _practitioner(world: World) -> dict[str, str]:
+    return {
+        "practitioner_id": str(Practitioner.objects.order_by("pk").values_list("pk", flat=True)[0])
+    }
 
 
 # How to fill each route's path parameters, by the route as written in the URLconf (the
@@ -298,6 +305,26 @@ PATH_PARAMETERS: dict[str, Callable[[World], dict[str, str]]] = {
     "staff/clients/<int:client_id>/edit/": _client,
     "staff/clients/<int:client_id>/merge/": _client,
     "staff/today/": _no_parameters,
+    "staff/settings/": _no_parameters,
+    "staff/settings/locations/": _no_parameters,
+    "staff/settings/locations/new/": _no_parameters,
+    "staff/settings/locations/<int:location_id>/": lambda w: {
+        "location_id": str(Location.objects.get(slug=w.location_slug).pk)
+    },
+    "staff/settings/closures/": _no_parameters,
+    "staff/settings/practitioners/": _no_parameters,
+    "staff/settings/practitioners/<int:practitioner_id>/": _practitioner,
+    "staff/settings/practitioners/<int:practitioner_id>/hours/": _practitioner,
+    "staff/settings/practitioners/<int:practitioner_id>/time-off/": _practitioner,
+    "staff/settings/time-off/<int:time_off_id>/remove/": lambda w: {
+        "time_off_id": str(w.extra["time_off_id"])
+    },
+    "staff/settings/services/": _no_parameters,
+    "staff/settings/services/new/": _no_parameters,
+    "staff/settings/services/<int:service_id>/": lambda w: {"service_id": str(w.service_id)},
+    "staff/settings/services/<int:service_id>/archive/": lambda w: {
+        "service_id": str(w.service_id)
+    },
     "staff/settings/reminders/": _no_parameters,
     "staff/settings/reminders/preview/": _no_parameters,
     "staff/settings/reminders/<int:rule_id>/": lambda w: {
@@ -403,7 +430,12 @@ def world(
             extra={
                 "data_export_token": data_export_token_for(
                     request_id=data_request.pk, client_id=client_person.pk
-                )
+                ),
+                "time_off_id": TimeOff.objects.create(
+                    location=location,
+                    start_at=MONDAY + timedelta(days=40),
+                    end_at=MONDAY + timedelta(days=41),
+                ).pk,
             },
         )
 

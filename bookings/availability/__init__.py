@@ -236,6 +236,7 @@ def _search(
         now=now,
         ignore_appointment_id=ignore_appointment_id,
         include_appointments=include_appointments,
+        zone=zone,
     )
     if not calendar.shifts_by_practitioner or calendar.lacks_a_suitable_room:
         return None
