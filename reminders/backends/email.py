@@ -52,11 +52,12 @@ def email_send(message: Message) -> SendResult:
         raise SmsError("an email needs a client", permanent=True)
     sid = new_sid("EM")
     unsubscribe_url = unsubscribe_url_for(message.client_id)
-    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
+    sender = settings.CLIENT_FROM_EMAIL
+    domain = sender.rpartition("@")[2].rstrip(">") or "localhost"
     email = EmailMessage(
         subject=message.subject or "A message from your clinic",
         body=email_body_for(message, unsubscribe_url=unsubscribe_url),
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=sender,
         to=[message.to],
         headers={
             "Message-ID": f"<{sid}@{domain}>",
