@@ -151,6 +151,7 @@ def _picker_page(
     **context,
 ) -> HttpResponse:
     base_url = reverse("site-times", args=[location.slug, service.slug])
+    returning = returning_client(request)
     picker = picker_context(
         request,
         service=service,
@@ -158,6 +159,7 @@ def _picker_page(
         base_url=base_url,
         action_url=reverse("site-hold", args=[location.slug, service.slug]),
         extra_query={"consulted": "yes"} if service.requires_consultation else None,
+        client_id=returning.pk if returning is not None else None,
     )
     alternatives = []
     if error is not None:
