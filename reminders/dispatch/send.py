@@ -101,10 +101,11 @@ def message_send_claimed(
     except Exception:
         # An unexpected bug after the request may have gone out: treat like a lost answer.
         logger.exception("unexpected error while sending", extra={"message_id": message.pk})
-        sms_not_accepted(outcome="uncertain", error_code=None)
+        _not_accepted(message, outcome="uncertain", error_code=None)
         report.uncertain += 1
         return
-    sms_accepted(due_at=message.due_at, now=timezone.now())
+    if not message.is_email:  # the SMS metrics count texts only
+        sms_accepted(due_at=message.due_at, now=timezone.now())
     outcome = _Accepted(message.pk, result.sid, result.status)
     report.sent += 1
     report.message_ids.append(message.pk)
@@ -168,6 +169,11 @@ def _relax_commit_durability() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
+def _not_accepted(message: Message, *, outcome: str, error_code: int | None) -> None:
+    if not message.is_email:  # the SMS metrics count texts only
+        sms_not_accepted(outcome=outcome, error_code=error_code)
+
+
 def _record_failure(*, message: Message, error: SmsError, report: DispatchReport) -> None:
     now = timezone.now()
     sending = Message.objects.filter(pk=message.pk, status=Status.SENDING)
@@ -178,7 +184,7 @@ def _record_failure(*, message: Message, error: SmsError, report: DispatchReport
             extra={"message_id": message.pk, "error": str(error)},
         )
         sending.update(status_reason=f"Outcome unknown ({error}); checking with the provider")
-        sms_not_accepted(outcome="uncertain", error_code=error.code)
+        _not_accepted(message, outcome="uncertain", error_code=error.code)
         report.uncertain += 1
         return
     if error.permanent:
@@ -190,7 +196,7 @@ def _record_failure(*, message: Message, error: SmsError, report: DispatchReport
             lease_expires_at=None,
             updated_at=now,
         )
-        sms_not_accepted(outcome="failed", error_code=error.code)
+        _not_accepted(message, outcome="failed", error_code=error.code)
         report.failed += 1
         if message.is_email:
             return
@@ -210,7 +216,7 @@ def _record_failure(*, message: Message, error: SmsError, report: DispatchReport
             lease_expires_at=None,
             updated_at=now,
         )
-        sms_not_accepted(outcome="failed", error_code=error.code)
+        _not_accepted(message, outcome="failed", error_code=error.code)
         report.failed += 1
         return
     delay = _backoff_seconds(message.attempts, error.retry_after)
@@ -222,7 +228,7 @@ def _record_failure(*, message: Message, error: SmsError, report: DispatchReport
         lease_expires_at=None,
         updated_at=now,
     )
-    sms_not_accepted(outcome="retrying", error_code=error.code)
+    _not_accepted(message, outcome="retrying", error_code=error.code)
     report.retrying += 1
 
 

@@ -462,3 +462,19 @@ def test_a_tampered_unsubscribe_link_changes_nothing(client, emailable):
     assert response.status_code == 404
     emailable.refresh_from_db()
     assert emailable.email_opted_out_at is None
+
+
+@time_machine.travel(NOON, tick=False)
+def test_emails_are_not_counted_as_sms_sends(outbox_message, emailable):
+    from prometheus_client import REGISTRY
+
+    def accepted() -> float:
+        labels = {"outcome": "accepted", "error_code": ""}
+        return REGISTRY.get_sample_value("aftercare_sms_sends_total", labels) or 0.0
+
+    before = accepted()
+    outbox_message(due_at=NOON, channel=Channel.EMAIL, to=emailable.email)
+    messages_dispatch_due()
+
+    assert len(mail.outbox) == 1
+    assert accepted() == before
