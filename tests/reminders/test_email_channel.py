@@ -478,3 +478,24 @@ def test_emails_are_not_counted_as_sms_sends(outbox_message, emailable):
 
     assert len(mail.outbox) == 1
     assert accepted() == before
+
+
+@time_machine.travel(NOON, tick=False)
+def test_a_care_text_to_a_client_who_had_opted_out_of_sms_goes_by_email_at_dispatch(
+    outbox_message, emailable
+):
+    emailable.sms_opted_out_at = NOON - timedelta(days=3)
+    emailable.save()
+    text = outbox_message(due_at=NOON - timedelta(minutes=1), rule_name="Downtime check: day 2")
+    nudge = outbox_message(due_at=NOON - timedelta(minutes=1), rule_name=None, category="rebook")
+
+    messages_dispatch_due()
+
+    text.refresh_from_db()
+    nudge.refresh_from_db()
+    assert text.status == nudge.status == Status.SKIPPED
+    email = Message.objects.get(fallback_of=text)
+    assert email.status == Status.SENT
+    assert email.fallback_note == "SMS failed: client opted out of SMS → sent by email"
+    assert not Message.objects.filter(fallback_of=nudge).exists()
+    assert [m.to for m in mail.outbox] == [[emailable.email]]
