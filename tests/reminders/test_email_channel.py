@@ -499,3 +499,28 @@ def test_a_care_text_to_a_client_who_had_opted_out_of_sms_goes_by_email_at_dispa
     assert email.fallback_note == "SMS failed: client opted out of SMS → sent by email"
     assert not Message.objects.filter(fallback_of=nudge).exists()
     assert [m.to for m in mail.outbox] == [[emailable.email]]
+
+
+@time_machine.travel(NOON, tick=False)
+def test_staff_retry_of_a_failed_email_is_a_new_email_row_and_needs_email_consent(
+    outbox_message, emailable, reception
+):
+    from clinic.errors import PolicyViolation
+    from reminders.services import message_retry
+
+    failed = outbox_message(
+        due_at=NOON, channel=Channel.EMAIL, to="old@example.test", subject="Your aftercare"
+    )
+    Message.objects.filter(pk=failed.pk).update(status=Status.FAILED)
+
+    retry = message_retry(message=failed, actor=reception)
+
+    assert retry.channel == Channel.EMAIL
+    assert retry.to == emailable.email  # the address on file now
+    assert retry.subject == "Your aftercare"
+    assert retry.retry_of_id == failed.pk
+    Message.objects.filter(pk=retry.pk).update(status=Status.FAILED)
+    emailable.email_opted_out_at = NOON
+    emailable.save()
+    with pytest.raises(PolicyViolation):
+        message_retry(message=retry, actor=reception)
