@@ -170,7 +170,7 @@ def test_every_client_page_has_no_serious_accessibility_violation(
 ):
     from bookings.models import Appointment
     from bookings.tokens import manage_token_for
-    from reminders.tokens import care_token_for
+    from reminders.tokens import care_token_for, email_unsubscribe_token_for
 
     audit = AxeAudit("client site (390 px)")
     page = _new_page(browser, 390)
@@ -222,6 +222,8 @@ def test_every_client_page_has_no_serious_accessibility_violation(
     audit.check(page, "recheck")
     page.goto(f"{base}/c/{care_token_for(appointment_id=treatment.id, end_at=treatment.end_at)}/")
     audit.check(page, "care-page")
+    page.goto(f"{base}/e/unsubscribe/{email_unsubscribe_token_for(treatment.client_id)}/")
+    audit.check(page, "email-unsubscribe")
 
     assert page.js_errors == []
     audit.assert_clean()

@@ -37,7 +37,7 @@ from clinic.models import Location, Practitioner, TimeOff
 from records.models import Product
 from records.services.recalls import recall_create
 from reminders.models import InboundMessage, Message, ReminderRule
-from reminders.tokens import care_token_for
+from reminders.tokens import care_token_for, email_unsubscribe_token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -202,6 +202,7 @@ PATH_PARAMETERS: dict[str, Callable[[World], dict[str, str]]] = {
     "b/<str:token>/my-data/": _token,
     "my-data/<str:token>/": lambda w: {"token": w.extra["data_export_token"]},
     "c/<str:token>/": lambda w: {"token": w.care_token},
+    "e/unsubscribe/<str:token>/": lambda w: {"token": email_unsubscribe_token_for(w.client_id)},
     # Twilio webhooks (signed)
     "webhooks/twilio/status": _no_parameters,
     "webhooks/twilio/inbound": _no_parameters,

@@ -46,6 +46,8 @@ class Calendar:
     )
     busy_by_room: dict[int, list[Interval]] = field(default_factory=lambda: defaultdict(list))
     closures: list[Interval] = field(default_factory=list)
+    # The asking client's own visits (no buffers): one client, one place.
+    client_busy: list[Interval] = field(default_factory=list)
     lacks_a_suitable_room: bool = False
 
     @property
@@ -204,13 +206,16 @@ def calendar_load(
     ignore_appointment_id: int | None,
     include_appointments: bool,
     zone: ZoneInfo,
+    client_id: int | None = None,
 ) -> Calendar:
     """The shifts, rooms and blocked time that can matter to ``service`` at ``location`` on
     ``start_date..end_date`` (blocked time overlapping ``window_start_at..window_end_at``).
 
     Only active practitioners who work at the location and perform the service, and only the
     service's active rooms at the location, are loaded; expired holds are left out. Repeating
-    time off keeps its wall-clock times in ``zone`` (the location's)."""
+    time off keeps its wall-clock times in ``zone`` (the location's). With ``client_id``, that
+    client's own active visits anywhere (not their holds: a hold is the booking in progress,
+    replaced by the time they pick) are loaded too, in one more query."""
     vendor = connection.vendor
     calendar = Calendar()
     as_db_datetime = connection.ops.adapt_datetimefield_value
@@ -306,6 +311,19 @@ def calendar_load(
                     busy_by_room[room_id].append((block_start, block_end))
             else:
                 _add_time_off(calendar, pid, room_id, block_start, block_end)
+    if client_id is not None and include_appointments:
+        visits = Appointment.objects.filter(
+            client_id=client_id,
+            status__in=[s for s in ACTIVE_STATUSES if s != Appointment.Status.HELD],
+            start_at__lt=window_end_at,
+            end_at__gt=window_start_at,
+        )
+        if ignore_appointment_id is not None:
+            visits = visits.exclude(pk=ignore_appointment_id)
+        calendar.client_busy = [
+            (start.timestamp(), end.timestamp())
+            for start, end in visits.order_by().values_list("start_at", "end_at")
+        ]
     return calendar
 
 

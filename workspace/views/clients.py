@@ -76,10 +76,14 @@ def client_edit(request: HttpRequest, client_id: int) -> HttpResponse:
     values = {name: getattr(client, name) for name in ("first_name", "last_name", "email", "notes")}
     values["alert"] = client.alert
     values["date_of_birth"] = client.date_of_birth.isoformat() if client.date_of_birth else ""
+    email_consent = client.can_receive_email
     if request.method == "POST":
         values = {name: request.POST.get(name, "") for name in values}
+        email_consent = request.POST.get("email_consent") == "on"
         try:
-            client_update_by_staff(actor=request.user, client=client, **values)
+            client_update_by_staff(
+                actor=request.user, client=client, email_consent=email_consent, **values
+            )
         except ApplicationError as failure:
             error = failure
         else:
@@ -88,7 +92,13 @@ def client_edit(request: HttpRequest, client_id: int) -> HttpResponse:
     return render_staff(
         request,
         "workspace/client_edit.html",
-        {"nav": "clients", "client": client, "values": values, "error": error},
+        {
+            "nav": "clients",
+            "client": client,
+            "values": values,
+            "email_consent": email_consent,
+            "error": error,
+        },
         status=error.status if error else 200,
     )
 
