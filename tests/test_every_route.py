@@ -166,6 +166,12 @@ def _recall(world: World) -> dict[str, str]:
     return {"recall_id": str(world.recall_id)}
 
 
+def _pay_token(world: World) -> dict[str, str]:
+    from payments.tokens import pay_token_for
+
+    return {"token": pay_token_for(world.appointment_id)}
+
+
 # How to fill each route's path parameters, by the route as written in the URLconf (the
 # API's routes as ninja registers them). Django's admin is left to Django.
 PATH_PARAMETERS: dict[str, Callable[[World], dict[str, str]]] = {
@@ -195,6 +201,11 @@ PATH_PARAMETERS: dict[str, Callable[[World], dict[str, str]]] = {
     "b/<str:token>/my-data/": _token,
     "my-data/<str:token>/": lambda w: {"token": w.extra["data_export_token"]},
     "c/<str:token>/": lambda w: {"token": w.care_token},
+    # Payments: the pay page of a (signed) payment reference; the Stripe webhook
+    "book/pay/<str:token>/": _pay_token,
+    "book/pay/<str:token>/card": _pay_token,
+    "book/pay/<str:token>/done": _pay_token,
+    "webhooks/stripe": _no_parameters,
     # Twilio webhooks (signed)
     "webhooks/twilio/status": _no_parameters,
     "webhooks/twilio/inbound": _no_parameters,
