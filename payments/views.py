@@ -158,7 +158,8 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     """Stripe's events, signature verified. Each event id is handled once; handling reads the
     intent's current state from Stripe, so a late or repeated event changes nothing."""
     if not settings.STRIPE_WEBHOOK_SECRET:
-        return HttpResponse(status=503)
+        # Payments are off: there is no endpoint to deliver to.
+        return HttpResponse(status=404)
     try:
         gateway.event_from_webhook(
             payload=request.body, signature=request.headers.get("Stripe-Signature", "")

@@ -74,7 +74,9 @@ PAGE_PARAMETERS = sorted(
         *["Body", "ErrorCode", "From", "MessageSid", "MessageStatus", "SmsSid", "SmsStatus", "To"],
         *[
             "action",
+            "amount",
             "body",
+            "card_token",
             "by",
             "changed",
             "code",
@@ -95,6 +97,7 @@ PAGE_PARAMETERS = sorted(
             "next",
             "not_before",
             "notes",
+            "payment",
         ],
         *[
             "outcome",
@@ -309,6 +312,10 @@ PATH_PARAMETERS: dict[str, Callable[[World], dict[str, str]]] = {
     "staff/clients/<int:client_id>/edit/": _client,
     "staff/clients/<int:client_id>/merge/": _client,
     "staff/today/": _no_parameters,
+    "staff/appointments/<int:appointment_id>/payments/link/": _appointment,
+    "staff/appointments/<int:appointment_id>/payments/fee/": _appointment,
+    "staff/appointments/<int:appointment_id>/payments/refund/": _appointment,
+    "staff/appointments/<int:appointment_id>/payments/waive/": _appointment,
     "staff/settings/reminders/": _no_parameters,
     "staff/settings/reminders/preview/": _no_parameters,
     "staff/settings/reminders/<int:rule_id>/": lambda w: {

@@ -321,3 +321,58 @@ def test_reconciliation_applies_a_missed_webhook_and_reports_what_it_cannot_expl
     assert payments_reconcile() == 1
     assert payment.mismatches.get().kind == "amount"
     assert payments_reconcile() == 0  # reported once
+
+
+def test_the_desk_panel_shows_the_deposit_and_charges_a_no_show_fee_in_one_click(
+    paid_hold, localstripe, client, reception, manager
+):
+    hold, deposit, _ = paid_hold(days=2)
+    Appointment.objects.filter(pk=hold.pk).update(status=Appointment.Status.NO_SHOW)
+    client.force_login(reception)
+    panel = client.get(reverse("staff-appointment", args=[hold.pk]), HTTP_HX_REQUEST="true")
+    assert "Deposit £50: Paid" in panel.text
+    assert "Charge £30 fee to the card on file" in panel.text
+    assert "Refund…" not in panel.text  # reception does not refund
+    answer = client.post(reverse("staff-payment-fee", args=[hold.pk]), HTTP_HX_REQUEST="true")
+    assert answer.status_code == 200
+    assert "No-show fee £30: Paid" in answer.text
+    assert "Charge £30" not in answer.text
+    refused = client.post(
+        reverse("staff-payment-refund", args=[hold.pk]),
+        {"payment": str(deposit.pk), "amount": "10", "reason": "Goodwill"},
+    )
+    assert refused.status_code == 403
+    client.force_login(manager)
+    answer = client.post(
+        reverse("staff-payment-refund", args=[hold.pk]),
+        {"payment": str(deposit.pk), "amount": "10.50", "reason": "Goodwill"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert answer.status_code == 200
+    assert "(£10.50 refunded)" in answer.text
+    assert Refund.objects.get(payment=deposit).status == Refund.Status.SUCCEEDED
+
+
+def test_reception_texts_a_deposit_link_for_a_phone_booking(
+    localstripe, peel, peel_policy, location, client_person, client, reception
+):
+    from bookings.services import appointment_book
+
+    booked = appointment_book(
+        client=client_person,
+        service=peel,
+        location=location,
+        start_at=_start_in(9, location),
+        actor=reception,
+        channel=Appointment.Channel.STAFF,
+    )
+    client.force_login(reception)
+    answer = client.post(reverse("staff-payment-link", args=[booked.pk]), HTTP_HX_REQUEST="true")
+    assert answer.status_code == 200
+    payment = Payment.objects.get(appointment=booked)
+    assert payment.kind == Payment.Kind.DEPOSIT
+    assert payment.amount == 5000
+    text = Message.objects.get(appointment=booked, body__contains="/book/pay/")
+    assert text.body.startswith(f"Hi {client_person.first_name}")
+    assert "Glow" not in text.body
+    assert payment.audit.get(action="link_sent").actor == reception
