@@ -96,6 +96,8 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
             "card_url": reverse("payments-pay-card", args=[token]),
             "return_url": reverse("payments-pay-done", args=[token]),
             "client_secret": intent.client_secret,
+            "is_hold": appointment.status == Appointment.Status.HELD,
+            "needs_authentication": intent.status == "requires_action",
             "hold_expires_at": appointment.hold_expires_at
             if appointment.status == Appointment.Status.HELD
             else None,

@@ -5,8 +5,12 @@
   var form = document.getElementById("pay-form");
   if (!form || typeof window.Stripe !== "function") return;
   var stripe = window.Stripe(form.dataset.publishableKey);
-  var card = stripe.elements().create("card");
-  card.mount("#card-element");
+  var needsAuthentication = form.dataset.requiresAction === "1";
+  var card = null;
+  if (!needsAuthentication) {
+    card = stripe.elements().create("card");
+    card.mount("#card-element");
+  }
   var button = document.getElementById("pay-button");
   var problem = document.getElementById("pay-problem");
 
@@ -20,6 +24,13 @@
     event.preventDefault();
     button.disabled = true;
     problem.hidden = true;
+    if (needsAuthentication) {
+      // A saved card the bank wants confirmed (3-D Secure): no new card details.
+      stripe.confirmCardPayment(form.dataset.clientSecret).then(function () {
+        window.location.assign(form.dataset.returnUrl);
+      });
+      return;
+    }
     stripe.createToken(card).then(function (result) {
       if (result.error || !result.token) {
         show(result.error && result.error.message);

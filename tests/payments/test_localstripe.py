@@ -279,7 +279,7 @@ def test_a_no_show_fee_is_charged_off_session(paid_hold, localstripe, reception)
 
 
 def test_an_off_session_fee_that_needs_authentication_texts_the_client_a_link(
-    paid_hold, localstripe, reception
+    paid_hold, localstripe, reception, client
 ):
     hold, deposit, state = paid_hold(days=2, card=SCA_CARD)
     localstripe.authenticate(state.id, state.client_secret, success=True)
@@ -294,6 +294,16 @@ def test_an_off_session_fee_that_needs_authentication_texts_the_client_a_link(
     # A replayed event does not text again.
     payment_sync(intent_id=fee.stripe_payment_intent_id)
     assert Message.objects.filter(appointment=hold, body__contains="/book/pay/").count() == 1
+    # The link asks the client to confirm with their bank, then the fee is paid.
+    path = link.body[link.body.index("/book/pay/") :].split()[0]
+    page = client.get(path)
+    assert "Confirm £30 with my bank" in page.text
+    intent = localstripe.get(f"/v1/payment_intents/{fee.stripe_payment_intent_id}")
+    localstripe.authenticate(intent["id"], intent["client_secret"], success=True)
+    done = client.get(path + "done")
+    assert "We have received your payment" in done.text
+    fee.refresh_from_db()
+    assert fee.status == Payment.Status.SUCCEEDED
 
 
 def test_a_manager_waives_a_no_show_fee_with_a_reason(paid_hold, localstripe, manager, reception):
