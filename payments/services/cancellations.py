@@ -14,7 +14,7 @@ from payments.models import Payment, PaymentAuditEntry, PaymentTerms, Refund
 def deposit_settle_after_cancellation(
     *, appointment: Appointment, actor_label: str
 ) -> Refund | None:
-    """A cancellation by the clinic refunds the deposit in full; one by the client follows the
+    """A cancellation by the clinic (staff or the system) refunds the deposit in full; one by the client follows the
     window in the booking's terms. Returns the pending refund row, or None."""
     terms = PaymentTerms.objects.filter(appointment=appointment).first()
     deposit = Payment.objects.filter(
@@ -22,7 +22,9 @@ def deposit_settle_after_cancellation(
     ).first()
     if terms is None or deposit is None:
         return None
-    by_clinic = actor_label.startswith("staff:")
+    # Anything but the client's own cancellation (staff, or the system releasing a booking it
+    # could not keep) is the clinic's: the deposit goes back in full.
+    by_clinic = actor_label != "client"
     outcome = rules.cancellation_outcome(
         terms, start_at=appointment.start_at, now=timezone.now(), by_clinic=by_clinic
     )
@@ -30,7 +32,7 @@ def deposit_settle_after_cancellation(
     if not outcome.refund_deposit or left <= 0:
         return None
     reason = (
-        "Cancelled by the clinic: deposit refunded in full."
+        "Cancelled by the clinic (or the booking could not be kept): deposit refunded in full."
         if by_clinic
         else "Cancelled outside the late-cancellation window: deposit refunded."
     )

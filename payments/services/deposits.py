@@ -18,11 +18,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
+from bookings import eligibility
 from bookings.models import Appointment, Client
 from bookings.services.appointments import appointment_book
 from bookings.services.online import appointment_book_online
+from bookings.services.transitions import appointment_cancel
 from clinic import roles
 from clinic.errors import ApplicationError, PolicyViolation, ValidationFailed
 from clinic.models import Location, Service
@@ -75,11 +78,14 @@ def checkout_step(*, hold: Appointment, client: Client) -> str | None:
     if (
         not gateway.is_configured()
         or deposit_for(service=hold.service, location=hold.location) is None
+        # A client who may not have the treatment now is not asked to pay: the booking step
+        # refuses them (or holds it pending clearance; staff can text a deposit link later).
+        or not eligibility.check(
+            client=client, service=hold.service, start_at=hold.start_at
+        ).allowed
     ):
         return None
     payment = deposit_start(hold=hold, client=client)
-    from django.urls import reverse
-
     return reverse("payments-pay", args=[pay_token_for(payment.pk)])
 
 
@@ -196,8 +202,6 @@ def deposit_request_by_link(*, appointment: Appointment, actor: Actor, link_base
 
 def payment_link_send(*, payment: Payment, actor: Actor, link_base: str) -> None:
     """Text the client the pay page of ``payment`` (through the outbox)."""
-    from django.urls import reverse
-
     link = link_base + reverse("payments-pay", args=[pay_token_for(payment.pk)])
     with transaction.atomic():
         PaymentAuditEntry.objects.create(
@@ -308,7 +312,12 @@ def _book_paid_hold(payment: Payment) -> str:
         logger.warning(
             "paid hold could not be booked", extra={"payment_id": payment.pk, "code": error.code}
         )
-        return f"Refunded automatically: the booking could not be made ({error.code})."
+        # Free the time for others: this client cannot have it as things stand. Cancelling
+        # refunds the deposit in full (payments.receivers: not the client's cancellation).
+        appointment_cancel(
+            appointment=appointment, actor_label="system", reason=f"Hold released: {error.code}"
+        )
+        return ""
     return ""
 
 

@@ -386,3 +386,38 @@ def test_reception_texts_a_deposit_link_for_a_phone_booking(
     assert text.body.startswith(f"Hi {client_person.first_name}")
     assert "Glow" not in text.body
     assert payment.audit.get(action="link_sent").actor == reception
+
+
+def test_a_paid_hold_that_cannot_be_booked_is_released_and_refunded_in_full(
+    localstripe, peel, peel_policy, location, client_person, django_capture_on_commit_callbacks
+):
+    hold = appointment_hold(
+        service=peel, location=location, start_at=_start_in(6, location), phone_proven=True
+    )
+    payment = deposit_start(hold=hold, client=client_person)
+    # Before the money arrives the service starts needing a consultation the client lacks.
+    type(peel).objects.filter(pk=peel.pk).update(requires_consultation=True)
+    with django_capture_on_commit_callbacks(execute=False):
+        deposit_pay_with_card(payment=payment, card_token=localstripe.card_token())
+    hold.refresh_from_db()
+    assert hold.status == Appointment.Status.CANCELLED
+    assert "consultation_required" in hold.cancellation_reason
+    refund = Refund.objects.get(payment=payment)
+    assert refund.amount == 5000
+    send_refund(refund.pk)
+    refund.refresh_from_db()
+    assert refund.status == Refund.Status.SUCCEEDED
+
+
+def test_a_client_who_may_not_have_the_treatment_is_not_asked_to_pay(
+    localstripe, peel, peel_policy, location, client_person
+):
+    from payments.services.deposits import checkout_step
+
+    type(peel).objects.filter(pk=peel.pk).update(requires_consultation=True)
+    peel.refresh_from_db()
+    hold = appointment_hold(
+        service=peel, location=location, start_at=_start_in(6, location), phone_proven=True
+    )
+    assert checkout_step(hold=hold, client=client_person) is None
+    assert not Payment.objects.exists()
