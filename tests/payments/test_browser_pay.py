@@ -53,3 +53,31 @@ def test_a_client_pays_the_deposit_on_a_phone_and_the_booking_is_confirmed(
     hold.refresh_from_db()
     assert payment.status == Payment.Status.SUCCEEDED
     assert hold.status == Appointment.Status.BOOKED
+
+
+def test_the_pay_page_has_no_serious_accessibility_violation(
+    localstripe,
+    live_server,
+    browser,  # noqa: F811
+    peel,
+    peel_policy,
+    location,
+    client_person,
+):
+    from tests.test_accessibility import AxeAudit, _new_page
+
+    start = (timezone.now() + timedelta(days=6)).astimezone(location.zone)
+    hold = appointment_hold(
+        service=peel,
+        location=location,
+        start_at=start.replace(hour=11, minute=0, second=0, microsecond=0),
+        phone_proven=True,
+    )
+    payment = deposit_start(hold=hold, client=client_person)
+    page = _new_page(browser, 390)
+    page.goto(f"{live_server.url}/book/pay/{pay_token_for(payment.pk)}/")
+    expect(page.locator("#card-element input").first).to_be_visible()
+    audit = AxeAudit("pay page")
+    audit.check(page, "pay-deposit")
+    audit.assert_clean()
+    assert page.js_errors == []
