@@ -421,3 +421,24 @@ def test_a_client_who_may_not_have_the_treatment_is_not_asked_to_pay(
     )
     assert checkout_step(hold=hold, client=client_person) is None
     assert not Payment.objects.exists()
+
+
+def test_a_declined_card_says_so_and_the_hold_stays_for_another_card(
+    localstripe, peel, peel_policy, location, client_person, client
+):
+    from payments.tokens import pay_token_for
+
+    hold = appointment_hold(
+        service=peel, location=location, start_at=_start_in(8, location), phone_proven=True
+    )
+    payment = deposit_start(hold=hold, client=client_person)
+    url = reverse("payments-pay-card", args=[pay_token_for(payment.pk)])
+    declined = client.post(url, {"card_token": localstripe.card_token("4000000000000002")})
+    assert declined.status_code == 402
+    assert declined.json()["error"] == "payment_failed"
+    hold.refresh_from_db()
+    assert hold.status == Appointment.Status.HELD
+    paid = client.post(url, {"card_token": localstripe.card_token()})
+    assert paid.json()["status"] == "succeeded"
+    hold.refresh_from_db()
+    assert hold.status == Appointment.Status.BOOKED
