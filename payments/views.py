@@ -18,6 +18,7 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -65,6 +66,18 @@ def _booked_url(request: HttpRequest, payment: Payment) -> str:
     return url
 
 
+def _countdown(appointment: Appointment) -> dict[str, object]:
+    """The booking site's hold countdown (``_countdown.html``) while the time is held."""
+    expires_at = appointment.hold_expires_at
+    if appointment.status != Appointment.Status.HELD or expires_at is None:
+        return {}
+    seconds_left = max(int((expires_at - timezone.now()).total_seconds()), 0)
+    return {
+        "hold_expires_epoch": int(expires_at.timestamp()),
+        "hold_time_left": f"{seconds_left // 60}:{seconds_left % 60:02d}",
+    }
+
+
 @require_GET
 def pay(request: HttpRequest, token: str) -> HttpResponse:
     payment = _payment_or_none(token)
@@ -97,10 +110,9 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
             "return_url": reverse("payments-pay-done", args=[token]),
             "client_secret": intent.client_secret,
             "is_hold": appointment.status == Appointment.Status.HELD,
+            "hold": appointment,
+            **_countdown(appointment),
             "needs_authentication": intent.status == "requires_action",
-            "hold_expires_at": appointment.hold_expires_at
-            if appointment.status == Appointment.Status.HELD
-            else None,
         },
     )
     # Stripe.js (or localstripe's stand-in) is allowed on this page only.

@@ -6,9 +6,9 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from bookings.models import Appointment
+from bookings.models import Appointment, Client
 from payments import rules
-from payments.models import Payment, PaymentAuditEntry, PaymentTerms, Refund
+from payments.models import Payment, PaymentAuditEntry, PaymentTerms, Refund, StripeCustomer
 
 
 def deposit_settle_after_cancellation(
@@ -81,3 +81,13 @@ def cancellation_notice(*, appointment: Appointment) -> str:
         f"This is less than {terms.late_cancel_window_hours} hours before your visit: if you "
         f"cancel now, {' and '.join(parts)}."
     )
+
+
+def payments_move_to_client(*, keep: Client, duplicate: Client) -> None:
+    """Staff merged ``duplicate`` into ``keep``: their payments follow, and so does their
+    Stripe customer (with the card on file) unless ``keep`` has one already."""
+    Payment.objects.filter(client=duplicate).update(client=keep)
+    if StripeCustomer.objects.filter(client=keep).exists():
+        StripeCustomer.objects.filter(client=duplicate).delete()
+    else:
+        StripeCustomer.objects.filter(client=duplicate).update(client=keep)

@@ -274,6 +274,10 @@ def payment_apply_state(*, payment_id: int, state: gateway.IntentState) -> Payme
             payment.succeeded_at = timezone.now()
         payment.save(update_fields=["status", "error_code", "succeeded_at", "updated_at"])
         if new_status == Status.SUCCEEDED and payment.kind == Payment.Kind.DEPOSIT:
+            # Paying is accepting the terms shown on the pay page.
+            PaymentTerms.objects.filter(appointment_id=payment.appointment_id).update(
+                accepted_at=payment.succeeded_at
+            )
             refund_needed = _book_paid_hold(payment)
         if new_status == Status.REQUIRES_ACTION and was != new_status and payment.off_session:
             # A saved card that needs the client (Strong Customer Authentication): text a link.

@@ -42,3 +42,32 @@ def test_the_webhook_is_not_there_without_a_secret(client, settings):
         reverse("payments-stripe-webhook"), data=b"{}", content_type="application/json"
     )
     assert answer.status_code == 404
+
+
+def test_merging_clients_moves_their_payments_and_card_on_file(reception):
+    from django.utils import timezone
+
+    from bookings.services.client_merge import clients_merge
+    from payments.models import Payment, StripeCustomer
+    from tests import factories
+
+    keep, duplicate = factories.ClientFactory(), factories.ClientFactory()
+    appointment = factories.AppointmentFactory(client=duplicate)
+    payment = Payment.objects.create(
+        appointment=appointment,
+        client=duplicate,
+        kind=Payment.Kind.DEPOSIT,
+        amount=5000,
+        currency="gbp",
+        status=Payment.Status.SUCCEEDED,
+    )
+    StripeCustomer.objects.create(
+        client=duplicate,
+        stripe_customer_id="cus_dup",
+        payment_method_id="card_1",
+        card_saved_at=timezone.now(),
+    )
+    clients_merge(actor=reception, keep=keep, duplicate=duplicate, reason="Same person")
+    payment.refresh_from_db()
+    assert payment.client == keep
+    assert StripeCustomer.objects.get(client=keep).stripe_customer_id == "cus_dup"
