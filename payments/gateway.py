@@ -176,6 +176,16 @@ def intent_pay_with_card(
     return _state(intent), card_id, details
 
 
+def card_remove(*, customer_id: str, card_id: str) -> None:
+    """Take a card off the customer (a deposit paid without keeping the card on file)."""
+    try:
+        _client().v1.customers.payment_sources.delete(customer_id, card_id)
+    except stripe.InvalidRequestError:
+        return  # already gone
+    except stripe.StripeError as error:
+        raise _error(error) from error
+
+
 def intent_cancel(intent_id: str) -> IntentState:
     client = _client()
     try:

@@ -282,6 +282,8 @@ def payment_apply_state(*, payment_id: int, state: gateway.IntentState) -> Payme
         if new_status == Status.REQUIRES_ACTION and was != new_status and payment.off_session:
             # A saved card that needs the client (Strong Customer Authentication): text a link.
             payment_link_send(payment=payment, actor=None, link_base=settings.PUBLIC_BASE_URL)
+    if new_status == Status.SUCCEEDED and was != new_status:
+        _forget_card_unless_kept(payment)
     if refund_needed:
         from payments.services.refunds import refund_issue
 
@@ -291,6 +293,25 @@ def payment_apply_state(*, payment_id: int, state: gateway.IntentState) -> Payme
         extra={"payment_id": payment.pk, "status": payment.status, "stripe_status": state.status},
     )
     return payment
+
+
+def _forget_card_unless_kept(payment: Payment) -> None:
+    """The card Stripe.js gave us is saved on the Stripe customer to pay; unless the booking's
+    terms keep it on file (the client agreed on the pay page), it comes off once paid."""
+    if payment.kind != Payment.Kind.DEPOSIT or not payment.stripe_payment_method_id:
+        return
+    terms = PaymentTerms.objects.filter(appointment_id=payment.appointment_id).first()
+    if terms is not None and terms.keeps_card_on_file:
+        return
+    customer = StripeCustomer.objects.filter(client=payment.client).first()
+    if customer is None or customer.payment_method_id == payment.stripe_payment_method_id:
+        return
+    try:
+        gateway.card_remove(
+            customer_id=customer.stripe_customer_id, card_id=payment.stripe_payment_method_id
+        )
+    except gateway.PaymentGatewayError:
+        logger.warning("card not removed after payment", extra={"payment_id": payment.pk})
 
 
 def _book_paid_hold(payment: Payment) -> str:

@@ -81,6 +81,8 @@ def test_a_paid_deposit_books_the_hold_and_a_replayed_webhook_changes_nothing(
     assert customer.has_card_on_file
     assert customer.card_last4 == "4242"
     assert customer.card_consent_wording == terms.wording
+    sources = localstripe.get(f"/v1/customers/{customer.stripe_customer_id}/sources")
+    assert [card["id"] for card in sources["data"]] == [customer.payment_method_id]
 
     for _ in range(2):
         answer = _post_event(
@@ -442,3 +444,16 @@ def test_a_declined_card_says_so_and_the_hold_stays_for_another_card(
     assert paid.json()["status"] == "succeeded"
     hold.refresh_from_db()
     assert hold.status == Appointment.Status.BOOKED
+
+
+def test_a_card_is_not_kept_when_the_policy_does_not_keep_one(
+    paid_hold, localstripe, peel_policy, reception
+):
+    peel_policy.keeps_card_on_file = False
+    peel_policy.save()
+    hold, payment, state = paid_hold(days=9)
+    assert state.status == "succeeded"
+    customer = StripeCustomer.objects.get(client=payment.client)
+    assert not customer.has_card_on_file
+    sources = localstripe.get(f"/v1/customers/{customer.stripe_customer_id}/sources")
+    assert sources["data"] == []
