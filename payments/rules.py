@@ -13,9 +13,9 @@ from payments.models import DepositRule, PaymentPolicy, PaymentTerms
 DEFAULT_LATE_CANCEL_WINDOW = timedelta(hours=48)
 
 
-def to_minor_units(amount: Decimal) -> int:
+def to_minor_units(amount: Decimal | int) -> int:
     """A catalogue price (major units, two decimals) in minor units."""
-    return int((amount * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+    return int((Decimal(str(amount)) * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
 
 
 def deposit_for(policy: PaymentPolicy, *, price: Decimal) -> int:

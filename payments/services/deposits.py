@@ -74,7 +74,8 @@ def deposit_for(*, service: Service, location: Location) -> tuple[PaymentPolicy,
 
 def checkout_step(*, hold: Appointment, client: Client) -> str | None:
     """``bookings.checkout`` step: the pay page's URL when the held service takes a deposit
-    (and payments are configured), else None. Raises what ``deposit_start`` raises."""
+    (and payments are configured, and the client may have it now), else None. Raises
+    ValidationFailed when the hold is gone or Stripe cannot be reached."""
     if (
         not gateway.is_configured()
         or deposit_for(service=hold.service, location=hold.location) is None
@@ -85,7 +86,15 @@ def checkout_step(*, hold: Appointment, client: Client) -> str | None:
         ).allowed
     ):
         return None
-    payment = deposit_start(hold=hold, client=client)
+    try:
+        payment = deposit_start(hold=hold, client=client)
+    except gateway.PaymentGatewayError as error:
+        # Stripe unreachable or refusing: the booking site shows this as a problem page (the
+        # hold stays; trying again reuses the same row and idempotency key).
+        raise ValidationFailed(
+            "We could not start the payment just now. Please try again in a moment.",
+            field="payment",
+        ) from error
     return reverse("payments-pay", args=[pay_token_for(payment.pk)])
 
 

@@ -457,3 +457,22 @@ def test_a_card_is_not_kept_when_the_policy_does_not_keep_one(
     assert not customer.has_card_on_file
     sources = localstripe.get(f"/v1/customers/{customer.stripe_customer_id}/sources")
     assert sources["data"] == []
+
+
+def test_stripe_unreachable_is_a_problem_page_not_a_server_error(
+    localstripe, peel, peel_policy, location, client_person, settings
+):
+    from clinic.errors import ValidationFailed
+    from payments.services.deposits import checkout_step
+    from tests.stripe_fake import free_port
+
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"
+    settings.STRIPE_TIMEOUT_SECONDS = 1.0
+    hold = appointment_hold(
+        service=peel, location=location, start_at=_start_in(6, location), phone_proven=True
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        checkout_step(hold=hold, client=client_person)
+    assert refused.value.field == "payment"
+    hold.refresh_from_db()
+    assert hold.status == Appointment.Status.HELD
