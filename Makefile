@@ -36,13 +36,27 @@ migrate: $(STAMP) $(SECRET_KEY_FILE)
 seed: migrate
 	$(DEV_ENV) $(BIN)/python manage.py seed_demo
 	$(DEV_ENV) $(BIN)/python manage.py seed_demo_products
+	$(DEV_ENV) $(BIN)/python manage.py seed_demo_payments
+
+# Payments in `make run`: with STRIPE_SECRET_KEY in the environment, that Stripe account;
+# without it, localstripe (a fake Stripe server, a dev dependency) on STRIPE_DEV_PORT under the
+# same supervisor, so a deposit can be paid with test card 4242 4242 4242 4242.
+STRIPE_DEV_PORT ?= 8420
+LOCAL_STRIPE_ENV = STRIPE_SECRET_KEY=sk_test_local STRIPE_PUBLISHABLE_KEY=pk_test_local \
+	STRIPE_WEBHOOK_SECRET=whsec_local STRIPE_API_BASE=http://127.0.0.1:$(STRIPE_DEV_PORT) \
+	STRIPE_DEV_PORT=$(STRIPE_DEV_PORT)
 
 # The embedded clinic on http://127.0.0.1:$(PORT)/: gunicorn, a Celery worker and beat under
 # bin/supervise, which restarts whichever dies. SQLite and the broker live in var/.
 run: seed
 	@echo "Aftercare: booking site http://127.0.0.1:$(PORT)/book/  staff http://127.0.0.1:$(PORT)/staff/"
 	@echo "  (reception / practitioner / manager, password aftercare-demo); Ctrl-C stops everything"
+ifeq ($(STRIPE_SECRET_KEY),)
+	@echo "  payments: localstripe on port $(STRIPE_DEV_PORT) (test card 4242 4242 4242 4242)"
+	$(DEV_ENV) $(LOCAL_STRIPE_ENV) $(VENV_PATH) BIND=127.0.0.1:$(PORT) bin/supervise --procfile Procfile.localstripe
+else
 	$(DEV_ENV) $(VENV_PATH) BIND=127.0.0.1:$(PORT) bin/supervise
+endif
 
 # Like run, with Django's autoreloading development server as the web process.
 dev: seed

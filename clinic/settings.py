@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "axes",
     "clinic",
     "bookings",
+    "payments",
     "records",
     "reminders",
     "workspace",
@@ -245,6 +246,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "bookings.verifications_delete_old",
         "schedule": 3600.0,
     },
+    "payments.abandon-expired-deposits": {
+        "task": "payments.abandon_expired_deposits",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
+    # Our payment rows against Stripe's records; mismatches are shown to managers.
+    "payments.reconcile": {"task": "payments.reconcile", "schedule": 24 * 3600.0},
     # Data protection: clinical records, sessions and texts past their retention period.
     "bookings.retention": {"task": "bookings.retention_enforce", "schedule": 24 * 3600.0},
     "reminders-messages-retention": {
@@ -329,6 +337,25 @@ SMS_SEND_THREADS = env_int("SMS_SEND_THREADS", 4, minimum=1)
 
 # Booking policy defaults (per-clinic values live on Location/Service rows).
 SLOT_HOLD_MINUTES = env_int("SLOT_HOLD_MINUTES", 10, minimum=1)
+# Payments (Stripe). Without STRIPE_SECRET_KEY payments are off: deposits are shown, not taken,
+# and the booking site says so. STRIPE_API_BASE points the official library at another server
+# (localstripe in tests and `make run`); Stripe.js then comes from that server too.
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")
+STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY", "")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "").rstrip("/")
+STRIPE_TIMEOUT_SECONDS = env_float("STRIPE_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+STRIPE_JS_URL = (
+    f"{STRIPE_API_BASE}/js.stripe.com/v3/" if STRIPE_API_BASE else "https://js.stripe.com/v3/"
+)
+STRIPE_JS_ORIGIN = STRIPE_API_BASE or "https://js.stripe.com"
+STRIPE_API_ORIGIN = STRIPE_API_BASE or "https://api.stripe.com"
+if STRIPE_SECRET_KEY and not (STRIPE_PUBLISHABLE_KEY and STRIPE_WEBHOOK_SECRET):
+    raise ImproperlyConfigured(
+        "STRIPE_SECRET_KEY is set: STRIPE_PUBLISHABLE_KEY and STRIPE_WEBHOOK_SECRET are needed too"
+    )
+# Paying extends a hold once, to this many minutes from the start of payment.
+PAYMENT_HOLD_MINUTES = env_int("PAYMENT_HOLD_MINUTES", 15, minimum=1)
 # Hours before a tentative treatment by which its consultation must have cleared it; after
 # that the held slot is released (bookings.tentative_holds_release_due).
 CLEARANCE_MARGIN_HOURS = env_int("CLEARANCE_MARGIN_HOURS", 12, minimum=0)

@@ -32,6 +32,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("bookings.urls")),
+    path("", include("payments.urls")),
     path("", include("reminders.urls")),
     path("", include("workspace.urls")),
     path("", RedirectView.as_view(pattern_name="site-book", permanent=False), name="home"),

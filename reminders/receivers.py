@@ -12,6 +12,8 @@ from django.urls import reverse
 from bookings import signals
 from bookings.models import Appointment, Client
 from clinic.models import Location
+from payments import signals as payment_signals
+from payments.models import Payment
 from reminders import services
 from reminders.models import ReminderRule
 from reminders.rendering import public_url
@@ -115,8 +117,15 @@ def on_clients_merged(sender: Any, *, keep: Client, duplicate: Client, **kwargs:
     services.messages_move_to_client(keep=keep, duplicate=duplicate)
 
 
+def on_payment_link_requested(sender: Any, *, payment: Payment, link: str, **kwargs: Any) -> None:
+    services.message_plan_payment_link(payment=payment, link=link)
+
+
 def connect() -> None:
     uid = "reminders.receivers"
+    payment_signals.payment_link_requested.connect(
+        on_payment_link_requested, dispatch_uid=f"{uid}.payment_link"
+    )
     signals.appointment_booked.connect(on_booked, dispatch_uid=f"{uid}.booked")
     signals.appointment_pending_clearance.connect(
         on_pending_clearance, dispatch_uid=f"{uid}.pending_clearance"

@@ -1,4 +1,5 @@
-"""The dependency arrows between the apps: clinic ← bookings ← records ← reminders ← workspace.
+"""The dependency arrows between the apps: clinic ← bookings ← payments ← records ← reminders ←
+workspace.
 
 An app may import the apps to its left and never one to its right, so the staff workspace can
 change without touching the domain, and the domain never reaches for presentation code. Read
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ("clinic", "bookings", "records", "reminders", "workspace")
+LAYERS = ("clinic", "bookings", "payments", "records", "reminders", "workspace")
 # The project wiring (URLs, the Celery app) composes every app; it is the one place allowed to.
 COMPOSITION_ROOTS = {"clinic/urls.py"}
 DYNAMIC_IMPORTERS = {"import_module", "import_string", "include"}

@@ -67,6 +67,16 @@ def test_dockerfile_installs_the_pinned_requirements():
     assert "python:3.11" in dockerfile
 
 
+def test_the_product_image_has_stripe_and_never_localstripe():
+    # localstripe is GPL-3 and a test tool: dev requirements only, never the image.
+    product = (ROOT / "requirements.txt").read_text().lower()
+    development = (ROOT / "requirements-dev.txt").read_text().lower()
+    assert "\nstripe==" in product
+    assert "localstripe" not in product
+    assert "\nlocalstripe==" in development
+    assert "requirements-dev" not in (ROOT / "Dockerfile").read_text()
+
+
 def test_dockerfile_collects_static_files_in_production_mode_and_runs_the_same_pieces():
     dockerfile = (ROOT / "Dockerfile").read_text()
     collect = next(line for line in dockerfile.split("RUN ") if "collectstatic" in line)

@@ -75,7 +75,9 @@ PAGE_PARAMETERS = sorted(
         *["Body", "ErrorCode", "From", "MessageSid", "MessageStatus", "SmsSid", "SmsStatus", "To"],
         *[
             "action",
+            "amount",
             "body",
+            "card_token",
             "by",
             "changed",
             "code",
@@ -96,6 +98,7 @@ PAGE_PARAMETERS = sorted(
             "next",
             "not_before",
             "notes",
+            "payment",
         ],
         *[
             "outcome",
@@ -173,6 +176,12 @@ def _practitioner(world: World) -> dict[str, str]:
     }
 
 
+def _pay_token(world: World) -> dict[str, str]:
+    from payments.tokens import pay_token_for
+
+    return {"token": pay_token_for(world.appointment_id)}
+
+
 # How to fill each route's path parameters, by the route as written in the URLconf (the
 # API's routes as ninja registers them). Django's admin is left to Django.
 PATH_PARAMETERS: dict[str, Callable[[World], dict[str, str]]] = {
@@ -203,6 +212,11 @@ PATH_PARAMETERS: dict[str, Callable[[World], dict[str, str]]] = {
     "my-data/<str:token>/": lambda w: {"token": w.extra["data_export_token"]},
     "c/<str:token>/": lambda w: {"token": w.care_token},
     "e/unsubscribe/<str:token>/": lambda w: {"token": email_unsubscribe_token_for(w.client_id)},
+    # Payments: the pay page of a (signed) payment reference; the Stripe webhook
+    "book/pay/<str:token>/": _pay_token,
+    "book/pay/<str:token>/card": _pay_token,
+    "book/pay/<str:token>/done": _pay_token,
+    "webhooks/stripe": _no_parameters,
     # Twilio webhooks (signed)
     "webhooks/twilio/status": _no_parameters,
     "webhooks/twilio/inbound": _no_parameters,
@@ -326,6 +340,10 @@ PATH_PARAMETERS: dict[str, Callable[[World], dict[str, str]]] = {
     "staff/settings/services/<int:service_id>/archive/": lambda w: {
         "service_id": str(w.service_id)
     },
+    "staff/appointments/<int:appointment_id>/payments/link/": _appointment,
+    "staff/appointments/<int:appointment_id>/payments/fee/": _appointment,
+    "staff/appointments/<int:appointment_id>/payments/refund/": _appointment,
+    "staff/appointments/<int:appointment_id>/payments/waive/": _appointment,
     "staff/settings/reminders/": _no_parameters,
     "staff/settings/reminders/preview/": _no_parameters,
     "staff/settings/reminders/<int:rule_id>/": lambda w: {

@@ -15,6 +15,7 @@ from workspace.views import (
     consultations,
     feeds,
     messages,
+    payments,
     recalls,
     records,
     settings,
@@ -114,6 +115,26 @@ urlpatterns = [
         "staff/appointments/<int:appointment_id>/action/",
         appointments.appointment_action,
         name="staff-appointment-action",
+    ),
+    path(
+        "staff/appointments/<int:appointment_id>/payments/link/",
+        payments.payment_send_link,
+        name="staff-payment-link",
+    ),
+    path(
+        "staff/appointments/<int:appointment_id>/payments/fee/",
+        payments.payment_charge_fee,
+        name="staff-payment-fee",
+    ),
+    path(
+        "staff/appointments/<int:appointment_id>/payments/refund/",
+        payments.payment_refund,
+        name="staff-payment-refund",
+    ),
+    path(
+        "staff/appointments/<int:appointment_id>/payments/waive/",
+        payments.payment_waive_fee,
+        name="staff-payment-waive",
     ),
     path(
         "staff/appointments/<int:appointment_id>/move/",

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from icalendar import Calendar, Event
 
-from bookings import policy
+from bookings import checkout, policy
 from bookings.models import Appointment
 from bookings.selectors.consultations import screening_advises_against_treatment
 from bookings.selectors.site import (
@@ -313,9 +313,9 @@ def booking_cancel(request: HttpRequest, appointment: Appointment, token: str) -
         except ApplicationError as error:
             return _late_change_page(request, appointment, token, error.message)
         return redirect(reverse("site-manage", args=[token]) + "?cancelled=1")
-    return render(
-        request, "bookings/site/cancel.html", _booking_context(request, appointment, token)
-    )
+    context = _booking_context(request, appointment, token)
+    context["cancellation_notices"] = checkout.cancellation_notices(appointment=appointment)
+    return render(request, "bookings/site/cancel.html", context)
 
 
 @require_http_methods(["GET", "POST"])

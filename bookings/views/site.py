@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from bookings import policy
+from bookings import checkout, policy
 from bookings.availability import nearest_free_slots
 from bookings.forms import CodeForm, DetailsForm
 from bookings.models import Appointment, Client
@@ -494,6 +494,11 @@ def _finish_booking(
             location=location,
             phone_verified=True,
         )
+        step = checkout.step_before_booking(hold=hold, client=client)
+        if step:
+            # Another step first (the deposit): it books the hold when done.
+            _remember_client(request, client, proven_now=proven_now)
+            return HttpResponseRedirect(step)
         appointment = appointment_book_online(
             client=client, service=service, location=location, hold=hold
         )

@@ -22,6 +22,8 @@ from bookings.services.consultations import RELEASED_REASON
 from bookings.tokens import manage_token_for
 from clinic.models import Location
 from clinic.selectors import location_default
+from payments.models import Payment
+from payments.rules import format_money
 from reminders.models import EMAIL_ALSO_CATEGORIES, Message, ReminderRule
 from reminders.protocol import DATA_EXPORT_LINK_TEMPLATE, VERIFICATION_TEMPLATE
 from reminders.quiet_hours import quiet_hours_end_after
@@ -468,6 +470,37 @@ def message_plan_data_export_link(
         client=client,
         location=location,
         category=Category.DATA_EXPORT,
+        to=client.phone,
+        body=body,
+        due_at=now,
+    )
+    nudge_dispatch_on_commit()
+    return message
+
+
+def message_plan_payment_link(
+    *, payment: Payment, link: str, now: datetime | None = None
+) -> Message:
+    """Queue the pay link of ``payment`` (a deposit for a phone booking, or a saved card that
+    needs the client to authenticate), due now. Sent as a staff-style message (it needs the
+    client's SMS consent, ignores quiet hours); the body names the clinic, date and amount,
+    never the treatment."""
+    now = now or timezone.now()
+    appointment = payment.appointment
+    client = appointment.client
+    assert client is not None
+    location = appointment.location
+    when = appointment.start_at.astimezone(location.zone).strftime("%-d %b")
+    amount = format_money(payment.amount, payment.currency)
+    body = (
+        f"Hi {client.first_name}, {location.name} asks you to pay {amount} for your visit on "
+        f"{when}: {link}"
+    )
+    message = Message.objects.create(
+        client=client,
+        appointment=appointment,
+        location=location,
+        category=Category.ADHOC,
         to=client.phone,
         body=body,
         due_at=now,

@@ -48,6 +48,8 @@ MANAGERS = {
 }
 # Desk work on client records (merging duplicates): reception and managers.
 DESK = {**ANY_STAFF, "practitioner_own": "denied", "practitioner_other": "denied"}
+# Money at the desk: reception and managers; a practitioner is refused even for their own client.
+DESK_CLIENT = {**DESK, "practitioner_other": "denied"}
 # The feed is fetched by phones with no session: the token in the path is the credential.
 TOKEN_IN_PATH = dict.fromkeys(ACTORS, "not_found")
 # Signing in and out, and the old calendar address that redirects: open to everyone.
@@ -71,6 +73,17 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, str]]] = {
     ("POST", "staff/appointments/<int:appointment_id>/action/"): (
         {"action": "confirm"},
         CLIENT_RECORD,
+    ),
+    # payments: reception and managers take deposits and charge fees; managers refund and waive
+    ("POST", "staff/appointments/<int:appointment_id>/payments/link/"): ({}, DESK_CLIENT),
+    ("POST", "staff/appointments/<int:appointment_id>/payments/fee/"): ({}, DESK_CLIENT),
+    ("POST", "staff/appointments/<int:appointment_id>/payments/refund/"): (
+        {"payment": "1", "amount": "5", "reason": "Goodwill"},
+        MANAGERS,
+    ),
+    ("POST", "staff/appointments/<int:appointment_id>/payments/waive/"): (
+        {"reason": "Bereavement"},
+        MANAGERS,
     ),
     ("POST", "staff/appointments/<int:appointment_id>/move/"): (
         {"start": "2026-12-02T15:00"},

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q
-from django.db.models.functions import TruncWeek
+from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models.functions import TruncMonth, TruncWeek
 
 from bookings import policy
 from bookings.models import Appointment
@@ -118,3 +118,104 @@ def weeks_in(period: ReportRange) -> list[date]:
         weeks.append(first)
         first += timedelta(days=7)
     return weeks
+
+
+def money_by_month(*, actor: Actor, location: Location, period: ReportRange) -> list[dict]:
+    """Per month of the period (the location's time): deposits taken, fees charged and refunds
+    (minor units, per currency), and the no-show rate of the visits due that month, split by
+    whether the visit was booked under deposit terms, so a clinic sees the rate before and
+    after it started taking deposits. Raises PermissionDenied (managers)."""
+    from payments.models import Payment, PaymentTerms, Refund
+
+    roles.require_role(actor, roles.MANAGER)
+    zone = location.zone
+    paid = (
+        Payment.objects.filter(
+            appointment__location=location,
+            status=Payment.Status.SUCCEEDED,
+            succeeded_at__gte=period.start_at,
+            succeeded_at__lt=period.end_at,
+        )
+        .annotate(month=TruncMonth("succeeded_at", tzinfo=zone))
+        .values("month", "currency")
+        .annotate(
+            deposits=Sum("amount", filter=Q(kind=Payment.Kind.DEPOSIT)),
+            fees=Sum("amount", filter=~Q(kind=Payment.Kind.DEPOSIT)),
+            count=Count("id"),
+        )
+    )
+    refunds = (
+        Refund.objects.filter(
+            payment__appointment__location=location,
+            status=Refund.Status.SUCCEEDED,
+            created_at__gte=period.start_at,
+            created_at__lt=period.end_at,
+        )
+        .annotate(month=TruncMonth("created_at", tzinfo=zone))
+        .values("month", "payment__currency")
+        .annotate(refunded=Sum("amount"))
+    )
+    with_terms = PaymentTerms.objects.filter(appointment=OuterRef("pk"))
+    visits = (
+        Appointment.objects.filter(
+            location=location,
+            start_at__gte=period.start_at,
+            start_at__lt=period.end_at,
+            status__in=policy.DUE_STATUSES,
+        )
+        .annotate(month=TruncMonth("start_at", tzinfo=zone), has_terms=Exists(with_terms))
+        .values("month", "has_terms")
+        .annotate(
+            due=Count("id"), no_shows=Count("id", filter=Q(status=Appointment.Status.NO_SHOW))
+        )
+    )
+
+    def month_of(value: date | datetime) -> date:
+        return (value.date() if isinstance(value, datetime) else value).replace(day=1)
+
+    months: dict[tuple[date, str], dict] = {}
+
+    def row(month: date, currency: str) -> dict:
+        return months.setdefault(
+            (month, currency),
+            {
+                "month_on": month,
+                "currency": currency,
+                "deposits": 0,
+                "fees": 0,
+                "refunds": 0,
+                "due_without_deposit": 0,
+                "no_shows_without_deposit": 0,
+                "due_with_deposit": 0,
+                "no_shows_with_deposit": 0,
+            },
+        )
+
+    currency = "gbp"
+    for line in paid:
+        currency = line["currency"]
+        entry = row(month_of(line["month"]), line["currency"])
+        entry["deposits"] += line["deposits"] or 0
+        entry["fees"] += line["fees"] or 0
+    for line in refunds:
+        row(month_of(line["month"]), line["payment__currency"])["refunds"] += line["refunded"] or 0
+    for line in visits:
+        entry = row(month_of(line["month"]), currency)
+        side = "with_deposit" if line["has_terms"] else "without_deposit"
+        entry[f"due_{side}"] += line["due"]
+        entry[f"no_shows_{side}"] += line["no_shows"]
+    for entry in months.values():
+        for side in ("with_deposit", "without_deposit"):
+            due = entry[f"due_{side}"]
+            entry[f"no_show_rate_{side}"] = entry[f"no_shows_{side}"] / due if due else None
+    return [months[key] for key in sorted(months)]
+
+
+def reconciliation_mismatches(*, actor: Actor) -> list:
+    """Open differences between our payment rows and Stripe's (managers)."""
+    from payments.models import ReconciliationMismatch
+
+    roles.require_role(actor, roles.MANAGER)
+    return list(
+        ReconciliationMismatch.objects.filter(resolved_at__isnull=True).order_by("-found_at")[:50]
+    )

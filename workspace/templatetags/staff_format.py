@@ -70,3 +70,16 @@ CLIENT_FIELD_LABELS = {
 def client_field_label(value: str) -> str:
     """A client field name from the change history as words ("date of birth")."""
     return CLIENT_FIELD_LABELS.get(value, value.replace("_", " "))
+
+
+@register.filter
+def money(amount: int | None, currency: str = "gbp") -> str:
+    """Minor units as money ("£50", "€12.50")."""
+    from payments.rules import format_money
+
+    return format_money(int(amount or 0), currency or "gbp")
+
+
+@register.filter
+def percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate:.0%}"

@@ -31,6 +31,7 @@ from bookings.services.staff_clients import client_register_by_staff
 from clinic.errors import ApplicationError, ValidationFailed
 from clinic.models import Location, Practitioner, Room, Service
 from clinic.parsing import datetime_or_none
+from payments.selectors import desk_payment_actions, payment_lines_for
 from workspace.views.access import (
     current_location,
     render_staff,
@@ -78,6 +79,8 @@ def _panel(request: HttpRequest, appointment: Appointment, *, error=None, status
         "rooms": appointment.service.rooms.filter(location=appointment.location, is_active=True),
         "local_start": appointment.local_start.strftime("%Y-%m-%dT%H:%M"),
         "messages_url": reverse("staff-appointment-messages", args=[appointment.id]),
+        "payments": payment_lines_for(appointment=appointment, actor=request.user),
+        "payment_actions": desk_payment_actions(appointment=appointment, actor=request.user),
         "error": error,
     }
     template = (

@@ -39,7 +39,9 @@ from workspace.selectors.messages import (
 from workspace.selectors.reports import (
     bookings_per_week,
     consultation_conversion,
+    money_by_month,
     no_show_rate,
+    reconciliation_mismatches,
     report_range,
     weeks_in,
 )
@@ -275,6 +277,8 @@ def _report_data(request: HttpRequest) -> dict:
         "weekly": weekly,
         "weekly_totals": totals,
         "no_shows": no_show_rate(actor=request.user, location=location, period=period),
+        "money": money_by_month(actor=request.user, location=location, period=period),
+        "mismatches": reconciliation_mismatches(actor=request.user),
         "conversion": consultation_conversion(actor=request.user, location=location, period=period),
         "sms_counts": counts,
         "sms": {

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class PaymentsConfig(AppConfig):
+    name = "payments"
+    verbose_name = "Payments"
+
+    def ready(self) -> None:
+        from bookings.checkout import register_cancellation_notice, register_checkout_step
+        from payments import receivers
+        from payments.services.cancellations import cancellation_notice
+        from payments.services.deposits import checkout_step
+
+        receivers.connect()
+        register_checkout_step("payments.deposit", checkout_step)
+        register_cancellation_notice("payments.cancellation", cancellation_notice)
