@@ -14,7 +14,9 @@ appointment_booked = (
     Signal()
 )  # status became booked (new booking, confirmed hold, or cleared tentative)
 appointment_pending_clearance = Signal()  # tentative treatment waiting for its consultation
-appointment_rescheduled = Signal()  # + previous_start_at, previous_version
+appointment_rescheduled = (
+    Signal()
+)  # + previous_start_at, previous_version, previous_practitioner_id
 appointment_cancelled = Signal()  # + reason
 appointment_confirmed = Signal()  # client or staff confirmed attendance
 appointment_arrived = Signal()

@@ -33,6 +33,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("bookings.urls")),
     path("", include("reminders.urls")),
+    path("", include("waitlist.urls")),
     path("", include("workspace.urls")),
     path("", RedirectView.as_view(pattern_name="site-book", permanent=False), name="home"),
 ]

@@ -224,3 +224,9 @@ DATA_EXPORT_LINK_TEMPLATE = (
 VERIFICATION_TEMPLATE = (
     "{{ code }} is your {{ clinic_name }} verification code. It expires in 10 minutes."
 )
+
+# No treatment name: the lock screen is public (DOMAIN.md, SMS rules).
+WAITLIST_OFFER_TEMPLATE = (
+    "{{ clinic_name }}: a time has come up on {{ date }} at {{ time }}. It is held for you for "
+    "{{ minutes }} min: {{ claim_url }}"
+)
