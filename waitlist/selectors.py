@@ -1,0 +1,107 @@
+"""Reads of the waitlist: staff lists (permission-checked here), a client's offers for the
+timeline, and the figures for reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import QuerySet, Sum
+
+from bookings.models import Client
+from clinic import roles
+from clinic.errors import PermissionDenied
+from clinic.models import Location, Service
+from clinic.roles import Actor
+from waitlist.models import FreedTime, WaitlistEntry, WaitlistOffer
+
+LIVE = (WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED)
+
+
+def _require_staff(actor: Actor) -> None:
+    if not roles.is_staff_member(actor):
+        raise PermissionDenied("Only clinic staff can see the waitlist.")
+
+
+def waitlist_entries(
+    *,
+    actor: Actor,
+    location: Location | None = None,
+    service: Service | None = None,
+    on: date | None = None,
+    client: Client | None = None,
+    live_only: bool = True,
+) -> QuerySet[WaitlistEntry]:
+    """Entries (live ones by default) for a location, a service, a day or a client, in offer
+    order (earliest joined first). Raises PermissionDenied for anyone but staff."""
+    _require_staff(actor)
+    entries = WaitlistEntry.objects.select_related(
+        "client", "service", "location", "practitioner"
+    ).prefetch_related("windows")
+    if live_only:
+        entries = entries.filter(status__in=LIVE)
+    if location is not None:
+        entries = entries.filter(location=location)
+    if service is not None:
+        entries = entries.filter(service=service)
+    if client is not None:
+        entries = entries.filter(client=client)
+    if on is not None:
+        entries = entries.filter(windows__on=on).distinct()
+    return entries.order_by("joined_at", "id")
+
+
+def offers_for_client(*, actor: Actor, client: Client) -> QuerySet[WaitlistOffer]:
+    """Every offer made to ``client`` with its outcome, newest first (the client timeline)."""
+    _require_staff(actor)
+    return (
+        WaitlistOffer.objects.filter(client=client)
+        .select_related("freed_time__location", "freed_time__practitioner", "entry__service")
+        .order_by("-offered_at", "-id")
+    )
+
+
+@dataclass(frozen=True)
+class WaitlistFigures:
+    freed_times: int
+    offers: int
+    claims: int
+    expired: int
+    declined: int
+    recovered_minor: int
+
+
+def waitlist_figures(
+    *, location: Location | None, start: datetime, end: datetime
+) -> WaitlistFigures:
+    """Freed times recorded, offers made and claimed, and the price of the bookings made from
+    them (minor units), between ``start`` and ``end``."""
+    freed = FreedTime.objects.filter(created_at__gte=start, created_at__lt=end)
+    offers = WaitlistOffer.objects.filter(offered_at__gte=start, offered_at__lt=end)
+    if location is not None:
+        freed = freed.filter(location=location)
+        offers = offers.filter(freed_time__location=location)
+    by_status = {
+        status: offers.filter(status=status).count()
+        for status in (
+            WaitlistOffer.Status.CLAIMED,
+            WaitlistOffer.Status.EXPIRED,
+            WaitlistOffer.Status.DECLINED,
+        )
+    }
+    recovered = freed.filter(status=FreedTime.Status.CLAIMED).aggregate(
+        total=Sum("recovered_minor")
+    )["total"]
+    return WaitlistFigures(
+        freed_times=freed.count(),
+        offers=offers.count(),
+        claims=by_status[WaitlistOffer.Status.CLAIMED],
+        expired=by_status[WaitlistOffer.Status.EXPIRED],
+        declined=by_status[WaitlistOffer.Status.DECLINED],
+        recovered_minor=recovered or 0,
+    )
+
+
+def day_bounds(*, on: date, location: Location) -> tuple[datetime, datetime]:
+    start = datetime.combine(on, datetime.min.time(), tzinfo=location.zone)
+    return start, start + timedelta(days=1)
