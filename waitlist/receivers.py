@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from bookings import signals
-from bookings.models import Appointment
+from bookings.models import Appointment, Client
 from bookings.services.consultations import RELEASED_REASON
 from clinic.models import Practitioner
 from waitlist.models import FreedTime, WaitlistOffer
-from waitlist.services import freed_time_record
+from waitlist.services import freed_time_record, live_entries_for_client
 
 HOLD_EXPIRED_REASON = "hold expired"
 
@@ -83,7 +83,15 @@ def on_no_show(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
     )
 
 
+def manage_panels(sender: Any, *, client: Client, **kwargs: Any) -> list[tuple[str, dict]]:
+    entries = list(live_entries_for_client(client=client))
+    if not entries:
+        return []
+    return [("waitlist/_manage_panel.html", {"entries": entries})]
+
+
 def connect() -> None:
+    signals.client_manage_panels.connect(manage_panels, dispatch_uid="waitlist.manage_panels")
     signals.appointment_cancelled.connect(on_cancelled, dispatch_uid="waitlist.cancelled")
     signals.appointment_rescheduled.connect(on_rescheduled, dispatch_uid="waitlist.rescheduled")
     signals.appointment_no_show.connect(on_no_show, dispatch_uid="waitlist.no_show")

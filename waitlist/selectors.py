@@ -61,6 +61,20 @@ def offers_for_client(*, actor: Actor, client: Client) -> QuerySet[WaitlistOffer
     )
 
 
+def freed_times_between(
+    *, actor: Actor, location: Location, start: datetime, end: datetime
+) -> QuerySet[FreedTime]:
+    """Freed times starting in ``start``–``end`` at ``location`` with their offers, in time
+    order (the staff waitlist page: what was offered to whom and how it ended)."""
+    _require_staff(actor)
+    return (
+        FreedTime.objects.filter(location=location, start_at__gte=start, start_at__lt=end)
+        .select_related("practitioner", "claimed_appointment")
+        .prefetch_related("offers__client", "offers__entry__service", "offers__message")
+        .order_by("start_at", "id")
+    )
+
+
 @dataclass(frozen=True)
 class WaitlistFigures:
     freed_times: int

@@ -18,6 +18,7 @@ from workspace.views import (
     records,
     settings,
     today,
+    waitlist,
 )
 
 urlpatterns = [
@@ -26,6 +27,7 @@ urlpatterns = [
     path("staff/", calendar.calendar_page, name="staff-calendar"),
     path("staff/calendar/", RedirectView.as_view(pattern_name="staff-calendar", query_string=True)),
     path("staff/today/", today.today_page, name="staff-today"),
+    path("staff/waitlist/", waitlist.waitlist_page, name="staff-waitlist"),
     path("staff/settings/reminders/", settings.reminder_rules, name="staff-settings-reminders"),
     path(
         "staff/settings/reminders/<int:rule_id>/",

@@ -7,6 +7,7 @@ from waitlist.services.entries import (
     entries_expire,
     entry_from_token,
     entry_needs_clearance,
+    live_entries_for_client,
     waitlist_join,
     waitlist_leave,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "entry_from_token",
     "entry_needs_clearance",
     "freed_time_process",
+    "live_entries_for_client",
     "freed_time_record",
     "offer_claim",
     "offer_decline",

@@ -142,6 +142,15 @@ def entry_from_token(token: str) -> WaitlistEntry:
     return entry
 
 
+def live_entries_for_client(*, client: Client) -> list[WaitlistEntry]:
+    """The client's own live entries (their manage page; the client is proven by the link)."""
+    return list(
+        WaitlistEntry.objects.filter(client=client, status__in=LIVE_ENTRY_STATUSES)
+        .select_related("service", "location")
+        .order_by("joined_at")
+    )
+
+
 def waitlist_leave(*, entry: WaitlistEntry, now: datetime | None = None) -> WaitlistEntry:
     """Take the entry off the waitlist (a live offer is withdrawn and goes to the next client).
     Leaving twice is a no-op."""

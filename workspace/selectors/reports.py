@@ -15,6 +15,7 @@ from clinic import roles
 from clinic.errors import ValidationFailed
 from clinic.models import Location, Service
 from clinic.roles import Actor
+from waitlist.selectors import waitlist_figures
 
 MAX_REPORT_DAYS = 366
 
@@ -118,3 +119,19 @@ def weeks_in(period: ReportRange) -> list[date]:
         weeks.append(first)
         first += timedelta(days=7)
     return weeks
+
+
+def waitlist_recovery(*, actor: Actor, location: Location, period: ReportRange) -> dict:
+    """Freed times, waitlist offers and claims in the period, and the revenue recovered (the
+    price of the bookings made from claimed offers, minor units)."""
+    roles.require_role(actor, roles.MANAGER)
+    figures = waitlist_figures(location=location, start=period.start_at, end=period.end_at)
+    return {
+        "freed_times": figures.freed_times,
+        "offers": figures.offers,
+        "claims": figures.claims,
+        "expired": figures.expired,
+        "declined": figures.declined,
+        "recovered_minor": figures.recovered_minor,
+        "claim_rate": figures.claims / figures.offers if figures.offers else None,
+    }

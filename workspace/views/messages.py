@@ -41,6 +41,7 @@ from workspace.selectors.reports import (
     consultation_conversion,
     no_show_rate,
     report_range,
+    waitlist_recovery,
     weeks_in,
 )
 from workspace.views.access import (
@@ -268,6 +269,7 @@ def _report_data(request: HttpRequest) -> dict:
         "weekly_totals": totals,
         "no_shows": no_show_rate(actor=request.user, location=location, period=period),
         "conversion": consultation_conversion(actor=request.user, location=location, period=period),
+        "waitlist": waitlist_recovery(actor=request.user, location=location, period=period),
         "sms_counts": counts,
         "sms": {
             "settled": settled,
@@ -332,6 +334,17 @@ def reports_csv(request: HttpRequest) -> HttpResponse:
             ]
         )
         writer.writerow(["sms_delivery_rate", sms["delivered"], sms["settled"], _rate(sms["rate"])])
+        waitlist = data["waitlist"]
+        writer.writerow(
+            [
+                "waitlist_claims",
+                waitlist["claims"],
+                waitlist["offers"],
+                _rate(waitlist["claim_rate"]),
+            ]
+        )
+        writer.writerow(["waitlist_freed_times", waitlist["freed_times"], "", ""])
+        writer.writerow(["waitlist_recovered_minor", waitlist["recovered_minor"], "", ""])
         for status in DASHBOARD_STATUSES:
             writer.writerow([f"sms_{status}", data["sms_counts"][status], "", ""])
     else:
