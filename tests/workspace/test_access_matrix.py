@@ -83,6 +83,9 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, str]]] = {
     ("GET", "staff/clients/<int:client_id>/merge/"): (None, DESK),
     ("POST", "staff/clients/<int:client_id>/merge/"): ({"reason": "x"}, DESK),
     ("GET", "staff/today/"): (None, ANY_STAFF),
+    ("GET", "staff/waitlist/"): (None, ANY_STAFF),
+    # Adds the world's client: a practitioner only their own clients.
+    ("POST", "staff/waitlist/"): ({"part": "morning"}, CLIENT_RECORD),
     ("GET", "staff/settings/reminders/"): (None, MANAGERS),
     ("GET", "staff/settings/reminders/<int:rule_id>/"): (None, MANAGERS),
     ("POST", "staff/settings/reminders/<int:rule_id>/"): ({"template": "Hi"}, MANAGERS),
@@ -174,6 +177,11 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, str]]] = {
     ),
     ("GET", "api/v1/staff/photos/{token}"): (None, PHOTO_LINK),
     ("POST", "api/v1/staff/clients/{client_id}/photo-consent"): ({}, CLIENT_RECORD),
+    ("GET", "api/v1/staff/waitlist"): (None, ANY_STAFF),
+    ("POST", "api/v1/staff/waitlist"): (
+        {"windows": [{"on": "2026-12-07", "part": "morning"}]},
+        CLIENT_RECORD,
+    ),
     ("GET", "api/v1/staff/recalls"): (None, MANAGERS),
     ("POST", "api/v1/staff/recalls"): (
         {"product_id": 1, "reason": "x", "client_instructions": "Call us"},
@@ -294,6 +302,7 @@ def world(
             "record_id": treatment_record.pk,
             "recall_id": 999_999,  # managers are let in and told it does not exist
             "session_id": session.pk,
+            "location_id": location.pk,
         }
     users = {
         "reception": reception,
@@ -325,6 +334,12 @@ def _ask(browser, *, method, route, ids, extra, treatment_service):
         body = dict(extra or {})
         if route == "api/v1/staff/appointments":
             body.update(client_id=ids["client_id"], service_id=treatment_service.pk)
+        if route == "api/v1/staff/waitlist":
+            body.update(
+                client_id=ids["client_id"],
+                service=treatment_service.pk,
+                location=ids["location_id"],
+            )
         if route.endswith("/photos"):
             # A multipart upload (the one staff endpoint that is not JSON); no consent, so 409.
             image = SimpleUploadedFile("face.jpg", b"not checked before consent", "image/jpeg")
@@ -332,7 +347,7 @@ def _ask(browser, *, method, route, ids, extra, treatment_service):
         send = browser.put if method == "PUT" else browser.post
         return url, send(url, body, content_type="application/json")
     form = dict(extra or {})
-    if route == "staff/appointments/new/":
+    if route in {"staff/appointments/new/", "staff/waitlist/"}:
         form.update(client=ids["client_id"], service=treatment_service.pk)
     return url, browser.post(url, form)
 
