@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Prefetch, QuerySet, Sum
 
+from bookings import access
 from bookings.models import Client
 from clinic import roles
 from clinic.errors import PermissionDenied
@@ -21,6 +22,7 @@ LIVE = (WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED)
 def _require_staff(actor: Actor) -> None:
     if not roles.is_staff_member(actor):
         raise PermissionDenied("Only clinic staff can see the waitlist.")
+    roles.require_role(actor, *roles.ALL_ROLES)
 
 
 def waitlist_entries(
@@ -33,11 +35,14 @@ def waitlist_entries(
     live_only: bool = True,
 ) -> QuerySet[WaitlistEntry]:
     """Entries (live ones by default) for a location, a service, a day or a client, in offer
-    order (earliest joined first). Raises PermissionDenied for anyone but staff."""
+    order (earliest joined first), of the clients ``actor`` may see (``bookings.access``: a
+    practitioner their own clients). Raises PermissionDenied for anyone but staff."""
     _require_staff(actor)
-    entries = WaitlistEntry.objects.select_related(
-        "client", "service", "location", "practitioner"
-    ).prefetch_related("windows")
+    entries = (
+        access.filter_by_client(WaitlistEntry.objects.all(), actor=actor)
+        .select_related("client", "service", "location", "practitioner")
+        .prefetch_related("windows")
+    )
     if live_only:
         entries = entries.filter(status__in=LIVE)
     if location is not None:
@@ -54,6 +59,7 @@ def waitlist_entries(
 def offers_for_client(*, actor: Actor, client: Client) -> QuerySet[WaitlistOffer]:
     """Every offer made to ``client`` with its outcome, newest first (the client timeline)."""
     _require_staff(actor)
+    access.check_client_access(actor=actor, client=client)
     return (
         WaitlistOffer.objects.filter(client=client)
         .select_related("freed_time__location", "freed_time__practitioner", "entry__service")
@@ -65,12 +71,16 @@ def freed_times_between(
     *, actor: Actor, location: Location, start: datetime, end: datetime
 ) -> QuerySet[FreedTime]:
     """Freed times starting in ``start``–``end`` at ``location`` with their offers, in time
-    order (the staff waitlist page: what was offered to whom and how it ended)."""
+    order (the staff waitlist page: what was offered to whom and how it ended); offers only to
+    clients ``actor`` may see."""
     _require_staff(actor)
+    offers = access.filter_by_client(WaitlistOffer.objects.all(), actor=actor).select_related(
+        "client", "entry__service", "message"
+    )
     return (
         FreedTime.objects.filter(location=location, start_at__gte=start, start_at__lt=end)
         .select_related("practitioner", "claimed_appointment")
-        .prefetch_related("offers__client", "offers__entry__service", "offers__message")
+        .prefetch_related(Prefetch("offers", queryset=offers.order_by("sequence")))
         .order_by("start_at", "id")
     )
 

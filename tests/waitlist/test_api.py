@@ -141,3 +141,14 @@ def test_the_staff_waitlist_is_closed_to_strangers(client, stranger, location):
     assert client.get(f"{API}/staff/waitlist").status_code == 401
     client.force_login(stranger)
     assert client.get(f"{API}/staff/waitlist").status_code == 403
+
+
+def test_a_practitioner_sees_only_their_own_clients_on_the_waitlist(
+    client, practitioner_user, clock, join, cleared_client, consultation_service
+):
+    own = cleared_client(first_name="Own")  # had a consultation with this practitioner
+    join(own, service=consultation_service)
+    join(factories.ClientFactory(first_name="Else"), service=consultation_service)
+    client.force_login(practitioner_user)
+    listed = client.get(f"{API}/staff/waitlist")
+    assert [row["client_id"] for row in listed.json()] == [own.pk]
