@@ -196,6 +196,8 @@ def test_the_whole_beat_schedule_is_in_settings_and_names_registered_tasks():
         "reminders.dispatch_due_messages",
         "reminders.reconcile_sending_messages",
         "reminders.send_unsent_staff_alerts",
+        "waitlist.offers_sweep",
+        "waitlist.entries_expire",
         "clinic.prune_embedded_broker",  # without REDIS_URL: the SQLite broker keeps messages
     } == {entry["task"] for entry in schedule.values()}
 

@@ -4,14 +4,17 @@ errors as form errors or friendly pages."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from functools import wraps
+from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bookings.selectors.site import locations_bookable_online, services_bookable_online
 from bookings.services import client_register, normalise_phone
@@ -22,7 +25,7 @@ from bookings.services.verification import (
     verification_token_redeem,
 )
 from bookings.tokens import manage_token_for
-from clinic.errors import ApplicationError
+from clinic.errors import ApplicationError, NotFound
 from clinic.http import client_ip
 from clinic.models import Location, Service
 from waitlist import services
@@ -32,6 +35,24 @@ from waitlist.models import WaitlistEntry, WaitlistOffer
 from waitlist.tokens import offer_token_for
 
 SESSION_KEY = "waitlist_join"
+
+
+def _friendly_link_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A tampered or unknown link is the booking site's "this link doesn't work" page (404)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as error:
+            return render(
+                request,
+                "bookings/site/link_problem.html",
+                {"error": error, "is_expired": False},
+                status=error.status,
+            )
+
+    return wrapped
 
 
 def _browser(request: HttpRequest) -> str:
@@ -142,6 +163,8 @@ def _join(pending: dict, *, token: str, location: Location, service: Service) ->
         )
 
 
+@require_GET
+@_friendly_link_errors
 def waitlist_entry_page(request: HttpRequest, token: str) -> HttpResponse:
     """One entry: what the client waits for, and a button to leave."""
     entry = services.entry_from_token(token)
@@ -158,6 +181,7 @@ def waitlist_entry_page(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_POST
+@_friendly_link_errors
 def waitlist_leave_page(request: HttpRequest, token: str) -> HttpResponse:
     services.waitlist_leave(entry=services.entry_from_token(token))
     return redirect("waitlist-entry", token=token)
@@ -183,6 +207,7 @@ def _taken_page(request: HttpRequest, offer: WaitlistOffer, error: OfferTaken) -
 
 
 @require_http_methods(["GET", "POST"])
+@_friendly_link_errors
 def waitlist_claim_page(request: HttpRequest, token: str) -> HttpResponse:
     """The offered time: book it (through the booking engine) or say no thanks."""
     offer = services.offer_from_token(token)
@@ -220,6 +245,7 @@ def _offer_context(offer: WaitlistOffer) -> dict[str, object]:
 
 
 @require_POST
+@_friendly_link_errors
 def waitlist_decline_page(request: HttpRequest, token: str) -> HttpResponse:
     offer = services.offer_from_token(token)
     try:

@@ -142,3 +142,15 @@ def test_staff_see_the_waitlist_for_a_day_and_add_a_client(
     assert "Morning" in page
     other_day = client.get(f"{url}?day=2026-12-08").content.decode()
     assert person.full_name not in other_day
+
+
+def test_a_made_up_link_is_the_friendly_link_page(client, clock, location):
+    for url in (
+        reverse("waitlist-claim", args=["0"]),
+        reverse("waitlist-decline", args=["x" * 300]),
+        reverse("waitlist-entry", args=["9" * 30]),
+        reverse("waitlist-leave", args=["-1"]),
+    ):
+        answer = client.post(url) if "leave" in url or "decline" in url else client.get(url)
+        assert answer.status_code == 404
+        assert "This link doesn" in answer.content.decode()
