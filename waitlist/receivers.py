@@ -7,12 +7,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db.models.signals import post_save
+
 from bookings import signals
 from bookings.models import Appointment, Client
 from bookings.services.consultations import RELEASED_REASON
-from clinic.models import Practitioner
+from clinic.models import Practitioner, WorkingHours
 from waitlist.models import FreedTime, WaitlistOffer
-from waitlist.services import freed_time_record, live_entries_for_client
+from waitlist.services import (
+    freed_time_record,
+    live_entries_for_client,
+    waitlist_offer_new_hours,
+)
 
 HOLD_EXPIRED_REASON = "hold expired"
 
@@ -90,7 +96,18 @@ def manage_panels(sender: Any, *, client: Client, **kwargs: Any) -> list[tuple[s
     return [("waitlist/_manage_panel.html", {"entries": entries})]
 
 
+def on_working_hours_saved(
+    sender: Any, *, instance: WorkingHours, created: bool, **kwargs: Any
+) -> None:
+    # New weekly hours (the admin, the settings pages) are a practitioner's hours added.
+    if created and not kwargs.get("raw"):
+        waitlist_offer_new_hours(hours=instance)
+
+
 def connect() -> None:
+    post_save.connect(
+        on_working_hours_saved, sender=WorkingHours, dispatch_uid="waitlist.working_hours"
+    )
     signals.client_manage_panels.connect(manage_panels, dispatch_uid="waitlist.manage_panels")
     signals.appointment_cancelled.connect(on_cancelled, dispatch_uid="waitlist.cancelled")
     signals.appointment_rescheduled.connect(on_rescheduled, dispatch_uid="waitlist.rescheduled")

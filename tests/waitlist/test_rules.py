@@ -21,7 +21,6 @@ from waitlist.services import (
     offer_decline,
     offers_sweep,
     waitlist_leave,
-    waitlist_offer_freed_window,
 )
 from waitlist.tokens import offer_token_for
 
@@ -295,14 +294,29 @@ def test_an_offer_text_names_no_treatment_and_counts_towards_the_daily_cap(
     assert "Micro" not in offer.message.body
 
 
-def test_hours_added_become_freed_times(clock, join, location, practitioner, consultation_service):
+def test_new_working_hours_are_offered_to_those_waiting_then(
+    clock, join, location, practitioner, consultation_service, django_capture_on_commit_callbacks
+):
     join(factories.ClientFactory(), service=consultation_service, windows=[(MONDAY, "evening")])
-    recorded = waitlist_offer_freed_window(
-        location=location, practitioner=practitioner, start_at=at(17), end_at=at(18)
-    )
+    with django_capture_on_commit_callbacks(execute=False):
+        # Monday evenings from now on: 17:00-18:30 (the admin or the settings pages save it).
+        factories.WorkingHoursFactory(
+            practitioner=practitioner,
+            location=location,
+            weekday=0,
+            start_time=time(17),
+            end_time=time(18, 30),
+        )
+    recorded = FreedTime.objects.filter(source=FreedTime.Source.HOURS_ADDED).order_by("start_at")
+    # Only the evening starts of the Monday someone waits for (not the next Monday's too).
     assert [freed.start_at for freed in recorded] == [
         at(17),
         at(17, 15),
         at(17, 30),
         at(17, 45),
+        at(18),
+        at(18, 15),
     ]
+    offer = freed_time_process(freed_time_id=recorded[0].pk)
+    assert offer is not None
+    assert offer.freed_time.start_at == at(17)

@@ -22,6 +22,7 @@ from waitlist.services.offers import (
     offers_sweep,
     settings_for,
     waitlist_offer_freed_window,
+    waitlist_offer_new_hours,
 )
 
 __all__ = [
@@ -42,4 +43,5 @@ __all__ = [
     "waitlist_join",
     "waitlist_leave",
     "waitlist_offer_freed_window",
+    "waitlist_offer_new_hours",
 ]

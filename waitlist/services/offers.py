@@ -34,7 +34,7 @@ from bookings.services import appointment_book, appointment_hold
 from bookings.services.appointments import alternatives_near, client_is_busy
 from bookings.services.transitions import set_status
 from clinic.errors import NotFound, SlotTaken, SlotUnavailable, ValidationFailed
-from clinic.models import Location, Practitioner
+from clinic.models import Location, Practitioner, WorkingHours
 from reminders.dispatch.claim import reminder_cap_reached
 from reminders.quiet_hours import quiet_hours_end_after
 from reminders.selectors import sms_blocked_reason
@@ -46,6 +46,7 @@ from waitlist.models import (
     WaitlistEntry,
     WaitlistOffer,
     WaitlistSettings,
+    WaitlistWindow,
 )
 from waitlist.tokens import offer_id_from_token, offer_token_for
 
@@ -122,25 +123,67 @@ def waitlist_offer_freed_window(
     now: datetime | None = None,
 ) -> list[FreedTime]:
     """New working hours (or time off removed) opened ``start_at``–``end_at`` for
-    ``practitioner``: record each quarter-hour start in it as a freed time, so each can be
-    offered to the clients waiting for it. Meant for the clinic-settings pages and the admin."""
+    ``practitioner``: record each quarter-hour start in it for which someone is waiting (that
+    date and part of day) as a freed time, so it is offered to them. Called when weekly hours
+    are added (``waitlist_offer_new_hours``); the clinic-settings pages may call it for any
+    window they open."""
     if end_at <= start_at:
         raise ValidationFailed("The window must end after it starts.", field="end_at")
+    zone = location.zone
+    first_on, last_on = start_at.astimezone(zone).date(), end_at.astimezone(zone).date()
+    wanted = set(
+        WaitlistWindow.objects.filter(
+            Q(entry__practitioner__isnull=True) | Q(entry__practitioner=practitioner),
+            entry__location=location,
+            entry__status=EntryStatus.WAITING,
+            on__gte=first_on,
+            on__lte=last_on,
+        ).values_list("on", "part")
+    )
     step = timedelta(minutes=15)
     recorded: list[FreedTime] = []
     moment = start_at.astimezone(UTC)
-    while moment < end_at and len(recorded) < 96:
-        freed = freed_time_record(
-            location=location,
-            practitioner=practitioner,
-            start_at=moment,
-            source=FreedTime.Source.HOURS_ADDED,
-            source_key=f"hours:{practitioner.pk}:{moment.isoformat()}",
+    while moment < end_at and wanted:
+        local = moment.astimezone(zone)
+        if (local.date(), PartOfDay.of(local.time())) in wanted:
+            freed = freed_time_record(
+                location=location,
+                practitioner=practitioner,
+                start_at=moment,
+                source=FreedTime.Source.HOURS_ADDED,
+                source_key=f"hours:{practitioner.pk}:{moment.isoformat()}",
+                now=now,
+            )
+            if freed is not None:
+                recorded.append(freed)
+        moment += step
+    return recorded
+
+
+def waitlist_offer_new_hours(
+    *, hours: WorkingHours, days: int = 14, now: datetime | None = None
+) -> list[FreedTime]:
+    """Weekly working hours were added: each of the next ``days`` days they cover opens a
+    window (``waitlist_offer_freed_window``) for the clients waiting then."""
+    now = now or timezone.now()
+    zone = hours.location.zone
+    today = now.astimezone(zone).date()
+    recorded: list[FreedTime] = []
+    for offset in range(days):
+        day = today + timedelta(days=offset)
+        if day.weekday() != hours.weekday:
+            continue
+        if (hours.valid_from and day < hours.valid_from) or (
+            hours.valid_until and day > hours.valid_until
+        ):
+            continue
+        recorded += waitlist_offer_freed_window(
+            location=hours.location,
+            practitioner=hours.practitioner,
+            start_at=datetime.combine(day, hours.start_time, tzinfo=zone),
+            end_at=datetime.combine(day, hours.end_time, tzinfo=zone),
             now=now,
         )
-        if freed is not None:
-            recorded.append(freed)
-        moment += step
     return recorded
 
 
