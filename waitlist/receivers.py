@@ -20,8 +20,6 @@ from waitlist.services import (
     waitlist_offer_new_hours,
 )
 
-HOLD_EXPIRED_REASON = "hold expired"
-
 
 def _is_waitlist_hold(appointment: Appointment) -> bool:
     # The waitlist's own holds come and go with its offers; their end is not news to it.
