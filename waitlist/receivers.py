@@ -99,7 +99,10 @@ def on_working_hours_saved(
 ) -> None:
     # New weekly hours (the admin, the settings pages) are a practitioner's hours added.
     if created and not kwargs.get("raw"):
-        waitlist_offer_new_hours(hours=instance)
+        # Read back: the saved instance may still hold the values as given ("17:00").
+        waitlist_offer_new_hours(
+            hours=WorkingHours.objects.select_related("location").get(pk=instance.pk)
+        )
 
 
 def connect() -> None:
