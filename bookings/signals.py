@@ -14,7 +14,9 @@ appointment_booked = (
     Signal()
 )  # status became booked (new booking, confirmed hold, or cleared tentative)
 appointment_pending_clearance = Signal()  # tentative treatment waiting for its consultation
-appointment_rescheduled = Signal()  # + previous_start_at, previous_version
+appointment_rescheduled = (
+    Signal()
+)  # + previous_start_at, previous_version, previous_practitioner_id
 appointment_cancelled = Signal()  # + reason
 appointment_confirmed = Signal()  # client or staff confirmed attendance
 appointment_arrived = Signal()
@@ -60,3 +62,6 @@ client_clinical_purging = Signal()
 # of the 24-hour link to their download page, ``site-data-export``). Managers are alerted and the
 # link is texted to the client; no health data travels with it.
 client_data_requested = Signal()
+# The client's manage page is being shown: client=. Receivers in other apps return a list of
+# ``(template_name, context)`` panels to show on it (the waitlist lists the client's entries).
+client_manage_panels = Signal()

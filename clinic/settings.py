@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "payments",
     "records",
     "reminders",
+    "waitlist",
     "workspace",
 ]
 
@@ -271,6 +272,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },
+    # Waitlist offers whose time is up move to the next client even if their ETA task was lost.
+    "waitlist-offers-sweep": {
+        "task": "waitlist.offers_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
+    "waitlist-entries-expire": {"task": "waitlist.entries_expire", "schedule": 3600.0},
     # Staff alerts whose task was lost or whose email failed.
     "reminders-staff-alerts-sweep": {
         "task": "reminders.send_unsent_staff_alerts",

@@ -10,6 +10,7 @@ import bookings.api
 import bookings.screening_api
 import bookings.verification_api
 import clinic.catalogue_api
+import waitlist.api
 import workspace.api
 from clinic.api import api
 from clinic.health import healthz
@@ -21,6 +22,7 @@ api.add_router("/", bookings.api.router)
 api.add_router("/", bookings.screening_api.router)
 api.add_router("/staff/", workspace.api.router)
 api.add_router("/", bookings.verification_api.router)
+api.add_router("/", waitlist.api.router)
 
 handler404 = "clinic.http.page_not_found"
 
@@ -34,6 +36,7 @@ urlpatterns = [
     path("", include("bookings.urls")),
     path("", include("payments.urls")),
     path("", include("reminders.urls")),
+    path("", include("waitlist.urls")),
     path("", include("workspace.urls")),
     path("", RedirectView.as_view(pattern_name="site-book", permanent=False), name="home"),
 ]

@@ -38,6 +38,7 @@ class ReminderRule(models.Model):
         ADHOC = "adhoc", "Message from staff"
         RECALL = "recall", "Product recall notice"
         OUTCOME_RATING = "outcome_rating", "Course outcome rating"
+        WAITLIST_OFFER = "waitlist_offer", "Waitlist offer of a freed time"
         REPLY = "reply", "Reply"
 
     class Anchor(models.TextChoices):

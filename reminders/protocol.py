@@ -240,3 +240,8 @@ EMAIL_SUBJECTS: dict[str, str] = {
     "recall": "Important: a product notice from {clinic}",
 }
 DEFAULT_EMAIL_SUBJECT = "A message from {clinic}"
+# No treatment name: the lock screen is public (DOMAIN.md, SMS rules).
+WAITLIST_OFFER_TEMPLATE = (
+    "{{ clinic_name }}: a time has come up on {{ date }} at {{ time }}. It is held for you for "
+    "{{ minutes }} min: {{ claim_url }}"
+)

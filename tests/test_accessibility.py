@@ -225,8 +225,61 @@ def test_every_client_page_has_no_serious_accessibility_violation(
     page.goto(f"{base}/e/unsubscribe/{email_unsubscribe_token_for(treatment.client_id)}/")
     audit.check(page, "email-unsubscribe")
 
+    page.goto(f"{base}/book/{demo_clinic.slug}/skin-consultation/waitlist/")
+    audit.check(page, "waitlist-join")
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_selector(".error-summary")
+    audit.check(page, "waitlist-join-with-errors")
+    entry_token, live_offer_token, gone_offer_token = _waitlist_offers(demo_clinic)
+    for name, path in [
+        ("waitlist-entry", f"/waitlist/{entry_token}/"),
+        ("waitlist-claim", f"/w/{live_offer_token}/"),
+        ("waitlist-taken", f"/w/{gone_offer_token}/"),
+    ]:
+        page.goto(base + path)
+        audit.check(page, name)
+
     assert page.js_errors == []
     audit.assert_clean()
+
+
+def _waitlist_offers(location) -> tuple[str, str, str]:
+    """A waitlist entry with a live offer and an expired one (rows, not the matching)."""
+    from bookings.models import Client
+    from clinic.models import Practitioner, Service
+    from waitlist.models import FreedTime, WaitlistOffer
+    from waitlist.services import waitlist_join
+    from waitlist.tokens import offer_token_for
+
+    now = timezone.now()
+    client = Client.objects.filter(sms_consent_at__isnull=False).order_by("pk").first()
+    entry = waitlist_join(
+        client=client,
+        service=Service.objects.get(slug="skin-consultation"),
+        location=location,
+        windows=[(timezone.localdate(timezone=location.zone) + timedelta(days=2), "morning")],
+    )
+    practitioner = Practitioner.objects.filter(locations=location).first()
+    tokens = []
+    for key, expires_at in (("live", now + timedelta(minutes=15)), ("gone", now)):
+        freed = FreedTime.objects.create(
+            location=location,
+            practitioner=practitioner,
+            start_at=now + timedelta(days=2),
+            source=FreedTime.Source.CANCELLED,
+            source_key=f"axe-{key}",
+        )
+        offer = WaitlistOffer.objects.create(
+            freed_time=freed,
+            entry=entry,
+            client=client,
+            sequence=1,
+            offered_at=now,
+            expires_at=expires_at,
+            status=WaitlistOffer.Status.OFFERED if key == "live" else WaitlistOffer.Status.EXPIRED,
+        )
+        tokens.append(offer_token_for(offer.pk))
+    return entry.token, tokens[0], tokens[1]
 
 
 def _sign_in(page, base: str, username: str) -> None:
@@ -321,6 +374,8 @@ def test_every_staff_page_has_no_serious_accessibility_violation(live_server, br
         ("settings-services", "/staff/settings/services/"),
         ("settings-service", f"/staff/settings/services/{consultation.service_id}/"),
         ("settings-service-new", "/staff/settings/services/new/"),
+        ("waitlist", f"/staff/waitlist/?day={day.isoformat()}"),
+        ("waitlist-add", f"/staff/waitlist/?client={client.id}&day={day.isoformat()}"),
     ]:
         page.goto(base + path)
         audit.check(page, name)

@@ -38,6 +38,9 @@ from records.models import Product
 from records.services.recalls import recall_create
 from reminders.models import InboundMessage, Message, ReminderRule
 from reminders.tokens import care_token_for, email_unsubscribe_token_for
+from waitlist.models import FreedTime, WaitlistOffer
+from waitlist.services import waitlist_join
+from waitlist.tokens import offer_token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -125,6 +128,7 @@ PAGE_PARAMETERS = sorted(
             "view",
         ],
         *["week", "client", "client_id", "practitioner_id", "service_id"],
+        *["windows", "expires_on", "part", "on", "sms_consent"],
     }
 )
 
@@ -344,6 +348,22 @@ PATH_PARAMETERS: dict[str, Callable[[World], dict[str, str]]] = {
     "staff/appointments/<int:appointment_id>/payments/fee/": _appointment,
     "staff/appointments/<int:appointment_id>/payments/refund/": _appointment,
     "staff/appointments/<int:appointment_id>/payments/waive/": _appointment,
+    # the waitlist: join, an entry's page, an offer's claim link (a real offer whose time has no
+    # hold, so claiming it is the friendly "just taken")
+    "book/<slug:location_slug>/<slug:service_slug>/waitlist/": lambda w: {
+        "location_slug": w.location_slug,
+        "service_slug": w.service_slug,
+    },
+    "waitlist/verify/": _no_parameters,
+    "waitlist/<str:token>/": lambda w: {"token": w.extra["waitlist_token"]},
+    "waitlist/<str:token>/leave/": lambda w: {"token": w.extra["waitlist_token"]},
+    "w/<str:token>/": lambda w: {"token": w.extra["offer_token"]},
+    "w/<str:token>/decline/": lambda w: {"token": w.extra["offer_token"]},
+    "staff/waitlist/": _no_parameters,
+    "api/v1/waitlist": _no_parameters,
+    "api/v1/waitlist/<token>": lambda w: {"token": w.extra["waitlist_token"]},
+    "api/v1/waitlist/offers/<token>/claim": lambda w: {"token": w.extra["offer_token"]},
+    "api/v1/staff/waitlist": _no_parameters,
     "staff/settings/reminders/": _no_parameters,
     "staff/settings/reminders/preview/": _no_parameters,
     "staff/settings/reminders/<int:rule_id>/": lambda w: {
@@ -431,6 +451,27 @@ def world(
             client_instructions="Call us if you noticed a reaction.",
         )
         data_request = client_request_export(client=client_person)
+        entry = waitlist_join(
+            client=client_person,
+            service=consultation_service,
+            location=location,
+            windows=[(MONDAY.date() + timedelta(days=1), "afternoon")],
+        )
+        freed = FreedTime.objects.create(
+            location=location,
+            practitioner=practitioner,
+            start_at=MONDAY + timedelta(days=1, hours=6),
+            source=FreedTime.Source.CANCELLED,
+            source_key="every-route",
+        )
+        offer = WaitlistOffer.objects.create(
+            freed_time=freed,
+            entry=entry,
+            client=client_person,
+            sequence=1,
+            offered_at=MONDAY,
+            expires_at=MONDAY + timedelta(minutes=15),
+        )
         yield World(
             location_slug=location.slug,
             service_slug=consultation_service.slug,
@@ -455,6 +496,8 @@ def world(
                     start_at=MONDAY + timedelta(days=40),
                     end_at=MONDAY + timedelta(days=41),
                 ).pk,
+                "waitlist_token": entry.token,
+                "offer_token": offer_token_for(offer.pk),
             },
         )
 

@@ -198,6 +198,8 @@ def test_the_whole_beat_schedule_is_in_settings_and_names_registered_tasks():
         "reminders.send_unsent_staff_alerts",
         "payments.abandon_expired_deposits",
         "payments.reconcile",
+        "waitlist.offers_sweep",
+        "waitlist.entries_expire",
         "clinic.prune_embedded_broker",  # without REDIS_URL: the SQLite broker keeps messages
     } == {entry["task"] for entry in schedule.values()}
 

@@ -20,6 +20,7 @@ from workspace.views import (
     records,
     settings,
     today,
+    waitlist,
 )
 
 urlpatterns = [
@@ -94,6 +95,7 @@ urlpatterns = [
         clinic_settings.service_archive,
         name="staff-settings-service-archive",
     ),
+    path("staff/waitlist/", waitlist.waitlist_page, name="staff-waitlist"),
     path("staff/settings/reminders/", settings.reminder_rules, name="staff-settings-reminders"),
     path(
         "staff/settings/reminders/<int:rule_id>/",

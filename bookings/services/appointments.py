@@ -225,6 +225,23 @@ def _client_busy(appointment: Appointment) -> ClientBusy | None:
     return _client_busy_error(other) if other is not None else None
 
 
+def client_is_busy(*, client: Client, start_at: datetime, end_at: datetime) -> bool:
+    """Whether ``client`` has an active appointment overlapping ``start_at``–``end_at``: the
+    rule booking applies (``_client_busy``), for callers that ask before they book (the
+    waitlist's matching)."""
+    probe = Appointment(client_id=client.pk, start_at=start_at, end_at=end_at)
+    return _client_busy(probe) is not None
+
+
+def alternatives_near(
+    *, service: Service, location: Location, around: datetime, practitioner: Practitioner | None
+) -> list[str]:
+    """The nearest free starts (ISO 8601) around ``around``, as a refused booking offers."""
+    return _alternatives(
+        service=service, location=location, around=around, practitioner=practitioner
+    )
+
+
 def _client_busy_error(other: Appointment | None) -> ClientBusy:
     if other is None:
         return ClientBusy(
@@ -808,6 +825,7 @@ def appointment_reschedule(
                 client=locked.client, consultation=locked.awaiting_consultation, start_at=start_at
             )
         previous_start_at, previous_version = locked.start_at, locked.version
+        previous_practitioner_id = locked.practitioner_id
         placement = _occupy(
             service=locked.service,
             location=locked.location,
@@ -869,5 +887,6 @@ def appointment_reschedule(
             actor_label=label,
             previous_start_at=previous_start_at,
             previous_version=previous_version,
+            previous_practitioner_id=previous_practitioner_id,
         )
     return locked

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from icalendar import Calendar, Event
 
-from bookings import checkout, policy
+from bookings import checkout, policy, signals
 from bookings.models import Appointment
 from bookings.selectors.consultations import screening_advises_against_treatment
 from bookings.selectors.site import (
@@ -137,7 +137,21 @@ def _booking_context(request: HttpRequest, appointment: Appointment, token: str)
         else [],
         "can_offer_first_treatment": can_offer_first_treatment,
         "first_treatment_url": first_treatment_url,
+        "panels": _panels(appointment),
     }
+
+
+def _panels(appointment: Appointment) -> list[tuple[str, dict]]:
+    """What other apps show on the client's page (see ``signals.client_manage_panels``)."""
+    if appointment.client is None:
+        return []
+    panels: list[tuple[str, dict]] = []
+    for _, returned in signals.client_manage_panels.send(
+        sender=Appointment, client=appointment.client
+    ):
+        if isinstance(returned, list):
+            panels.extend(returned)
+    return panels
 
 
 @with_appointment

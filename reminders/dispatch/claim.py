@@ -41,7 +41,12 @@ _IGNORES_QUIET_HOURS = frozenset(
 )
 _NO_CONSENT_NEEDED = frozenset({Category.VERIFICATION, Category.DATA_EXPORT})
 # A code lives 10 minutes and a data-copy link 24 hours: a text arriving later is useless.
-_DEFAULT_STALE_MINUTES: dict[str, int] = {Category.VERIFICATION: 10, Category.DATA_EXPORT: 24 * 60}
+_DEFAULT_STALE_MINUTES: dict[str, int] = {
+    Category.VERIFICATION: 10,
+    Category.DATA_EXPORT: 24 * 60,
+    # An offer holds its time for minutes: deferred any later, it would offer a time gone.
+    Category.WAITLIST_OFFER: 10,
+}
 _COUNTED_STATUSES = (Status.SENDING, Status.SENT, Status.DELIVERED)
 
 
@@ -218,6 +223,16 @@ def _recent_reminder_attempts(client_ids: set[int], now: datetime) -> dict[int, 
         if moment is not None:  # the filter on last_attempt_at excludes NULLs
             attempts.setdefault(client_id, []).append(moment)
     return attempts
+
+
+def reminder_cap_reached(*, client_id: int, zone: ZoneInfo, now: datetime | None = None) -> bool:
+    """Whether the client has had the daily cap of cap-counted texts today (local to ``zone``):
+    the count ``_gate`` applies, for services that would rather pick someone else than have
+    their text deferred to tomorrow (a waitlist offer)."""
+    now = now or timezone.now()
+    day_start, day_end = _local_day_bounds(moment=now, zone=zone)
+    attempts = _recent_reminder_attempts({client_id}, now).get(client_id, [])
+    return sum(1 for moment in attempts if day_start <= moment < day_end) >= DAILY_REMINDER_CAP
 
 
 def _clients_already_messaged(client_ids: set[int]) -> set[int]:

@@ -25,7 +25,11 @@ from clinic.selectors import location_default
 from payments.models import Payment
 from payments.rules import format_money
 from reminders.models import EMAIL_ALSO_CATEGORIES, Message, ReminderRule
-from reminders.protocol import DATA_EXPORT_LINK_TEMPLATE, VERIFICATION_TEMPLATE
+from reminders.protocol import (
+    DATA_EXPORT_LINK_TEMPLATE,
+    VERIFICATION_TEMPLATE,
+    WAITLIST_OFFER_TEMPLATE,
+)
 from reminders.quiet_hours import quiet_hours_end_after
 from reminders.rendering import (
     local_date_text,
@@ -509,6 +513,41 @@ def message_plan_payment_link(
     return message
 
 
+def message_plan_waitlist_offer(
+    *,
+    client: Client,
+    location: Location,
+    start_at: datetime,
+    claim_path: str,
+    hold_minutes: int,
+    now: datetime | None = None,
+) -> Message:
+    """Queue the text offering a freed time (due now, with its claim link). It names no
+    treatment, needs the client's SMS consent like any reminder, counts towards the daily cap,
+    and goes stale within minutes, so the dispatcher skips it rather than send it late."""
+    now = now or timezone.now()
+    body = render_template_text(
+        WAITLIST_OFFER_TEMPLATE,
+        {
+            "clinic_name": location.name,
+            "date": local_date_text(start_at, location.zone),
+            "time": local_time_text(start_at, location.zone),
+            "minutes": hold_minutes,
+            "claim_url": public_url(claim_path),
+        },
+    )
+    message = Message.objects.create(
+        client=client,
+        location=location,
+        category=Category.WAITLIST_OFFER,
+        to=client.phone,
+        body=body,
+        due_at=now,
+    )
+    nudge_dispatch_on_commit()
+    return message
+
+
 def nudge_dispatch_on_commit() -> None:
     """Ask a worker to run the dispatcher as soon as the current transaction commits. If the
     broker is down the beat sweep finds the rows anyway, so a failure here is only logged."""
@@ -529,6 +568,7 @@ __all__ = [
     "course_is_unfinished",
     "message_plan_data_export_link",
     "message_plan_verification",
+    "message_plan_waitlist_offer",
     "messages_cancel_after_no_show",
     "messages_cancel_unsent",
     "messages_follow_consultation_outcome",

@@ -123,6 +123,9 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, str]]] = {
     ("GET", "staff/settings/services/<int:service_id>/"): (None, MANAGERS),
     ("POST", "staff/settings/services/<int:service_id>/"): ({"name": "Renamed"}, MANAGERS),
     ("POST", "staff/settings/services/<int:service_id>/archive/"): ({}, MANAGERS),
+    ("GET", "staff/waitlist/"): (None, ANY_STAFF),
+    # Adds the world's client: a practitioner only their own clients.
+    ("POST", "staff/waitlist/"): ({"part": "morning"}, CLIENT_RECORD),
     ("GET", "staff/settings/reminders/"): (None, MANAGERS),
     ("GET", "staff/settings/reminders/<int:rule_id>/"): (None, MANAGERS),
     ("POST", "staff/settings/reminders/<int:rule_id>/"): ({"template": "Hi"}, MANAGERS),
@@ -214,6 +217,11 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, str]]] = {
     ),
     ("GET", "api/v1/staff/photos/{token}"): (None, PHOTO_LINK),
     ("POST", "api/v1/staff/clients/{client_id}/photo-consent"): ({}, CLIENT_RECORD),
+    ("GET", "api/v1/staff/waitlist"): (None, ANY_STAFF),
+    ("POST", "api/v1/staff/waitlist"): (
+        {"windows": [{"on": "2026-12-07", "part": "morning"}]},
+        CLIENT_RECORD,
+    ),
     ("GET", "api/v1/staff/recalls"): (None, MANAGERS),
     ("POST", "api/v1/staff/recalls"): (
         {"product_id": 1, "reason": "x", "client_instructions": "Call us"},
@@ -372,6 +380,12 @@ def _ask(browser, *, method, route, ids, extra, treatment_service):
         body = dict(extra or {})
         if route == "api/v1/staff/appointments":
             body.update(client_id=ids["client_id"], service_id=treatment_service.pk)
+        if route == "api/v1/staff/waitlist":
+            body.update(
+                client_id=ids["client_id"],
+                service=treatment_service.pk,
+                location=ids["location_id"],
+            )
         if route.endswith("/photos"):
             # A multipart upload (the one staff endpoint that is not JSON); no consent, so 409.
             image = SimpleUploadedFile("face.jpg", b"not checked before consent", "image/jpeg")
@@ -379,7 +393,7 @@ def _ask(browser, *, method, route, ids, extra, treatment_service):
         send = browser.put if method == "PUT" else browser.post
         return url, send(url, body, content_type="application/json")
     form = dict(extra or {})
-    if route == "staff/appointments/new/":
+    if route in {"staff/appointments/new/", "staff/waitlist/"}:
         form.update(client=ids["client_id"], service=treatment_service.pk)
     return url, browser.post(url, form)
 

@@ -15,6 +15,7 @@ from clinic import roles
 from clinic.errors import ValidationFailed
 from clinic.models import Location, Service
 from clinic.roles import Actor
+from waitlist.selectors import waitlist_figures
 
 MAX_REPORT_DAYS = 366
 
@@ -219,3 +220,19 @@ def reconciliation_mismatches(*, actor: Actor) -> list:
     return list(
         ReconciliationMismatch.objects.filter(resolved_at__isnull=True).order_by("-found_at")[:50]
     )
+
+
+def waitlist_recovery(*, actor: Actor, location: Location, period: ReportRange) -> dict:
+    """Freed times, waitlist offers and claims in the period, and the revenue recovered (the
+    price of the bookings made from claimed offers, minor units)."""
+    roles.require_role(actor, roles.MANAGER)
+    figures = waitlist_figures(location=location, start=period.start_at, end=period.end_at)
+    return {
+        "freed_times": figures.freed_times,
+        "offers": figures.offers,
+        "claims": figures.claims,
+        "expired": figures.expired,
+        "declined": figures.declined,
+        "recovered_minor": figures.recovered_minor,
+        "claim_rate": figures.claims / figures.offers if figures.offers else None,
+    }

@@ -21,6 +21,7 @@ from bookings.services.data_protection import client_data_export, client_erase
 from bookings.services.staff_clients import client_update_by_staff
 from clinic import roles
 from clinic.errors import ApplicationError, ValidationFailed
+from waitlist import selectors as waitlist_selectors
 from workspace.views.access import render_staff, staff_member_required
 
 
@@ -63,6 +64,12 @@ def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
             "client": overview.client,
             "changes": client_changes(client=overview.client),
             "messages_url": reverse("staff-client-messages", args=[overview.client.id]),
+            "waitlist_entries": waitlist_selectors.waitlist_entries(
+                actor=request.user, client=overview.client, live_only=False
+            )[:20],
+            "waitlist_offers": waitlist_selectors.offers_for_client(
+                actor=request.user, client=overview.client
+            )[:20],
         },
     )
 

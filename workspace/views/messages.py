@@ -43,6 +43,7 @@ from workspace.selectors.reports import (
     no_show_rate,
     reconciliation_mismatches,
     report_range,
+    waitlist_recovery,
     weeks_in,
 )
 from workspace.views.access import (
@@ -280,6 +281,7 @@ def _report_data(request: HttpRequest) -> dict:
         "money": money_by_month(actor=request.user, location=location, period=period),
         "mismatches": reconciliation_mismatches(actor=request.user),
         "conversion": consultation_conversion(actor=request.user, location=location, period=period),
+        "waitlist": waitlist_recovery(actor=request.user, location=location, period=period),
         "sms_counts": counts,
         "sms": {
             "settled": settled,
@@ -344,6 +346,17 @@ def reports_csv(request: HttpRequest) -> HttpResponse:
             ]
         )
         writer.writerow(["sms_delivery_rate", sms["delivered"], sms["settled"], _rate(sms["rate"])])
+        waitlist = data["waitlist"]
+        writer.writerow(
+            [
+                "waitlist_claims",
+                waitlist["claims"],
+                waitlist["offers"],
+                _rate(waitlist["claim_rate"]),
+            ]
+        )
+        writer.writerow(["waitlist_freed_times", waitlist["freed_times"], "", ""])
+        writer.writerow(["waitlist_recovered_minor", waitlist["recovered_minor"], "", ""])
         for status in DASHBOARD_STATUSES:
             writer.writerow([f"sms_{status}", data["sms_counts"][status], "", ""])
     else:
