@@ -63,7 +63,7 @@ def _panel(request: HttpRequest, appointment: Appointment, *, error=None, status
         if appointment.client
         else None,
         "actions": [
-            (action, policy.Action(action).label)
+            (action, policy.action_label(appointment=appointment, action=action))
             for action in allowed
             if action in policy.DESK_ACTIONS
         ],
