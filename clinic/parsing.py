@@ -259,6 +259,13 @@ def parse_local_date(value: object, *, field: str, region: str | None) -> date:
     return day
 
 
+def optional_local_date(value: object, *, field: str, region: str | None) -> date | None:
+    """``parse_local_date`` for an optional field: a blank value is None."""
+    if not str(value or "").strip():
+        return None
+    return parse_local_date(value, field=field, region=region)
+
+
 def local_time_or_none(value: object, *, region: str | None = None) -> time | None:
     """A time of day typed as ``14:30``, ``14.30``, ``9:05``, ``2:30 pm`` or ``2pm`` (either
     clock is understood everywhere: neither is ambiguous), or None."""

@@ -170,3 +170,10 @@ def datetime_input(
         inputmode="text",
         invalid=invalid,
     )
+
+
+@register.filter
+def input_datetime_value(value: object, region: str | None = None) -> str:
+    """A datetime (or ISO string) as a ``datetime_input`` shows it, e.g. for a button that
+    fills the input in ("Use 10:15")."""
+    return _datetime_value(value, input_locale(region))

@@ -30,7 +30,7 @@ from bookings.services.staff_appointments import (
 from bookings.services.staff_clients import client_register_by_staff
 from clinic.errors import ApplicationError, ValidationFailed
 from clinic.models import Location, Practitioner, Room, Service
-from clinic.parsing import datetime_or_none
+from clinic.parsing import input_locale, local_datetime_or_none
 from workspace.views.access import (
     current_location,
     render_staff,
@@ -40,9 +40,16 @@ from workspace.views.access import (
 
 
 def _parse_local(raw: str, location: Location, *, field: str = "start") -> datetime:
-    moment = datetime_or_none(raw, require_offset=False)
+    """A start typed as the location writes it (``02/12/2026 14:30`` in the UK) or ISO (the
+    calendar's links), as wall-clock time at the location."""
+    moment = local_datetime_or_none(raw, region=location.country)
     if moment is None:
-        raise ValidationFailed("Give a date and time, e.g. 2026-12-01 10:30", field=field)
+        locale = input_locale(location.country)
+        example = locale.format_datetime(datetime(2026, 12, 1, 14, 30))  # noqa: DTZ001
+        raise ValidationFailed(
+            f"Enter the date and time as {locale.datetime_hint}, for example {example}.",
+            field=field,
+        )
     return moment.replace(tzinfo=location.zone) if moment.tzinfo is None else moment
 
 
@@ -192,7 +199,6 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
             "past_reason",
         )
     }
-    values["start"] = values["start"][:16]
     context = _booking_context(request, location, values)
     template = (
         "workspace/_booking_form.html"

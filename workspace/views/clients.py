@@ -21,7 +21,8 @@ from bookings.services.data_protection import client_data_export, client_erase
 from bookings.services.staff_clients import client_update_by_staff
 from clinic import roles
 from clinic.errors import ApplicationError, ValidationFailed
-from workspace.views.access import render_staff, staff_member_required
+from clinic.parsing import optional_local_date
+from workspace.views.access import input_region_for, render_staff, staff_member_required
 
 
 @staff_member_required
@@ -79,7 +80,16 @@ def client_edit(request: HttpRequest, client_id: int) -> HttpResponse:
     if request.method == "POST":
         values = {name: request.POST.get(name, "") for name in values}
         try:
-            client_update_by_staff(actor=request.user, client=client, **values)
+            birthday = optional_local_date(
+                values["date_of_birth"],
+                field="date_of_birth",
+                region=input_region_for(request),
+            )
+            client_update_by_staff(
+                actor=request.user,
+                client=client,
+                **(values | {"date_of_birth": birthday.isoformat() if birthday else ""}),
+            )
         except ApplicationError as failure:
             error = failure
         else:
