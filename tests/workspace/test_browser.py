@@ -569,13 +569,13 @@ def test_reception_browses_clients_by_filter_without_searching(
     page.screenshot(path=str(SCREENSHOTS / "staff-clients-filtered.png"))
 
 
-def test_reception_adds_an_alert_that_shows_on_the_appointment_panel(
-    page, reception, practitioner, consultation
+def test_a_practitioner_adds_a_clinical_alert_that_reception_sees_only_as_ask_a_practitioner(
+    page, reception, practitioner_user, practitioner, consultation
 ):
-    sign_in(page, reception.username)
+    sign_in(page, practitioner_user.username)
     page.goto(f"{page.base_url}/staff/clients/{consultation.client.id}/")
     page.get_by_role("link", name="Edit details").click()
-    page.get_by_label("Alert (shown on every appointment panel)").fill("Allergic to lidocaine")
+    page.get_by_label(re.compile("^Clinical alert")).fill("Allergic to lidocaine")
     page.get_by_role("button", name="Save").click()
     page.wait_for_selector("text=Details saved.")
     assert "Allergic to lidocaine" in page.locator(".client-alert").inner_text()
@@ -585,6 +585,14 @@ def test_reception_adds_an_alert_that_shows_on_the_appointment_panel(
     page.wait_for_selector("[data-testid=client-alert]")
     assert "Allergic to lidocaine" in page.locator("#panel [data-testid=client-alert]").inner_text()
     page.screenshot(path=str(SCREENSHOTS / "staff-panel-alert.png"))
+
+    page.context.clear_cookies()
+    sign_in(page, reception.username)
+    open_calendar(page)
+    page.locator(f".ec-event:has-text('{consultation.client.first_name}')").click()
+    alert = page.locator("#panel [data-testid=client-alert]")
+    expect(alert).to_have_text("Has a clinical alert — ask a practitioner.")
+    page.screenshot(path=str(SCREENSHOTS / "staff-panel-alert-reception.png"))
 
 
 def test_reception_records_a_walk_in_that_already_happened(

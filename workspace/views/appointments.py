@@ -11,7 +11,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from bookings import policy
+from bookings import access, policy
 from bookings.models import Appointment, Client
 from bookings.selectors.calendar import calendar_practitioners
 from bookings.selectors.consultations import consultation_pending_for
@@ -67,6 +67,9 @@ def _panel(request: HttpRequest, appointment: Appointment, *, error=None, status
         "appointment": appointment,
         "history": appointment_history(appointment=appointment),
         "consultation": consultation_status_for_client(client=appointment.client)
+        if appointment.client
+        else None,
+        "client_alert": access.client_alert_read(actor=request.user, client=appointment.client)
         if appointment.client
         else None,
         "actions": [

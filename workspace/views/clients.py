@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from bookings import access
 from bookings.selectors.staff import (
     ClientFilter,
     client_changes,
@@ -62,6 +63,7 @@ def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
             "nav": "clients",
             "overview": overview,
             "client": overview.client,
+            "client_alert": access.client_alert_read(actor=request.user, client=overview.client),
             "changes": client_changes(client=overview.client),
             "messages_url": reverse("staff-client-messages", args=[overview.client.id]),
         },
@@ -75,10 +77,17 @@ def client_edit(request: HttpRequest, client_id: int) -> HttpResponse:
     client = client_for_staff(actor=request.user, client_id=client_id)
     error = None
     values = {name: getattr(client, name) for name in ("first_name", "last_name", "email", "notes")}
-    values["alert"] = client.alert
     values["date_of_birth"] = client.date_of_birth.isoformat() if client.date_of_birth else ""
+    client_alert = access.client_alert_read(actor=request.user, client=client)
+    may_edit_alert = access.may_read_clinical_alert(request.user)
+    if may_edit_alert:
+        values["alert"] = client_alert.text or ""
     if request.method == "POST":
         values = {name: request.POST.get(name, "") for name in values}
+        if "alert" in request.POST:
+            # Only a clinical role has the field; anyone else posting it is refused by the
+            # service (bookings.access).
+            values["alert"] = request.POST["alert"]
         try:
             birthday = optional_local_date(
                 values["date_of_birth"],
@@ -98,7 +107,14 @@ def client_edit(request: HttpRequest, client_id: int) -> HttpResponse:
     return render_staff(
         request,
         "workspace/client_edit.html",
-        {"nav": "clients", "client": client, "values": values, "error": error},
+        {
+            "nav": "clients",
+            "client": client,
+            "values": values,
+            "client_alert": client_alert,
+            "may_edit_alert": may_edit_alert,
+            "error": error,
+        },
         status=error.status if error else 200,
     )
 
