@@ -61,6 +61,7 @@ def _render(
     *,
     name: str,
     value: str,
+    example: str,
     hint: str,
     input_id: str,
     pattern: str | None,
@@ -78,7 +79,8 @@ def _render(
         '<input id="{}" name="{}" type="text" inputmode="{}" autocomplete="{}" '
         'spellcheck="false" size="{}" value="{}" aria-describedby="{}" class="local-input"'
         "{}{}{}>"
-        '<span class="input-hint" id="{}">{}</span>',
+        '<span class="input-hint" id="{}"><span class="input-hint__example">For example {} </span>'
+        "({})</span>",
         input_id,
         name,
         inputmode,
@@ -90,6 +92,7 @@ def _render(
         mark_safe(" required") if required else "",  # noqa: S308 - a constant
         mark_safe(' aria-invalid="true"') if invalid else "",  # noqa: S308 - a constant
         hint_id,
+        example,
         hint,
     )
 
@@ -109,7 +112,8 @@ def date_input(
     return _render(
         name=name,
         value=_date_value(value, locale, region),
-        hint=f"For example {locale.format_date(date(2026, 12, 1))} ({locale.date_hint})",
+        example=locale.format_date(date(2026, 12, 1)),
+        hint=locale.date_hint,
         input_id=id or name,
         pattern=DATE_INPUT_PATTERN,
         size=12,
@@ -134,7 +138,8 @@ def time_input(
     return _render(
         name=name,
         value=_time_value(value, locale),
-        hint=f"For example {locale.format_time(time(14, 30))} ({locale.time_hint})",
+        example=locale.format_time(time(14, 30)),
+        hint=locale.time_hint,
         input_id=id or name,
         pattern=TIME_INPUT_PATTERN,
         size=8,
@@ -161,7 +166,8 @@ def datetime_input(
     return _render(
         name=name,
         value=_datetime_value(value, locale),
-        hint=f"For example {example} ({locale.datetime_hint})",
+        example=example,
+        hint=locale.datetime_hint,
         input_id=id or name,
         pattern=None,
         size=18,
