@@ -212,7 +212,8 @@ class InputLocale:
 
 # What the inputs' ``pattern`` attribute allows (the server is the authority; this only lets
 # the browser point at a typo before sending). Written for the ``v`` flag browsers now use.
-DATE_INPUT_PATTERN = r"[0-9]{1,2}[\/.\-][0-9]{1,2}[\/.\-][0-9]{4}|[0-9]{4}\-[0-9]{2}\-[0-9]{2}"
+# (Outside a character class the v flag refuses an escaped "-": the whole pattern would be ignored.)
+DATE_INPUT_PATTERN = r"[0-9]{1,2}[\/.\-][0-9]{1,2}[\/.\-][0-9]{4}|[0-9]{4}-[0-9]{2}-[0-9]{2}"
 TIME_INPUT_PATTERN = r"[0-9]{1,2}([:.][0-9]{2})?( ?[aApP]\.?[mM]\.?)?"
 
 

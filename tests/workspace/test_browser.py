@@ -155,7 +155,7 @@ def test_reception_books_from_the_rooms_view_into_the_clicked_room(
     page.mouse.click(x, y)
     page.wait_for_selector("#booking-form")
     assert page.input_value("#booking-room") == str(second_room.id)
-    assert page.input_value("#booking-start") == "2026-12-02T15:00"
+    assert page.input_value("#booking-start") == "02/12/2026 15:00"
     page.select_option("#booking-service", str(facial.id))
     page.click("details.new-client summary")
     page.fill("#new-first", "Rhea")
@@ -196,7 +196,7 @@ def test_reception_finds_an_existing_client_and_a_taken_slot_is_shown_inline(
     page.fill("#client-search", "jones")
     page.click(f"button.pick[data-client-id='{ada.id}']")
     # Reception changes the time to one that is already taken.
-    page.fill("#booking-start", "2026-12-02T11:00")
+    page.fill("#booking-start", "02/12/2026 11:00")
     page.click("#booking-form button[type=submit]")
     page.wait_for_selector("[data-error-code=slot_taken]")
     page.screenshot(path=str(SCREENSHOTS / "staff-booking-slot-taken.png"))
@@ -204,8 +204,8 @@ def test_reception_finds_an_existing_client_and_a_taken_slot_is_shown_inline(
     assert busy.client.full_name in page.content()  # still on the calendar
 
     # One click on a suggested free time fills the form.
-    page.click("button.use-time[data-start='2026-12-02T11:30']")
-    assert page.input_value("#booking-start") == "2026-12-02T11:30"
+    page.click("button.use-time[data-start='02/12/2026 11:30']")
+    assert page.input_value("#booking-start") == "02/12/2026 11:30"
     page.click("#booking-form button[type=submit]")
     page.wait_for_selector(".appointment-panel")
     assert Appointment.objects.get(client=ada).start_at == at(11, 30)
@@ -394,24 +394,10 @@ def test_reception_books_a_phone_client_with_the_keyboard_only(
     page.keyboard.press("Enter")
     page.wait_for_selector("#booking-form")
     tab_to(page, "#booking-start")
-    # A native datetime input orders its parts by the browser's own locale, which headless
-    # chromium keeps as en-US whatever the page's: type day first, and swap if it was month.
-    page.keyboard.type("02")
-    page.keyboard.type("12")
-    page.keyboard.type("2026")
-    page.keyboard.press("ArrowRight")
-    page.keyboard.type("14")
-    page.keyboard.type("00")
-    if page.input_value("#booking-start").startswith("2026-02-12"):
-        # Leave the input backwards and come back in: the focus lands on its first part.
-        for _ in range(8):
-            page.keyboard.press("Shift+Tab")
-            if page.evaluate("document.activeElement.id !== 'booking-start'"):
-                break
-        page.keyboard.press("Tab")
-        page.keyboard.type("12")
-        page.keyboard.type("02")
-    # Written the clinic's way (en-GB), not the browser's.
+    # A plain text input in the clinic's format (a native one would order its parts by the
+    # browser's locale): select what is there and type the time as the hint shows it.
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type("02/12/2026 14:00")
     assert page.input_value("#booking-start") == "02/12/2026 14:00"
     tab_to(page, "#booking-practitioner", limit=8)
     page.keyboard.press("ArrowDown")
@@ -694,7 +680,11 @@ def test_dates_and_times_follow_the_clinic_not_a_us_browser_and_round_trip(
 
     tab.goto(f"{tab.base_url}/staff/outbox/?from=2026-11-01&to=2026-11-30")
     expect(tab.get_by_label("From")).to_have_value("01/11/2026")
+    # The pattern is one the browser compiles (an invalid one is silently ignored).
+    tab.get_by_label("to", exact=True).fill("15-11")
+    expect(tab.locator("#to:invalid")).to_have_count(1)
     tab.get_by_label("to", exact=True).fill("15/11/2026")
+    expect(tab.locator("#to:valid")).to_have_count(1)
     tab.get_by_role("button", name="Show").click()
     expect(tab).to_have_url(re.compile("to=15%2F11%2F2026"))
     expect(tab.get_by_label("to", exact=True)).to_have_value("15/11/2026")
