@@ -70,11 +70,29 @@ def _render(
     autocomplete: str,
     inputmode: str,
     invalid: bool,
+    shared_hint_id: str = "",
 ) -> SafeString:
-    hint_id = f"{input_id}-hint"
+    hint_id = shared_hint_id or f"{input_id}-hint"
     # An invalid input is also described by its error message (``<id>-error``, as forms here
     # name it).
     described_by = f"{hint_id} {input_id}-error" if invalid else hint_id
+    if shared_hint_id:
+        # A grid of inputs (opening hours) shares one hint, shown once above it.
+        return format_html(
+            '<input id="{}" name="{}" type="text" inputmode="{}" autocomplete="{}" '
+            'spellcheck="false" size="{}" value="{}" aria-describedby="{}" class="local-input"'
+            "{}{}{}>",
+            input_id,
+            name,
+            inputmode,
+            autocomplete,
+            size,
+            value,
+            described_by,
+            format_html(' pattern="{}"', pattern) if pattern else "",
+            mark_safe(" required") if required else "",  # noqa: S308 - a constant
+            mark_safe(' aria-invalid="true"') if invalid else "",  # noqa: S308 - a constant
+        )
     return format_html(
         '<input id="{}" name="{}" type="text" inputmode="{}" autocomplete="{}" '
         'spellcheck="false" size="{}" value="{}" aria-describedby="{}" class="local-input"'
@@ -133,9 +151,12 @@ def time_input(
     id: str = "",  # noqa: A002 - mirrors the HTML attribute
     required: bool = False,
     invalid: bool = False,
+    hint_id: str = "",
 ) -> SafeString:
+    """``hint_id``: the id of a hint shared by several inputs (see ``time_hint``)."""
     locale = input_locale(region)
     return _render(
+        shared_hint_id=hint_id,
         name=name,
         value=_time_value(value, locale),
         example=locale.format_time(time(14, 30)),
@@ -183,3 +204,10 @@ def input_datetime_value(value: object, region: str | None = None) -> str:
     """A datetime (or ISO string) as a ``datetime_input`` shows it, e.g. for a button that
     fills the input in ("Use 10:15")."""
     return _datetime_value(value, input_locale(region))
+
+
+@register.simple_tag
+def time_hint(region: str | None) -> str:
+    """The time format as words, for a hint shared by a grid of ``time_input``s."""
+    locale = input_locale(region)
+    return f"Times as {locale.time_hint}, for example {locale.format_time(time(9, 30))}"
