@@ -76,6 +76,12 @@ class BookingIn(Schema):
     client: ClientIn
     sms_consent: bool = False
     consent_wording: str = Field("", max_length=1000)
+    email_consent: bool = Field(
+        False,
+        description="The client agreed to email too: confirmations and the care-page link also "
+        "go by email, and care texts that cannot reach the phone go by email instead",
+    )
+    email_consent_wording: str = Field("", max_length=1000)
     verification_token: str | None = Field(
         None,
         description=(
@@ -286,6 +292,8 @@ def _book(
         sms_consent=payload.sms_consent,
         consent_wording=payload.consent_wording,
         consent_method="api",
+        email_consent=payload.email_consent,
+        email_consent_wording=payload.email_consent_wording,
         location=location,
         phone_verified=not is_staff_call,
     )

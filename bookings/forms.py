@@ -14,6 +14,15 @@ def sms_consent_wording(*, clinic_name: str) -> str:
     )
 
 
+def email_consent_wording(*, clinic_name: str) -> str:
+    """The exact sentence shown next to the optional email checkbox; stored with the consent."""
+    return (
+        f"Also email me: {clinic_name} may email my confirmations and aftercare advice to this "
+        "address, and use it when a text cannot reach me. No marketing. Every email has an "
+        "unsubscribe link."
+    )
+
+
 class DetailsForm(forms.Form):
     first_name = forms.CharField(
         max_length=80,
@@ -37,6 +46,7 @@ class DetailsForm(forms.Form):
         error_messages={"invalid": "That email address looks incomplete, e.g. name@example.com."},
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
+    email_consent = forms.BooleanField(required=False)
     sms_consent = forms.BooleanField(required=False)
     policy_accepted = forms.BooleanField(
         error_messages={"required": "Please confirm you have read the cancellation policy."}
@@ -46,11 +56,19 @@ class DetailsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.consent_wording = sms_consent_wording(clinic_name=clinic_name)
         self.fields["sms_consent"].label = self.consent_wording
+        self.email_consent_wording = email_consent_wording(clinic_name=clinic_name)
+        self.fields["email_consent"].label = self.email_consent_wording
         example = "07911 123456" if country == "GB" else "your mobile number"
         self.fields["phone"].help_text = (
             f"We text a code to this number to confirm it's you, e.g. {example}. "
             "Numbers from abroad: start with + and the country code."
         )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("email_consent") and not cleaned.get("email") and "email" not in self.errors:
+            self.add_error("email", "Enter your email address, or untick “Also email me”.")
+        return cleaned
 
 
 class CodeForm(forms.Form):

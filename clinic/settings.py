@@ -278,8 +278,9 @@ if not REDIS_URL:
         "options": {"expires": 3600.0},
     }
 
-# Email: alerts to staff (urgent aftercare replies, health changed before a visit). Printed to
-# the console in development; sent by SMTP when EMAIL_HOST is set.
+# Email: alerts to staff (urgent aftercare replies, health changed before a visit) and the
+# outbox's email channel to clients (confirmations, the care-page link, care texts that could not
+# reach the phone). Printed to the console in development; sent by SMTP when EMAIL_HOST is set.
 EMAIL_HOST = env_str("EMAIL_HOST", "")
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -291,6 +292,7 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "alerts@localhost")
+CLIENT_FROM_EMAIL = env_str("CLIENT_FROM_EMAIL", "") or DEFAULT_FROM_EMAIL
 
 # SMS: printed in development. A production server must say how it sends, so that it never
 # prints verification codes to a log instead of texting them.

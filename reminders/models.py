@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 
 from clinic.models import Location, Service
+from reminders.channels import sms_unreachable_reason
 
 
 class ReminderRule(models.Model):
@@ -177,8 +178,36 @@ BEFORE_VISIT_CATEGORIES = frozenset(
 )
 
 
+# Categories that also go by email, as well as by SMS, to a client who gave an address and
+# agreed to email: the booking confirmation and the aftercare text carrying the care-page link.
+EMAIL_ALSO_CATEGORIES = frozenset(
+    {ReminderRule.Category.CONFIRMATION, ReminderRule.Category.AFTERCARE}
+)
+
+# Care messages that go by email instead when their SMS failed permanently (or the client opted
+# out of SMS only). Not: verification codes and data-copy links (they prove the phone), texts
+# that ask for an SMS reply (re-check, rating), the rebook nudge and staff replies.
+EMAIL_FALLBACK_CATEGORIES = frozenset(
+    {
+        ReminderRule.Category.CONFIRMATION,
+        ReminderRule.Category.CONSULTATION_PREP,
+        ReminderRule.Category.PRE_CARE,
+        ReminderRule.Category.DAY_BEFORE,
+        ReminderRule.Category.AFTERCARE,
+        ReminderRule.Category.DOWNTIME_CHECK,
+        ReminderRule.Category.CANCELLATION,
+        ReminderRule.Category.CLEARANCE,
+        ReminderRule.Category.RECALL,
+    }
+)
+
+
 class Message(models.Model):
-    """The outbox: one row per SMS that should exist."""
+    """The outbox: one row per SMS or email that should exist."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "SMS"
+        EMAIL = "email", "Email"
 
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
@@ -212,7 +241,9 @@ class Message(models.Model):
         ReminderRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
     category = models.CharField(max_length=20, choices=ReminderRule.Category.choices)
-    to = models.CharField(max_length=20)
+    channel = models.CharField(max_length=5, choices=Channel.choices, default=Channel.SMS)
+    to = models.CharField(max_length=254, help_text="Phone number (E.164) or email address")
+    subject = models.CharField(max_length=200, blank=True, help_text="Email only")
     body = models.TextField()
     due_at = models.DateTimeField()
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
@@ -225,6 +256,14 @@ class Message(models.Model):
     appointment_version = models.PositiveIntegerField(null=True, blank=True)
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
+    fallback_of = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="email_fallback",
+        help_text="The SMS that could not reach the client, which this email replaces",
     )
     was_resent_after_reconciliation = models.BooleanField(default=False)
     recall_recipient = models.ForeignKey(
@@ -247,12 +286,13 @@ class Message(models.Model):
     class Meta:
         ordering = ["due_at", "id"]
         constraints = [
-            # Re-planning the same appointment version is idempotent; a staff retry is a new
-            # row that points at the failed one, so it is outside the constraint.
+            # Re-planning the same appointment version is idempotent, per channel; a staff
+            # retry is a new row that points at the failed one, and an email replacing a failed
+            # text points at it (one per text: fallback_of is unique), so both are outside it.
             models.UniqueConstraint(
-                fields=["appointment", "rule", "appointment_version"],
-                condition=Q(rule__isnull=False, retry_of__isnull=True),
-                name="message_unique_per_appointment_rule_version",
+                fields=["appointment", "rule", "appointment_version", "channel"],
+                condition=Q(rule__isnull=False, retry_of__isnull=True, fallback_of__isnull=True),
+                name="message_unique_per_appointment_rule_version_channel",
             ),
         ]
         indexes = [
@@ -273,7 +313,18 @@ class Message(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_category_display()} to {self.to} due {self.due_at:%Y-%m-%d %H:%M} UTC ({self.status})"
+        return f"{self.get_category_display()} ({self.channel}) to {self.to} due {self.due_at:%Y-%m-%d %H:%M} UTC ({self.status})"
+
+    @property
+    def is_email(self) -> bool:
+        return self.channel == self.Channel.EMAIL
+
+    @property
+    def fallback_note(self) -> str:
+        """For an email that replaces a text: why ("SMS failed: landline → sent by email")."""
+        if self.fallback_of_id is None or self.fallback_of is None:
+            return ""
+        return f"SMS failed: {sms_unreachable_reason(self.fallback_of.error_code)} → sent by email"
 
     @property
     def is_unsent(self) -> bool:

@@ -224,3 +224,19 @@ DATA_EXPORT_LINK_TEMPLATE = (
 VERIFICATION_TEMPLATE = (
     "{{ code }} is your {{ clinic_name }} verification code. It expires in 10 minutes."
 )
+
+
+# Email subjects per category (the body is the rule's own text). Like the texts, a subject never
+# names a treatment or a health detail; ``{clinic}`` is the location's name.
+EMAIL_SUBJECTS: dict[str, str] = {
+    "confirmation": "Your appointment at {clinic}",
+    "consultation_prep": "Before your consultation at {clinic}",
+    "pre_care": "Getting ready for your visit to {clinic}",
+    "day_before": "See you tomorrow at {clinic}",
+    "aftercare": "Your aftercare from {clinic}",
+    "downtime_check": "How are you getting on? ({clinic})",
+    "cancellation": "Your appointment at {clinic} is cancelled",
+    "clearance": "You're cleared: book with {clinic}",
+    "recall": "Important: a product notice from {clinic}",
+}
+DEFAULT_EMAIL_SUBJECT = "A message from {clinic}"

@@ -31,7 +31,7 @@ def sms_blocked_reason(client: Client | None) -> str:
 def messages_for_appointment(*, appointment: Appointment) -> QuerySet[Message]:
     return (
         Message.objects.filter(appointment=appointment)
-        .select_related("rule", "retry_of")
+        .select_related("rule", "retry_of", "fallback_of")
         .order_by("due_at", "id")
     )
 
@@ -39,7 +39,7 @@ def messages_for_appointment(*, appointment: Appointment) -> QuerySet[Message]:
 def messages_for_client(*, client: Client) -> QuerySet[Message]:
     return (
         Message.objects.filter(client=client)
-        .select_related("rule", "appointment", "retry_of")
+        .select_related("rule", "appointment", "retry_of", "fallback_of")
         .order_by("-due_at", "-id")
     )
 

@@ -57,3 +57,20 @@ def recipient_id_from_recall_token(token: str) -> int:
         raise Gone("This link has expired. Please contact the clinic.") from None
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         raise NotFound("This link is not valid.") from None
+
+
+EMAIL_UNSUBSCRIBE_SALT = "reminders.email-unsubscribe"
+
+
+def email_unsubscribe_token_for(client_id: int) -> str:
+    """The signed link in every email that stops emails to this client (no expiry: an old email
+    must still unsubscribe)."""
+    return signing.dumps({"u": client_id}, salt=EMAIL_UNSUBSCRIBE_SALT, compress=True)
+
+
+def client_id_from_email_unsubscribe_token(token: str) -> int:
+    """Raises NotFound for a tampered link."""
+    try:
+        return int(signing.loads(token, salt=EMAIL_UNSUBSCRIBE_SALT)["u"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise NotFound("This link is not valid.") from None

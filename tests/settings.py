@@ -15,4 +15,7 @@ from clinic.settings import *  # noqa: E402, F403
 
 # Hashing passwords properly costs ~0.3 s a user; tests create hundreds.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Worker processes started by integration tests that point EMAIL_HOST at a fake mail server send
+# through Django's real SMTP backend; everything else keeps mail in the locmem outbox.
+if not os.environ.get("EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

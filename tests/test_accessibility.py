@@ -170,7 +170,7 @@ def test_every_client_page_has_no_serious_accessibility_violation(
 ):
     from bookings.models import Appointment
     from bookings.tokens import manage_token_for
-    from reminders.tokens import care_token_for
+    from reminders.tokens import care_token_for, email_unsubscribe_token_for
 
     audit = AxeAudit("client site (390 px)")
     page = _new_page(browser, 390)
@@ -231,6 +231,8 @@ def test_every_client_page_has_no_serious_accessibility_violation(
     audit.check(page, "recheck")
     page.goto(f"{base}/c/{care_token_for(appointment_id=treatment.id, end_at=treatment.end_at)}/")
     audit.check(page, "care-page")
+    page.goto(f"{base}/e/unsubscribe/{email_unsubscribe_token_for(treatment.client_id)}/")
+    audit.check(page, "email-unsubscribe")
 
     assert page.js_errors == []
     audit.assert_clean()
@@ -309,12 +311,43 @@ def test_every_staff_page_has_no_serious_accessibility_violation(live_server, br
         ("feeds", "/staff/feeds/"),
         ("settings-reminders", "/staff/settings/reminders/"),
         ("settings-reminder", f"/staff/settings/reminders/{rule.id}/"),
+        ("settings", "/staff/settings/"),
+        ("settings-locations", "/staff/settings/locations/"),
+        ("settings-location", f"/staff/settings/locations/{demo_clinic.id}/"),
+        ("settings-location-new", "/staff/settings/locations/new/"),
+        ("settings-closures", f"/staff/settings/closures/?location={demo_clinic.id}"),
+        ("settings-practitioners", "/staff/settings/practitioners/"),
+        ("settings-practitioner", f"/staff/settings/practitioners/{practitioner.id}/"),
+        (
+            "settings-hours",
+            f"/staff/settings/practitioners/{practitioner.id}/hours/?location={demo_clinic.id}",
+        ),
+        (
+            "settings-hours-new",
+            f"/staff/settings/practitioners/{practitioner.id}/hours/?location={demo_clinic.id}"
+            "&new=1",
+        ),
+        ("settings-services", "/staff/settings/services/"),
+        ("settings-service", f"/staff/settings/services/{consultation.service_id}/"),
+        ("settings-service-new", "/staff/settings/services/new/"),
     ]:
         page.goto(base + path)
         audit.check(page, name)
     if pending is not None:
         page.goto(f"{base}/staff/appointments/{pending.id}/")
         audit.check(page, "appointment-pending")
+    # A settings form with its error at the top, and the warning about stranded visits.
+    page.goto(f"{base}/staff/settings/locations/{demo_clinic.id}/")
+    page.fill("#f-urgent_phone", "12345")
+    page.click("form.stack button[type=submit]")
+    page.wait_for_selector("#form-error")
+    audit.check(page, "settings-location-error")
+    page.goto(f"{base}/staff/settings/closures/?location={demo_clinic.id}")
+    page.fill("#f-start_at", f"{day.isoformat()}T00:00")
+    page.fill("#f-end_at", f"{(day + timedelta(days=1)).isoformat()}T00:00")
+    page.click("form.stack button[type=submit]")
+    page.wait_for_selector("#affected-visits")
+    audit.check(page, "settings-closure-affects-visits")
 
     assert page.js_errors == []
     audit.assert_clean()

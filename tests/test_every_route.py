@@ -33,10 +33,11 @@ from bookings.services.api_tokens import api_token_create
 from bookings.services.calendar_feeds import calendar_feed_token_issue
 from bookings.services.data_protection import client_request_export
 from bookings.tokens import data_export_token_for, manage_token_for
+from clinic.models import Location, Practitioner, TimeOff
 from records.models import Product
 from records.services.recalls import recall_create
 from reminders.models import InboundMessage, Message, ReminderRule
-from reminders.tokens import care_token_for
+from reminders.tokens import care_token_for, email_unsubscribe_token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -166,6 +167,12 @@ def _recall(world: World) -> dict[str, str]:
     return {"recall_id": str(world.recall_id)}
 
 
+def _practitioner(world: World) -> dict[str, str]:
+    return {
+        "practitioner_id": str(Practitioner.objects.order_by("pk").values_list("pk", flat=True)[0])
+    }
+
+
 # How to fill each route's path parameters, by the route as written in the URLconf (the
 # API's routes as ninja registers them). Django's admin is left to Django.
 PATH_PARAMETERS: dict[str, Callable[[World], dict[str, str]]] = {
@@ -195,6 +202,7 @@ PATH_PARAMETERS: dict[str, Callable[[World], dict[str, str]]] = {
     "b/<str:token>/my-data/": _token,
     "my-data/<str:token>/": lambda w: {"token": w.extra["data_export_token"]},
     "c/<str:token>/": lambda w: {"token": w.care_token},
+    "e/unsubscribe/<str:token>/": lambda w: {"token": email_unsubscribe_token_for(w.client_id)},
     # Twilio webhooks (signed)
     "webhooks/twilio/status": _no_parameters,
     "webhooks/twilio/inbound": _no_parameters,
@@ -298,6 +306,26 @@ PATH_PARAMETERS: dict[str, Callable[[World], dict[str, str]]] = {
     "staff/clients/<int:client_id>/edit/": _client,
     "staff/clients/<int:client_id>/merge/": _client,
     "staff/today/": _no_parameters,
+    "staff/settings/": _no_parameters,
+    "staff/settings/locations/": _no_parameters,
+    "staff/settings/locations/new/": _no_parameters,
+    "staff/settings/locations/<int:location_id>/": lambda w: {
+        "location_id": str(Location.objects.get(slug=w.location_slug).pk)
+    },
+    "staff/settings/closures/": _no_parameters,
+    "staff/settings/practitioners/": _no_parameters,
+    "staff/settings/practitioners/<int:practitioner_id>/": _practitioner,
+    "staff/settings/practitioners/<int:practitioner_id>/hours/": _practitioner,
+    "staff/settings/practitioners/<int:practitioner_id>/time-off/": _practitioner,
+    "staff/settings/time-off/<int:time_off_id>/remove/": lambda w: {
+        "time_off_id": str(w.extra["time_off_id"])
+    },
+    "staff/settings/services/": _no_parameters,
+    "staff/settings/services/new/": _no_parameters,
+    "staff/settings/services/<int:service_id>/": lambda w: {"service_id": str(w.service_id)},
+    "staff/settings/services/<int:service_id>/archive/": lambda w: {
+        "service_id": str(w.service_id)
+    },
     "staff/settings/reminders/": _no_parameters,
     "staff/settings/reminders/preview/": _no_parameters,
     "staff/settings/reminders/<int:rule_id>/": lambda w: {
@@ -403,7 +431,12 @@ def world(
             extra={
                 "data_export_token": data_export_token_for(
                     request_id=data_request.pk, client_id=client_person.pk
-                )
+                ),
+                "time_off_id": TimeOff.objects.create(
+                    location=location,
+                    start_at=MONDAY + timedelta(days=40),
+                    end_at=MONDAY + timedelta(days=41),
+                ).pk,
             },
         )
 

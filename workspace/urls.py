@@ -11,6 +11,7 @@ from workspace.views import (
     auth,
     calendar,
     clients,
+    clinic_settings,
     consultations,
     feeds,
     messages,
@@ -26,6 +27,72 @@ urlpatterns = [
     path("staff/", calendar.calendar_page, name="staff-calendar"),
     path("staff/calendar/", RedirectView.as_view(pattern_name="staff-calendar", query_string=True)),
     path("staff/today/", today.today_page, name="staff-today"),
+    path("staff/settings/", clinic_settings.settings_hub, name="staff-settings"),
+    path(
+        "staff/settings/locations/",
+        clinic_settings.location_list,
+        name="staff-settings-locations",
+    ),
+    path(
+        "staff/settings/locations/new/",
+        clinic_settings.location_edit,
+        name="staff-settings-location-new",
+    ),
+    path(
+        "staff/settings/locations/<int:location_id>/",
+        clinic_settings.location_edit,
+        name="staff-settings-location",
+    ),
+    path(
+        "staff/settings/closures/",
+        clinic_settings.closures,
+        name="staff-settings-closures",
+    ),
+    path(
+        "staff/settings/practitioners/",
+        clinic_settings.practitioner_list,
+        name="staff-settings-practitioners",
+    ),
+    path(
+        "staff/settings/practitioners/<int:practitioner_id>/",
+        clinic_settings.practitioner_detail,
+        name="staff-settings-practitioner",
+    ),
+    path(
+        "staff/settings/practitioners/<int:practitioner_id>/hours/",
+        clinic_settings.hours_edit,
+        name="staff-settings-hours",
+    ),
+    path(
+        "staff/settings/practitioners/<int:practitioner_id>/time-off/",
+        clinic_settings.practitioner_time_off_add,
+        name="staff-settings-time-off-add",
+    ),
+    path(
+        "staff/settings/time-off/<int:time_off_id>/remove/",
+        clinic_settings.time_off_delete,
+        name="staff-settings-time-off-remove",
+    ),
+    path(
+        "staff/settings/services/",
+        clinic_settings.service_list,
+        name="staff-settings-services",
+    ),
+    path(
+        "staff/settings/services/new/",
+        clinic_settings.service_edit,
+        name="staff-settings-service-new",
+    ),
+    path(
+        "staff/settings/services/<int:service_id>/",
+        clinic_settings.service_edit,
+        name="staff-settings-service",
+    ),
+    path(
+        "staff/settings/services/<int:service_id>/archive/",
+        clinic_settings.service_archive,
+        name="staff-settings-service-archive",
+    ),
     path("staff/settings/reminders/", settings.reminder_rules, name="staff-settings-reminders"),
     path(
         "staff/settings/reminders/<int:rule_id>/",

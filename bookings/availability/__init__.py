@@ -136,6 +136,7 @@ def free_slots(
     ignore_appointment_id: int | None = None,
     enforce_booking_window: bool = True,
     include_appointments: bool = True,
+    client_id: int | None = None,
 ) -> list[Slot]:
     """Bookable starts of ``service`` at ``location`` on local dates ``start_date..end_date``.
 
@@ -145,6 +146,8 @@ def free_slots(
     ``enforce_booking_window``, it lies between now + the service's lead time and its horizon.
     Expired holds never block. ``ignore_appointment_id`` lets a reschedule ignore its own slot;
     ``include_appointments=False`` answers "would this be a slot on an empty calendar?".
+    With ``client_id`` (a client known to the asker), starts that would overlap that client's
+    own active visits are left out too: the booking would be refused as ``client_busy``.
     """
     found = _search(
         service=service,
@@ -156,6 +159,7 @@ def free_slots(
         ignore_appointment_id=ignore_appointment_id,
         enforce_booking_window=enforce_booking_window,
         include_appointments=include_appointments,
+        client_id=client_id,
     )
     if found is None:
         return []
@@ -207,6 +211,7 @@ def _search(
     ignore_appointment_id: int | None = None,
     enforce_booking_window: bool = True,
     include_appointments: bool = True,
+    client_id: int | None = None,
 ) -> tuple[dict[float, list[int]], BusyTables] | None:
     """Load, busy tables, walk: the free starts with their practitioners, and the tables
     (for the free rooms); None when nothing can be free."""
@@ -236,6 +241,8 @@ def _search(
         now=now,
         ignore_appointment_id=ignore_appointment_id,
         include_appointments=include_appointments,
+        zone=zone,
+        client_id=client_id,
     )
     if not calendar.shifts_by_practitioner or calendar.lacks_a_suitable_room:
         return None

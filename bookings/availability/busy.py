@@ -91,19 +91,27 @@ class BusyTables:
 
 def busy_tables(*, calendar: Calendar, length: float, before: float, after: float) -> BusyTables:
     """Forbidden-start tables for a visit of ``length`` seconds with buffers ``before`` and
-    ``after``, per practitioner and per room; closures count for everyone and every room."""
+    ``after``, per practitioner and per room; closures count for everyone and every room. The
+    asking client's own visits forbid, for every practitioner, the starts of a visit that would
+    overlap them (buffers excluded, as the booking service checks)."""
     reach_back, reach_on = length + after, before
     closures = [(start - reach_back, end + reach_on) for start, end in calendar.closures]
+    client_busy = [(start - length, end) for start, end in calendar.client_busy]
 
-    def forbidden(blocks: list[Interval]) -> ForbiddenStarts:
+    def forbidden(blocks: list[Interval], also: list[Interval]) -> ForbiddenStarts:
         return ForbiddenStarts.from_intervals(
-            [(start - reach_back, end + reach_on) for start, end in blocks] + closures
+            [(start - reach_back, end + reach_on) for start, end in blocks] + also
         )
 
-    by_room = {room: forbidden(calendar.busy_by_room.get(room, [])) for room in calendar.room_ids}
+    by_room = {
+        room: forbidden(calendar.busy_by_room.get(room, []), closures) for room in calendar.room_ids
+    }
+    with_client = closures + client_busy
     return BusyTables(
         by_practitioner={
-            practitioner: forbidden(calendar.busy_by_practitioner.get(practitioner, []))
+            practitioner: forbidden(
+                calendar.busy_by_practitioner.get(practitioner, []), with_client
+            )
             for practitioner in calendar.practitioner_ids
         },
         by_room=by_room,

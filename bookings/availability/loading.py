@@ -18,14 +18,16 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import connection
 
 from bookings.models import ACTIVE_STATUSES, Appointment
 from clinic.models import Practitioner, Room, Service, TimeOff, WorkingHours
+from clinic.recurrence import occurrences
 
 # (weekday, first second of the day, last second, valid_from ordinal or None, valid_until …)
 Shift = tuple[int, int, int, int | None, int | None]
@@ -44,6 +46,8 @@ class Calendar:
     )
     busy_by_room: dict[int, list[Interval]] = field(default_factory=lambda: defaultdict(list))
     closures: list[Interval] = field(default_factory=list)
+    # The asking client's own visits (no buffers): one client, one place.
+    client_busy: list[Interval] = field(default_factory=list)
     lacks_a_suitable_room: bool = False
 
     @property
@@ -122,9 +126,11 @@ def _time_off_sql(vendor: str, practitioner_count: int, room_count: int) -> str:
     rooms = f"OR room_id IN ({_placeholders(room_count)})" if room_count else ""
     return f"""
         SELECT 0, practitioner_id, room_id, {_epoch("start_at")},
-               {_epoch("end_at", round_up=True)}
+               {_epoch("end_at", round_up=True)}, repeats, repeat_until
         FROM {TimeOff._meta.db_table}
-        WHERE start_at < %s AND end_at > %s
+        WHERE start_at < %s
+          AND (end_at > %s
+               OR (repeats <> '' AND (repeat_until IS NULL OR repeat_until >= %s)))
           AND (practitioner_id IN ({_placeholders(practitioner_count)}) {rooms}
                OR (location_id = %s AND practitioner_id IS NULL AND room_id IS NULL))
     """
@@ -143,7 +149,10 @@ def _appointments_sql(
         AND NOT (status = %s AND hold_expires_at <= %s)
         {"AND id <> %s" if ignores_one else ""}
     """
-    columns = f"1, practitioner_id, room_id, {_epoch('blocked_start_at')}, {_epoch('blocked_end_at', round_up=True)}"
+    columns = (
+        f"1, practitioner_id, room_id, {_epoch('blocked_start_at')},"
+        f" {_epoch('blocked_end_at', round_up=True)}, NULL, NULL"
+    )
     table = Appointment._meta.db_table
     by_practitioner = _placeholders(practitioner_count)
     sql = f"SELECT {columns} FROM {table} WHERE practitioner_id IN ({by_practitioner}) {conditions}"
@@ -165,7 +174,8 @@ def _blocked_sql(
     ignores_one: bool,
     include_appointments: bool,
 ) -> str:
-    # One round trip: time off (kind 0), then appointments (kind 1).
+    # One round trip: time off (kind 0), then appointments (kind 1). Repeating time off comes
+    # back once, as its first occurrence with its rule, and is expanded for the window here.
     sql = _time_off_sql(vendor, practitioner_count, room_count)
     if include_appointments:
         sql += " UNION ALL " + _appointments_sql(
@@ -195,12 +205,17 @@ def calendar_load(
     now: datetime,
     ignore_appointment_id: int | None,
     include_appointments: bool,
+    zone: ZoneInfo,
+    client_id: int | None = None,
 ) -> Calendar:
     """The shifts, rooms and blocked time that can matter to ``service`` at ``location`` on
     ``start_date..end_date`` (blocked time overlapping ``window_start_at..window_end_at``).
 
     Only active practitioners who work at the location and perform the service, and only the
-    service's active rooms at the location, are loaded; expired holds are left out."""
+    service's active rooms at the location, are loaded; expired holds are left out. Repeating
+    time off keeps its wall-clock times in ``zone`` (the location's). With ``client_id``, that
+    client's own active visits anywhere (not their holds: a hold is the booking in progress,
+    replaced by the time they pick) are loaded too, in one more query."""
     vendor = connection.vendor
     calendar = Calendar()
     as_db_datetime = connection.ops.adapt_datetimefield_value
@@ -242,7 +257,15 @@ def calendar_load(
         practitioner_ids = calendar.practitioner_ids
         room_ids = calendar.room_ids
         window_start, window_end = as_db_datetime(window_start_at), as_db_datetime(window_end_at)
-        params = [window_end, window_start, *practitioner_ids, *room_ids, location_id]
+        repeating_since = as_db_date((window_start_at - timedelta(days=1)).date())
+        params = [
+            window_end,
+            window_start,
+            repeating_since,
+            *practitioner_ids,
+            *room_ids,
+            location_id,
+        ]
         if include_appointments:
             conditions: list[Any] = [
                 as_db_datetime(earliest_block_start_at),
@@ -268,15 +291,54 @@ def calendar_load(
             params,
         )
         busy_by_practitioner, busy_by_room = calendar.busy_by_practitioner, calendar.busy_by_room
-        for kind, pid, room_id, block_start, block_end in cursor.fetchall():
+        rows = cursor.fetchall()
+        for kind, pid, room_id, block_start, block_end, repeats, repeat_until in rows:
+            if kind == 0 and repeats:
+                for start, end in occurrences(
+                    start_at=datetime.fromtimestamp(block_start, UTC),
+                    end_at=datetime.fromtimestamp(block_end, UTC),
+                    repeats=repeats,
+                    repeat_until=_as_date(repeat_until),
+                    zone=zone,
+                    window_start_at=window_start_at,
+                    window_end_at=window_end_at,
+                ):
+                    _add_time_off(calendar, pid, room_id, start.timestamp(), end.timestamp())
+                continue
             if kind == 1:  # an appointment blocks its practitioner and its room
                 busy_by_practitioner[pid].append((block_start, block_end))
                 if room_id is not None:
                     busy_by_room[room_id].append((block_start, block_end))
-            elif pid is not None:
-                busy_by_practitioner[pid].append((block_start, block_end))
-            elif room_id is not None:
-                busy_by_room[room_id].append((block_start, block_end))
             else:
-                calendar.closures.append((block_start, block_end))
+                _add_time_off(calendar, pid, room_id, block_start, block_end)
+    if client_id is not None and include_appointments:
+        visits = Appointment.objects.filter(
+            client_id=client_id,
+            status__in=[s for s in ACTIVE_STATUSES if s != Appointment.Status.HELD],
+            start_at__lt=window_end_at,
+            end_at__gt=window_start_at,
+        )
+        if ignore_appointment_id is not None:
+            visits = visits.exclude(pk=ignore_appointment_id)
+        calendar.client_busy = [
+            (start.timestamp(), end.timestamp())
+            for start, end in visits.order_by().values_list("start_at", "end_at")
+        ]
     return calendar
+
+
+def _add_time_off(
+    calendar: Calendar, practitioner_id: int | None, room_id: int | None, start: float, end: float
+) -> None:
+    if practitioner_id is not None:
+        calendar.busy_by_practitioner[practitioner_id].append((start, end))
+    elif room_id is not None:
+        calendar.busy_by_room[room_id].append((start, end))
+    else:
+        calendar.closures.append((start, end))
+
+
+def _as_date(value: date | str | None) -> date | None:
+    if isinstance(value, str):  # SQLite returns dates as text to a raw cursor
+        return date.fromisoformat(value)
+    return value

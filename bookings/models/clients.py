@@ -34,6 +34,16 @@ class Client(models.Model):
         blank=True, help_text="The exact wording the client agreed to"
     )
     sms_opted_out_at = models.DateTimeField(null=True, blank=True)
+    # Email is a second channel, agreed to separately: confirmations and the care-page link also
+    # go by email, and care messages whose SMS could not reach the client go by email instead.
+    email_consent_at = models.DateTimeField(null=True, blank=True)
+    email_consent_method = models.CharField(
+        max_length=40, blank=True, help_text="How email consent was given: online_form, staff…"
+    )
+    email_consent_wording = models.TextField(
+        blank=True, help_text="The exact wording the client agreed to for email"
+    )
+    email_opted_out_at = models.DateTimeField(null=True, blank=True)
     date_of_birth = models.DateField(null=True, blank=True)
     notes = models.TextField(
         blank=True,
@@ -74,6 +84,14 @@ class Client(models.Model):
             return self.ConsentMethod(self.sms_consent_method).label
         except ValueError:
             return self.sms_consent_method.replace("_", " ")
+
+    @property
+    def can_receive_email(self) -> bool:
+        return (
+            bool(self.email)
+            and self.email_consent_at is not None
+            and (self.email_opted_out_at is None)
+        )
 
     @property
     def can_receive_sms(self) -> bool:

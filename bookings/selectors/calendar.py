@@ -18,6 +18,7 @@ from bookings.models import Appointment
 from clinic import roles
 from clinic.errors import PermissionDenied, ValidationFailed
 from clinic.models import Location, Practitioner, Room, TimeOff, WorkingHours
+from clinic.recurrence import occurrences
 from clinic.roles import Actor
 
 # Longest range one request may ask for: a week view plus slack; keeps the query bounded.
@@ -155,14 +156,18 @@ def calendar_blocks(
     else:
         rooms = list(calendar_rooms(actor=actor, location=location))
         column_ids = {room.id for room in rooms}
+        desk = location.desk_week()
         for day in days:
+            span = desk[day.weekday()]
+            if span is None:  # the front desk is closed: rooms are not in use
+                continue
             for room in rooms:
                 blocks.append(
                     CalendarBlock(
                         kind="working",
                         resource_id=f"r{room.id}",
-                        start_at=datetime.combine(day, location.opening_time, tzinfo=zone),
-                        end_at=datetime.combine(day, location.closing_time, tzinfo=zone),
+                        start_at=datetime.combine(day, span[0], tzinfo=zone),
+                        end_at=datetime.combine(day, span[1], tzinfo=zone),
                     )
                 )
         own_filter = Q(room_id__in=column_ids)
@@ -170,20 +175,33 @@ def calendar_blocks(
     prefix = "p" if by == "practitioner" else "r"
     time_off = TimeOff.objects.filter(
         own_filter | Q(location=location, practitioner__isnull=True, room__isnull=True),
+        Q(end_at__gt=range_start_at)
+        | (
+            ~Q(repeats=TimeOff.Repeats.NEVER)
+            & (Q(repeat_until__isnull=True) | Q(repeat_until__gte=range_start_at.date()))
+        ),
         start_at__lt=range_end_at,
-        end_at__gt=range_start_at,
     )
     for block in time_off:
         target = block.practitioner_id if by == "practitioner" else block.room_id
         targets = [target] if target is not None else sorted(column_ids)
-        for column_id in targets:
-            blocks.append(
-                CalendarBlock(
-                    kind="time_off",
-                    resource_id=f"{prefix}{column_id}",
-                    start_at=max(block.start_at, range_start_at).astimezone(zone),
-                    end_at=min(block.end_at, range_end_at).astimezone(zone),
-                    reason=block.reason,
+        for start_at, end_at in occurrences(
+            start_at=block.start_at,
+            end_at=block.end_at,
+            repeats=block.repeats,
+            repeat_until=block.repeat_until,
+            zone=zone,
+            window_start_at=range_start_at,
+            window_end_at=range_end_at,
+        ):
+            for column_id in targets:
+                blocks.append(
+                    CalendarBlock(
+                        kind="time_off",
+                        resource_id=f"{prefix}{column_id}",
+                        start_at=max(start_at, range_start_at).astimezone(zone),
+                        end_at=min(end_at, range_end_at).astimezone(zone),
+                        reason=block.reason,
+                    )
                 )
-            )
     return blocks

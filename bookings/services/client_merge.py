@@ -68,6 +68,16 @@ def clients_merge(*, actor: Actor, keep: Client, duplicate: Client, reason: str)
         keep.sms_consent_wording = duplicate.sms_consent_wording
     if duplicate.sms_opted_out_at is not None and keep.sms_opted_out_at is None:
         keep.sms_opted_out_at = duplicate.sms_opted_out_at
+    if (
+        keep.email_consent_at is None
+        and duplicate.email_consent_at is not None
+        and keep.email == duplicate.email
+    ):
+        keep.email_consent_at = duplicate.email_consent_at
+        keep.email_consent_method = duplicate.email_consent_method
+        keep.email_consent_wording = duplicate.email_consent_wording
+    if duplicate.email_opted_out_at is not None and keep.email_opted_out_at is None:
+        keep.email_opted_out_at = duplicate.email_opted_out_at
     keep.save()
     ClientChange.objects.create(
         client=keep,

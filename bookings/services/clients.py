@@ -59,10 +59,13 @@ def client_register(
     sms_consent: bool,
     consent_wording: str = "",
     consent_method: str = "online_form",
+    email_consent: bool = False,
+    email_consent_wording: str = "",
     location: Location | None = None,
     phone_verified: bool = False,
 ) -> Client:
-    """Find the client by phone or create them; record SMS consent if given now.
+    """Find the client by phone or create them; record SMS consent, and email consent (for the
+    email given now, or the one on file), if given now.
 
     An existing client's name is not overwritten (a typo online must not rename a known client);
     an email is added if they had none. Raises ValidationFailed naming the field.
@@ -82,6 +85,21 @@ def client_register(
             "sms_consent_wording": consent_wording,
             "sms_opted_out_at": None,
         }
+    if (
+        email_consent
+        and not (email or "").strip()
+        and not Client.objects.filter(phone=e164).exclude(email="").exists()
+    ):
+        raise ValidationFailed("Enter an email address to be emailed.", field="email")
+    if email_consent:
+        consent.update(
+            {
+                "email_consent_at": now,
+                "email_consent_method": consent_method,
+                "email_consent_wording": email_consent_wording,
+                "email_opted_out_at": None,
+            }
+        )
     verified = {"phone_verified_at": now} if phone_verified else {}
     with transaction.atomic():
         # A new client is created with everything at once (one INSERT); get_or_create retries
@@ -103,10 +121,18 @@ def client_register(
         if email and not client.email:
             client.email = email.strip()
             changed.append("email")
-        if consent and (client.sms_consent_at is None or client.sms_opted_out_at is not None):
-            for field, value in consent.items():
-                setattr(client, field, value)
-            changed += list(consent)
+        sms_fields = [field for field in consent if field.startswith("sms_")]
+        if sms_fields and (client.sms_consent_at is None or client.sms_opted_out_at is not None):
+            for field in sms_fields:
+                setattr(client, field, consent[field])
+            changed += sms_fields
+        email_fields = [field for field in consent if field.startswith("email_")]
+        if email_fields and (
+            client.email_consent_at is None or client.email_opted_out_at is not None
+        ):
+            for field in email_fields:
+                setattr(client, field, consent[field])
+            changed += email_fields
         if verified:
             client.phone_verified_at = now
             changed.append("phone_verified_at")

@@ -142,6 +142,10 @@ def _client_data(*, client: Client) -> dict[str, Any]:
             "sms_consent_method": client.sms_consent_method,
             "sms_consent_wording": client.sms_consent_wording,
             "sms_opted_out_at": _iso(client.sms_opted_out_at),
+            "email_consent_at": _iso(client.email_consent_at),
+            "email_consent_method": client.email_consent_method,
+            "email_consent_wording": client.email_consent_wording,
+            "email_opted_out_at": _iso(client.email_opted_out_at),
         },
         "appointments": [
             {
@@ -254,6 +258,10 @@ def client_erase(
         locked.sms_consent_method = ""
         locked.sms_consent_wording = ""
         locked.sms_opted_out_at = now  # nothing may be sent to this record again
+        locked.email_consent_at = None
+        locked.email_consent_method = ""
+        locked.email_consent_wording = ""
+        locked.email_opted_out_at = now
         locked.preferred_location = None
         locked.erased_at = now
         locked.save()

@@ -56,6 +56,13 @@ def client_register_by_staff(
 
 
 MAX_ALERT_CHARS = 500
+
+STAFF_EMAIL_CONSENT_WORDING = (
+    "The client agreed (to staff) that the clinic may email their confirmations and aftercare "
+    "advice, and use email when a text cannot reach them. No marketing. Every email has an "
+    "unsubscribe link."
+)
+
 EDITABLE_FIELDS = ("first_name", "last_name", "email", "date_of_birth", "notes", "alert")
 OLDEST_AGE_YEARS = 120
 
@@ -71,10 +78,15 @@ def client_update_by_staff(
     date_of_birth: str | date | None = None,
     notes: str = "",
     alert: str | None = None,
+    email_consent: bool | None = None,
 ) -> Client:
     """Change a client's name, email, date of birth, desk notes and alert, and record who
     changed what from what (a ``ClientChange`` row) when anything changed. The phone number is
     the client's identity for texts and codes and is not changed here.
+
+    ``email_consent`` (None = leave as it is): True records that the client agreed to email,
+    to staff (method ``staff``, with the wording read out); False records that they withdrew it
+    (like the unsubscribe link). Email consent needs an email address.
 
     Raises PermissionDenied for non-staff and ValidationFailed naming the field; nothing is
     saved when any field is wrong."""
@@ -105,6 +117,11 @@ def client_update_by_staff(
             raise ValidationFailed(
                 f"Keep the alert under {MAX_ALERT_CHARS} characters.", field="alert"
             )
+    if email_consent and not email:
+        raise ValidationFailed(
+            "Enter the client's email address before ticking that they agreed to email.",
+            field="email",
+        )
     birthday = _parse_birthday(date_of_birth)
     wanted = {
         "first_name": first_name,
@@ -122,11 +139,36 @@ def client_update_by_staff(
         for name, value in wanted.items()
         if getattr(locked, name) != value
     }
+    consent_fields: list[str] = []
+    if (
+        email_consent is not None
+        and email_consent != locked.can_receive_email
+        and (email_consent or locked.email_consent_at is not None)
+    ):
+        changes["email_consent"] = [
+            "agreed" if locked.can_receive_email else "not agreed",
+            "agreed" if email_consent else "withdrawn",
+        ]
+        now = timezone.now()
+        if email_consent:
+            locked.email_consent_at = now
+            locked.email_consent_method = "staff"
+            locked.email_consent_wording = STAFF_EMAIL_CONSENT_WORDING
+            locked.email_opted_out_at = None
+            consent_fields = [
+                "email_consent_at",
+                "email_consent_method",
+                "email_consent_wording",
+                "email_opted_out_at",
+            ]
+        else:
+            locked.email_opted_out_at = now
+            consent_fields = ["email_opted_out_at"]
     if not changes:
         return locked
     for name, value in wanted.items():
         setattr(locked, name, value)
-    locked.save(update_fields=[*wanted, "updated_at"])
+    locked.save(update_fields=[*wanted, *consent_fields, "updated_at"])
     if "alert" in changes:
         health_data_access_record(
             actor=actor,

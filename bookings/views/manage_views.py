@@ -238,6 +238,7 @@ def _picker_response(
         not_before=not_before,
         ignore_appointment_id=ignore_appointment_id,
         extra_query=extra_query,
+        client_id=appointment.client_id,
     )
     context.update(
         appointment=appointment,

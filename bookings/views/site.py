@@ -151,6 +151,7 @@ def _picker_page(
     **context,
 ) -> HttpResponse:
     base_url = reverse("site-times", args=[location.slug, service.slug])
+    returning = returning_client(request)
     picker = picker_context(
         request,
         service=service,
@@ -158,6 +159,7 @@ def _picker_page(
         base_url=base_url,
         action_url=reverse("site-hold", args=[location.slug, service.slug]),
         extra_query={"consulted": "yes"} if service.requires_consultation else None,
+        client_id=returning.pk if returning is not None else None,
     )
     alternatives = []
     if error is not None:
@@ -331,6 +333,7 @@ def book_details(request: HttpRequest) -> HttpResponse:
             "phone": phone_display(typed.get("phone", ""), location.country),
             "email": typed.get("email", ""),
             "sms_consent": bool(typed.get("sms_consent")),
+            "email_consent": bool(typed.get("email_consent")),
             "policy_accepted": bool(typed.get("policy_accepted")),
         }
     elif returning is not None:
@@ -340,6 +343,7 @@ def book_details(request: HttpRequest) -> HttpResponse:
             "phone": returning.phone,
             "email": returning.email,
             "sms_consent": returning.can_receive_sms,
+            "email_consent": returning.can_receive_email,
         }
     form = DetailsForm(
         request.POST or None,
@@ -358,7 +362,12 @@ def book_details(request: HttpRequest) -> HttpResponse:
         except ValidationFailed as error:
             form.add_error("phone", error.message)
     if request.method == "POST" and form.is_valid():
-        details = {**form.cleaned_data, "consent_wording": form.consent_wording, "phone": phone}
+        details = {
+            **form.cleaned_data,
+            "consent_wording": form.consent_wording,
+            "email_consent_wording": form.email_consent_wording,
+            "phone": phone,
+        }
         state["details"] = details
         if returning is not None and returning.phone == phone:
             _save_state(request, state)
@@ -478,6 +487,10 @@ def _finish_booking(
             email=details.get("email") or "",
             sms_consent=bool(details.get("sms_consent")),
             consent_wording=details["consent_wording"] if details.get("sms_consent") else "",
+            email_consent=bool(details.get("email_consent")),
+            email_consent_wording=details.get("email_consent_wording", "")
+            if details.get("email_consent")
+            else "",
             location=location,
             phone_verified=True,
         )

@@ -67,8 +67,11 @@ def picker_context(
     not_before: datetime | None = None,
     ignore_appointment_id: int | None = None,
     extra_query: dict[str, str] | None = None,
+    client_id: int | None = None,
 ) -> dict:
-    """Everything the picker templates need for the week and day in ``request.GET``."""
+    """Everything the picker templates need for the week and day in ``request.GET``. With
+    ``client_id`` (the client is known: a proven phone, or their manage link), times they are
+    already booked elsewhere are not offered."""
     zone = location.zone
     today = timezone.now().astimezone(zone).date()
     first_day = max(today, not_before.astimezone(zone).date()) if not_before else today
@@ -88,6 +91,7 @@ def picker_context(
         end_date=week_end,
         practitioner=practitioner,
         ignore_appointment_id=ignore_appointment_id,
+        client_id=client_id,
     )
     if not_before is not None:
         slots = [slot for slot in slots if slot.start_at >= not_before]

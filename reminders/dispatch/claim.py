@@ -25,6 +25,7 @@ from reminders.models import (
 from reminders.quiet_hours import quiet_hours_end_after
 from reminders.rendering import OPT_OUT_LINE
 from reminders.selectors import sms_blocked_reason
+from reminders.services.email_channel import email_blocked_reason, message_plan_email_fallback
 
 logger = logging.getLogger(__name__)
 
@@ -132,14 +133,23 @@ def _gate(
     sent_today: dict[int, int],
     recent_attempts: dict[int, list[datetime]],
     report: DispatchReport,
+    sms_blocked: list[Message],
 ) -> bool:
     """Decide what to do with a claimed row: True = send now; otherwise the row has been
     marked skipped or moved to a later due time."""
     client = message.client
-    if message.category not in _NO_CONSENT_NEEDED:
+    if message.is_email:
+        blocked = email_blocked_reason(client)
+        if blocked:
+            _skip(message, blocked, report)
+            return False
+    elif message.category not in _NO_CONSENT_NEEDED:
         blocked = sms_blocked_reason(client)
         if blocked:
             _skip(message, blocked, report)
+            if client is not None and client.sms_opted_out_at is not None:
+                # Opted out of SMS only: a care message goes by email, where agreed to.
+                sms_blocked.append(message)
             return False
     if (
         message.rule is not None
@@ -163,7 +173,13 @@ def _gate(
         if quiet_end is not None:
             _defer(message, quiet_end, "Moved out of quiet hours", report)
             return False
-    if message.category not in CAP_EXEMPT_CATEGORIES and client is not None:
+    # The daily cap limits texts. An email is either the twin of a text that had its place in
+    # the cap, or replaces a text that could not arrive: neither counts nor waits for it.
+    if (
+        message.category not in CAP_EXEMPT_CATEGORIES
+        and client is not None
+        and not message.is_email
+    ):
         if client.pk not in sent_today:
             day_start, day_end = _local_day_bounds(moment=now, zone=zone)
             sent_today[client.pk] = sum(
@@ -192,6 +208,7 @@ def _recent_reminder_attempts(client_ids: set[int], now: datetime) -> dict[int, 
             client_id__in=client_ids,
             status__in=_COUNTED_STATUSES,
             last_attempt_at__gte=now - timedelta(hours=36),
+            channel=Message.Channel.SMS,
         )
         .exclude(category__in=CAP_EXEMPT_CATEGORIES)
         .order_by()
@@ -208,7 +225,9 @@ def _clients_already_messaged(client_ids: set[int]) -> set[int]:
         return set()
     return set(
         # No ordering: the model's default one would make DISTINCT return every message.
-        Message.objects.filter(client_id__in=client_ids, status__in=_COUNTED_STATUSES)
+        Message.objects.filter(
+            client_id__in=client_ids, status__in=_COUNTED_STATUSES, channel=Message.Channel.SMS
+        )
         .order_by()
         .values_list("client_id", flat=True)
         .distinct()
@@ -216,8 +235,9 @@ def _clients_already_messaged(client_ids: set[int]) -> set[int]:
 
 
 def _with_opt_out_line(message: Message, messaged: set[int]) -> str:
-    """The first message a client ever gets names the clinic and says how to opt out."""
-    if message.client_id is None or message.category == Category.VERIFICATION:
+    """The first text a client ever gets names the clinic and says how to opt out. (Every email
+    carries its unsubscribe link, added when it is sent.)"""
+    if message.client_id is None or message.category == Category.VERIFICATION or message.is_email:
         return message.body
     first = message.client_id not in messaged
     messaged.add(message.client_id)
@@ -251,6 +271,7 @@ def messages_claim_due(
         recent_attempts = _recent_reminder_attempts(client_ids, now)
         messaged = _clients_already_messaged(client_ids)
         sent_today: dict[int, int] = {}
+        sms_blocked: list[Message] = []
         to_send: list[Message] = []
         held_back: list[Message] = []
         with_new_body: list[Message] = []
@@ -264,6 +285,7 @@ def messages_claim_due(
                 sent_today=sent_today,
                 recent_attempts=recent_attempts,
                 report=report,
+                sms_blocked=sms_blocked,
             ):
                 body = _with_opt_out_line(message, messaged)
                 if body != message.body:
@@ -303,4 +325,6 @@ def messages_claim_due(
             Message.objects.bulk_update(
                 held_back, ["status", "status_reason", "due_at", "updated_at"]
             )
+        for message in sms_blocked:
+            message_plan_email_fallback(sms=message, why="client opted out of SMS", now=now)
     return sorted(to_send, key=lambda m: (m.due_at, m.pk))

@@ -53,6 +53,17 @@ def messages_reconcile_stuck(*, now: datetime | None = None, limit: int = 200) -
             )
             report.confirmed_sent += 1
             continue
+        if message.channel == Message.Channel.EMAIL:
+            # A mail server cannot be asked what it has: at most once means staff decide.
+            Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
+                status=Status.FAILED,
+                status_reason="The email may or may not have gone (the send was interrupted); "
+                "retry it if the client did not get it",
+                lease_expires_at=None,
+                updated_at=now,
+            )
+            report.failed += 1
+            continue
         try:
             found = backend.lookup(
                 to=message.to,

@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from bookings.models import Appointment
 from bookings.services import health_recheck_request
-from reminders.backends import SmsBackend, SmsError, get_backend
+from reminders.backends import SendResult, SmsBackend, SmsError, get_backend
+from reminders.backends.email import email_send
 from reminders.backends.twilio import describe_error, is_opt_out
 from reminders.dispatch.claim import (
     BATCH_SIZE,
@@ -26,6 +27,11 @@ from reminders.dispatch.claim import (
 from reminders.metrics import sms_accepted, sms_not_accepted
 from reminders.models import Message, ReminderRule
 from reminders.ratelimit import rate_limit_wait
+from reminders.services.email_channel import (
+    SMS_UNREACHABLE_CODES,
+    message_plan_email_fallback,
+    sms_unreachable_reason,
+)
 from reminders.services.outbox import client_opt_out
 
 logger = logging.getLogger(__name__)
@@ -65,8 +71,11 @@ def message_send_claimed(
     accepted: list[_Accepted] | None = None,
 ) -> None:
     """Hand one claimed row to the provider and record what happened. With ``accepted``, a
-    success is queued there for ``_record_accepted`` instead of being written at once."""
-    rate_limit_wait(sender_key=backend.sender_key)
+    success is queued there for ``_record_accepted`` instead of being written at once. An
+    email row goes through Django's email backend instead of the SMS provider."""
+    if not message.is_email:
+        # The shared rate limit is the SMS sender's; email has no such limit here.
+        rate_limit_wait(sender_key=backend.sender_key)
     if message.lease_expires_at is not None and timezone.now() >= message.lease_expires_at:
         # Past our lease, reconciliation may hand this row to someone else: never send it
         # now. The condition on our own lease value makes sure we only release our claim.
@@ -81,17 +90,22 @@ def message_send_claimed(
         report.released += 1
         return
     try:
-        result = backend.send(to=message.to, body=message.body, message_id=message.pk)
+        result: SendResult = (
+            email_send(message)
+            if message.is_email
+            else backend.send(to=message.to, body=message.body, message_id=message.pk)
+        )
     except SmsError as exc:
         _record_failure(message=message, error=exc, report=report)
         return
     except Exception:
         # An unexpected bug after the request may have gone out: treat like a lost answer.
         logger.exception("unexpected error while sending", extra={"message_id": message.pk})
-        sms_not_accepted(outcome="uncertain", error_code=None)
+        _not_accepted(message, outcome="uncertain", error_code=None)
         report.uncertain += 1
         return
-    sms_accepted(due_at=message.due_at, now=timezone.now())
+    if not message.is_email:  # the SMS metrics count texts only
+        sms_accepted(due_at=message.due_at, now=timezone.now())
     outcome = _Accepted(message.pk, result.sid, result.status)
     report.sent += 1
     report.message_ids.append(message.pk)
@@ -155,6 +169,11 @@ def _relax_commit_durability() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
+def _not_accepted(message: Message, *, outcome: str, error_code: int | None) -> None:
+    if not message.is_email:  # the SMS metrics count texts only
+        sms_not_accepted(outcome=outcome, error_code=error_code)
+
+
 def _record_failure(*, message: Message, error: SmsError, report: DispatchReport) -> None:
     now = timezone.now()
     sending = Message.objects.filter(pk=message.pk, status=Status.SENDING)
@@ -165,21 +184,29 @@ def _record_failure(*, message: Message, error: SmsError, report: DispatchReport
             extra={"message_id": message.pk, "error": str(error)},
         )
         sending.update(status_reason=f"Outcome unknown ({error}); checking with the provider")
-        sms_not_accepted(outcome="uncertain", error_code=error.code)
+        _not_accepted(message, outcome="uncertain", error_code=error.code)
         report.uncertain += 1
         return
     if error.permanent:
+        reason = str(error) if message.is_email else describe_error(error.code)
         sending.update(
             status=Status.FAILED,
             error_code=error.code,
-            status_reason=describe_error(error.code)[:300],
+            status_reason=reason[:300],
             lease_expires_at=None,
             updated_at=now,
         )
-        sms_not_accepted(outcome="failed", error_code=error.code)
+        _not_accepted(message, outcome="failed", error_code=error.code)
         report.failed += 1
+        if message.is_email:
+            return
         if is_opt_out(error.code) and message.client is not None:
             client_opt_out(client=message.client, method="carrier_21610", now=now)
+        if error.code in SMS_UNREACHABLE_CODES:
+            message.status = Status.FAILED
+            message_plan_email_fallback(
+                sms=message, why=sms_unreachable_reason(error.code), now=now
+            )
         return
     if message.attempts >= MAX_ATTEMPTS:
         sending.update(
@@ -189,7 +216,7 @@ def _record_failure(*, message: Message, error: SmsError, report: DispatchReport
             lease_expires_at=None,
             updated_at=now,
         )
-        sms_not_accepted(outcome="failed", error_code=error.code)
+        _not_accepted(message, outcome="failed", error_code=error.code)
         report.failed += 1
         return
     delay = _backoff_seconds(message.attempts, error.retry_after)
@@ -201,7 +228,7 @@ def _record_failure(*, message: Message, error: SmsError, report: DispatchReport
         lease_expires_at=None,
         updated_at=now,
     )
-    sms_not_accepted(outcome="retrying", error_code=error.code)
+    _not_accepted(message, outcome="retrying", error_code=error.code)
     report.retrying += 1
 
 

@@ -74,7 +74,8 @@ def _location_for(client: Client | None, appointment: Appointment | None) -> Loc
 
 def _is_open(location: Location, now: datetime) -> bool:
     local = now.astimezone(location.zone)
-    return location.opening_time <= local.time() < location.closing_time
+    hours = location.desk_hours_on(local.date())
+    return hours is not None and hours[0] <= local.time() < hours[1]
 
 
 def inbound_receive(

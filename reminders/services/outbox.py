@@ -15,6 +15,11 @@ from clinic.roles import Actor
 from clinic.selectors import location_default
 from reminders.backends.twilio import describe_error, is_opt_out
 from reminders.models import InboundMessage, Message, ReminderRule
+from reminders.services.email_channel import (
+    SMS_UNREACHABLE_CODES,
+    message_plan_email_fallback,
+    sms_unreachable_reason,
+)
 from reminders.services.planning import nudge_dispatch_on_commit
 
 logger = logging.getLogger(__name__)
@@ -99,15 +104,25 @@ def message_retry(*, message: Message, actor: Actor) -> Message:
             status__in=[Message.Status.FAILED, Message.Status.UNDELIVERED]
         ).exists():
             raise PolicyViolation("This message has already been retried.")
-        if original.client is not None and not original.client.can_receive_sms:
+        is_email = original.channel == Message.Channel.EMAIL
+        if original.client is not None and is_email and not original.client.can_receive_email:
+            raise PolicyViolation("This client has not agreed to email or has unsubscribed.")
+        if original.client is not None and not is_email and not original.client.can_receive_sms:
             raise PolicyViolation("This client has not agreed to SMS or has opted out.")
+        address = (
+            (original.client.email if is_email else original.client.phone)
+            if (original.client)
+            else original.to
+        )
         retry = Message.objects.create(
             appointment=original.appointment,
             client=original.client,
             location=original.location,
             rule=original.rule,
             category=original.category,
-            to=original.client.phone if original.client else original.to,
+            channel=original.channel,
+            to=address,
+            subject=original.subject,
             body=original.body,
             due_at=timezone.now(),
             appointment_version=original.appointment_version,
@@ -129,17 +144,28 @@ def inbound_mark_handled(*, inbound: InboundMessage, actor: Actor) -> InboundMes
 
 
 def client_opt_out(*, client: Client, method: str, now: datetime | None = None) -> int:
-    """Record an opt-out (STOP, or Twilio's opt-out error) and cancel every unsent message to the
-    client. Returns how many messages were cancelled."""
+    """Record an opt-out of SMS (STOP, or Twilio's opt-out error) and cancel every unsent text to
+    the client; care messages among them go by email instead where the client agreed to email
+    (their email consent is separate). Returns how many texts were cancelled."""
     now = now or timezone.now()
     Client.objects.filter(pk=client.pk, sms_opted_out_at__isnull=True).update(sms_opted_out_at=now)
     client.refresh_from_db(fields=["sms_opted_out_at"])
     logger.info("client opted out of SMS", extra={"client_id": client.pk, "method": method})
-    return Message.objects.filter(client=client, status=Message.Status.SCHEDULED).update(
-        status=Message.Status.CANCELLED,
-        status_reason=f"Client opted out ({method})"[:300],
-        updated_at=now,
-    )
+    with transaction.atomic():
+        unsent = list(
+            Message.objects.select_for_update()
+            .filter(client=client, channel=Message.Channel.SMS, status=Message.Status.SCHEDULED)
+            .select_related("location")
+        )
+        cancelled = Message.objects.filter(pk__in=[m.pk for m in unsent]).update(
+            status=Message.Status.CANCELLED,
+            status_reason=f"Client opted out ({method})"[:300],
+            updated_at=now,
+        )
+        for message in unsent:
+            message.status = Message.Status.CANCELLED
+            message_plan_email_fallback(sms=message, why="client opted out of SMS", now=now)
+    return cancelled
 
 
 def client_opt_in(
@@ -208,6 +234,14 @@ def message_apply_provider_status(
             message.save(update_fields=[*changed, "updated_at"])
         if is_opt_out(error_code) and message.client is not None:
             client_opt_out(client=message.client, method="carrier_21610", now=now)
+        if (
+            message.status in (Message.Status.FAILED, Message.Status.UNDELIVERED)
+            and error_code in SMS_UNREACHABLE_CODES
+        ):
+            # The number cannot take texts: a care message goes by email instead, once.
+            message_plan_email_fallback(
+                sms=message, why=sms_unreachable_reason(error_code), now=now
+            )
     return message
 
 
@@ -216,7 +250,11 @@ def messages_move_to_client(*, keep: Client, duplicate: Client) -> int:
     yet go to ``keep``'s number. Returns how many outbox rows moved."""
     moved = Message.objects.filter(client=duplicate).update(client=keep)
     InboundMessage.objects.filter(client=duplicate).update(client=keep)
-    Message.objects.filter(client=keep, status=Message.Status.SCHEDULED).exclude(
-        to=keep.phone
-    ).update(to=keep.phone, updated_at=timezone.now())
+    Message.objects.filter(
+        client=keep, channel=Message.Channel.SMS, status=Message.Status.SCHEDULED
+    ).exclude(to=keep.phone).update(to=keep.phone, updated_at=timezone.now())
+    if keep.email:
+        Message.objects.filter(
+            client=keep, channel=Message.Channel.EMAIL, status=Message.Status.SCHEDULED
+        ).exclude(to=keep.email).update(to=keep.email, updated_at=timezone.now())
     return moved

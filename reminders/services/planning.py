@@ -22,7 +22,7 @@ from bookings.services.consultations import RELEASED_REASON
 from bookings.tokens import manage_token_for
 from clinic.models import Location
 from clinic.selectors import location_default
-from reminders.models import Message, ReminderRule
+from reminders.models import EMAIL_ALSO_CATEGORIES, Message, ReminderRule
 from reminders.protocol import DATA_EXPORT_LINK_TEMPLATE, VERIFICATION_TEMPLATE
 from reminders.quiet_hours import quiet_hours_end_after
 from reminders.rendering import (
@@ -31,6 +31,7 @@ from reminders.rendering import (
     public_url,
     render_template_text,
 )
+from reminders.services.email_channel import email_twin_of
 from reminders.tokens import care_token_for
 
 logger = logging.getLogger(__name__)
@@ -172,14 +173,20 @@ def _plan_rules(
         rules = rules.filter(category__in=list(categories))
     if exclude_categories:
         rules = rules.exclude(category__in=list(exclude_categories))
-    already_planned = set(
+    planned_rows = set(
         Message.objects.filter(
             appointment=appointment,
             appointment_version=appointment.version,
             rule__isnull=False,
             retry_of__isnull=True,
-        ).values_list("rule_id", flat=True)
+            fallback_of__isnull=True,
+        ).values_list("rule_id", "channel")
     )
+    already_planned = {rule_id for rule_id, channel in planned_rows if channel == "sms"}
+    email_planned = {rule_id for rule_id, channel in planned_rows if channel == "email"}
+    # Confirmations and the care-page link also go by email where the client agreed to it.
+    client = appointment.client
+    also_email = client.can_receive_email
     context: dict[str, object] | None = None
     # Facts about the client's course, asked of the database at most once per plan (not once
     # per rule that depends on them).
@@ -227,6 +234,8 @@ def _plan_rules(
             else:
                 message.status_reason = "Its time had already passed when this was booked"
         planned.append(message)
+        if also_email and rule.category in EMAIL_ALSO_CATEGORIES and rule.pk not in email_planned:
+            planned.append(email_twin_of(sms=message, client=client))
     for catch_up in missed_with_catch_up:
         catch_up_message = _plan_catch_up(
             rule=catch_up,
@@ -397,7 +406,9 @@ def messages_restore_after_no_show_reverted(*, appointment: Appointment) -> list
             location_id=message.location_id,
             rule_id=message.rule_id,
             category=message.category,
+            channel=message.channel,
             to=message.to,
+            subject=message.subject,
             body=message.body,
             due_at=message.due_at,
             appointment_version=message.appointment_version,

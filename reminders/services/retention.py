@@ -35,7 +35,9 @@ def client_messages_export(*, client: Client) -> dict[str, Any]:
         "messages": [
             {
                 "category": message.category,
+                "channel": message.channel,
                 "to": message.to,
+                "subject": message.subject,
                 "body": message.body,
                 "due_at": message.due_at.isoformat(),
                 "sent_at": message.sent_at.isoformat() if message.sent_at else None,

@@ -6,7 +6,8 @@ tries every grid step of every day, localises each one with ``datetime`` and che
 blocked interval against every candidate visit. It is slow and obviously right; the engine is
 fast and must agree with it on random calendars: several practitioners (some inactive, away
 from the location or not doing the service), rooms (some inactive or elsewhere), buffers,
-steps, time off, closures, appointments in every status, live and expired holds, a
+steps, time off, closures (once, every week or every year, with or without a last day),
+appointments in every status, live and expired holds, a
 practitioner filter, an ignored appointment, lead time and horizon, on ordinary days and on
 both DST change days in London and New York.
 """
@@ -56,6 +57,40 @@ def _exists(day: date, wall: time, zone: ZoneInfo) -> datetime | None:
     return local if (shown.date(), shown.time()) == (day, wall) else None
 
 
+def reference_occurrences(
+    off: dict, zone: ZoneInfo, first_day: date, last_day: date
+) -> list[tuple[datetime, datetime]]:
+    """A block and, when it repeats, every local day near the asked dates on which it
+    happens again: the same weekday a whole number of weeks on, or the same day of the
+    year, with the first time's wall-clock start and end."""
+    if not off["repeats"]:
+        return [(off["start_at"], off["end_at"])]
+    first_start = off["start_at"].astimezone(zone)
+    first_end = off["end_at"].astimezone(zone)
+    days_long = (first_end.date() - first_start.date()).days
+    found = []
+    day = first_day - timedelta(days=3)
+    while day <= last_day + timedelta(days=1):
+        again = day >= first_start.date() and (
+            (off["repeats"] == "weekly" and (day - first_start.date()).days % 7 == 0)
+            or (
+                off["repeats"] == "yearly"
+                and (day.month, day.day) == (first_start.month, first_start.day)
+            )
+        )
+        if again and (off["repeat_until"] is None or day <= off["repeat_until"]):
+            found.append(
+                (
+                    datetime.combine(day, first_start.time(), tzinfo=zone),
+                    datetime.combine(
+                        day + timedelta(days=days_long), first_end.time(), tzinfo=zone
+                    ),
+                )
+            )
+        day += timedelta(days=1)
+    return found
+
+
 def reference_slots(calendar: dict, now: datetime) -> dict[datetime, tuple[set, set]]:
     """{start (UTC): (practitioner indexes, free room indexes)} by brute force."""
     zone = ZoneInfo(calendar["zone"])
@@ -86,12 +121,13 @@ def reference_slots(calendar: dict, now: datetime) -> dict[datetime, tuple[set, 
         )
     closures = []
     for off in calendar["time_off"]:
-        if off["kind"] == "closure_here":
-            closures.append((off["start_at"], off["end_at"]))
-        elif off["kind"] == "practitioner":
-            blocks.append(Block(off["who"], None, off["start_at"], off["end_at"]))
-        elif off["kind"] == "room":
-            blocks.append(Block(None, off["who"], off["start_at"], off["end_at"]))
+        for start_at, end_at in reference_occurrences(off, zone, first_day, last_day):
+            if off["kind"] == "closure_here":
+                closures.append((start_at, end_at))
+            elif off["kind"] == "practitioner":
+                blocks.append(Block(off["who"], None, start_at, end_at))
+            elif off["kind"] == "room":
+                blocks.append(Block(None, off["who"], start_at, end_at))
 
     def overlaps(start: datetime, end: datetime, block_start: datetime, block_end: datetime):
         return block_start < end and start < block_end
@@ -237,6 +273,26 @@ def calendars(draw):  # noqa: ANN001, ANN201 - a Hypothesis strategy
         if kind == "room" and not rooms:
             kind = "closure_elsewhere"
         start = moment()
+        end = start + timedelta(minutes=5 * draw(st.integers(1, 12 * 12)))
+        repeats = draw(st.sampled_from(["", "", "weekly", "yearly"]))
+        repeat_until = None
+        if repeats:
+            # The first time weeks or years before the window, same wall clock; repeating
+            # until the window's middle, before it, or for ever.
+            wall_start = start.astimezone(zone).replace(tzinfo=None)
+            wall_end = end.astimezone(zone).replace(tzinfo=None)
+            if repeats == "weekly":
+                back = timedelta(weeks=draw(st.sampled_from([0, 1, 2, 30])))
+                wall_start, wall_end = wall_start - back, wall_end - back
+            else:
+                years = draw(st.sampled_from([0, 1, 3]))
+                wall_start = wall_start.replace(year=wall_start.year - years)
+                wall_end = wall_end.replace(year=wall_end.year - years)
+            start = wall_start.replace(tzinfo=zone).astimezone(UTC)
+            end = wall_end.replace(tzinfo=zone).astimezone(UTC)
+            repeat_until = draw(st.sampled_from([None, None, focus, focus - timedelta(days=3)]))
+            if repeat_until is not None and repeat_until < wall_start.date():
+                repeat_until = None
         time_off.append(
             {
                 "kind": kind,
@@ -246,7 +302,9 @@ def calendars(draw):  # noqa: ANN001, ANN201 - a Hypothesis strategy
                     )
                 ),
                 "start_at": start,
-                "end_at": start + timedelta(minutes=5 * draw(st.integers(1, 12 * 12))),
+                "end_at": end,
+                "repeats": repeats,
+                "repeat_until": repeat_until,
             }
         )
     return {
@@ -334,6 +392,8 @@ def _save(calendar: dict) -> dict:
             location=here if kind == "closure_here" else elsewhere if kind != "room" else None,
             start_at=off["start_at"],
             end_at=off["end_at"],
+            repeats=off["repeats"],
+            repeat_until=off["repeat_until"],
         )
     return {
         "service": service,

@@ -176,3 +176,108 @@ def test_the_booking_api_answers_409_client_busy_naming_the_other_appointment(
     assert body["field"] == "start"
     assert body["appointment_id"] == first.json()["appointment"]["id"]
     assert Appointment.objects.count() == 1
+
+
+# -- the time picker does not offer what would be refused -----------------------------------
+
+
+def _starts(slots):
+    return [slot.start_at.astimezone(LONDON).strftime("%H:%M") for slot in slots]
+
+
+def test_free_slots_for_a_known_client_leave_out_times_overlapping_their_own_visits(
+    client_person, facial, location, practitioner, second_practitioner, second_room
+):
+    from bookings.availability import free_slots
+
+    _book(client_person, facial, location, at(11), practitioner=practitioner)  # 11:00-11:45
+
+    anyone = _starts(
+        free_slots(service=facial, location=location, start_date=MONDAY, end_date=MONDAY)
+    )
+    theirs = _starts(
+        free_slots(
+            service=facial,
+            location=location,
+            start_date=MONDAY,
+            end_date=MONDAY,
+            client_id=client_person.pk,
+        )
+    )
+
+    assert "11:00" in anyone  # Sam is free then
+    # Buffers excluded: a 45-minute visit may end as theirs starts, or start as it ends.
+    assert "10:15" in theirs
+    assert "11:45" in theirs
+    for overlapping in ("10:30", "10:45", "11:00", "11:15", "11:30"):
+        assert overlapping not in theirs
+    assert set(theirs) <= set(anyone)
+    other = factories.ClientFactory()
+    assert (
+        _starts(
+            free_slots(
+                service=facial,
+                location=location,
+                start_date=MONDAY,
+                end_date=MONDAY,
+                client_id=other.pk,
+            )
+        )
+        == anyone
+    )
+
+
+def test_a_moved_visit_does_not_block_itself_and_a_hold_never_blocks(
+    client_person, facial, location, practitioner, second_practitioner, second_room
+):
+    from bookings.availability import free_slots
+
+    visit = _book(client_person, facial, location, at(11), practitioner=practitioner)
+    factories.AppointmentFactory(
+        client=client_person,
+        service=facial,
+        location=location,
+        practitioner=second_practitioner,
+        start_at=at(14),
+        status=Appointment.Status.HELD,
+        hold_expires_at=at(9),  # live: "now" is the Tuesday before
+    )
+
+    times = _starts(
+        free_slots(
+            service=facial,
+            location=location,
+            start_date=MONDAY,
+            end_date=MONDAY,
+            client_id=client_person.pk,
+            ignore_appointment_id=visit.pk,
+        )
+    )
+
+    assert "11:00" in times
+    assert "14:00" in times  # the hold is the booking in progress, replaced when they pick
+
+
+def test_a_known_client_cannot_cancel_themselves_out_with_another_location(
+    client_person, facial, location, practitioner, second_practitioner, second_room
+):
+    """Their visit elsewhere counts too: one client, one place."""
+    from bookings.availability import free_slots
+
+    elsewhere = factories.LocationFactory(name="Northside")
+    factories.AppointmentFactory(
+        client=client_person, location=elsewhere, start_at=at(11), status=Appointment.Status.BOOKED
+    )
+
+    times = _starts(
+        free_slots(
+            service=facial,
+            location=location,
+            start_date=MONDAY,
+            end_date=MONDAY,
+            client_id=client_person.pk,
+        )
+    )
+
+    assert "11:00" not in times
+    assert "12:00" in times

@@ -6,8 +6,10 @@ and list of messages, posts signed status callbacks (sent → delivered) to each
 StatusCallback, and can be told to misbehave:
 
 ``POST /_fake/faults`` with JSON ``{"next": ["429", "500", "timeout", "21211", "21610",
-"crash-after-accept"], "latency_ms": 0, "callbacks": true}`` (or ``{"fault": "429", "count":
-3}``) makes the next create requests fail in that order; ``GET /_fake/messages`` lists
+"crash-after-accept", "undelivered-30006"], "latency_ms": 0, "callbacks": true}`` (or
+``{"fault": "429", "count": 3}``) makes the next create requests fail in that order
+(``undelivered-<code>``: accepted, then reported ``sent`` and ``undelivered`` with that
+ErrorCode, the undelivered callback posted twice as Twilio's retries may); ``GET /_fake/messages`` lists
 every accepted message (with ``received_at``, for counting duplicates and rates);
 ``POST /_fake/reset`` forgets everything. ``deliver_inbound(url, from_, to, body)`` plays a
 client's incoming SMS: a signed webhook POST to ``url``, as Twilio makes it, returning the TwiML.
@@ -177,7 +179,9 @@ class FakeTwilio:
 
     # -- behaviour -------------------------------------------------------------------------
 
-    def create_message(self, params: dict[str, str]) -> dict:
+    def create_message(
+        self, params: dict[str, str], *, undelivered_code: int | None = None
+    ) -> dict:
         now = datetime.now(UTC)
         sid = "SM" + secrets.token_hex(16)
         service = params.get("MessagingServiceSid")
@@ -212,6 +216,7 @@ class FakeTwilio:
             "sent": None,
             "status_callback": params.get("StatusCallback"),
             "validity_period": params.get("ValidityPeriod"),
+            "undelivered_code": undelivered_code,
         }
         with self.lock:
             self.messages[sid] = record
@@ -220,7 +225,7 @@ class FakeTwilio:
             self._callback_queue.put(sid)
         else:
             self._advance(sid, "sent")
-            self._advance(sid, "delivered")
+            self._advance(sid, "undelivered" if undelivered_code else "delivered")
         return message
 
     def _advance(self, sid: str, status: str) -> dict:
@@ -242,7 +247,9 @@ class FakeTwilio:
                 return
             time.sleep(0.02)
             url = self.messages[sid]["status_callback"]
-            for status in ("sent", "delivered"):
+            code = self.messages[sid]["undelivered_code"]
+            outcomes = ("sent", "undelivered", "undelivered") if code else ("sent", "delivered")
+            for status in outcomes:
                 message = self._advance(sid, status)
                 params = {
                     "MessageSid": sid,
@@ -255,6 +262,8 @@ class FakeTwilio:
                     "ApiVersion": "2010-04-01",
                     "MessagingServiceSid": message["messaging_service_sid"] or "",
                 }
+                if code and status == "undelivered":
+                    params["ErrorCode"] = str(code)
                 request = Request(  # noqa: S310 - URL given by the test's own configuration
                     url,
                     data=urlencode(params).encode(),
@@ -457,7 +466,12 @@ class _Handler(BaseHTTPRequestHandler):
         if not (params.get("From") or params.get("MessagingServiceSid")):
             self._error(400, 21603, "A 'From' or 'MessagingServiceSid' is required.")
             return
-        message = fake.create_message(params)
+        undelivered_code = (
+            int(fault.removeprefix("undelivered-"))
+            if fault and fault.startswith("undelivered-")
+            else None
+        )
+        message = fake.create_message(params, undelivered_code=undelivered_code)
         if fault == "crash-after-accept":
             # Accepted, then the connection dies before the answer: the caller cannot know.
             self.close_connection = True

@@ -28,6 +28,7 @@ from reminders.dispatch import reconcile
 from reminders.models import Message, ReminderRule
 from reminders.tasks import dispatch_due_messages
 from tests import factories
+from tests.fake_smtp import FakeSmtp
 
 pytestmark = [
     pytest.mark.integration,
@@ -315,3 +316,72 @@ def test_two_workers_share_one_rate_limit(fake_twilio, cluster_factory):
     # times within one second depend on how busy the machine is.
     assert achieved <= 1.05 * rate, f"achieved {achieved:.1f}/s"
     assert achieved >= 0.8 * rate, f"achieved {achieved:.1f}/s"
+
+
+def test_a_care_text_to_a_landline_goes_by_email_once_through_the_worker(
+    fake_twilio, cluster_factory, live_server, settings
+):
+    """Issue 13 point 6: the fake Twilio accepts the aftercare text, then reports it undelivered
+    with 30006 (landline), twice; the status callback reaches the app, which plans one email; a
+    real worker sends it through Django's SMTP backend to a fake mail server."""
+    smtp = FakeSmtp().start()
+    try:
+        settings.PUBLIC_BASE_URL = live_server.url  # where the signed status callback lands
+        fake_twilio.callbacks = True
+        person = factories.ClientFactory(
+            email="landline@example.test", email_consent_at=timezone.now()
+        )
+        rule = ReminderRule.objects.get(name="Aftercare: same evening")
+        text = Message.objects.create(
+            client=person,
+            location=factories.LocationFactory(),
+            rule=rule,
+            category=rule.category,
+            to=person.phone,
+            body="Hi, your aftercare for tonight: keep it clean. Details: https://c.example/c/x/",
+            due_at=timezone.now() - timedelta(seconds=1),
+        )
+        fake_twilio.inject("undelivered-30006")
+        cluster = cluster_factory()
+        cluster.env.update(
+            {
+                "PUBLIC_BASE_URL": live_server.url,
+                "EMAIL_HOST": "127.0.0.1",
+                "EMAIL_PORT": str(smtp.port),
+                "EMAIL_USE_TLS": "0",
+                "CLIENT_FROM_EMAIL": "care@clinic.example",
+            }
+        )
+        cluster.start_worker()
+
+        def _emailed() -> bool:
+            return (
+                bool(smtp.received)
+                and Message.objects.filter(fallback_of=text, status=Message.Status.SENT).exists()
+            )
+
+        _wait_until(_emailed, timeout=90, tick=dispatch_due_messages.delay)
+        # The second "undelivered" callback and further sweeps make no second email.
+        time.sleep(2)
+        dispatch_due_messages.delay()
+        time.sleep(3)
+
+        text.refresh_from_db()
+        assert text.status == Message.Status.UNDELIVERED
+        assert text.error_code == 30006
+        assert len(fake_twilio.accepted_log()) == 1
+        email = Message.objects.get(channel=Message.Channel.EMAIL)
+        assert email.fallback_of_id == text.pk
+        assert email.fallback_note == "SMS failed: landline → sent by email"
+        assert len(smtp.received) == 1
+        received = smtp.received[0]
+        assert received.recipients == ["landline@example.test"]
+        assert received.parsed["From"] == "care@clinic.example"
+        unsubscribe = "".join(received.parsed["List-Unsubscribe"].split())  # unfolded
+        assert unsubscribe.startswith(f"<{live_server.url}/e/unsubscribe/")
+        body = received.parsed.get_payload(decode=True).decode()
+        assert body.startswith("Hi, your aftercare for tonight")
+        assert "Reply STOP" not in body
+        assert "Stop emails: " in body
+    finally:
+        smtp.stop()

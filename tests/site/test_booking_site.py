@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.conf import settings
+from django.test import Client as HttpClient
 from django.urls import reverse
 
 from bookings.models import Appointment, Client
@@ -552,3 +553,25 @@ def test_every_problem_in_the_details_shows_at_once(
     assert "That email address looks incomplete" in page
     assert "Please confirm you have read the cancellation policy." in page
     assert sent_codes == []
+
+
+def test_a_returning_client_is_not_offered_times_they_are_already_booked(
+    client, practitioner, location, consultation_service, frozen_monday, sent_codes
+):
+    """The booking site's picker leaves out times that overlap the proven client's own visits
+    (they would be refused as client_busy); anyone else still sees them."""
+    location.online_upcoming_consultations_limit = 3
+    location.save()
+    colleague = factories.PractitionerFactory(display_name="Sam Roe")
+    colleague.locations.add(location)
+    colleague.services.add(consultation_service)
+    factories.WorkingHoursFactory(practitioner=colleague, location=location, weekday=0)
+    book_through_code(client, location, consultation_service, sent_codes)  # 10:00 with one of them
+    taken = 'value="2026-03-02T10:00:00+00:00"'
+
+    theirs = client.get(times_url(location, consultation_service)).content.decode()
+    anyone = HttpClient().get(times_url(location, consultation_service)).content.decode()
+
+    assert taken in anyone  # the other practitioner is free at 10:00
+    assert taken not in theirs
+    assert 'value="2026-03-02T09:00:00+00:00"' in theirs

@@ -152,11 +152,15 @@ def choose_day_and_first_time(page, location, days_ahead: int, shoot, label: str
     page.locator("button.time").first.click()
 
 
-def fill_details(page, shoot, *, first_name="Maya", last_name="Okafor") -> None:
+def fill_details(
+    page, shoot, *, first_name="Maya", last_name="Okafor", also_email: bool = False
+) -> None:
     page.get_by_label("First name").fill(first_name)
     page.get_by_label("Last name").fill(last_name)
     page.get_by_label("Mobile number").fill(PHONE_INPUT)
     page.get_by_label("Email (optional)").fill("maya@example.test")
+    if also_email:
+        page.get_by_label(re.compile("Also email me")).check()
     page.locator("#id_sms_consent").check()
     page.locator("#id_policy_accepted").check()
     shoot(page, "details")
@@ -524,3 +528,36 @@ def test_the_screening_form_asks_for_the_isotretinoin_date_only_after_yes(
     answered = {entry["key"]: entry["answer"] for entry in appointment.consultation.answers}
     assert answered["isotretinoin_stopped_on"] == "2026-10-01"
     assert errors == []
+
+
+def test_a_client_ticks_also_email_me_gets_the_confirmation_by_email_and_can_unsubscribe(
+    live_server, phone_page, shoot, open_every_day, location, consultation_service
+):
+    from playwright.sync_api import expect
+
+    from reminders.models import Message
+    from reminders.tokens import email_unsubscribe_token_for
+
+    page = phone_page
+    page.goto(f"{live_server.url}/book/")
+    page.get_by_role("link", name=re.compile("Skin consultation")).click()
+    choose_day_and_first_time(page, location, 2, shoot, "times-email")
+    fill_details(page, shoot, also_email=True)
+    enter_code(page, shoot)
+    expect(page.get_by_text("You're booked, Maya")).to_be_visible()
+
+    client_row = Client.objects.get()
+    assert client_row.can_receive_email
+    email = Message.objects.get(channel=Message.Channel.EMAIL)
+    assert (email.category, email.to) == ("confirmation", "maya@example.test")
+
+    page.goto(f"{live_server.url}/e/unsubscribe/{email_unsubscribe_token_for(client_row.pk)}/")
+    shoot(page, "unsubscribe")
+    page.get_by_role("button", name="Stop emails").click()
+    expect(
+        page.get_by_role("heading", name="You won't get any more emails from us")
+    ).to_be_visible()
+    shoot(page, "unsubscribed")
+    client_row.refresh_from_db()
+    assert not client_row.can_receive_email
+    assert client_row.can_receive_sms

@@ -20,6 +20,7 @@ from django.urls import URLResolver, get_resolver
 
 from bookings.services.consultations import consultation_open_for_appointment
 from clinic.api import api
+from clinic.models import TimeOff
 from records.models import TreatmentRecord
 from reminders.models import InboundMessage, Message, ReminderRule
 from tests import factories
@@ -83,6 +84,32 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, str]]] = {
     ("GET", "staff/clients/<int:client_id>/merge/"): (None, DESK),
     ("POST", "staff/clients/<int:client_id>/merge/"): ({"reason": "x"}, DESK),
     ("GET", "staff/today/"): (None, ANY_STAFF),
+    ("GET", "staff/settings/"): (None, MANAGERS),
+    ("GET", "staff/settings/locations/"): (None, MANAGERS),
+    ("GET", "staff/settings/locations/new/"): (None, MANAGERS),
+    ("POST", "staff/settings/locations/new/"): ({"name": "Annex"}, MANAGERS),
+    ("GET", "staff/settings/locations/<int:location_id>/"): (None, MANAGERS),
+    ("POST", "staff/settings/locations/<int:location_id>/"): ({"name": "Renamed"}, MANAGERS),
+    ("GET", "staff/settings/closures/"): (None, MANAGERS),
+    ("POST", "staff/settings/closures/"): ({"start_at": "2026-12-25T00:00"}, MANAGERS),
+    ("GET", "staff/settings/practitioners/"): (None, MANAGERS),
+    ("GET", "staff/settings/practitioners/<int:practitioner_id>/"): (None, MANAGERS),
+    ("GET", "staff/settings/practitioners/<int:practitioner_id>/hours/"): (None, MANAGERS),
+    ("POST", "staff/settings/practitioners/<int:practitioner_id>/hours/"): (
+        {"d0_0_start": "09:00"},
+        MANAGERS,
+    ),
+    ("POST", "staff/settings/practitioners/<int:practitioner_id>/time-off/"): (
+        {"start_at": "2026-12-25T00:00"},
+        MANAGERS,
+    ),
+    ("POST", "staff/settings/time-off/<int:time_off_id>/remove/"): ({}, MANAGERS),
+    ("GET", "staff/settings/services/"): (None, MANAGERS),
+    ("GET", "staff/settings/services/new/"): (None, MANAGERS),
+    ("POST", "staff/settings/services/new/"): ({"name": "New"}, MANAGERS),
+    ("GET", "staff/settings/services/<int:service_id>/"): (None, MANAGERS),
+    ("POST", "staff/settings/services/<int:service_id>/"): ({"name": "Renamed"}, MANAGERS),
+    ("POST", "staff/settings/services/<int:service_id>/archive/"): ({}, MANAGERS),
     ("GET", "staff/settings/reminders/"): (None, MANAGERS),
     ("GET", "staff/settings/reminders/<int:rule_id>/"): (None, MANAGERS),
     ("POST", "staff/settings/reminders/<int:rule_id>/"): ({"template": "Hi"}, MANAGERS),
@@ -294,6 +321,13 @@ def world(
             "record_id": treatment_record.pk,
             "recall_id": 999_999,  # managers are let in and told it does not exist
             "session_id": session.pk,
+            "location_id": location.pk,
+            "practitioner_id": appointment.practitioner_id,
+            "time_off_id": TimeOff.objects.create(
+                location=location,
+                start_at=at(9) + timedelta(days=60),
+                end_at=at(17) + timedelta(days=60),
+            ).pk,
         }
     users = {
         "reception": reception,

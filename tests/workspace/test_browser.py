@@ -630,6 +630,7 @@ def test_a_manager_rewords_a_reminder_with_a_live_segment_count(page, manager, l
     rule = ReminderRule.objects.filter(category="day_before").first()
     sign_in(page, manager.username)
     page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name="Reminder texts").click()
     page.get_by_role("link", name=f"Edit {rule.name}").click()
     # htmx wires the live preview once the page has loaded.
     page.wait_for_load_state()

@@ -4,6 +4,7 @@ same permissions as the pages."""
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 
@@ -104,6 +105,28 @@ def test_a_clinic_closure_blocks_every_column(as_reception, location, practition
     blocks = as_reception.get(f"{API}/calendar/blocks?{RANGE}").json()
     closed = {b["resource_id"] for b in blocks if b["kind"] == "time_off"}
     assert closed == {f"p{practitioner.id}", f"p{colleague.id}"}
+
+
+def test_a_weekly_closure_set_weeks_ago_shades_this_week_at_the_same_local_times(
+    as_reception, location, practitioner
+):
+    """Set in October (British Summer Time) for Wednesdays 12:00–13:00; in December (GMT) it
+    still covers 12:00–13:00 on the wall clock."""
+    factories.TimeOffFactory(
+        location=location,
+        start_at=at(12, day=date(2026, 10, 7)),
+        end_at=at(13, day=date(2026, 10, 7)),
+        repeats="weekly",
+        reason="Staff lunch",
+    )
+    blocks = as_reception.get(f"{API}/calendar/blocks?{RANGE}").json()
+    assert {
+        "kind": "time_off",
+        "resource_id": f"p{practitioner.id}",
+        "local_start": "2026-12-02T12:00:00",
+        "local_end": "2026-12-02T13:00:00",
+        "reason": "Staff lunch",
+    } in blocks
 
 
 def test_reception_books_a_phone_client_into_a_free_slot(

@@ -27,6 +27,9 @@ class ClientOut(Schema):
     can_receive_sms: bool
     sms_consent_at: datetime | None
     sms_opted_out_at: datetime | None
+    can_receive_email: bool
+    email_consent_at: datetime | None
+    email_opted_out_at: datetime | None
 
 
 class CourseOut(Schema):
@@ -74,6 +77,9 @@ def client_out(client) -> dict:
         "can_receive_sms": client.can_receive_sms,
         "sms_consent_at": client.sms_consent_at,
         "sms_opted_out_at": client.sms_opted_out_at,
+        "can_receive_email": client.can_receive_email,
+        "email_consent_at": client.email_consent_at,
+        "email_opted_out_at": client.email_opted_out_at,
     }
 
 

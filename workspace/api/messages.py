@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from bookings.auth import staff_auth
 from bookings.selectors.staff import appointment_for_staff, client_for_staff
@@ -23,7 +23,9 @@ class MessageOut(Schema):
     id: int
     appointment_id: int | None
     category: str
-    to: str
+    channel: str = Field(..., description="sms or email")
+    to: str = Field(..., description="The phone number or email address it went to")
+    subject: str = Field(..., description="Email subject (empty for a text)")
     body: str
     due_at: datetime
     status: str
@@ -32,6 +34,10 @@ class MessageOut(Schema):
     sent_at: datetime | None
     delivered_at: datetime | None
     retry_of_id: int | None
+    fallback_of_id: int | None = Field(
+        ..., description="For an email sent because a text could not reach the client: the text"
+    )
+    fallback_note: str = Field(..., examples=["SMS failed: landline → sent by email"])
 
 
 def _out(message: Message) -> dict:
@@ -39,7 +45,9 @@ def _out(message: Message) -> dict:
         "id": message.id,
         "appointment_id": message.appointment_id,
         "category": message.category,
+        "channel": message.channel,
         "to": message.to,
+        "subject": message.subject,
         "body": message.body_for_staff,
         "due_at": message.due_at,
         "status": message.status,
@@ -48,6 +56,8 @@ def _out(message: Message) -> dict:
         "sent_at": message.sent_at,
         "delivered_at": message.delivered_at,
         "retry_of_id": message.retry_of_id,
+        "fallback_of_id": message.fallback_of_id,
+        "fallback_note": message.fallback_note,
     }
 
 

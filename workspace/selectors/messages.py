@@ -26,21 +26,25 @@ def outbox_messages(
     start: datetime,
     end: datetime,
     status: str = "",
+    channel: str = "",
     query: str = "",
 ) -> QuerySet[Message]:
-    """Messages due in [start, end), newest first, optionally of one ``status`` and matching
-    ``query`` (part of the number, or the client's first or last name).
+    """Messages due in [start, end), newest first, optionally of one ``status``, of one
+    ``channel`` (sms/email; anything else is ignored) and matching ``query`` (part of the
+    number or address, or the client's first or last name).
 
     Raises PermissionDenied for non-staff."""
     roles.require_role(actor, *roles.ALL_ROLES)
     messages = (
         access.filter_by_client(Message.objects.all(), actor=actor)
         .filter(due_at__gte=start, due_at__lt=end)
-        .select_related("client", "appointment", "rule", "retry_of")
+        .select_related("client", "appointment", "rule", "retry_of", "fallback_of")
         .order_by("-due_at", "-id")
     )
     if status:
         messages = messages.filter(status=status)
+    if channel in Message.Channel.values:
+        messages = messages.filter(channel=channel)
     query = bounded_search(query)
     if query:
         messages = messages.filter(

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
 from django.db.models import Max, Min
 from django.http import HttpRequest, HttpResponse
@@ -50,8 +50,9 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
     hours = WorkingHours.objects.filter(location=location).aggregate(
         first=Min("start_time"), last=Max("end_time")
     )
-    day_start = min(filter(None, [location.opening_time, hours["first"]]))
-    day_end = max(filter(None, [location.closing_time, hours["last"]]))
+    desk = [span for span in location.desk_week().values() if span is not None]
+    day_start = min(filter(None, [*(opens for opens, _ in desk), hours["first"]]), default=time(9))
+    day_end = max(filter(None, [*(closes for _, closes in desk), hours["last"]]), default=time(19))
     config = {
         "location": location.id,
         "by": by,

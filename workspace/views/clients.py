@@ -82,8 +82,10 @@ def client_edit(request: HttpRequest, client_id: int) -> HttpResponse:
     may_edit_alert = access.may_read_clinical_alert(request.user)
     if may_edit_alert:
         values["alert"] = client_alert.text or ""
+    email_consent = client.can_receive_email
     if request.method == "POST":
         values = {name: request.POST.get(name, "") for name in values}
+        email_consent = request.POST.get("email_consent") == "on"
         if "alert" in request.POST:
             # Only a clinical role has the field; anyone else posting it is refused by the
             # service (bookings.access).
@@ -97,6 +99,7 @@ def client_edit(request: HttpRequest, client_id: int) -> HttpResponse:
             client_update_by_staff(
                 actor=request.user,
                 client=client,
+                email_consent=email_consent,
                 **(values | {"date_of_birth": birthday.isoformat() if birthday else ""}),
             )
         except ApplicationError as failure:
@@ -113,6 +116,7 @@ def client_edit(request: HttpRequest, client_id: int) -> HttpResponse:
             "values": values,
             "client_alert": client_alert,
             "may_edit_alert": may_edit_alert,
+            "email_consent": email_consent,
             "error": error,
         },
         status=error.status if error else 200,

@@ -174,9 +174,15 @@ def outbox(request: HttpRequest) -> HttpResponse:
     end_on = _date_param(request, "to", today + timedelta(days=7))
     start_at, end_at = _local_bounds(location, start_on, end_on)
     status = request.GET.get("status", "")
+    channel = request.GET.get("channel", "")
     query = request.GET.get("q", "").strip()
     rows = outbox_messages(
-        actor=request.user, start=start_at, end=end_at, status=status, query=query
+        actor=request.user,
+        start=start_at,
+        end=end_at,
+        status=status,
+        channel=channel,
+        query=query,
     )
     reasons = outbox_reasons(actor=request.user, start=start_at, end=end_at)
     retried_ids = retried_message_ids(messages=rows)
@@ -193,6 +199,8 @@ def outbox(request: HttpRequest) -> HttpResponse:
             "start_on": start_on,
             "end_on": end_on,
             "status": status,
+            "channels": Message.Channel.choices,
+            "channel": channel if channel in Message.Channel.values else "",
             "query": query,
             "zone": location.zone,
         },

@@ -139,6 +139,6 @@ def remove_follow_ups(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("bookings", "0013_screening_question_shown_when")]
+    dependencies = [("bookings", "0014_screening_question_shown_when")]
 
     operations = [migrations.RunPython(add_follow_ups, remove_follow_ups)]

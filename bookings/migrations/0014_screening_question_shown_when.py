@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("bookings", "0012_client_details_and_history"),
+        ("bookings", "0013_client_email_consent"),
     ]
 
     operations = [

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("bookings", "0014_default_screening_follow_ups"),
+        ("bookings", "0015_default_screening_follow_ups"),
     ]
 
     operations = [
