@@ -7,6 +7,12 @@ cancelled: a treating practitioner needs the consultation a colleague did). A lo
 widen that with ``practitioners_see = whole_clinic``: its practitioners then see every client
 with an appointment at that location.
 
+A client's **clinical alert** (allergies, conditions: "allergic to lidocaine") is health data
+(UK GDPR art. 9): only clinical roles read or change it, every read is written to
+``HealthDataAccess`` (``client_alert_read``), and everyone else learns only that there is one
+("ask a practitioner"). Desk **notes** (preferences, access needs) are not clinical and every
+member of staff who sees the client reads them.
+
 An appointment is visible when its client is (or, for a hold with no client yet, when it is in
 the practitioner's own column). Pages, the staff API, the inbox, the outbox, the consultation
 queue, eligibility, timelines and re-checks all ask here, so they give the same answer; the
@@ -14,6 +20,8 @@ calendar's columns are about the schedule, not client records (``selectors.calen
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
@@ -24,6 +32,9 @@ from clinic.models import Location, Practitioner
 from clinic.roles import Actor
 
 OWN_CLIENTS_ONLY = "Practitioners see only their own clients"
+CLINICAL_ALERT_FOR_CLINICIANS = (
+    "Only practitioners and managers can read or change clinical alerts."
+)
 
 
 def own_practitioner(actor: Actor) -> Practitioner | None:
@@ -125,3 +136,51 @@ def check_booking_access(*, actor: Actor, client: Client) -> None:
     if sees_every_client(actor) or not client.appointments.exists():
         return
     check_client_access(actor=actor, client=client)
+
+
+@dataclass(frozen=True)
+class ClientAlert:
+    """A client's clinical alert as one actor may see it: ``text`` is None for anyone without
+    a clinical role (they see that there is an alert, never what it says)."""
+
+    exists: bool
+    text: str | None
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.exists and self.text is None
+
+
+def may_read_clinical_alert(actor: Actor) -> bool:
+    """Practitioners and managers (reception sees only that an alert exists)."""
+    return roles.has_role(actor, *roles.CLINICAL_ROLES)
+
+
+def client_alert_read(*, actor: Actor, client: Client, via: str = "staff") -> ClientAlert:
+    """The clinical alert of a client ``actor`` may see; reading its text is audited like
+    other health data (a ``HealthDataAccess`` read of ``client-alert:<id>``). Raises
+    PermissionDenied when ``actor`` may not see the client at all."""
+    check_client_access(actor=actor, client=client)
+    if not client.alert:
+        return ClientAlert(exists=False, text=None)
+    if not may_read_clinical_alert(actor):
+        return ClientAlert(exists=True, text=None)
+    # Imported here: bookings.services imports this module.
+    from bookings.services.health_data import health_data_access_record
+
+    health_data_access_record(
+        actor=actor,
+        action="read",
+        record=f"client-alert:{client.pk}",
+        fields=["alert"],
+        client_id=client.pk,
+        via=via,
+    )
+    return ClientAlert(exists=True, text=client.alert)
+
+
+def check_clinical_alert_change(*, actor: Actor, client: Client) -> None:
+    """Raise PermissionDenied unless ``actor`` may change ``client``'s clinical alert."""
+    check_client_access(actor=actor, client=client)
+    if not may_read_clinical_alert(actor):
+        raise PermissionDenied(CLINICAL_ALERT_FOR_CLINICIANS)

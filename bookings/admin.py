@@ -49,7 +49,18 @@ class ScreeningAnswerRuleInline(admin.TabularInline):
 
 @admin.register(ScreeningQuestion)
 class ScreeningQuestionAdmin(admin.ModelAdmin):
-    list_display = ["order", "key", "text", "answer_type", "is_required", "is_active", "version"]
+    list_display = [
+        "order",
+        "key",
+        "text",
+        "answer_type",
+        "is_required",
+        "shown_when_question",
+        "shown_when_answer",
+        "is_active",
+        "version",
+    ]
+    list_select_related = ["shown_when_question"]
     list_display_links = ["key"]
     list_editable = ["order", "is_active"]
     list_filter = ["is_active", "answer_type"]

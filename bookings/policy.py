@@ -179,6 +179,14 @@ class Decision:
         raise error(self.message, field=field, extra={"reason": self.refusal})
 
 
+def action_label(*, appointment: Appointment, action: str) -> str:
+    """The words on the button for ``action``: "Arrived" on a no-show (allowed only on the
+    day, ``no_show_revert_refusal``) is an undo, and says so."""
+    if action == Action.ARRIVE and appointment.status == Status.NO_SHOW:
+        return "Undo no-show — arrived"
+    return Action(action).label
+
+
 def actor_kind(actor: Actor, actor_label: str | None = None) -> str:
     """Who is asking, as the services label them: ``system``, a client (``client``,
     ``client:sms``) or staff (``staff:<username>``)."""

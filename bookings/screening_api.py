@@ -8,6 +8,7 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
+from bookings.models import ScreeningQuestion
 from bookings.selectors.consultations import screening_questions_active
 from bookings.services.consultations import (
     KIND_ABSOLUTE_MESSAGE,
@@ -21,13 +22,32 @@ from clinic.api import ErrorOut
 router = Router(tags=["screening"])
 
 
+class ShownWhenOut(Schema):
+    question: str = Field(..., description="Key of the earlier question this one depends on")
+    answer: str = Field(..., description="The answer to that question that shows this one")
+
+
 class QuestionOut(Schema):
     key: str
     text: str
     help_text: str
     answer_type: str
     choices: list
-    is_required: bool
+    is_required: bool = Field(
+        ..., description="Required whenever the question applies (see `shown_when`)"
+    )
+    shown_when: ShownWhenOut | None = Field(
+        None,
+        description="Ask only when the named question got this answer; otherwise the question "
+        "does not apply: it is not required and an answer to it is discarded.",
+    )
+
+    @staticmethod
+    def resolve_shown_when(question: ScreeningQuestion) -> dict[str, str] | None:
+        parent = question.shown_when_question
+        if parent is None or not parent.is_active:
+            return None
+        return {"question": parent.key, "answer": question.shown_when_answer}
 
 
 class QuestionnaireOut(Schema):
@@ -75,7 +95,9 @@ def get_questionnaire(request: HttpRequest, token: str) -> dict:
     },
 )
 def post_screening(request: HttpRequest, token: str, payload: ScreeningIn) -> dict:
-    """Submit (or replace, until the consultation) the answers. 422 names the question key."""
+    """Submit (or replace, until the consultation) the answers. 422 names the question key.
+    Answers to questions that do not apply (their `shown_when` answer was not given) are
+    discarded."""
     consultation = consultation_for_screening(
         appointment_id=appointment_id_from_manage_token(token)
     )

@@ -14,7 +14,8 @@ so the same bounds hold there and are visible in the OpenAPI schema.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, Field
@@ -160,6 +161,164 @@ def parse_datetime(value: object, *, field: str, require_offset: bool = True) ->
             field=field,
         )
     return moment
+
+
+# --- dates and times typed by people, in the location's locale --------------------------------
+#
+# Native date/time inputs follow the *browser's* locale, so a UK clinic on a US-configured laptop
+# sees mm/dd/yyyy and 12-hour times. Pages use plain text inputs instead, written and read in the
+# location's convention (its country), and always also accept ISO (2026-12-01, 14:30, links and
+# old bookmarks). The few regions that write the month first or use a 12-hour clock are listed;
+# everyone else gets day first and 24 hours, like en-GB.
+MONTH_FIRST_REGIONS = frozenset({"US", "PH", "FM", "MH", "PW"})
+TWELVE_HOUR_REGIONS = frozenset({"US", "CA", "AU", "NZ", "IN", "PH", "FM", "MH", "PW"})
+
+_TYPED_DATE = re.compile(r"([0-9]{1,2})[/.\-]([0-9]{1,2})[/.\-]([0-9]{4})")
+_TYPED_TIME = re.compile(r"([0-9]{1,2})(?:[:.]([0-9]{2}))?\s*([aApP]\.?[mM]\.?)?")
+
+
+@dataclass(frozen=True)
+class InputLocale:
+    """How dates and times are written in one region's inputs."""
+
+    day_first: bool
+    twelve_hour: bool
+
+    @property
+    def date_hint(self) -> str:
+        return "dd/mm/yyyy" if self.day_first else "mm/dd/yyyy"
+
+    @property
+    def time_hint(self) -> str:
+        return "h:mm am/pm" if self.twelve_hour else "hh:mm, 24-hour"
+
+    @property
+    def datetime_hint(self) -> str:
+        clock = "h:mm am/pm" if self.twelve_hour else "hh:mm"
+        return f"{self.date_hint} {clock}"
+
+    def format_date(self, day: date) -> str:
+        return day.strftime("%d/%m/%Y" if self.day_first else "%m/%d/%Y")
+
+    def format_time(self, moment: time | datetime) -> str:
+        if not self.twelve_hour:
+            return moment.strftime("%H:%M")
+        hour = moment.hour % 12 or 12
+        return f"{hour}:{moment.minute:02d} {'am' if moment.hour < 12 else 'pm'}"
+
+    def format_datetime(self, moment: datetime) -> str:
+        return f"{self.format_date(moment.date())} {self.format_time(moment)}"
+
+
+# What the inputs' ``pattern`` attribute allows (the server is the authority; this only lets
+# the browser point at a typo before sending). Written for the ``v`` flag browsers now use.
+# (Outside a character class the v flag refuses an escaped "-": the whole pattern would be ignored.)
+DATE_INPUT_PATTERN = r"[0-9]{1,2}[\/.\-][0-9]{1,2}[\/.\-][0-9]{4}|[0-9]{4}-[0-9]{2}-[0-9]{2}"
+TIME_INPUT_PATTERN = r"[0-9]{1,2}([:.][0-9]{2})?( ?[aApP]\.?[mM]\.?)?"
+
+
+def input_locale(region: str | None) -> InputLocale:
+    """The input convention for a two-letter country code (GB when unknown)."""
+    code = (region or "GB").upper()
+    return InputLocale(
+        day_first=code not in MONTH_FIRST_REGIONS, twelve_hour=code in TWELVE_HOUR_REGIONS
+    )
+
+
+def local_date_or_none(value: object, *, region: str | None) -> date | None:
+    """A date typed in the region's order (``01/12/2026`` in the UK, ``12/01/2026`` in the US;
+    ``/``, ``.`` or ``-`` between the parts) or as ISO, between 1900 and 2999; else None."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value if _date_in_range(value) else None
+    text = str(value or "").strip()
+    if not text or not text.isascii():
+        return None
+    day = _iso_date(text)
+    if day is None:
+        typed = _TYPED_DATE.fullmatch(text)
+        if typed is None:
+            return None
+        first, second, year = (int(part) for part in typed.groups())
+        day_number, month = (first, second) if input_locale(region).day_first else (second, first)
+        try:
+            day = date(year, month, day_number)
+        except ValueError:
+            return None
+    return day if _date_in_range(day) else None
+
+
+def parse_local_date(value: object, *, field: str, region: str | None) -> date:
+    """Like ``local_date_or_none``; anything else is ``ValidationFailed`` naming ``field`` and
+    showing the expected format."""
+    day = local_date_or_none(value, region=region)
+    if day is None:
+        locale = input_locale(region)
+        example = locale.format_date(date(2026, 12, 1))
+        raise ValidationFailed(
+            f"Enter a date as {locale.date_hint}, for example {example}.", field=field
+        )
+    return day
+
+
+def optional_local_date(value: object, *, field: str, region: str | None) -> date | None:
+    """``parse_local_date`` for an optional field: a blank value is None."""
+    if not str(value or "").strip():
+        return None
+    return parse_local_date(value, field=field, region=region)
+
+
+def local_time_or_none(value: object, *, region: str | None = None) -> time | None:
+    """A time of day typed as ``14:30``, ``14.30``, ``9:05``, ``2:30 pm`` or ``2pm`` (either
+    clock is understood everywhere: neither is ambiguous), or None."""
+    if isinstance(value, time):
+        return value
+    text = str(value or "").strip()
+    if not text or not text.isascii():
+        return None
+    typed = _TYPED_TIME.fullmatch(text)
+    if typed is None:
+        return None
+    hour_text, minute_text, meridiem = typed.groups()
+    if minute_text is None and meridiem is None:
+        return None
+    hour, minute = int(hour_text), int(minute_text or 0)
+    if meridiem:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if meridiem[0] in "pP" else 0)
+    if hour > 23 or minute > 59:
+        return None
+    return time(hour, minute)
+
+
+def parse_local_time(value: object, *, field: str, region: str | None) -> time:
+    moment = local_time_or_none(value, region=region)
+    if moment is None:
+        locale = input_locale(region)
+        example = locale.format_time(time(14, 30))
+        raise ValidationFailed(
+            f"Enter a time as {locale.time_hint}, for example {example}.", field=field
+        )
+    return moment
+
+
+def local_datetime_or_none(value: object, *, region: str | None) -> datetime | None:
+    """A wall-clock date and time typed as the region writes it (``02/12/2026 14:30``), or ISO
+    (``2026-12-02T14:30``, what the calendar links carry), as a naive datetime; else None."""
+    text = str(value or "").strip()
+    if not text or not text.isascii():
+        return None
+    iso = datetime_or_none(text, require_offset=False)
+    if iso is not None:
+        return iso.replace(tzinfo=None) if iso.utcoffset() is None else iso
+    parts = re.split(r"[\sT,]+", text, maxsplit=1)
+    if len(parts) != 2:
+        return None
+    day = local_date_or_none(parts[0], region=region)
+    moment = local_time_or_none(parts[1], region=region)
+    if day is None or moment is None:
+        return None
+    return datetime.combine(day, moment)
 
 
 def search_terms(query: str) -> list[str]:

@@ -51,6 +51,7 @@ def _integration_services(request: pytest.FixtureRequest) -> None:
 MIGRATION_DATA = (
     ("clinic.migrations.0002_staff_roles", "create_roles"),
     ("bookings.migrations.0005_default_screening_questionnaire", "create_defaults"),
+    ("bookings.migrations.0015_default_screening_follow_ups", "add_follow_ups"),
     ("reminders.migrations.0002_default_protocol", "add_default_protocol"),
     ("reminders.migrations.0007_default_red_flags", "add_red_flags"),
     ("reminders.migrations.0009_catch_up_rules", "add_catch_up_rules"),

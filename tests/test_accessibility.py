@@ -217,6 +217,15 @@ def test_every_client_page_has_no_serious_accessibility_violation(
     ]:
         page.goto(base + path)
         audit.check(page, name)
+    # The screening form with a follow-up shown and left empty: the revealed date field and
+    # the error summary that links to it.
+    page.goto(f"{base}/b/{token}/screening/")
+    for radio in page.locator('input[type=radio][value="no"]').all():
+        radio.check()
+    page.locator('input[name=isotretinoin_last_6_months][value="yes"]').check()
+    page.get_by_role("button", name="Send my answers").click()
+    page.wait_for_selector("#error-summary")
+    audit.check(page, "screening-follow-up-error")
     treatment = _future_appointment(service__kind="treatment")
     page.goto(f"{base}/b/{manage_token_for(treatment)}/recheck/")
     audit.check(page, "recheck")

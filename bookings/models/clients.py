@@ -46,12 +46,16 @@ class Client(models.Model):
     email_opted_out_at = models.DateTimeField(null=True, blank=True)
     date_of_birth = models.DateField(null=True, blank=True)
     notes = models.TextField(
-        blank=True, help_text="Desk notes (preferences, access needs); shown on every panel"
-    )
-    alert = models.CharField(
-        max_length=200,
         blank=True,
-        help_text='Shown prominently on every appointment panel, e.g. "allergic to lidocaine"',
+        help_text="Desk notes, not clinical (preferences, access needs); every member of staff "
+        "who sees the client reads them",
+    )
+    # Health data: read and changed only through bookings.access (clinical roles, audited).
+    alert = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text='Clinical alert, e.g. "allergic to lidocaine": practitioners and managers read '
+        "it on every appointment panel; reception sees only that there is one",
     )
     preferred_location = models.ForeignKey(
         Location, null=True, blank=True, on_delete=models.SET_NULL

@@ -10,6 +10,7 @@ and none of it ever goes into an SMS or a log line.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -47,14 +48,75 @@ class ScreeningQuestion(models.Model):
         blank=True,
         help_text='Service kinds whose booking asks this question (empty = all), e.g. ["consultation"]',
     )
+    shown_when_question = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="follow_ups",
+        help_text="Ask this only when the client gave the answer below to that (earlier) question; "
+        "empty = always ask",
+    )
+    shown_when_answer = models.CharField(
+        max_length=60,
+        blank=True,
+        help_text='The answer that shows this question ("yes", "no" or one of the choices)',
+    )
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["order", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(shown_when_question__isnull=True) & Q(shown_when_answer=""))
+                | (Q(shown_when_question__isnull=False) & ~Q(shown_when_answer="")),
+                name="screening_question_condition_complete",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.key} (v{self.version})"
+
+    def answers_offered(self) -> list[str]:
+        """The answers a client can pick (empty for dates and free text)."""
+        if self.answer_type == self.AnswerType.YES_NO:
+            return ["yes", "no"]
+        if self.answer_type == self.AnswerType.CHOICE:
+            return [str(choice) for choice in self.choices]
+        return []
+
+    def clean(self) -> None:
+        """A condition names an earlier yes/no or choice question and one of its answers, and
+        never leads back to this question (so the form can always be walked top to bottom)."""
+        super().clean()
+        parent = self.shown_when_question
+        if parent is None:
+            if self.shown_when_answer:
+                raise ValidationError(
+                    {"shown_when_question": "Choose the question this answer belongs to."}
+                )
+            return
+        if not parent.answers_offered():
+            raise ValidationError(
+                {"shown_when_question": "Only a yes/no or one-of-a-list question can show another."}
+            )
+        if self.shown_when_answer not in parent.answers_offered():
+            offered = ", ".join(parent.answers_offered())
+            raise ValidationError({"shown_when_answer": f"Use one of: {offered}."})
+        seen = {self.pk} if self.pk else set()
+        ancestor: ScreeningQuestion | None = parent
+        while ancestor is not None:
+            if ancestor.pk in seen:
+                raise ValidationError(
+                    {"shown_when_question": "A question cannot depend on itself."}
+                )
+            seen.add(ancestor.pk)
+            ancestor = ancestor.shown_when_question
+        if (parent.order, parent.pk or 0) >= (self.order, self.pk or 2**63):
+            raise ValidationError(
+                {"shown_when_question": "The question it depends on must come earlier."}
+            )
 
 
 class ScreeningAnswerRule(models.Model):

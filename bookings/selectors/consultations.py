@@ -8,9 +8,10 @@ permission-checked; ``bookings.services.consultations.consultation_read`` is the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
@@ -182,7 +183,11 @@ def consultations_for_review(*, actor: Actor, outcome: str | None = None) -> Que
 
 def screening_questions_active(*, service_kind: str | None = None) -> list[ScreeningQuestion]:
     """The questionnaire as shown to clients now, in order (rules prefetched)."""
-    questions = ScreeningQuestion.objects.filter(is_active=True).prefetch_related("rules__services")
+    questions = (
+        ScreeningQuestion.objects.filter(is_active=True)
+        .select_related("shown_when_question")
+        .prefetch_related("rules__services")
+    )
     return [
         question
         for question in questions.order_by("order", "id")
@@ -190,6 +195,41 @@ def screening_questions_active(*, service_kind: str | None = None) -> list[Scree
         or service_kind is None
         or service_kind in question.applies_to_kinds
     ]
+
+
+def _given_answer(question: ScreeningQuestion, raw: Any) -> str:
+    value = "" if raw is None else str(raw).strip()
+    return value.lower() if question.answer_type == question.AnswerType.YES_NO else value
+
+
+def screening_questions_that_apply(
+    *, questions: Sequence[ScreeningQuestion], answers: Mapping[str, Any]
+) -> list[ScreeningQuestion]:
+    """The questions of ``questions`` that the client's ``answers`` make relevant, in order:
+    a question with a condition ("shown when") applies only when the question it depends on
+    applies and was given that answer. The one place this rule lives: the site form, the
+    screening API and the stored snapshot all go through it (the page's script only mirrors it
+    so a phone hides what will not count).
+
+    A condition on a question that is no longer in the questionnaire (retired) no longer hides
+    anything: asking one question too many is safer than losing one."""
+    by_id = {question.pk: question for question in questions}
+    decided: dict[int, bool] = {}
+
+    def applies(question: ScreeningQuestion, path: frozenset[int]) -> bool:
+        if question.pk in decided:
+            return decided[question.pk]
+        parent = by_id.get(question.shown_when_question_id or 0)
+        if parent is None or parent.pk in path:
+            result = True
+        else:
+            result = applies(parent, path | {question.pk}) and (
+                _given_answer(parent, answers.get(parent.key)) == question.shown_when_answer
+            )
+        decided[question.pk] = result
+        return result
+
+    return [question for question in questions if applies(question, frozenset())]
 
 
 def appointments_needing_recheck(*, now: datetime | None = None) -> QuerySet[Appointment]:

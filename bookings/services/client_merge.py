@@ -14,7 +14,7 @@ from clinic.roles import Actor
 
 logger = logging.getLogger(__name__)
 
-FILLED_FROM_DUPLICATE = ("last_name", "email", "date_of_birth", "alert")
+FILLED_FROM_DUPLICATE = ("last_name", "email", "date_of_birth")
 
 
 @transaction.atomic
@@ -57,6 +57,11 @@ def clients_merge(*, actor: Actor, keep: Client, duplicate: Client, reason: str)
             filled.append(name)
     if duplicate.notes:
         keep.notes = f"{keep.notes}\n{duplicate.notes}".strip()
+    # Both clinical alerts are kept (an allergy must not be lost in a merge); the history
+    # records that the alert changed, not what it says.
+    alert_changed = bool(duplicate.alert) and duplicate.alert != keep.alert
+    if alert_changed:
+        keep.alert = f"{keep.alert}\n{duplicate.alert}".strip()
     if keep.sms_consent_at is None and duplicate.sms_consent_at is not None:
         keep.sms_consent_at = duplicate.sms_consent_at
         keep.sms_consent_method = duplicate.sms_consent_method
@@ -82,6 +87,7 @@ def clients_merge(*, actor: Actor, keep: Client, duplicate: Client, reason: str)
             "merged": [f"{duplicate.full_name} · {duplicate.phone} (#{duplicate.pk})", ""],
             "reason": ["", reason],
             **{name: ["", str(getattr(keep, name))] for name in filled},
+            **({"alert": ["", ""]} if alert_changed else {}),
         },
     )
     duplicate_id = duplicate.pk

@@ -38,7 +38,13 @@ from clinic.models import (
     TimeOff,
     WorkingHours,
 )
-from clinic.parsing import MAX_INTEGER
+from clinic.parsing import (
+    MAX_INTEGER,
+    input_locale,
+    local_date_or_none,
+    local_datetime_or_none,
+    local_time_or_none,
+)
 from clinic.recurrence import occurrences
 from clinic.roles import Actor
 
@@ -89,23 +95,22 @@ def _money(values: Mapping[str, Any], name: str, label: str) -> Decimal:
 
 
 def _time_of_day(raw: object, name: str, label: str) -> time:
-    text = str(raw or "").strip()
-    try:
-        if not re.fullmatch(r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2})?", text):
-            raise ValueError
-        return time.fromisoformat(text.zfill(5) if len(text) == 4 else text)
-    except ValueError:
-        raise ValidationFailed(f"Give {label} as a time like 09:30.", field=name) from None
+    # Typed in the form (clinic.parsing): 09:30, 9.30 or 9:30 am all mean the same.
+    moment = local_time_or_none(raw)
+    if moment is None:
+        raise ValidationFailed(f"Give {label} as a time like 09:30.", field=name)
+    return moment
 
 
-def _day(raw: object, name: str, label: str) -> date | None:
+def _day(raw: object, name: str, label: str, *, region: str | None = None) -> date | None:
     text = str(raw or "").strip()
     if not text:
         return None
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise ValidationFailed(f"Give {label} as a date, e.g. 2027-01-31.", field=name) from None
+    # As the location writes dates (31/01/2027 in the UK), or ISO.
+    day = local_date_or_none(text, region=region)
+    if day is None:
+        example = input_locale(region).format_date(date(2027, 1, 31))
+        raise ValidationFailed(f"Give {label} as a date, e.g. {example}.", field=name)
     if not date(2000, 1, 1) <= day <= date(2999, 12, 31):
         raise ValidationFailed(f"Give {label} between 2000 and 2999.", field=name)
     return day
@@ -517,12 +522,12 @@ def working_hours_set(
     first = (
         valid_from
         if isinstance(valid_from, date)
-        else _day(valid_from, "valid_from", "the first day")
+        else _day(valid_from, "valid_from", "the first day", region=location.country)
     )
     last = (
         valid_until
         if isinstance(valid_until, date)
-        else _day(valid_until, "valid_until", "the last day")
+        else _day(valid_until, "valid_until", "the last day", region=location.country)
     )
     if first and last and first > last:
         raise ValidationFailed("The last day must be on or after the first.", field="valid_until")
@@ -692,22 +697,19 @@ def time_off_add(
         if isinstance(raw, datetime):
             moments[name] = raw
             continue
-        text = str(raw or "").strip()
-        try:
-            local = datetime.fromisoformat(text)
-            if local.tzinfo is not None or not 2000 <= local.year <= 2999:
-                raise ValueError
-        except ValueError:
-            raise ValidationFailed(
-                f"Give {label} as a date and time, e.g. 2027-12-25 09:00.", field=name
-            ) from None
+        local = local_datetime_or_none(raw, region=location.country)
+        if local is None or local.tzinfo is not None or not 2000 <= local.year <= 2999:
+            example = input_locale(location.country).format_datetime(
+                datetime(2027, 12, 25, 9, 0)  # noqa: DTZ001 - wall-clock example
+            )
+            raise ValidationFailed(f"Give {label} as a date and time, e.g. {example}.", field=name)
         moments[name] = local.replace(tzinfo=zone)
     if repeats not in TimeOff.Repeats.values:
         raise ValidationFailed("Choose how often it repeats.", field="repeats")
     until = (
         repeat_until
         if isinstance(repeat_until, date) or repeat_until is None
-        else _day(repeat_until, "repeat_until", "the last day it repeats")
+        else _day(repeat_until, "repeat_until", "the last day it repeats", region=location.country)
     )
     reason = reason.strip()
     if len(reason) > 200:

@@ -29,7 +29,10 @@ from bookings.models import (
     ScreeningAnswerRule,
     ScreeningQuestion,
 )
-from bookings.selectors.consultations import screening_questions_active
+from bookings.selectors.consultations import (
+    screening_questions_active,
+    screening_questions_that_apply,
+)
 from bookings.services.health_data import health_data_access_record as _audit
 from bookings.services.health_rechecks import (  # noqa: F401 - re-exported for callers
     health_recheck_answer,
@@ -40,6 +43,7 @@ from bookings.services.transitions import appointment_transition
 from clinic import roles
 from clinic.errors import IllegalTransition, NotFound, PermissionDenied, ValidationFailed
 from clinic.models import Service
+from clinic.parsing import input_locale, local_date_or_none
 from clinic.roles import Actor
 
 logger = logging.getLogger(__name__)
@@ -85,7 +89,7 @@ class _Flagged:
         }
 
 
-def _parse_answer(question: ScreeningQuestion, raw: Any) -> str:
+def _parse_answer(question: ScreeningQuestion, raw: Any, *, region: str) -> str:
     value = "" if raw is None else str(raw).strip()
     if not value:
         if question.is_required:
@@ -100,10 +104,10 @@ def _parse_answer(question: ScreeningQuestion, raw: Any) -> str:
         if value not in [str(choice) for choice in question.choices]:
             raise ValidationFailed("Please choose one of the options.", field=question.key)
     elif kind == question.AnswerType.DATE:
-        try:
-            answered_on = date.fromisoformat(value)
-        except ValueError:
-            raise ValidationFailed("Please enter a date.", field=question.key) from None
+        answered_on = local_date_or_none(value, region=region)
+        if answered_on is None:
+            hint = input_locale(region).date_hint
+            raise ValidationFailed(f"Please enter a date as {hint}.", field=question.key)
         if answered_on > timezone.localdate():
             raise ValidationFailed("Please enter a date in the past.", field=question.key)
         value = answered_on.isoformat()
@@ -157,6 +161,10 @@ def consultation_submit_screening(
     wording each question had, and compute the flagged contraindications and the earliest
     treatment date they suggest. Answers can be replaced until the consultation is assessed.
 
+    Only the questions the answers make relevant count (``screening_questions_that_apply``): a
+    follow-up hidden by an earlier answer is not required, and whatever was typed into it is
+    discarded, not stored (the form without its script shows every question).
+
     Raises ValidationFailed (``field`` = the question key), IllegalTransition when the
     consultation is already assessed or its appointment is cancelled.
     """
@@ -169,8 +177,10 @@ def consultation_submit_screening(
     today = timezone.localtime(timezone.now(), consultation.appointment.location.zone).date()
     snapshot: list[dict[str, Any]] = []
     flagged: list[_Flagged] = []
-    for question in questions:
-        value = _parse_answer(question, answers.get(question.key))
+    for question in screening_questions_that_apply(questions=questions, answers=answers):
+        value = _parse_answer(
+            question, answers.get(question.key), region=consultation.appointment.location.country
+        )
         flag = _flag_for(question, value, today=today)
         if flag:
             flagged.append(flag)

@@ -128,6 +128,10 @@ def _client_data(*, client: Client) -> dict[str, Any]:
             "last_name": client.last_name,
             "phone": client.phone,
             "email": client.email,
+            "date_of_birth": client.date_of_birth.isoformat() if client.date_of_birth else None,
+            "desk_notes": client.notes,
+            # The client's own health data: right of access covers it.
+            "clinical_alert": client.alert,
             "phone_verified_at": _iso(client.phone_verified_at),
             "preferred_location": str(client.preferred_location or ""),
             "created_at": _iso(client.created_at),

@@ -10,8 +10,10 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from bookings.models import Client, ClientChange
+from bookings import access
+from bookings.models import Client, ClientChange, HealthDataAccess
 from bookings.services.clients import client_register
+from bookings.services.health_data import health_data_access_record
 from clinic import roles
 from clinic.errors import ValidationFailed
 from clinic.models import Location
@@ -53,6 +55,8 @@ def client_register_by_staff(
     )
 
 
+MAX_ALERT_CHARS = 500
+
 STAFF_EMAIL_CONSENT_WORDING = (
     "The client agreed (to staff) that the clinic may email their confirmations and aftercare "
     "advice, and use email when a text cannot reach them. No marketing. Every email has an "
@@ -73,7 +77,7 @@ def client_update_by_staff(
     email: str = "",
     date_of_birth: str | date | None = None,
     notes: str = "",
-    alert: str = "",
+    alert: str | None = None,
     email_consent: bool | None = None,
 ) -> Client:
     """Change a client's name, email, date of birth, desk notes and alert, and record who
@@ -88,7 +92,7 @@ def client_update_by_staff(
     saved when any field is wrong."""
     roles.require_role(actor, *roles.ALL_ROLES)
     first_name, last_name = first_name.strip(), last_name.strip()
-    email, alert, notes = email.strip(), alert.strip(), notes.strip()
+    email, notes = email.strip(), notes.strip()
     if not first_name:
         raise ValidationFailed("Enter the client's first name.", field="first_name")
     if len(first_name) > 80 or len(last_name) > 80:
@@ -103,8 +107,16 @@ def client_update_by_staff(
             raise ValidationFailed(
                 "Enter an email address like name@example.com.", field="email"
             ) from None
-    if len(alert) > 200:
-        raise ValidationFailed("Keep the alert under 200 characters.", field="alert")
+    if alert is not None:
+        # The clinical alert is health data: None leaves it as it is (reception's form has no
+        # such field), a value needs a clinical role (bookings.access).
+        alert = alert.strip()
+        if alert != client.alert:
+            access.check_clinical_alert_change(actor=actor, client=client)
+        if len(alert) > MAX_ALERT_CHARS:
+            raise ValidationFailed(
+                f"Keep the alert under {MAX_ALERT_CHARS} characters.", field="alert"
+            )
     if email_consent and not email:
         raise ValidationFailed(
             "Enter the client's email address before ticking that they agreed to email.",
@@ -117,11 +129,13 @@ def client_update_by_staff(
         "email": email,
         "date_of_birth": birthday,
         "notes": notes,
-        "alert": alert,
     }
+    if alert is not None:
+        wanted["alert"] = alert
     locked = Client.objects.select_for_update().get(pk=client.pk)
     changes = {
-        name: [_plain(getattr(locked, name)), _plain(value)]
+        # The history shows that the clinical alert changed, never what it said.
+        name: ["", ""] if name == "alert" else [_plain(getattr(locked, name)), _plain(value)]
         for name, value in wanted.items()
         if getattr(locked, name) != value
     }
@@ -155,6 +169,15 @@ def client_update_by_staff(
     for name, value in wanted.items():
         setattr(locked, name, value)
     locked.save(update_fields=[*wanted, *consent_fields, "updated_at"])
+    if "alert" in changes:
+        health_data_access_record(
+            actor=actor,
+            action=HealthDataAccess.Action.CHANGE,
+            record=f"client-alert:{locked.pk}",
+            fields=["alert"],
+            client_id=locked.pk,
+            via="staff",
+        )
     ClientChange.objects.create(
         client=locked,
         actor=actor if actor is not None and actor.is_authenticated else None,

@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from bookings import policy
-from bookings.models import Appointment
+from bookings.models import Appointment, ScreeningQuestion
 from bookings.selectors.consultations import screening_questions_active
 from bookings.services.consultations import (
     KIND_ABSOLUTE_MESSAGE,
@@ -33,6 +33,25 @@ def _link_problem(request: HttpRequest, error: NotFound | Gone) -> HttpResponse:
         {"error": error, "is_expired": isinstance(error, Gone)},
         status=error.status,
     )
+
+
+def _shown_when(
+    question: ScreeningQuestion, questions: list[ScreeningQuestion]
+) -> dict[str, str] | None:
+    """What the page's script needs to hide a follow-up (and the sentence shown without it).
+    Whether the question counts is decided by the service, never here."""
+    parent = next((q for q in questions if q.pk == question.shown_when_question_id), None)
+    if parent is None:
+        return None
+    answer = question.shown_when_answer
+    return {
+        "key": parent.key,
+        "answer": answer,
+        "answer_label": {"yes": "Yes", "no": "No"}.get(answer, answer)
+        if parent.answer_type == parent.AnswerType.YES_NO
+        else answer,
+        "text": parent.text,
+    }
 
 
 @require_http_methods(["GET", "POST"])
@@ -85,6 +104,7 @@ def screening_form(request: HttpRequest, token: str) -> HttpResponse:
                 {
                     "question": question,
                     "value": answers.get(question.key, ""),
+                    "shown_when": _shown_when(question, questions),
                     "error": error.message
                     if error is not None and error.field == question.key
                     else "",

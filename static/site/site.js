@@ -65,4 +65,33 @@
     field.scrollIntoView({ block: "center" });
     field.focus();
   });
+
+  // Screening follow-ups ("When did you stop?") show only after the answer that makes them
+  // relevant. Without this script every question shows and the server applies the same rule
+  // (hidden questions are not required and their answers are discarded); hidden inputs are
+  // disabled so nothing typed into them is sent.
+  const screening = document.querySelector(".screening-form");
+  if (screening) {
+    const followUps = Array.from(screening.querySelectorAll("[data-shown-when]"));
+    const isShown = (block) => !block.hidden;
+    const answerOf = (key) => {
+      const checked = screening.querySelector("input[type=radio][name='" + CSS.escape(key) + "']:checked");
+      if (!checked || checked.disabled) return "";
+      return checked.value;
+    };
+    const apply = () => {
+      // In page order: a follow-up's question always comes before it, so a hidden question
+      // hides its own follow-ups too.
+      for (const block of followUps) {
+        const parent = screening.querySelector("input[name='" + CSS.escape(block.dataset.shownWhen) + "']");
+        const parentBlock = parent ? parent.closest(".screening-question") : null;
+        const shown = !parentBlock || (isShown(parentBlock) && answerOf(block.dataset.shownWhen) === block.dataset.shownWhenAnswer);
+        block.hidden = !shown;
+        for (const field of block.querySelectorAll("input, textarea, select")) field.disabled = !shown;
+      }
+    };
+    for (const note of screening.querySelectorAll(".condition-note")) note.remove();
+    screening.addEventListener("change", apply);
+    apply();
+  }
 })();

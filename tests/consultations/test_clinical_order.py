@@ -269,3 +269,36 @@ def test_the_staff_api_records_consent_signed_after_a_not_signed_clearance(
     assert response.status_code == 200
     assert response.json()["consent_signed_at"] is not None
     assert client.post(f"/api/v1/staff/consultations/{consultation.pk}/consent").status_code == 409
+
+
+def _desk_buttons(client, appointment) -> list[str]:
+    import re
+
+    html = client.get(f"/staff/appointments/{appointment.id}/").content.decode()
+    section = html.split('aria-label="Actions"', 1)[1].split("</section>", 1)[0]
+    return [
+        re.sub(r"\s+", " ", label).strip()
+        for label in re.findall(r"<button[^>]*>(.*?)</button>", section, flags=re.S)
+    ]
+
+
+def test_on_the_day_of_a_no_show_the_desk_offers_arrived_as_an_undo(
+    client, treatment, reception, clock
+):
+    clock.move_to(at(10, 5))
+    client.force_login(reception)
+    assert "Arrived" in _desk_buttons(client, treatment)
+
+    clock.move_to(at(10, 20))
+    services.appointment_mark_no_show(appointment=treatment, actor=reception)
+    client.force_login(reception)
+    buttons = _desk_buttons(client, treatment)
+    assert "Undo no-show — arrived" in buttons
+    assert "Arrived" not in buttons
+
+    clock.move_to(at(9, 0, day=WEDNESDAY + timedelta(days=6)))
+    client.force_login(reception)
+    assert (
+        "Undo no-show — arrived"
+        not in client.get(f"/staff/appointments/{treatment.id}/").content.decode()
+    )

@@ -63,13 +63,19 @@ def test_recent_sunburn_suggests_waiting_two_weeks(consultation):
 
 
 def test_isotretinoin_stopped_recently_waits_six_months_from_the_date_given(consultation):
-    answers = all_clear() | {"isotretinoin_stopped_on": "2026-10-01"}
+    answers = all_clear() | {
+        "isotretinoin_last_6_months": "yes",
+        "isotretinoin_stopped_on": "2026-10-01",
+    }
     result = consultation_submit_screening(consultation=consultation, answers=answers)
     assert result.consultation.screening_not_before == date(2027, 3, 30)
 
 
 def test_isotretinoin_stopped_long_ago_flags_nothing(consultation):
-    answers = all_clear() | {"isotretinoin_stopped_on": "2025-01-10"}
+    answers = all_clear() | {
+        "isotretinoin_last_6_months": "yes",
+        "isotretinoin_stopped_on": "2025-01-10",
+    }
     result = consultation_submit_screening(consultation=consultation, answers=answers)
     assert result.consultation.screening_flags == []
 
@@ -78,7 +84,7 @@ def test_the_wait_is_data_a_clinic_can_change(consultation):
     rule = ScreeningAnswerRule.objects.get(question__key="filler_on")
     rule.wait_days = 180
     rule.save()
-    answers = all_clear() | {"filler_on": "2026-11-01"}
+    answers = all_clear() | {"filler_recent": "yes", "filler_on": "2026-11-01"}
     result = consultation_submit_screening(consultation=consultation, answers=answers)
     assert result.consultation.screening_not_before == date(2027, 4, 30)
 
@@ -108,7 +114,13 @@ def test_the_screening_wait_becomes_the_outcomes_not_before(
 def test_bad_answers_are_refused_naming_the_question(consultation, key, answer):
     with pytest.raises(ValidationFailed) as invalid:
         consultation_submit_screening(
-            consultation=consultation, answers=all_clear() | {key: answer}
+            consultation=consultation,
+            answers=all_clear()
+            | {
+                "isotretinoin_last_6_months": "yes",
+                "isotretinoin_stopped_on": "2026-10-01",
+                key: answer,
+            },
         )
     assert invalid.value.field == key
     consultation.refresh_from_db()

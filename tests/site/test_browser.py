@@ -478,6 +478,58 @@ def test_a_device_on_utc_is_told_of_a_time_zone_difference_only_when_the_clocks_
     expect(page.locator(".tz-note")).to_contain_text("different from your device")
 
 
+def test_the_screening_form_asks_for_the_isotretinoin_date_only_after_yes(
+    live_server, phone_page, shoot, open_every_day, location, consultation_service
+):
+    """At 390 px: the follow-up is hidden after "No" and shown (and required) after "Yes"; the
+    date is written day first whatever the device, and is stored as the date the client meant."""
+    from playwright.sync_api import expect
+
+    from bookings.tokens import manage_token_for
+
+    maya = client_register(first_name="Maya", phone=PHONE, sms_consent=True)
+    appointment = appointment_book(
+        client=maya,
+        service=consultation_service,
+        location=location,
+        start_at=local_start(location, 3, 10),
+    )
+    page = phone_page
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_server.url}/b/{manage_token_for(appointment)}/screening/")
+    last_six_months = page.get_by_role(
+        "group", name=re.compile("taken isotretinoin .* in the last 6 months")
+    )
+    stopped_on = page.get_by_label("When did you stop taking isotretinoin?")
+    expect(stopped_on).to_be_hidden()
+    # The sentence for pages without the script is gone once the script runs.
+    expect(page.locator(".condition-note")).to_have_count(0)
+    for radio in page.locator('input[type=radio][value="no"]').all():
+        radio.check()
+    expect(last_six_months).to_be_visible()
+    expect(stopped_on).to_be_hidden()
+    shoot(page, "after-no")
+
+    last_six_months.get_by_label("Yes").check()
+    expect(stopped_on).to_be_visible()
+    expect(page.locator("#q-isotretinoin_stopped_on-hint")).to_contain_text("dd/mm/yyyy")
+    shoot(page, "after-yes")
+    page.get_by_role("button", name="Send my answers").click()
+    summary = page.locator("#error-summary")
+    expect(summary).to_contain_text("When did you stop taking isotretinoin?")
+    expect(page.get_by_label("When did you stop taking isotretinoin?")).to_be_visible()
+
+    page.get_by_label("When did you stop taking isotretinoin?").fill("01/10/2026")
+    page.get_by_role("button", name="Send my answers").click()
+    expect(page.get_by_text("your answers are with your practitioner")).to_be_visible()
+    shoot(page, "sent")
+    appointment.consultation.refresh_from_db()
+    answered = {entry["key"]: entry["answer"] for entry in appointment.consultation.answers}
+    assert answered["isotretinoin_stopped_on"] == "2026-10-01"
+    assert errors == []
+
+
 def test_a_client_ticks_also_email_me_gets_the_confirmation_by_email_and_can_unsubscribe(
     live_server, phone_page, shoot, open_every_day, location, consultation_service
 ):

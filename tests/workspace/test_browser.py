@@ -6,6 +6,7 @@ land in var/screenshots/."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -119,7 +120,8 @@ def test_reception_books_a_phone_client_into_a_free_slot(
     x, y = slot_point(page, "Pat Lee", 14)
     page.mouse.click(x, y)
     page.wait_for_selector("#booking-form")
-    assert page.input_value("#booking-start") == "2026-12-02T14:00"
+    # Written the clinic's way (en-GB), not the browser's.
+    assert page.input_value("#booking-start") == "02/12/2026 14:00"
     page.select_option("#booking-service", str(consultation_service.id))
     page.click("details.new-client summary")
     page.fill("#new-first", "Nia")
@@ -153,7 +155,7 @@ def test_reception_books_from_the_rooms_view_into_the_clicked_room(
     page.mouse.click(x, y)
     page.wait_for_selector("#booking-form")
     assert page.input_value("#booking-room") == str(second_room.id)
-    assert page.input_value("#booking-start") == "2026-12-02T15:00"
+    assert page.input_value("#booking-start") == "02/12/2026 15:00"
     page.select_option("#booking-service", str(facial.id))
     page.click("details.new-client summary")
     page.fill("#new-first", "Rhea")
@@ -194,7 +196,7 @@ def test_reception_finds_an_existing_client_and_a_taken_slot_is_shown_inline(
     page.fill("#client-search", "jones")
     page.click(f"button.pick[data-client-id='{ada.id}']")
     # Reception changes the time to one that is already taken.
-    page.fill("#booking-start", "2026-12-02T11:00")
+    page.fill("#booking-start", "02/12/2026 11:00")
     page.click("#booking-form button[type=submit]")
     page.wait_for_selector("[data-error-code=slot_taken]")
     page.screenshot(path=str(SCREENSHOTS / "staff-booking-slot-taken.png"))
@@ -202,8 +204,8 @@ def test_reception_finds_an_existing_client_and_a_taken_slot_is_shown_inline(
     assert busy.client.full_name in page.content()  # still on the calendar
 
     # One click on a suggested free time fills the form.
-    page.click("button.use-time[data-start='2026-12-02T11:30']")
-    assert page.input_value("#booking-start") == "2026-12-02T11:30"
+    page.click("button.use-time[data-start='02/12/2026 11:30']")
+    assert page.input_value("#booking-start") == "02/12/2026 11:30"
     page.click("#booking-form button[type=submit]")
     page.wait_for_selector(".appointment-panel")
     assert Appointment.objects.get(client=ada).start_at == at(11, 30)
@@ -248,7 +250,7 @@ def test_reception_reschedules_by_drag_and_by_the_edit_form(
     assert appointment.version == 2
 
     page.click(".edit-box summary")
-    page.fill(f"#move-start-{appointment.id}", "2026-12-02T09:30")
+    page.fill(f"#move-start-{appointment.id}", "02/12/2026 09:30")
     page.click(".edit-box button[type=submit]")
     page.wait_for_selector(".appointment-panel .when:has-text('09:30')")
     appointment.refresh_from_db()
@@ -256,7 +258,7 @@ def test_reception_reschedules_by_drag_and_by_the_edit_form(
 
     # Moving outside working hours is refused inline, nothing changes.
     page.click(".edit-box summary")
-    page.fill(f"#move-start-{appointment.id}", "2026-12-02T19:00")
+    page.fill(f"#move-start-{appointment.id}", "02/12/2026 19:00")
     page.click(".edit-box button[type=submit]")
     page.wait_for_selector("[data-error-code=slot_unavailable]")
     page.screenshot(path=str(SCREENSHOTS / "staff-move-refused.png"))
@@ -392,24 +394,11 @@ def test_reception_books_a_phone_client_with_the_keyboard_only(
     page.keyboard.press("Enter")
     page.wait_for_selector("#booking-form")
     tab_to(page, "#booking-start")
-    # A native datetime input orders its parts by the browser's own locale, which headless
-    # chromium keeps as en-US whatever the page's: type day first, and swap if it was month.
-    page.keyboard.type("02")
-    page.keyboard.type("12")
-    page.keyboard.type("2026")
-    page.keyboard.press("ArrowRight")
-    page.keyboard.type("14")
-    page.keyboard.type("00")
-    if page.input_value("#booking-start").startswith("2026-02-12"):
-        # Leave the input backwards and come back in: the focus lands on its first part.
-        for _ in range(8):
-            page.keyboard.press("Shift+Tab")
-            if page.evaluate("document.activeElement.id !== 'booking-start'"):
-                break
-        page.keyboard.press("Tab")
-        page.keyboard.type("12")
-        page.keyboard.type("02")
-    assert page.input_value("#booking-start") == "2026-12-02T14:00"
+    # A plain text input in the clinic's format (a native one would order its parts by the
+    # browser's locale): select what is there and type the time as the hint shows it.
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type("02/12/2026 14:00")
+    assert page.input_value("#booking-start") == "02/12/2026 14:00"
     tab_to(page, "#booking-practitioner", limit=8)
     page.keyboard.press("ArrowDown")
     tab_to(page, "#booking-service", limit=4)
@@ -566,13 +555,13 @@ def test_reception_browses_clients_by_filter_without_searching(
     page.screenshot(path=str(SCREENSHOTS / "staff-clients-filtered.png"))
 
 
-def test_reception_adds_an_alert_that_shows_on_the_appointment_panel(
-    page, reception, practitioner, consultation
+def test_a_practitioner_adds_a_clinical_alert_that_reception_sees_only_as_ask_a_practitioner(
+    page, reception, practitioner_user, practitioner, consultation
 ):
-    sign_in(page, reception.username)
+    sign_in(page, practitioner_user.username)
     page.goto(f"{page.base_url}/staff/clients/{consultation.client.id}/")
     page.get_by_role("link", name="Edit details").click()
-    page.get_by_label("Alert (shown on every appointment panel)").fill("Allergic to lidocaine")
+    page.get_by_label(re.compile("^Clinical alert")).fill("Allergic to lidocaine")
     page.get_by_role("button", name="Save").click()
     page.wait_for_selector("text=Details saved.")
     assert "Allergic to lidocaine" in page.locator(".client-alert").inner_text()
@@ -583,6 +572,14 @@ def test_reception_adds_an_alert_that_shows_on_the_appointment_panel(
     assert "Allergic to lidocaine" in page.locator("#panel [data-testid=client-alert]").inner_text()
     page.screenshot(path=str(SCREENSHOTS / "staff-panel-alert.png"))
 
+    page.context.clear_cookies()
+    sign_in(page, reception.username)
+    open_calendar(page)
+    page.locator(f".ec-event:has-text('{consultation.client.first_name}')").click()
+    alert = page.locator("#panel [data-testid=client-alert]")
+    expect(alert).to_have_text("Has a clinical alert — ask a practitioner.")
+    page.screenshot(path=str(SCREENSHOTS / "staff-panel-alert-reception.png"))
+
 
 def test_reception_records_a_walk_in_that_already_happened(
     page, reception, practitioner, treatment_service, location
@@ -591,7 +588,7 @@ def test_reception_records_a_walk_in_that_already_happened(
     open_calendar(page)
     page.get_by_role("link", name="New booking").click()
     page.wait_for_selector("#booking-form")
-    page.fill("#booking-start", "2026-11-30T11:00")
+    page.fill("#booking-start", "30/11/2026 11:00")
     page.select_option("#booking-practitioner", str(practitioner.id))
     page.select_option("#booking-service", str(treatment_service.id))
     page.click("details.new-client summary")
@@ -645,3 +642,51 @@ def test_a_manager_rewords_a_reminder_with_a_live_segment_count(page, manager, l
     page.wait_for_selector("text=Saved")
     rule.refresh_from_db()
     assert rule.template == "Hi {{ first_name }}, see you tomorrow 😊"
+
+
+def test_dates_and_times_follow_the_clinic_not_a_us_browser_and_round_trip(
+    page, reception, practitioner, consultation
+):
+    """A London clinic on a laptop set to US English: every date and time input reads
+    dd/mm/yyyy and 24-hour, and what is typed that way is what gets saved."""
+    us_desk = page.context.browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="en-US", timezone_id="America/New_York"
+    )
+    tab = us_desk.new_page()
+    tab.set_default_timeout(10_000)
+    tab.base_url = page.base_url
+    sign_in(tab, reception.username)
+
+    tab.goto(f"{tab.base_url}/staff/appointments/{consultation.id}/")
+    tab.click(".edit-box summary")
+    start = tab.get_by_label("New start (Europe/London)")
+    expect(start).to_have_value("02/12/2026 10:00")
+    expect(tab.locator(f"#move-start-{consultation.id}-hint")).to_contain_text("dd/mm/yyyy hh:mm")
+    tab.screenshot(path=str(SCREENSHOTS / "staff-en-gb-inputs-on-a-us-browser.png"))
+    start.fill("02/12/2026 15:30")
+    tab.click(".edit-box button[type=submit]")
+    expect(tab.locator(".appointment-panel .when")).to_contain_text("15:30")
+    consultation.refresh_from_db()
+    assert consultation.start_at == at(15, 30)
+
+    tab.goto(f"{tab.base_url}/staff/clients/{consultation.client.id}/edit/")
+    birthday = tab.get_by_label("Date of birth")
+    birthday.fill("03/04/1990")
+    tab.get_by_role("button", name="Save").click()
+    expect(tab.get_by_text("Details saved.")).to_be_visible()
+    consultation.client.refresh_from_db()
+    assert consultation.client.date_of_birth.isoformat() == "1990-04-03"
+    tab.goto(f"{tab.base_url}/staff/clients/{consultation.client.id}/edit/")
+    expect(tab.get_by_label("Date of birth")).to_have_value("03/04/1990")
+
+    tab.goto(f"{tab.base_url}/staff/outbox/?from=2026-11-01&to=2026-11-30")
+    expect(tab.get_by_label("From")).to_have_value("01/11/2026")
+    # The pattern is one the browser compiles (an invalid one is silently ignored).
+    tab.get_by_label("to", exact=True).fill("15-11")
+    expect(tab.locator("#to:invalid")).to_have_count(1)
+    tab.get_by_label("to", exact=True).fill("15/11/2026")
+    expect(tab.locator("#to:valid")).to_have_count(1)
+    tab.get_by_role("button", name="Show").click()
+    expect(tab).to_have_url(re.compile("to=15%2F11%2F2026"))
+    expect(tab.get_by_label("to", exact=True)).to_have_value("15/11/2026")
+    us_desk.close()

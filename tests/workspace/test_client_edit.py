@@ -1,5 +1,6 @@
-"""Staff edit a client's details; every change is recorded, and the alert and notes travel
-with the client onto every appointment panel."""
+"""Staff edit a client's details; every change is recorded, and the clinical alert and desk
+notes travel with the client onto every appointment panel (the alert's text for clinical roles
+only: tests/workspace/test_client_alerts.py)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from clinic.errors import PermissionDenied, ValidationFailed
 pytestmark = pytest.mark.django_db
 
 
-def test_an_edit_saves_the_details_and_records_who_changed_what(reception, client_person):
+def test_an_edit_saves_the_details_and_records_who_changed_what(
+    practitioner_user, practitioner, client_person, consultation
+):
     before = client_person.first_name
 
     updated = client_update_by_staff(
-        actor=reception,
+        actor=practitioner_user,
         client=client_person,
         first_name="Maia",
         last_name=client_person.last_name,
@@ -29,9 +32,10 @@ def test_an_edit_saves_the_details_and_records_who_changed_what(reception, clien
 
     assert (updated.first_name, updated.date_of_birth) == ("Maia", date(1990, 4, 21))
     change = ClientChange.objects.get(client=client_person)
-    assert change.actor == reception
+    assert change.actor == practitioner_user
     assert change.changes["first_name"] == [before, "Maia"]
-    assert change.changes["alert"] == ["", "Allergic to lidocaine"]
+    # That the clinical alert changed, never what it says (the history is for all staff).
+    assert change.changes["alert"] == ["", ""]
     assert "last_name" not in change.changes
 
 
@@ -54,14 +58,14 @@ def test_saving_without_changes_records_nothing(reception, client_person):
         ({"email": "not an email"}, "email"),
         ({"date_of_birth": "2030-01-01"}, "date_of_birth"),
         ({"date_of_birth": "21/04/1990"}, "date_of_birth"),
-        ({"alert": "x" * 201}, "alert"),
+        ({"alert": "x" * 501}, "alert"),
     ],
 )
-def test_bad_details_name_the_field_and_save_nothing(reception, client_person, changes, field):
+def test_bad_details_name_the_field_and_save_nothing(manager, client_person, changes, field):
     name = client_person.first_name
     with pytest.raises(ValidationFailed) as refusal:
         client_update_by_staff(
-            actor=reception, client=client_person, **{"first_name": "Maia", **changes}
+            actor=manager, client=client_person, **{"first_name": "Maia", **changes}
         )
 
     assert refusal.value.field == field
@@ -76,10 +80,10 @@ def test_only_staff_may_edit(stranger, client_person):
 
 
 def test_the_edit_page_saves_and_the_alert_shows_on_the_appointment_panel(
-    as_reception, consultation
+    as_practitioner, consultation
 ):
     client = consultation.client
-    response = as_reception.post(
+    response = as_practitioner.post(
         f"/staff/clients/{client.id}/edit/",
         {
             "first_name": client.first_name,
@@ -92,14 +96,15 @@ def test_the_edit_page_saves_and_the_alert_shows_on_the_appointment_panel(
     )
     assert response.status_code == 302
 
-    panel = as_reception.get(
+    panel = as_practitioner.get(
         f"/staff/appointments/{consultation.id}/", HTTP_HX_REQUEST="true"
     ).content.decode()
-    assert "Alert:</strong> Allergic to lidocaine" in panel
+    assert "Clinical alert:</strong> Allergic to lidocaine" in panel
     assert "Prefers afternoons" in panel
-    page = as_reception.get(f"/staff/clients/{client.id}/").content.decode()
-    assert "rita_reception changed" in page
-    assert "alert (empty → Allergic to lidocaine)" in page
+    page = as_practitioner.get(f"/staff/clients/{client.id}/").content.decode()
+    assert "pat_practitioner changed" in page
+    assert "notes, clinical alert</li>" in page
+    assert "→ Allergic to lidocaine" not in page
 
 
 def test_a_bad_date_of_birth_on_the_page_is_a_422_naming_the_field(as_reception, consultation):

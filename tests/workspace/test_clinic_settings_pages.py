@@ -119,7 +119,9 @@ def test_a_manager_changes_tuesday_hours_with_the_grid(as_manager, practitioner,
 def test_a_wrong_time_in_the_grid_is_named_and_no_hours_change(as_manager, practitioner, location):
     url = reverse("staff-settings-hours", args=[practitioner.pk])
     response = as_manager.post(
-        url, {"location": location.pk, "d1_0_start": "9am", "d1_0_end": "17:00"}
+        # "9am" is a time (clinic.parsing reads either clock); "25:00" is not.
+        url,
+        {"location": location.pk, "d1_0_start": "25:00", "d1_0_end": "17:00"},
     )
 
     assert response.status_code == 422
@@ -246,3 +248,19 @@ def test_a_deposit_above_the_price_is_refused_on_the_page(as_manager, treatment_
     assert 'data-error-field="deposit"' in response.content.decode()
     treatment_service.refresh_from_db()
     assert treatment_service.deposit != 150
+
+
+def test_hours_and_time_off_are_typed_the_clinics_way(as_manager, practitioner, location):
+    """The grid and the time-off form read en-GB input (and show it back that way)."""
+    url = reverse("staff-settings-hours", args=[practitioner.pk])
+    grid = {"location": location.pk, "valid_from": "04/01/2027"}
+    for weekday in range(5):
+        grid[f"d{weekday}_0_start"] = "9.30"
+        grid[f"d{weekday}_0_end"] = "5:00 pm"
+    response = as_manager.post(url, grid)
+    assert response.status_code in {200, 302}, response.content.decode()[:2000]
+    new = WorkingHours.objects.filter(practitioner=practitioner, valid_from__isnull=False)
+    assert {(row.start_time.isoformat(), row.end_time.isoformat()) for row in new} == {
+        ("09:30:00", "17:00:00")
+    }
+    assert {row.valid_from.isoformat() for row in new} == {"2027-01-04"}

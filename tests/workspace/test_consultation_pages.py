@@ -126,7 +126,7 @@ def test_a_malformed_date_names_the_field(as_practitioner, consultation, treatme
         {"outcome": "cleared", "services": [treatment_service.id], "valid_until": "soon"},
     )
     assert response.status_code == 422
-    assert b"Use a date like" in response.content
+    assert "Enter a date as dd/mm/yyyy, for example 01/12/2026" in response.content.decode()
 
 
 def test_a_treatment_appointment_has_no_consultation_page(as_practitioner, tentative_treatment):

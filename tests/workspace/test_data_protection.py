@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import time_machine
@@ -322,3 +322,17 @@ def test_retention_deletes_expired_sessions(client, location):
     later = timezone.now() + timedelta(days=2)
     assert retention_enforce(now=later)["sessions_deleted"] == 1
     assert not Session.objects.exists()
+
+
+def test_the_export_includes_the_details_staff_added_and_the_clinical_alert(manager, history):
+    client, _record = history
+    client.date_of_birth = date(1990, 4, 3)
+    client.notes = "Prefers afternoons"
+    client.alert = "Allergic to lidocaine"
+    client.save()
+
+    export = client_data_export(actor=manager, client=client, reason=REASON)
+
+    assert export["client"]["date_of_birth"] == "1990-04-03"
+    assert export["client"]["desk_notes"] == "Prefers afternoons"
+    assert export["client"]["clinical_alert"] == "Allergic to lidocaine"

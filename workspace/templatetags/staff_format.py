@@ -60,7 +60,7 @@ CLIENT_FIELD_LABELS = {
     "email": "email",
     "date_of_birth": "date of birth",
     "notes": "notes",
-    "alert": "alert",
+    "alert": "clinical alert",
     "merged": "merged in a duplicate",
     "reason": "reason",
 }

@@ -34,8 +34,20 @@ def staff_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
         "staff_role_names": sorted(held),
         # The nav badge: someone must see an urgent reply from whichever page they are on.
         "urgent_replies_waiting": urgent_replies_waiting() if held else 0,
+        # Date and time inputs are written as the shown location writes them (the views read
+        # them back with the same location's convention).
+        "input_region": input_region_for(request),
         **extra,
     }
+
+
+def input_region_for(request: HttpRequest) -> str:
+    """The country whose date and time conventions the page's inputs use (GB before any
+    location exists)."""
+    try:
+        return current_location(request).country
+    except ApplicationError:
+        return "GB"
 
 
 def render_staff(

@@ -11,7 +11,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from bookings import policy
+from bookings import access, policy
 from bookings.models import Appointment, Client
 from bookings.selectors.calendar import calendar_practitioners
 from bookings.selectors.consultations import consultation_pending_for
@@ -30,7 +30,7 @@ from bookings.services.staff_appointments import (
 from bookings.services.staff_clients import client_register_by_staff
 from clinic.errors import ApplicationError, ValidationFailed
 from clinic.models import Location, Practitioner, Room, Service
-from clinic.parsing import datetime_or_none
+from clinic.parsing import input_locale, local_datetime_or_none
 from payments.selectors import desk_payment_actions, payment_lines_for
 from workspace.views.access import (
     current_location,
@@ -41,9 +41,16 @@ from workspace.views.access import (
 
 
 def _parse_local(raw: str, location: Location, *, field: str = "start") -> datetime:
-    moment = datetime_or_none(raw, require_offset=False)
+    """A start typed as the location writes it (``02/12/2026 14:30`` in the UK) or ISO (the
+    calendar's links), as wall-clock time at the location."""
+    moment = local_datetime_or_none(raw, region=location.country)
     if moment is None:
-        raise ValidationFailed("Give a date and time, e.g. 2026-12-01 10:30", field=field)
+        locale = input_locale(location.country)
+        example = locale.format_datetime(datetime(2026, 12, 1, 14, 30))  # noqa: DTZ001
+        raise ValidationFailed(
+            f"Enter the date and time as {locale.datetime_hint}, for example {example}.",
+            field=field,
+        )
     return moment.replace(tzinfo=location.zone) if moment.tzinfo is None else moment
 
 
@@ -63,8 +70,11 @@ def _panel(request: HttpRequest, appointment: Appointment, *, error=None, status
         "consultation": consultation_status_for_client(client=appointment.client)
         if appointment.client
         else None,
+        "client_alert": access.client_alert_read(actor=request.user, client=appointment.client)
+        if appointment.client
+        else None,
         "actions": [
-            (action, policy.Action(action).label)
+            (action, policy.action_label(appointment=appointment, action=action))
             for action in allowed
             if action in policy.DESK_ACTIONS
         ],
@@ -195,7 +205,6 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
             "past_reason",
         )
     }
-    values["start"] = values["start"][:16]
     context = _booking_context(request, location, values)
     template = (
         "workspace/_booking_form.html"

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from bookings import access
 from bookings.selectors.staff import (
     ClientFilter,
     client_changes,
@@ -21,8 +22,9 @@ from bookings.services.data_protection import client_data_export, client_erase
 from bookings.services.staff_clients import client_update_by_staff
 from clinic import roles
 from clinic.errors import ApplicationError, ValidationFailed
+from clinic.parsing import optional_local_date
 from waitlist import selectors as waitlist_selectors
-from workspace.views.access import render_staff, staff_member_required
+from workspace.views.access import input_region_for, render_staff, staff_member_required
 
 
 @staff_member_required
@@ -62,6 +64,7 @@ def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
             "nav": "clients",
             "overview": overview,
             "client": overview.client,
+            "client_alert": access.client_alert_read(actor=request.user, client=overview.client),
             "changes": client_changes(client=overview.client),
             "messages_url": reverse("staff-client-messages", args=[overview.client.id]),
             "waitlist_entries": waitlist_selectors.waitlist_entries(
@@ -81,15 +84,30 @@ def client_edit(request: HttpRequest, client_id: int) -> HttpResponse:
     client = client_for_staff(actor=request.user, client_id=client_id)
     error = None
     values = {name: getattr(client, name) for name in ("first_name", "last_name", "email", "notes")}
-    values["alert"] = client.alert
     values["date_of_birth"] = client.date_of_birth.isoformat() if client.date_of_birth else ""
+    client_alert = access.client_alert_read(actor=request.user, client=client)
+    may_edit_alert = access.may_read_clinical_alert(request.user)
+    if may_edit_alert:
+        values["alert"] = client_alert.text or ""
     email_consent = client.can_receive_email
     if request.method == "POST":
         values = {name: request.POST.get(name, "") for name in values}
         email_consent = request.POST.get("email_consent") == "on"
+        if "alert" in request.POST:
+            # Only a clinical role has the field; anyone else posting it is refused by the
+            # service (bookings.access).
+            values["alert"] = request.POST["alert"]
         try:
+            birthday = optional_local_date(
+                values["date_of_birth"],
+                field="date_of_birth",
+                region=input_region_for(request),
+            )
             client_update_by_staff(
-                actor=request.user, client=client, email_consent=email_consent, **values
+                actor=request.user,
+                client=client,
+                email_consent=email_consent,
+                **(values | {"date_of_birth": birthday.isoformat() if birthday else ""}),
             )
         except ApplicationError as failure:
             error = failure
@@ -103,6 +121,8 @@ def client_edit(request: HttpRequest, client_id: int) -> HttpResponse:
             "nav": "clients",
             "client": client,
             "values": values,
+            "client_alert": client_alert,
+            "may_edit_alert": may_edit_alert,
             "email_consent": email_consent,
             "error": error,
         },

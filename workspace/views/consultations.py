@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -20,9 +18,9 @@ from bookings.services.consultations import (
     consultation_record_outcome,
 )
 from clinic import roles
-from clinic.errors import ApplicationError, NotFound, ValidationFailed
+from clinic.errors import ApplicationError, NotFound
 from clinic.models import Service
-from clinic.parsing import ids_from, parse_date
+from clinic.parsing import ids_from, optional_local_date
 from workspace.views.access import render_staff, row_or_none, staff_member_required
 
 OUTCOME_CHOICES = [
@@ -42,15 +40,6 @@ def consultation_queue(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _parse_date(raw: str, field: str) -> date | None:
-    if not raw:
-        return None
-    try:
-        return parse_date(raw, field=field)
-    except ValidationFailed:
-        raise ValidationFailed("Use a date like 2026-12-31", field=field) from None
-
-
 @require_http_methods(["GET", "POST"])
 @staff_member_required
 def consultation_outcome(request: HttpRequest, appointment_id: int) -> HttpResponse:
@@ -65,6 +54,7 @@ def consultation_outcome(request: HttpRequest, appointment_id: int) -> HttpRespo
     is_clinical = roles.has_role(request.user, *roles.CLINICAL_ROLES)
     error = None
     status = 200
+    region = appointment.location.country
     if request.method == "POST":
         try:
             services = list(
@@ -76,8 +66,12 @@ def consultation_outcome(request: HttpRequest, appointment_id: int) -> HttpRespo
                 actor=request.user,
                 outcome=request.POST.get("outcome", ""),
                 services=services,
-                valid_until=_parse_date(request.POST.get("valid_until", ""), "valid_until"),
-                not_before=_parse_date(request.POST.get("not_before", ""), "not_before"),
+                valid_until=optional_local_date(
+                    request.POST.get("valid_until", ""), field="valid_until", region=region
+                ),
+                not_before=optional_local_date(
+                    request.POST.get("not_before", ""), field="not_before", region=region
+                ),
                 contraindications=[
                     line.strip()
                     for line in request.POST.get("contraindications", "").splitlines()

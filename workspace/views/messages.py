@@ -20,7 +20,7 @@ from bookings import access
 from bookings.selectors.staff import appointment_for_staff, client_for_staff
 from clinic import roles
 from clinic.errors import ApplicationError, NotFound, ValidationFailed
-from clinic.parsing import date_or_none
+from clinic.parsing import date_or_none, parse_local_date
 from reminders.backends import backend_reports_delivery
 from reminders.models import InboundMessage, Message
 from reminders.selectors import messages_for_appointment, outbox_counts, sms_blocked_reason
@@ -150,10 +150,11 @@ def _date_param(request: HttpRequest, name: str, default: date) -> date:
     raw = request.GET.get(name) or request.GET.get(RANGE_ALIASES[name], "")
     if not raw:
         return default
-    day = date_or_none(raw)
-    if day is None:
-        raise ValidationFailed("Use a date like 2026-12-31", field=name)
-    return day
+    # ISO (links, bookmarks) is moved into the supported years; anything else is read as the
+    # location writes dates.
+    return date_or_none(raw) or parse_local_date(
+        raw, field=name, region=current_location(request).country
+    )
 
 
 def _local_bounds(location, start_on: date, end_on: date) -> tuple[datetime, datetime]:

@@ -12,22 +12,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from clinic.errors import ApplicationError, ValidationFailed
+from clinic.errors import ApplicationError
+from clinic.parsing import optional_local_date
 from records.selectors import products_for_recall, recall_read, recalls_list
 from records.services.recalls import recall_create
 from reminders.services.recalls import recall_notices_send
 from workspace.selectors.recalls import recall_rows
-from workspace.views.access import render_staff, staff_member_required
+from workspace.views.access import input_region_for, render_staff, staff_member_required
 
 
-def _date(raw: str, field: str) -> date | None:
-    raw = (raw or "").strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationFailed("Give a date, e.g. 2026-11-30.", field=field) from None
+def _date(raw: str, field: str, request: HttpRequest) -> date | None:
+    return optional_local_date(raw, field=field, region=input_region_for(request))
 
 
 def _int(raw: str) -> int | None:
@@ -47,8 +42,8 @@ def recall_list(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
                 product_id=_int(request.POST.get("product", "")),
                 lot_id=_int(request.POST.get("lot", "")),
-                treated_from=_date(request.POST.get("treated_from", ""), "treated_from"),
-                treated_to=_date(request.POST.get("treated_to", ""), "treated_to"),
+                treated_from=_date(request.POST.get("treated_from", ""), "treated_from", request),
+                treated_to=_date(request.POST.get("treated_to", ""), "treated_to", request),
                 reason=request.POST.get("reason", ""),
                 client_instructions=request.POST.get("client_instructions", ""),
             )

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic import roles
 from clinic.errors import ApplicationError
+from clinic.parsing import local_time_or_none
 from reminders.models import ReminderRule
 from reminders.services.rules import reminder_preview, reminder_rule_update
 from workspace.views.access import render_staff, staff_member_required
@@ -29,6 +30,11 @@ def reminder_rules(request: HttpRequest) -> HttpResponse:
     return render_staff(
         request, "workspace/settings/reminders.html", {"nav": "settings", "rules": rules}
     )
+
+
+def _typed_time(raw: str) -> str:
+    moment = local_time_or_none(raw)
+    return moment.strftime("%H:%M") if moment is not None else raw
 
 
 @require_http_methods(["GET", "POST"])
@@ -56,7 +62,9 @@ def reminder_rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
                 rule=rule,
                 template=values["template"],
                 offset_minutes=values["offset_minutes"],
-                local_time=values["local_time"],
+                # Typed as the clinic writes times ("2:30 pm" is fine too); the service
+                # takes hh:mm and explains anything it cannot read.
+                local_time=_typed_time(values["local_time"]),
                 is_active=values["is_active"] == "on",
             )
         except ApplicationError as failure:

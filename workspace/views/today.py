@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from bookings.selectors.calendar import calendar_practitioners, own_practitioner
-from clinic.parsing import date_or_none
+from clinic.parsing import local_date_or_none
 from workspace.selectors.today import today_sheet
 from workspace.views.access import current_location, render_staff, staff_member_required
 
@@ -22,7 +22,9 @@ def today_page(request: HttpRequest) -> HttpResponse:
     if practitioner is None and not wanted:
         practitioner = own_practitioner(request.user)
     # Any date the calendar can show (clinic.parsing bounds it); anything else means today.
-    day = date_or_none(request.GET.get("date")) or timezone.localdate(timezone=location.zone)
+    day = local_date_or_none(
+        request.GET.get("date"), region=location.country
+    ) or timezone.localdate(timezone=location.zone)
     sheet = today_sheet(actor=request.user, location=location, day=day, practitioner=practitioner)
     return render_staff(
         request,

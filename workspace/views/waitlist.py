@@ -16,7 +16,7 @@ from bookings.selectors import booking as booking_selectors
 from bookings.selectors.staff import client_for_staff
 from clinic.errors import ApplicationError, ValidationFailed
 from clinic.models import Service
-from clinic.parsing import date_or_none, id_or_none
+from clinic.parsing import id_or_none, local_date_or_none
 from waitlist import selectors
 from waitlist.models import PartOfDay, WaitlistEntry
 from waitlist.services import waitlist_join
@@ -30,7 +30,7 @@ def waitlist_page(request: HttpRequest) -> HttpResponse:
     location = current_location(request)
     source = request.POST if request.method == "POST" else request.GET
     today = timezone.now().astimezone(location.zone).date()
-    day: date = date_or_none(source.get("day")) or today
+    day: date = local_date_or_none(source.get("day"), region=location.country) or today
     service_id = id_or_none(source.get("service"))
     services = Service.objects.filter(is_active=True).order_by("name")
     service = services.filter(pk=service_id).first() if service_id else None
