@@ -31,7 +31,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-DATABASE = "aftercare_bench_abuse"
+DATABASE = os.environ.get("BENCH_DB_PREFIX", "aftercare_bench") + "_abuse"
 SECRET_KEY = "bench-abuse-" + "Zq8#w" * 12
 BUDGET = 50
 CSRF_FIELD = re.compile(r'(?:name="csrfmiddlewaretoken" value="|"X-CSRFToken": ")([^"]+)"')

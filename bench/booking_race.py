@@ -73,7 +73,7 @@ def _postgres_backends(database: str) -> list[int]:
 
 
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-DATABASE = "aftercare_bench_race"
+DATABASE = os.environ.get("BENCH_DB_PREFIX", "aftercare_bench") + "_race"
 SECRET_KEY = "bench-race-" + "Zq8#w" * 12
 
 

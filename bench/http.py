@@ -37,7 +37,7 @@ import requests  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
-DATABASE = "aftercare_bench_http"
+DATABASE = os.environ.get("BENCH_DB_PREFIX", "aftercare_bench") + "_http"
 SECRET_KEY = "bench-http-" + "Qm4!t" * 12
 TARGET_P95_MS = 100
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
