@@ -16,3 +16,6 @@ from clinic.settings import *  # noqa: E402, F403
 # Hashing passwords properly costs ~0.3 s a user; tests create hundreds.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Test transactions roll back, so a rule change's after-commit reload never runs: rules are
+# loaded per plan except in the tests of reminders.rulebook itself.
+REMINDER_RULES_CACHE_SECONDS = 0
