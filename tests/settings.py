@@ -19,3 +19,4 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Test transactions roll back, so a rule change's after-commit reload never runs: rules are
 # loaded per plan except in the tests of reminders.rulebook itself.
 REMINDER_RULES_CACHE_SECONDS = 0
+AVAILABILITY_CACHE_SECONDS = 0
