@@ -5,7 +5,7 @@
 2. 500 bookings of distinct slots from 16 concurrent clients: report bookings per second.
 
 It starts gunicorn (4 workers x 4 threads) against a fresh database ``aftercare_bench_race``
-on the local PostgreSQL, proves each client's phone the way the site does (a verified
+on the local PostgreSQL and Redis at BENCH_REDIS_URL (default redis://127.0.0.1:6379/5), proves each client's phone the way the site does (a verified
 PhoneVerification and its signed token), and talks to the server over loopback only.
 
 Run:  .venv/bin/python bench/booking_race.py
@@ -104,6 +104,9 @@ def main() -> None:
     scratch = tempfile.mkdtemp(prefix="aftercare-race-")
     env = {
         **{key: value for key, value in os.environ.items() if key != "REDIS_URL"},
+        # Redis as in production: the cache (reminder rules generation) and Celery's broker
+        # for the dispatch nudge each booking sends after commit.
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5"),
         "DATABASE_URL": _recreate_database(),
         "DEBUG": "0",
         "SECRET_KEY": SECRET_KEY,
