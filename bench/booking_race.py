@@ -275,7 +275,7 @@ def main() -> None:
         # Backends live as long as their connections (CONN_MAX_AGE), so those open after the
         # race are the ones the distinct bookings use; new ones are picked up at the end.
         backends_before = _postgres_backends(DATABASE)
-        cpu_before = _cpu_seconds(workers) + _cpu_seconds(backends_before)
+        workers_before, backends_cpu_before = _cpu_seconds(workers), _cpu_seconds(backends_before)
         started = clock.perf_counter()
         with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
             results = Counter(
@@ -283,7 +283,8 @@ def main() -> None:
             )
         elapsed = clock.perf_counter() - started
         backends = sorted(set(backends_before) | set(_postgres_backends(DATABASE)))
-        server_cpu = _cpu_seconds(workers) + _cpu_seconds(backends) - cpu_before
+        workers_cpu = _cpu_seconds(workers) - workers_before
+        server_cpu = workers_cpu + _cpu_seconds(backends) - backends_cpu_before
         print(
             f"{len(distinct)} distinct slots, {args.concurrency} concurrent clients: {dict(sorted(results.items()))}"
         )
@@ -298,7 +299,9 @@ def main() -> None:
         )
         print(
             f"  server CPU per booking: {server_cpu / max(results[201], 1) * 1000:.1f} ms"
-            f" (gunicorn workers + PostgreSQL backends; load average now"
+            f" ({workers_cpu / max(results[201], 1) * 1000:.1f} ms gunicorn workers,"
+            f" {(server_cpu - workers_cpu) / max(results[201], 1) * 1000:.1f} ms PostgreSQL"
+            f" backends; load average now"
             f" {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
         )
     finally:
