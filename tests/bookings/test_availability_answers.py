@@ -4,6 +4,7 @@ for real (transactional), so every change's after-commit replacement runs as in 
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,9 @@ import pytest
 import time_machine
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from bookings import api as bookings_api
 from bookings.models import Appointment
@@ -176,3 +179,46 @@ def test_an_answer_stored_under_a_bookings_early_generation_is_retired_by_its_co
     assert seen_before_commit is not None
     assert after_commit is not None
     assert after_commit[1] != seen_before_commit[1]
+
+
+def _fragment(client, location, service):
+    return client.get(
+        reverse("site-times", args=[location.slug, service.slug]) + "?day=2026-12-07",
+        HTTP_HX_REQUEST="true",
+    )
+
+
+def test_the_picker_fragment_is_kept_with_each_visitors_own_csrf_token(
+    facial, location, practitioner
+):
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first.get(reverse("site-book"))
+    second.get(reverse("site-book"))
+    _fragment(first, location, facial)
+    with CaptureQueriesContext(connection) as queries:
+        kept = _fragment(second, location, facial)
+
+    assert kept.status_code == 200
+    assert not [q for q in queries if "bookings_appointment" in q["sql"]]
+    page = kept.content.decode()
+    assert 'value="2026-12-07T09:00:00+00:00"' in page
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    # The token in the kept fragment is this visitor's: their hold is accepted with it.
+    held = second.post(
+        reverse("site-hold", args=[location.slug, facial.slug]),
+        {"start": NINE.isoformat(), "csrfmiddlewaretoken": token},
+    )
+    assert held.status_code == 302
+
+
+def test_a_booking_retires_the_kept_picker_fragment(client, facial, location, practitioner):
+    assert (
+        'value="2026-12-07T09:00:00+00:00"' in _fragment(client, location, facial).content.decode()
+    )
+
+    _book(facial, location, practitioner, NINE)
+
+    assert (
+        'value="2026-12-07T09:00:00+00:00"'
+        not in _fragment(client, location, facial).content.decode()
+    )
