@@ -89,9 +89,12 @@ def active_rules() -> list[ReminderRule]:
 
 
 def rules_changed() -> None:
-    """Retire the current generation now and again once the current transaction commits."""
+    """Retire the current generation now and again once the current transaction commits
+    (nothing to retire when rules are not kept: the setting is the same in every process)."""
     global _loaded
     _loaded = None
+    if settings.REMINDER_RULES_CACHE_SECONDS <= 0:
+        return
     _new_generation()
     if connection.in_atomic_block:
         setattr(connection, _PENDING_ATTRIBUTE, True)

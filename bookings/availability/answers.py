@@ -104,7 +104,10 @@ def cached_answer(
 
 def calendar_changed(*, location_id: int | None = None) -> None:
     """Retire the generation of ``location_id`` (None: every location) now and again once the
-    current transaction commits."""
+    current transaction commits. Nothing to retire when answers are not kept (the setting
+    is the same in every process of a deployment)."""
+    if settings.AVAILABILITY_CACHE_SECONDS <= 0:
+        return
     key = _token_key(_EVERYWHERE if location_id is None else str(location_id))
     _replace(key)
     if connection.in_atomic_block:
