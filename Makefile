@@ -103,7 +103,7 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aftercare_bench_reminde
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/5
 bench: $(STAMP) $(SECRET_KEY_FILE)
 	$(DEV_ENV) $(BIN)/python bench/availability.py
-	$(DEV_ENV) $(BIN)/python bench/booking_race.py
+	$(DEV_ENV) BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python bench/booking_race.py
 	$(DEV_ENV) $(BIN)/python bench/abuse_limits.py
 	$(DEV_ENV) DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python bench/reminders.py
 	$(DEV_ENV) BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python bench/http.py

@@ -27,11 +27,15 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import requests
+# Run as a script, this folder comes first on sys.path, where bench/http.py would hide the
+# standard library's ``http`` package from what is imported below (requests, Django).
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).parent]
+
+import requests  # noqa: E402 - after the sys.path fix above
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-DATABASE = "aftercare_bench_abuse"
+DATABASE = os.environ.get("BENCH_DB_PREFIX", "aftercare_bench") + "_abuse"
 SECRET_KEY = "bench-abuse-" + "Zq8#w" * 12
 BUDGET = 50
 CSRF_FIELD = re.compile(r'(?:name="csrfmiddlewaretoken" value="|"X-CSRFToken": ")([^"]+)"')

@@ -35,7 +35,7 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Pa
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-PG_BENCH_DB = "aftercare_bench_availability"
+PG_BENCH_DB = os.environ.get("BENCH_DB_PREFIX", "aftercare_bench") + "_availability"
 
 
 def run_backend(database: str, sizes: list[int], repeats: int) -> None:
@@ -123,7 +123,14 @@ def run_backend(database: str, sizes: list[int], repeats: int) -> None:
                 valid_from=today - timedelta(days=3000),
                 valid_until=today + timedelta(days=60),
             )
-        client = Client.objects.create(first_name="Bench", phone="+447911000000")
+        # One client per practitioner: a client's active visits may not overlap (the
+        # exclusion constraint appointment_no_client_overlap), and one practitioner's never do.
+        clients = {
+            practitioner.pk: Client.objects.create(
+                first_name="Bench", phone=f"+4479110000{number:02d}"
+            )
+            for number, practitioner in enumerate([*practitioners, solo])
+        }
         # Half of the solo practitioner's 30-minute positions in the window are booked.
         solo_rows = [
             datetime.combine(
@@ -170,7 +177,7 @@ def run_backend(database: str, sizes: list[int], repeats: int) -> None:
         Appointment.objects.bulk_create(
             [
                 Appointment(
-                    client=client,
+                    client=clients[solo.pk],
                     service=short_service,
                     practitioner=solo,
                     location=location,
@@ -186,7 +193,7 @@ def run_backend(database: str, sizes: list[int], repeats: int) -> None:
         Appointment.objects.bulk_create(
             [
                 Appointment(
-                    client=client,
+                    client=clients[practitioner.pk],
                     service=service,
                     practitioner=practitioner,
                     room=room if start.date() > today else None,
@@ -314,9 +321,12 @@ def main() -> None:
                 env=env,
                 capture_output=True,
                 text=True,
-                check=True,
-            ).stdout
-        for line in output.splitlines():
+                check=False,
+            )
+            if output.returncode != 0:
+                sys.stderr.write(output.stdout + output.stderr)
+                raise SystemExit(f"{backend} worker failed (exit {output.returncode})")
+        for line in output.stdout.splitlines():
             if line.startswith("RESULT "):
                 _, database, question, size, median, queries = line.split()
                 medians.setdefault((database, question), {})[int(size)] = (

@@ -37,7 +37,7 @@ import requests  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
-DATABASE = "aftercare_bench_http"
+DATABASE = os.environ.get("BENCH_DB_PREFIX", "aftercare_bench") + "_http"
 SECRET_KEY = "bench-http-" + "Qm4!t" * 12
 TARGET_P95_MS = 100
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -167,7 +167,10 @@ def main() -> None:
     }
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)  # noqa: S603
-    subprocess.run([*manage, "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True)  # noqa: S603
+    # --force: the demo's published staff password is harmless in this throwaway database.
+    subprocess.run(
+        [*manage, "seed_demo", "--force"], cwd=ROOT, env=env, check=True, capture_output=True
+    )  # noqa: S603
     targets = _targets(env)
     report = scratch / "report.lua"
     report.write_text(WRK_REPORT)

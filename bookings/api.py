@@ -169,6 +169,16 @@ def get_availability(request: HttpRequest, query: Query[AvailabilityQuery]) -> H
         raise ValidationFailed("'to' must be on or after 'from'.", field="to")
     if (query.to_date - query.from_date).days >= MAX_WINDOW_DAYS:
         raise ValidationFailed(f"Ask for at most {MAX_WINDOW_DAYS} days at a time.", field="to")
+    # A refusal (unknown service, closed location…) raises out of compute and is not kept.
+    body = availability.cached_answer(
+        location_id=query.location,
+        question=("v1", query.service, query.practitioner, query.from_date, query.to_date),
+        compute=lambda: _availability_body(query),
+    )
+    return HttpResponse(body, content_type="application/json")
+
+
+def _availability_body(query: AvailabilityQuery) -> bytes:
     service = selectors.service_for_booking(service_id=query.service)
     location = selectors.location_for_booking(location_id=query.location)
     practitioner = selectors.practitioner_for_booking(
@@ -205,7 +215,7 @@ def get_availability(request: HttpRequest, query: Query[AvailabilityQuery]) -> H
         "timezone": location.timezone,
         "days": list(days.values()),
     }
-    return HttpResponse(orjson.dumps(body), content_type="application/json")
+    return orjson.dumps(body)
 
 
 def _staff_caller(request: HttpRequest) -> Actor:

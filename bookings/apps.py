@@ -9,3 +9,6 @@ class BookingsConfig(AppConfig):
 
     def ready(self) -> None:
         from bookings import receivers  # noqa: F401 - connects the signal receivers
+        from bookings.availability import answers
+
+        answers.connect()

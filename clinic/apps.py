@@ -9,6 +9,9 @@ class ClinicConfig(AppConfig):
     verbose_name = "Clinic catalogue"
 
     def ready(self) -> None:
+        # Registers the ``any_of`` lookup (clinic.db.AnyOf) on every model field.
+        from clinic import db  # noqa: F401
+
         # The SQLite database, the embedded broker and beat's schedule live in VAR_DIR, and
         # whitenoise expects STATIC_ROOT to exist; settings only name them (importing settings
         # does no I/O).

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import connection
+from django.db.models import Field, ForeignObject, Lookup
 
 
 def lock_for_transaction(*names: str) -> None:
@@ -15,6 +18,35 @@ def lock_for_transaction(*names: str) -> None:
     """
     if connection.vendor != "postgresql":
         return
+    ordered = sorted(set(names))
+    if not ordered:
+        return
+    # One round trip: PostgreSQL evaluates a select list left to right, so the locks are still
+    # taken one after another in sorted order.
+    calls = ", ".join(["pg_advisory_xact_lock(hashtext(%s))"] * len(ordered))
     with connection.cursor() as cursor:
-        for name in sorted(set(names)):
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
+        cursor.execute(f"SELECT {calls}", ordered)  # noqa: S608 - only placeholders are joined
+
+
+@ForeignObject.register_lookup  # relations keep their own lookups (client_id__any_of)
+@Field.register_lookup
+class AnyOf(Lookup):
+    """``field__any_of=[...]``: the same rows as ``__in``, sent to PostgreSQL as one array
+    parameter (``= ANY(%s)``) instead of one placeholder per value. The driver's client-side
+    binding splits a query text at every placeholder, which for a batch of 100 ids cost more
+    than running the statement. Other databases get ``IN (…)``."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def get_prep_lookup(self) -> Any:
+        return [self.lhs.output_field.get_prep_value(value) for value in self.rhs]
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = list(self.rhs)
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", [*lhs_params, values]
+        if not values:
+            return "1 = 0", list(lhs_params)
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]

@@ -210,6 +210,17 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Reminder rules stay loaded in each process for at most this long; any rule change reloads
+# them at once through a generation token in the cache (reminders.rulebook). 0: load per plan.
+# Without Redis the cache is per process, so a change made in one process would reach the
+# others only after this long: there the rules are loaded per plan.
+# Whole answers of GET /api/v1/availability are kept this long in the shared cache; every
+# calendar change retires them at once (bookings.availability.answers), the lifetime bounds
+# what the clock changes (a hold expiring, the minimum lead time). 0: compute every answer.
+AVAILABILITY_CACHE_SECONDS = env_int("AVAILABILITY_CACHE_SECONDS", 5 if REDIS_URL else 0, minimum=0)
+REMINDER_RULES_CACHE_SECONDS = env_int(
+    "REMINDER_RULES_CACHE_SECONDS", 60 if REDIS_URL else 0, minimum=0
+)
 
 # Celery: Redis when REDIS_URL is set; otherwise kombu's SQLAlchemy transport on its own SQLite
 # file under var/ (WAL, a busy timeout and BEGIN IMMEDIATE reads, see clinic.broker), so a real

@@ -9,8 +9,9 @@ class RemindersConfig(AppConfig):
 
     def ready(self) -> None:
         from clinic.metrics import register_state_collector
-        from reminders import receivers
+        from reminders import receivers, rulebook
         from reminders.metrics import OutboxCollector
 
         receivers.connect()
+        rulebook.connect()
         register_state_collector(OutboxCollector())

@@ -299,8 +299,10 @@ class Message(models.Model):
         indexes = [
             # The dispatcher's claim query reads only due rows; a partial index keeps it as
             # fast with a million historical rows as with a thousand.
+            # The claim's order (due_at, id): its LIMIT stops after a batch even when many
+            # rows fall due at the same moment.
             models.Index(
-                fields=["due_at"], condition=Q(status="scheduled"), name="message_due_idx"
+                fields=["due_at", "id"], condition=Q(status="scheduled"), name="message_due_idx"
             ),
             models.Index(
                 fields=["lease_expires_at"],

@@ -19,3 +19,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # through Django's real SMTP backend; everything else keeps mail in the locmem outbox.
 if not os.environ.get("EMAIL_HOST"):
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Test transactions roll back, so a rule change's after-commit reload never runs: rules are
+# loaded per plan except in the tests of reminders.rulebook itself.
+REMINDER_RULES_CACHE_SECONDS = 0
+AVAILABILITY_CACHE_SECONDS = 0

@@ -11,6 +11,7 @@
    forbidden stretches.
 
 Slots carry epoch seconds; their aware datetimes are made only when someone asks for them.
+``answers`` keeps whole answers of the public API for a few seconds, retired by any change.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
+from bookings.availability.answers import cached_answer
 from bookings.availability.busy import BusyTables, busy_tables
 from bookings.availability.loading import calendar_load
 from bookings.availability.local_time import LocalClock
@@ -32,6 +34,7 @@ __all__ = [
     "DaySlots",
     "LocalClock",
     "Slot",
+    "cached_answer",
     "days_with_slots",
     "free_slots",
     "free_starts",

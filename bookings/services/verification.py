@@ -291,9 +291,9 @@ def verification_token_redeem(
     *, token: str | None, phone: str, now: datetime | None = None
 ) -> PhoneVerification:
     """Check that ``token`` proves ``phone`` (E.164), is under 30 minutes old and has not been
-    spent, and spend it. Call inside the booking's transaction and then
-    ``verification_mark_used``: a booking that fails rolls the spending back, so the client can
-    try another time with the same proof.
+    spent, and lock it for spending. Call inside the booking's transaction and then
+    ``verification_mark_used`` (which writes the spending): a booking that fails rolls it back,
+    so the client can try another time with the same proof.
 
     Raises VerificationRequired (401) when there is no token, and VerificationInvalid (422)
     when it is tampered with, expired, already used for a booking, or for a different phone.
@@ -333,15 +333,18 @@ def verification_token_redeem(
             "again to make another booking.",
             field="verification_token",
         )
+    # The row stays locked (FOR UPDATE) until the transaction ends, so a second redemption of
+    # this token waits and then sees it spent; verification_mark_used writes the spending and
+    # the booking in one UPDATE.
     verification.used_at = now or timezone.now()
-    verification.save(update_fields=["used_at"])
     return verification
 
 
 def verification_mark_used(
     *, verification: PhoneVerification, appointment: Appointment
 ) -> PhoneVerification:
-    """Record which booking a verification was spent on (see ``verification_token_redeem``)."""
+    """Spend a redeemed verification on ``appointment`` (see ``verification_token_redeem``),
+    in the same transaction."""
     if verification.used_at is None:
         verification.used_at = timezone.now()
     verification.used_for = appointment

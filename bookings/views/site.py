@@ -12,16 +12,18 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from bookings import checkout, policy
-from bookings.availability import nearest_free_slots
+from bookings.availability import cached_answer, nearest_free_slots
 from bookings.forms import CodeForm, DetailsForm
 from bookings.models import Appointment, Client
 from bookings.selectors.site import (
@@ -231,8 +233,59 @@ def book_start(request: HttpRequest) -> HttpResponse:
 # --- step 2 and 3: consultation question, then times --------------------------------------
 
 
+# Stands for the request's CSRF token in a kept picker fragment (the only part that differs
+# between two visitors asking for the same week).
+_CSRF_PLACEHOLDER = "aftercare-csrf-token-placeholder"
+
+
+class _NotAFragment(Exception):  # noqa: N818 - carries the response, not an error
+    def __init__(self, response: HttpResponse) -> None:
+        self.response = response
+
+
 def book_times(request: HttpRequest, location_slug: str, service_slug: str) -> HttpResponse:
-    """Ask about a recent consultation where the treatment needs one, then show times."""
+    """Ask about a recent consultation where the treatment needs one, then show times.
+
+    The week fragment HTMX asks for is the same for everyone but the CSRF token, so it is
+    kept like an availability answer (``bookings.availability.answers``: retired by any
+    calendar change, a few seconds at most) with the token put in per request. Not for a
+    known client: their own visits hide times, so their week is theirs alone."""
+    if (
+        not request.headers.get("HX-Request")
+        or request.GET.get("then")
+        or returning_client(request) is not None
+    ):
+        return _book_times(request, location_slug=location_slug, service_slug=service_slug)
+    location_id = Location.objects.filter(slug=location_slug).values_list("pk", flat=True).first()
+    if location_id is None:
+        return _book_times(request, location_slug=location_slug, service_slug=service_slug)
+
+    def fragment() -> bytes:
+        response = _book_times(
+            request, location_slug=location_slug, service_slug=service_slug, csrf=_CSRF_PLACEHOLDER
+        )
+        if response.status_code != 200 or _CSRF_PLACEHOLDER.encode() not in response.content:
+            raise _NotAFragment(response)
+        return response.content
+
+    today = timezone.now().astimezone(ZoneInfo(settings.TIME_ZONE)).date()
+    try:
+        body = cached_answer(
+            location_id=location_id,
+            question=("picker", service_slug, today, sorted(request.GET.items())),
+            compute=fragment,
+        )
+    except _NotAFragment as other:
+        return other.response
+    return HttpResponse(
+        body.replace(_CSRF_PLACEHOLDER.encode(), get_token(request).encode()),
+        content_type="text/html; charset=utf-8",
+    )
+
+
+def _book_times(
+    request: HttpRequest, *, location_slug: str, service_slug: str, csrf: str | None = None
+) -> HttpResponse:
     location, service = _bookable_service(location_slug=location_slug, service_slug=service_slug)
     if service.requires_consultation:
         answer = request.GET.get("consulted")
@@ -254,6 +307,8 @@ def book_times(request: HttpRequest, location_slug: str, service_slug: str) -> H
         state = _state(request)
         state["then"] = request.GET["then"]
         _save_state(request, state)
+    if csrf is not None:
+        return _picker_page(request, location=location, service=service, csrf_token=csrf)
     return _picker_page(request, location=location, service=service)
 
 

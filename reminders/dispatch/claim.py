@@ -15,6 +15,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from bookings.courses import next_session_is_booked
+from clinic.models import Location
 from clinic.selectors import location_default
 from reminders.models import (
     BEFORE_VISIT_CATEGORIES,
@@ -202,6 +203,18 @@ def _gate(
     return True
 
 
+def _attach_locations_and_rules(messages: list[Message]) -> None:
+    location_ids = {m.location_id for m in messages if m.location_id is not None}
+    rule_ids = {m.rule_id for m in messages if m.rule_id is not None}
+    locations = Location.objects.in_bulk(location_ids) if location_ids else {}
+    rules = ReminderRule.objects.in_bulk(rule_ids) if rule_ids else {}
+    for message in messages:
+        if message.location_id is not None:
+            message.location = locations[message.location_id]
+        if message.rule_id is not None:
+            message.rule = rules[message.rule_id]
+
+
 def _recent_reminder_attempts(client_ids: set[int], now: datetime) -> dict[int, list[datetime]]:
     """When each client's cap-counted messages went out in the last 36 hours (enough to cover
     "today" in any time zone): one query per batch, not one per row."""
@@ -210,7 +223,7 @@ def _recent_reminder_attempts(client_ids: set[int], now: datetime) -> dict[int, 
         return attempts
     rows = (
         Message.objects.filter(
-            client_id__in=client_ids,
+            client_id__any_of=sorted(client_ids),
             status__in=_COUNTED_STATUSES,
             last_attempt_at__gte=now - timedelta(hours=36),
             channel=Message.Channel.SMS,
@@ -241,7 +254,9 @@ def _clients_already_messaged(client_ids: set[int]) -> set[int]:
     return set(
         # No ordering: the model's default one would make DISTINCT return every message.
         Message.objects.filter(
-            client_id__in=client_ids, status__in=_COUNTED_STATUSES, channel=Message.Channel.SMS
+            client_id__any_of=sorted(client_ids),
+            status__in=_COUNTED_STATUSES,
+            channel=Message.Channel.SMS,
         )
         .order_by()
         .values_list("client_id", flat=True)
@@ -276,10 +291,13 @@ def messages_claim_due(
             .filter(status=Status.SCHEDULED, due_at__lte=now)
             # Not the appointment: the gate needs only its id (the rare message without a
             # location loads it), and its columns were a third of every batch's row parsing.
-            .select_related("client", "rule", "location")
+            # Locations and rules are a handful per batch: loaded once each below rather than
+            # joined and parsed on each of the 100 rows.
+            .select_related("client")
             .order_by("due_at", "id")[:batch_size]
         )
         report.claimed += len(candidates)
+        _attach_locations_and_rules(candidates)
         client_ids = {m.client_id for m in candidates if m.client_id is not None}
         # Rows claimed now are still ``scheduled`` in the database, so these see only
         # messages that already went out.
@@ -322,12 +340,12 @@ def messages_claim_due(
             if with_new_body:
                 new_bodies["body"] = Case(
                     When(
-                        pk__in=[m.pk for m in with_new_body],
+                        pk__any_of=[m.pk for m in with_new_body],
                         then=Concat(F("body"), Value(f" {OPT_OUT_LINE}"), output_field=TextField()),
                     ),
                     default=F("body"),
                 )
-            Message.objects.filter(pk__in=[m.pk for m in to_send]).update(
+            Message.objects.filter(pk__any_of=[m.pk for m in to_send]).update(
                 status=Status.SENDING,
                 status_reason="",
                 attempts=F("attempts") + 1,

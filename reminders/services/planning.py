@@ -37,6 +37,7 @@ from reminders.rendering import (
     public_url,
     render_template_text,
 )
+from reminders.rulebook import active_rules
 from reminders.services.email_channel import email_twin_of
 from reminders.tokens import care_token_for
 
@@ -137,16 +138,14 @@ def _plan_catch_up(
     context: dict[str, object],
     now: datetime,
     already_planned: set[int],
+    handed_over: set[int],
 ) -> Message | None:
     """One catch-up row for steps that were missed at booking: due at the next allowed time,
-    skipped (as a visible record) only if that would be after the visit has started."""
+    skipped (as a visible record) only if that would be after the visit has started.
+    ``handed_over``: the rules with a message of this visit already sending or sent."""
     if rule.pk in already_planned:
         return None
-    if Message.objects.filter(
-        appointment=appointment,
-        rule=rule,
-        status__in=[Message.Status.SENDING, Message.Status.SENT, Message.Status.DELIVERED],
-    ).exists():
+    if rule.pk in handed_over:
         # Sent for an earlier time of this visit: a reschedule does not repeat it.
         return None
     due_at = rule_due_at(rule=rule, appointment=appointment, now=now)
@@ -169,27 +168,36 @@ def _plan_rules(
 ) -> list[Message]:
     if appointment.client is None:
         return []
-    rules = (
-        ReminderRule.objects.filter(is_active=True, trigger=trigger, is_catch_up=False)
-        .select_related("catch_up")
-        .prefetch_related("services")
-        .order_by("id")
-    )
-    if categories is not None:
-        rules = rules.filter(category__in=list(categories))
-    if exclude_categories:
-        rules = rules.exclude(category__in=list(exclude_categories))
-    planned_rows = set(
-        Message.objects.filter(
-            appointment=appointment,
-            appointment_version=appointment.version,
-            rule__isnull=False,
-            retry_of__isnull=True,
-            fallback_of__isnull=True,
-        ).values_list("rule_id", "channel")
-    )
-    already_planned = {rule_id for rule_id, channel in planned_rows if channel == "sms"}
-    email_planned = {rule_id for rule_id, channel in planned_rows if channel == "email"}
+    wanted = set(categories) if categories is not None else None
+    unwanted = set(exclude_categories)
+    rules = [
+        rule
+        for rule in active_rules()
+        if rule.trigger == trigger
+        and (wanted is None or rule.category in wanted)
+        and rule.category not in unwanted
+    ]
+    # One look at this visit's rule messages answers the questions the plan asks: which rules
+    # this version already has as first attempts, per channel (not retries or fallback emails),
+    # and which went out for an earlier version.
+    already_planned: set[int] = set()
+    email_planned: set[int] = set()
+    handed_over: set[int] = set()
+    gone_out = {Message.Status.SENDING, Message.Status.SENT, Message.Status.DELIVERED}
+    for rule_id, version, retry_of_id, fallback_of_id, channel, message_status in (
+        Message.objects.filter(appointment=appointment, rule__isnull=False)
+        .order_by()
+        .values_list(
+            "rule_id", "appointment_version", "retry_of_id", "fallback_of_id", "channel", "status"
+        )
+    ):
+        if version == appointment.version and retry_of_id is None and fallback_of_id is None:
+            if channel == Message.Channel.EMAIL:
+                email_planned.add(rule_id)
+            else:
+                already_planned.add(rule_id)
+        if message_status in gone_out:
+            handed_over.add(rule_id)
     # Confirmations and the care-page link also go by email where the client agreed to it.
     client = appointment.client
     also_email = client.can_receive_email
@@ -249,6 +257,7 @@ def _plan_rules(
             context=context or appointment_message_context(appointment=appointment, now=now),
             now=now,
             already_planned=already_planned,
+            handed_over=handed_over,
         )
         if catch_up_message is not None:
             planned.append(catch_up_message)

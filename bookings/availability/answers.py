@@ -1,0 +1,153 @@
+"""A short-lived shared cache of whole availability answers, invalidated by calendar changes.
+
+``GET /api/v1/availability`` for a month costs several milliseconds of CPU; the same month is
+asked for again and again between two bookings. ``cached_answer(key, compute)`` keeps the
+answer's bytes in the shared cache (Redis) under the question *and* the calendar generations
+it was computed in:
+
+* a generation token per location, replaced by every change to an appointment there;
+* one token for everything else availability reads (working hours, time off, practitioners
+  and what they do and where, rooms, services and their rooms, locations).
+
+Why an answer is never stale under current tokens (the same argument as reminders.rulebook):
+
+1. A change replaces its tokens **after its transaction commits** (``on_commit``), and also at
+   once (harmless; it only makes readers compute again sooner).
+2. A reader reads the tokens **before** it computes, and stores the answer under the tokens
+   it read. Its queries run after that read and, under READ COMMITTED (Django's default; no
+   request-wide snapshot), see every change committed before them. So if a change is missing
+   from the answer, the change committed after the reader's queries began, hence its
+   after-commit replacement came after the reader read the tokens: the tokens the answer is
+   stored under are already retired, or will be as soon as that replacement runs.
+3. An early replacement does not end the argument: a reader that reads the early token and
+   computes before the commit stores the old calendar under it, and the after-commit
+   replacement retires that token too. A process killed between commit and replacement, or a
+   change that bypasses ``save()``/``delete()`` (a queryset ``update()``), is bounded by the
+   answer's lifetime, ``AVAILABILITY_CACHE_SECONDS``.
+
+The clock also changes answers without any write (a hold expiring frees a time; a start
+moving inside the minimum lead time stops being offered), so answers live only a few seconds:
+within that lifetime an answer may still offer a start that just became too soon (booking it
+is refused with a clear message, the booking re-checks everything in its transaction) or keep
+showing an expired hold as busy. Nothing is cached when the setting is 0 (the tests' default,
+and without Redis, where each process would have its own cache and tokens).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+logger = logging.getLogger(__name__)
+
+_EVERYWHERE = "all"
+
+
+def _token_key(scope: str) -> str:
+    return f"availability:generation:{scope}"
+
+
+def _tokens(location_id: int) -> list[str] | None:
+    keys = [_token_key(_EVERYWHERE), _token_key(str(location_id))]
+    try:
+        found = cache.get_many(keys)
+        missing = [key for key in keys if key not in found]
+        for key in missing:
+            cache.add(key, uuid.uuid4().hex, timeout=None)
+        if missing:
+            found = cache.get_many(keys)
+    except Exception:  # noqa: BLE001 - any cache error: answer without the cache
+        logger.warning("availability generations unreadable", exc_info=True)
+        return None
+    if len(found) != len(keys):
+        return None
+    return [found[key] for key in keys]
+
+
+def cached_answer(
+    *, location_id: int, question: Iterable[Any], compute: Callable[[], bytes]
+) -> bytes:
+    """The answer to ``question`` (values naming it, e.g. service, dates) at this location:
+    from the cache when it was computed under the current generations, else ``compute()``d and
+    kept for ``AVAILABILITY_CACHE_SECONDS``."""
+    lifetime = settings.AVAILABILITY_CACHE_SECONDS
+    if lifetime <= 0 or connection.in_atomic_block:
+        # Inside a transaction the reader may see its own uncommitted change: never publish.
+        return compute()
+    tokens = _tokens(location_id)  # before computing: see the module's docstring
+    if tokens is None:
+        return compute()
+    name = "|".join(str(part) for part in (location_id, *question, *tokens))
+    key = "availability:answer:" + hashlib.blake2b(name.encode(), digest_size=16).hexdigest()
+    try:
+        answer = cache.get(key)
+    except Exception:  # noqa: BLE001
+        logger.warning("availability answer unreadable", exc_info=True)
+        return compute()
+    if answer is not None:
+        return answer
+    answer = compute()
+    try:
+        cache.set(key, answer, timeout=lifetime)
+    except Exception:  # noqa: BLE001 - the answer is still right, just not kept
+        logger.warning("availability answer not kept", exc_info=True)
+    return answer
+
+
+def calendar_changed(*, location_id: int | None = None) -> None:
+    """Retire the generation of ``location_id`` (None: every location) now and again once the
+    current transaction commits. Nothing to retire when answers are not kept (the setting
+    is the same in every process of a deployment)."""
+    if settings.AVAILABILITY_CACHE_SECONDS <= 0:
+        return
+    key = _token_key(_EVERYWHERE if location_id is None else str(location_id))
+    _replace(key)
+    if connection.in_atomic_block:
+        transaction.on_commit(lambda: _replace(key))
+
+
+def _replace(key: str) -> None:
+    try:
+        cache.set(key, uuid.uuid4().hex, timeout=None)
+    except Exception:  # noqa: BLE001 - answers still expire after their short lifetime
+        logger.warning("availability generation not replaced", exc_info=True)
+
+
+def _on_appointment_change(sender: Any, instance: Any, **kwargs: Any) -> None:
+    calendar_changed(location_id=instance.location_id)
+
+
+def _on_change(sender: Any, **kwargs: Any) -> None:
+    calendar_changed()
+
+
+def connect() -> None:
+    from bookings.models import Appointment
+    from clinic.models import Location, Practitioner, Room, Service, TimeOff, WorkingHours
+
+    uid = "bookings.availability.answers"
+    # Visits change all day long: only their location's answers are retired. (A visit keeps
+    # its location; were one moved, the old location would show it busy until its answers
+    # expire, never a time that is taken.)
+    post_save.connect(_on_appointment_change, sender=Appointment, dispatch_uid=f"{uid}.visit.save")
+    post_delete.connect(
+        _on_appointment_change, sender=Appointment, dispatch_uid=f"{uid}.visit.delete"
+    )
+    # The rest changes rarely and may move between locations: every location's answers.
+    for model in (WorkingHours, TimeOff, Practitioner, Room, Service, Location):
+        post_save.connect(_on_change, sender=model, dispatch_uid=f"{uid}.{model.__name__}.save")
+        post_delete.connect(_on_change, sender=model, dispatch_uid=f"{uid}.{model.__name__}.delete")
+    for through in (
+        Practitioner.locations.through,
+        Practitioner.services.through,
+        Service.rooms.through,
+    ):
+        m2m_changed.connect(_on_change, sender=through, dispatch_uid=f"{uid}.{through.__name__}")

@@ -1,0 +1,266 @@
+"""bookings.availability.answers: whole API answers are kept only under the calendar
+generations they were computed in (the proof is in the module's docstring). These tests commit
+for real (transactional), so every change's after-commit replacement runs as in production."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from bookings import api as bookings_api
+from bookings.models import Appointment
+from bookings.services import appointment_book
+from bookings.services.transitions import set_status
+from clinic.models import WorkingHours
+from tests import factories
+
+LONDON = ZoneInfo("Europe/London")
+MONDAY = date(2026, 12, 7)
+NOW = datetime(2026, 12, 1, 8, 0, tzinfo=LONDON)
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def cached(settings):
+    settings.AVAILABILITY_CACHE_SECONDS = 30
+    cache.clear()
+    with time_machine.travel(NOW, tick=False):
+        yield
+    cache.clear()
+
+
+@pytest.fixture
+def facial(location, room, practitioner):
+    service = factories.ServiceFactory(name="Hydrating facial", duration_minutes=45)
+    service.rooms.add(room)
+    practitioner.services.add(service)
+    return service
+
+
+def _month(client, service, location):
+    return client.get(
+        "/api/v1/availability",
+        {"service": service.pk, "location": location.pk, "from": "2026-12-07", "to": "2026-12-07"},
+    )
+
+
+def _starts(response) -> list[str]:
+    assert response.status_code == 200, response.content
+    return [slot["start"] for day in response.json()["days"] for slot in day["slots"]]
+
+
+def _book(service, location, practitioner, start: datetime) -> Appointment:
+    return appointment_book(
+        client=factories.ClientFactory(),
+        service=service,
+        location=location,
+        start_at=start,
+        practitioner=practitioner,
+        actor=None,
+    )
+
+
+NINE = datetime.combine(MONDAY, time(9), tzinfo=LONDON)
+
+
+def test_a_repeated_question_is_answered_from_the_cache_without_a_query(client, facial, location):
+    first = _month(client, facial, location)
+    with CaptureQueriesContext(connection) as queries:
+        again = _month(client, facial, location)
+
+    assert again.content == first.content
+    assert not [q for q in queries if "bookings_appointment" in q["sql"]]
+    assert len(queries) <= 2  # the session and axes middlewares may look; availability not
+
+
+def test_a_booking_retires_the_answers_of_its_location(client, facial, location, practitioner):
+    assert NINE.isoformat() in _starts(_month(client, facial, location))
+
+    _book(facial, location, practitioner, NINE)
+
+    assert NINE.isoformat() not in _starts(_month(client, facial, location))
+
+
+def test_a_cancellation_frees_the_time_in_the_next_answer(client, facial, location, practitioner):
+    visit = _book(facial, location, practitioner, NINE)
+    assert NINE.isoformat() not in _starts(_month(client, facial, location))
+
+    set_status(visit, Appointment.Status.CANCELLED, actor=None, label="test", reason="test")
+
+    assert NINE.isoformat() in _starts(_month(client, facial, location))
+
+
+def test_a_booking_committed_while_an_answer_is_computed_never_stays_under_the_new_generation(
+    client, facial, location, practitioner, monkeypatch
+):
+    """The race: a reader reads the generations, computes from the calendar *before* a booking
+    commits, and stores its answer after the booking's after-commit replacement. That answer
+    is under the retired generation, so the next reader computes again and sees the booking."""
+    real_body = bookings_api._availability_body
+
+    def compute_then_a_booking_commits(query):
+        body = real_body(query)  # the calendar as it was: 09:00 free
+        _book(facial, location, practitioner, NINE)  # commits; its replacement runs
+        return body
+
+    monkeypatch.setattr(bookings_api, "_availability_body", compute_then_a_booking_commits)
+    assert NINE.isoformat() in _starts(_month(client, facial, location))  # stale, not reused
+    monkeypatch.setattr(bookings_api, "_availability_body", real_body)
+
+    assert NINE.isoformat() not in _starts(_month(client, facial, location))
+
+
+def test_working_hours_changes_retire_every_answer(client, facial, location, practitioner):
+    assert _starts(_month(client, facial, location))
+
+    WorkingHours.objects.filter(practitioner=practitioner).delete()
+
+    assert _starts(_month(client, facial, location)) == []
+
+
+def test_refusals_are_not_kept(client, facial, location):
+    facial.is_active = False
+    facial.save()
+    assert _month(client, facial, location).status_code in {404, 422}
+
+    facial.is_active = True
+    facial.save()
+
+    assert _month(client, facial, location).status_code == 200
+
+
+def test_answers_expire_after_their_lifetime(client, facial, location, practitioner):
+    _month(client, facial, location)
+    # A change that bypasses save() is not seen until the answer expires.
+    Appointment.objects.bulk_create(
+        [
+            Appointment(
+                client=factories.ClientFactory(),
+                service=facial,
+                location=location,
+                practitioner=practitioner,
+                start_at=NINE,
+                end_at=NINE + timedelta(minutes=45),
+                blocked_start_at=NINE,
+                blocked_end_at=NINE + timedelta(minutes=45),
+                status=Appointment.Status.BOOKED,
+            )
+        ]
+    )
+    assert NINE.isoformat() in _starts(_month(client, facial, location))
+
+    with time_machine.travel(NOW + timedelta(seconds=31), tick=False):
+        assert NINE.isoformat() not in _starts(_month(client, facial, location))
+
+
+def test_an_answer_stored_under_a_bookings_early_generation_is_retired_by_its_commit(
+    facial, location, practitioner
+):
+    """Another process may read the generation a booking replaced early, before the booking
+    commits, and keep the old calendar under it: the commit replaces it again."""
+    from django.db import transaction
+
+    from bookings.availability import answers
+
+    with transaction.atomic():
+        _book(facial, location, practitioner, NINE)
+        seen_before_commit = answers._tokens(location.pk)  # what that other reader stores under
+    after_commit = answers._tokens(location.pk)
+
+    assert seen_before_commit is not None
+    assert after_commit is not None
+    assert after_commit[1] != seen_before_commit[1]
+
+
+def _fragment(client, location, service):
+    return client.get(
+        reverse("site-times", args=[location.slug, service.slug]) + "?day=2026-12-07",
+        HTTP_HX_REQUEST="true",
+    )
+
+
+def test_the_picker_fragment_is_kept_with_each_visitors_own_csrf_token(
+    facial, location, practitioner
+):
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first.get(reverse("site-book"))
+    second.get(reverse("site-book"))
+    _fragment(first, location, facial)
+    with CaptureQueriesContext(connection) as queries:
+        kept = _fragment(second, location, facial)
+
+    assert kept.status_code == 200
+    assert not [q for q in queries if "bookings_appointment" in q["sql"]]
+    page = kept.content.decode()
+    assert 'value="2026-12-07T09:00:00+00:00"' in page
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    # The token in the kept fragment is this visitor's: their hold is accepted with it.
+    held = second.post(
+        reverse("site-hold", args=[location.slug, facial.slug]),
+        {"start": NINE.isoformat(), "csrfmiddlewaretoken": token},
+    )
+    assert held.status_code == 302
+
+
+def test_a_booking_retires_the_kept_picker_fragment(client, facial, location, practitioner):
+    assert (
+        'value="2026-12-07T09:00:00+00:00"' in _fragment(client, location, facial).content.decode()
+    )
+
+    _book(facial, location, practitioner, NINE)
+
+    assert (
+        'value="2026-12-07T09:00:00+00:00"'
+        not in _fragment(client, location, facial).content.decode()
+    )
+
+
+def test_a_known_clients_own_week_is_neither_kept_nor_served_from_the_kept_fragment(
+    facial, location, practitioner
+):
+    """The picker hides times the known client is busy elsewhere; that week is theirs alone,
+    so it must not be kept for others, nor may they be given the week kept for everyone."""
+    from bookings.views.site import PHONE_PROOF_KEY
+
+    busy = factories.ClientFactory()
+    colleague = factories.PractitionerFactory(display_name="Sam Roe")
+    colleague.locations.add(location)
+    peel = factories.ServiceFactory(name="Peel", duration_minutes=60)
+    colleague.services.add(peel)
+    factories.WorkingHoursFactory(practitioner=colleague, location=location, weekday=0)
+    # The client is with a colleague 09:00-10:00; Pat Lee is free all morning.
+    appointment_book(
+        client=busy,
+        service=peel,
+        location=location,
+        start_at=NINE,
+        practitioner=colleague,
+        actor=None,
+    )
+
+    known, anonymous = Client(), Client()
+    session = known.session
+    session[PHONE_PROOF_KEY] = {"client": busy.pk, "phone": busy.phone, "at": NOW.timestamp()}
+    session.save()
+    # Everyone's week is kept first; the known client must not be served it.
+    everyone = _fragment(anonymous, location, facial).content.decode()
+    theirs = _fragment(known, location, facial).content.decode()
+    again = _fragment(anonymous, location, facial).content.decode()
+
+    ten = 'value="2026-12-07T10:00:00+00:00"'
+    half_nine = 'value="2026-12-07T09:30:00+00:00"'
+    assert ten in everyone
+    assert ten in theirs
+    assert half_nine in everyone
+    assert half_nine not in theirs  # overlaps their own 09:00-10:00 visit
+    token = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
+    assert token.sub("", again) == token.sub("", everyone)
