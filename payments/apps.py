@@ -8,11 +8,17 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments"
 
     def ready(self) -> None:
-        from bookings.checkout import register_cancellation_notice, register_checkout_step
+        from bookings.checkout import (
+            register_cancellation_notice,
+            register_checkout_step,
+            register_price_note,
+        )
         from payments import receivers
         from payments.services.cancellations import cancellation_notice
         from payments.services.deposits import checkout_step
+        from payments.services.policies import price_note
 
         receivers.connect()
         register_checkout_step("payments.deposit", checkout_step)
         register_cancellation_notice("payments.cancellation", cancellation_notice)
+        register_price_note("payments.deposit", price_note)

@@ -22,6 +22,7 @@ from clinic.errors import ApplicationError
 from clinic.models import Location
 from clinic.parsing import id_or_none
 from clinic.selectors import location_default, locations_active
+from payments.services.policies import payments_off_with_policies
 from reminders.selectors import urgent_replies_waiting
 
 RowT = TypeVar("RowT", bound=Model)
@@ -34,6 +35,8 @@ def staff_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
         "staff_role_names": sorted(held),
         # The nav badge: someone must see an urgent reply from whichever page they are on.
         "urgent_replies_waiting": urgent_replies_waiting() if held else 0,
+        # Deposits and fees set while no Stripe key is configured are never collected.
+        "payments_off_banner": payments_off_with_policies() if held else False,
         **extra,
     }
 
