@@ -221,3 +221,11 @@ def payments_off_with_policies() -> bool:
     return any(
         policy.asks_for_money for policy in PaymentPolicy.objects.filter(is_active=True)[:200]
     )
+
+
+def catalogue_deposit(service: Service) -> Decimal:
+    """``clinic.pricing`` lookup: the every-location deposit of ``service`` in pounds."""
+    policy = policy_of(service)
+    if policy is None or not policy.is_active:
+        return Decimal("0")
+    return Decimal(rules.deposit_for(policy, price=service.price)) / 100

@@ -82,3 +82,14 @@ def test_the_admin_refuses_a_deposit_above_the_price(peel):
     with pytest.raises(ValidationError) as refused:
         policy.full_clean()
     assert "deposit_amount" in refused.value.message_dict
+
+
+def test_the_public_catalogue_shows_the_policys_deposit(client, peel, settings):
+    from decimal import Decimal
+
+    PaymentPolicy.objects.create(service=peel, deposit_percent=25)
+    listed = {row["slug"]: row for row in client.get("/api/v1/services").json()}
+    assert Decimal(listed["glow-peel"]["deposit"]) == Decimal("45")
+    PaymentPolicy.objects.filter(service=peel).update(is_active=False)
+    listed = {row["slug"]: row for row in client.get("/api/v1/services").json()}
+    assert Decimal(listed["glow-peel"]["deposit"]) == 0
