@@ -9,8 +9,8 @@ from __future__ import annotations
 from ninja import Router
 
 from bookings.auth import staff_auth
-from workspace.api import appointments, clients, consultations, messages, records
+from workspace.api import appointments, clients, consultations, messages, payments, records
 
 router = Router(auth=staff_auth, tags=["staff"])
-for module in (appointments, clients, consultations, messages, records):
+for module in (appointments, clients, consultations, messages, payments, records):
     router.add_router("", module.router)
