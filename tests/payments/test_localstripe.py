@@ -511,3 +511,31 @@ def test_the_staff_api_charges_the_no_show_fee_and_refunds_part_of_the_deposit(
     listed = {row["kind"]: row for row in desk.get(base).json()}
     assert listed["deposit"]["amount_refunded"] == 1500
     assert listed["no_show_fee"]["amount"] == 3000
+
+
+def test_erasing_a_client_deletes_their_card_and_customer_at_stripe(
+    paid_hold, localstripe, manager, client_person, monkeypatch, django_capture_on_commit_callbacks
+):
+    import requests
+
+    from bookings.services.data_protection import client_erase
+    from payments import tasks
+
+    monkeypatch.setattr(
+        tasks.delete_stripe_customer, "delay", lambda *ids: tasks.delete_stripe_customer(*ids)
+    )
+    hold, deposit, _ = paid_hold()
+    customer = StripeCustomer.objects.get(client=client_person)
+    assert customer.has_card_on_file
+    before = localstripe.get(f"/v1/customers/{customer.stripe_customer_id}")
+    assert before["id"] == customer.stripe_customer_id
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client_erase(actor=manager, client=client_person, reason="Client asked by email")
+
+    assert not StripeCustomer.objects.exists()
+    with pytest.raises(requests.HTTPError):
+        localstripe.get(f"/v1/customers/{customer.stripe_customer_id}")
+    deposit.refresh_from_db()
+    assert deposit.client is None
+    assert deposit.amount == 5000  # the accounting row stays
