@@ -13,14 +13,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bookings.models import Appointment, Client
+from clinic.models import Location, Service
 
 # (hold=, client=, consent_wording=) -> URL of the step the client must complete first, or None.
 CheckoutStep = Callable[..., "str | None"]
 # (appointment=) -> a sentence the client must read before cancelling, or "".
 CancellationNotice = Callable[..., str]
+# (service=, location=) -> a note beside the price on the booking site (the deposit), or "".
+PriceNote = Callable[..., str]
 
 _steps: dict[str, CheckoutStep] = {}
 _notices: dict[str, CancellationNotice] = {}
+_price_notes: dict[str, PriceNote] = {}
 
 
 def register_checkout_step(name: str, step: CheckoutStep) -> None:
@@ -30,6 +34,19 @@ def register_checkout_step(name: str, step: CheckoutStep) -> None:
 
 def register_cancellation_notice(name: str, notice: CancellationNotice) -> None:
     _notices[name] = notice
+
+
+def register_price_note(name: str, note: PriceNote) -> None:
+    _price_notes[name] = note
+
+
+def price_notes(*, service: Service, location: Location) -> list[str]:
+    """Notes the booking site shows beside the price of ``service`` at ``location``."""
+    return [
+        text
+        for note in list(_price_notes.values())
+        if (text := note(service=service, location=location))
+    ]
 
 
 def step_before_booking(*, hold: Appointment, client: Client) -> str | None:

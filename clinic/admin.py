@@ -170,7 +170,7 @@ class ServiceAdmin(AuditedAdmin):
                 ]
             },
         ),
-        ("Price", {"fields": ["price", "deposit"]}),
+        ("Price", {"fields": ["price"]}),
         (
             "Rules",
             {

@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
-from clinic import selectors
+from clinic import pricing, selectors
 from clinic.parsing import Id
 
 router = Router(tags=["catalogue"])
@@ -21,7 +21,11 @@ class ServiceOut(Schema):
     summary: str
     duration_minutes: int
     price: Decimal
-    deposit: Decimal
+    deposit: Decimal = Field(
+        ...,
+        description="The deposit taken online (pounds) under the service's payment policy at"
+        " every location; 0 when none. A location may have its own policy.",
+    )
     requires_consultation: bool
     course_size: int
     min_interval_days: int
@@ -45,7 +49,22 @@ class PractitionerOut(Schema):
 
 @router.get("/services", response=list[ServiceOut])
 def list_services(request: HttpRequest) -> list:
-    return list(selectors.services_bookable_online())
+    return [
+        ServiceOut(
+            id=service.id,
+            slug=service.slug,
+            name=service.name,
+            kind=service.kind,
+            summary=service.summary,
+            duration_minutes=service.duration_minutes,
+            price=service.price,
+            deposit=pricing.catalogue_deposit(service),
+            requires_consultation=service.requires_consultation,
+            course_size=service.course_size,
+            min_interval_days=service.min_interval_days,
+        )
+        for service in selectors.services_bookable_online()
+    ]
 
 
 @router.get("/locations", response=list[LocationOut])

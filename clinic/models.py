@@ -281,7 +281,6 @@ class Service(models.Model):
     buffer_before_minutes = models.PositiveIntegerField(default=0)
     buffer_after_minutes = models.PositiveIntegerField(default=0)
     price = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
-    deposit = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
     requires_consultation = models.BooleanField(default=False)
     consultation_validity_days = models.PositiveIntegerField(
         default=180, help_text="For consultations: how long a clearance stays valid"
@@ -346,10 +345,6 @@ class Service(models.Model):
                 errors[name] = "Keep a buffer under 4 hours."
         if self.price is not None and self.price < 0:
             errors["price"] = "The price cannot be negative."
-        if self.deposit is not None and self.deposit < 0:
-            errors["deposit"] = "The deposit cannot be negative."
-        elif self.deposit is not None and self.price is not None and self.deposit > self.price:
-            errors["deposit"] = "The deposit cannot be more than the price."
         if self.kind == self.Kind.CONSULTATION and self.requires_consultation:
             errors["requires_consultation"] = "A consultation cannot require a consultation."
         if self.course_size is not None and not 1 <= self.course_size <= 20:

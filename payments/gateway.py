@@ -186,6 +186,16 @@ def card_remove(*, customer_id: str, card_id: str) -> None:
         raise _error(error) from error
 
 
+def customer_delete(customer_id: str) -> None:
+    """Delete the customer at Stripe (its saved cards go with it): an erased client."""
+    try:
+        _client().v1.customers.delete(customer_id)
+    except stripe.InvalidRequestError:
+        return  # already gone
+    except stripe.StripeError as error:
+        raise _error(error) from error
+
+
 def intent_cancel(intent_id: str) -> IntentState:
     client = _client()
     try:

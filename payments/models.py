@@ -91,6 +91,33 @@ class PaymentPolicy(models.Model):
         where = self.location.name if self.location is not None else "every location"
         return f"{self.service} at {where}"
 
+    def clean(self) -> None:
+        """The policy's own rules, for the settings page and the admin alike: a fixed deposit
+        no more than the price, a late-cancellation window of at least an hour."""
+        from django.core.exceptions import ValidationError
+
+        errors: dict[str, str] = {}
+        service = self.service if self.service_id else None
+        if service is not None and self.deposit_percent is None and service.price is not None:
+            price_minor = int(service.price * 100)
+            if price_minor and self.deposit_amount > price_minor:
+                errors["deposit_amount"] = "The deposit cannot be more than the price."
+        if self.late_cancel_window_hours is not None and self.late_cancel_window_hours < 1:
+            errors["late_cancel_window_hours"] = "The window must be at least one hour."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def asks_for_money(self) -> bool:
+        """Whether the policy takes a deposit or charges a fee at all."""
+        return bool(
+            self.deposit_amount
+            or self.deposit_percent
+            or self.late_cancel_fee
+            or self.no_show_fee
+            or self.keeps_card_on_file
+        )
+
 
 class PaymentTerms(models.Model):
     """The policy as the client saw and accepted it, kept with the booking (like SMS consent):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bookings.models import Appointment
@@ -90,3 +91,27 @@ def desk_payment_actions(*, appointment: Appointment, actor: Actor) -> DeskPayme
         waive_fee=due is not None and not fee_settled and access.may(actor, access.WAIVE),
         refundable=refundable if access.may(actor, access.REFUND) else [],
     )
+
+
+def deposits_owed(*, appointments: Iterable[Appointment]) -> dict[int, str]:
+    """For the desk's Today sheet: the deposit (formatted) of each appointment whose policy
+    takes one and that has no paid or waived deposit yet; completed visits owe nothing here."""
+    from payments.services.deposits import deposit_for
+
+    wanted = [a for a in appointments if a.status != Appointment.Status.COMPLETED]
+    settled = set(
+        Payment.objects.filter(
+            appointment__in=wanted,
+            kind=Payment.Kind.DEPOSIT,
+            status__in=[Payment.Status.SUCCEEDED, Payment.Status.WAIVED],
+        ).values_list("appointment_id", flat=True)
+    )
+    owed: dict[int, str] = {}
+    for appointment in wanted:
+        if appointment.pk in settled:
+            continue
+        found = deposit_for(service=appointment.service, location=appointment.location)
+        if found is not None:
+            policy, amount = found
+            owed[appointment.pk] = rules.format_money(amount, policy.currency)
+    return owed

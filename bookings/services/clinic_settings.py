@@ -333,7 +333,8 @@ def service_save(
     *, actor: Actor, service: Service | None, values: Mapping[str, Any], room_ids: Iterable[str]
 ) -> Service:
     """Add a service (``service=None``) or change one: kind, copy, duration and buffers, price
-    and deposit (pounds and pence), course length and gap, consultation validity, rooms
+    (pounds and pence; the deposit and fees are the service's payment policy, saved by the
+    payments app), course length and gap, consultation validity, rooms
     needed, online booking, notice and horizon. Raises PermissionDenied unless a manager,
     ValidationFailed naming the field."""
     roles.require_role(actor, roles.MANAGER)
@@ -355,7 +356,6 @@ def service_save(
             values, "slot_step_minutes", "how often a start is offered", minimum=5
         ),
         "price": _money(values, "price", "the price"),
-        "deposit": _money(values, "deposit", "the deposit"),
         "requires_consultation": kind == Service.Kind.TREATMENT
         and _flag(values, "requires_consultation"),
         "consultation_validity_days": _whole(

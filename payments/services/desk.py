@@ -43,14 +43,35 @@ def desk_refund(
     """Refund ``amount`` (pounds, as typed; empty = all that is left) of one of the
     appointment's payments."""
     access.require(actor, access.REFUND)
+    return desk_refund_minor(
+        actor=actor,
+        appointment=appointment,
+        payment_id=int(payment_id) if PAYMENT_ID.fullmatch(payment_id) else 0,
+        amount=_minor_units(amount) if amount.strip() else None,
+        reason=reason,
+    )
+
+
+def desk_refund_minor(
+    *,
+    actor: Actor,
+    appointment: Appointment,
+    payment_id: int,
+    amount: int | None,
+    reason: str,
+    field: str = "payment",
+) -> Refund:
+    """Refund ``amount`` minor units (None = all that is left) of one of the appointment's
+    paid payments: the desk form and the staff API alike."""
+    access.require(actor, access.REFUND)
     payment = (
         Payment.objects.filter(appointment=appointment, status=Payment.Status.SUCCEEDED)
-        .filter(pk=int(payment_id) if PAYMENT_ID.fullmatch(payment_id) else 0)
+        .filter(pk=payment_id)
         .first()
     )
     if payment is None:
-        raise ValidationFailed("Choose a payment of this appointment.", field="payment")
-    minor = payment.amount - payment.amount_refunded if not amount.strip() else _minor_units(amount)
+        raise ValidationFailed("Choose a payment of this appointment.", field=field)
+    minor = payment.amount - payment.amount_refunded if amount is None else amount
     return refund_issue(payment=payment, amount=minor, reason=reason, actor=actor)
 
 

@@ -84,7 +84,6 @@ def _service_values(**overrides: str) -> dict[str, str]:
         "buffer_after_minutes": "10",
         "slot_step_minutes": "15",
         "price": "120.00",
-        "deposit": "30",
         "requires_consultation": "on",
         "consultation_validity_days": "180",
         "course_size": "3",
@@ -204,10 +203,10 @@ def test_the_admin_refuses_what_the_pages_refuse(location):
     with pytest.raises(ValidationError) as refused:
         location.full_clean()
     assert "urgent_phone" in refused.value.message_dict
-    service = Service(name="X", slug="x", duration_minutes=30, price=10, deposit=20)
+    service = Service(name="X", slug="x", duration_minutes=30, price=-1)
     with pytest.raises(ValidationError) as refused:
         service.full_clean()
-    assert "deposit" in refused.value.message_dict
+    assert "price" in refused.value.message_dict
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,7 +219,7 @@ def test_a_manager_adds_a_service_with_money_in_pounds_and_rooms(manager, room):
     )
 
     service.refresh_from_db()
-    assert (service.price, service.deposit) == (Decimal("120.00"), Decimal("30.00"))
+    assert service.price == Decimal("120.00")
     assert (service.course_size, service.min_interval_days) == (3, 21)
     assert list(service.rooms.all()) == [room]
     assert service.requires_consultation
@@ -233,7 +232,6 @@ def test_a_manager_adds_a_service_with_money_in_pounds_and_rooms(manager, room):
     [
         ("price", "12.345", "pounds and pence"),
         ("price", "abc", "pounds and pence"),
-        ("deposit", "200", "more than the price"),
         ("duration_minutes", "3", "at least 5"),
         ("duration_minutes", "600", "8 hours"),
         ("course_size", "0", "at least 1"),

@@ -47,7 +47,6 @@ def peel(location, room):
         duration_minutes=60,
         requires_consultation=False,
         price=180,
-        deposit=50,
     )
     service.rooms.add(room)
     practitioner = factories.PractitionerFactory(display_name="Pat Lee")

@@ -476,3 +476,66 @@ def test_stripe_unreachable_is_a_problem_page_not_a_server_error(
     assert refused.value.field == "payment"
     hold.refresh_from_db()
     assert hold.status == Appointment.Status.HELD
+
+
+def test_the_staff_api_charges_the_no_show_fee_and_refunds_part_of_the_deposit(
+    paid_hold, localstripe, reception, manager
+):
+    from django.test import Client as HttpClient
+
+    hold, deposit, _ = paid_hold(days=2)
+    Appointment.objects.filter(pk=hold.pk).update(status=Appointment.Status.NO_SHOW)
+    desk, boss = HttpClient(), HttpClient()
+    desk.force_login(reception)
+    boss.force_login(manager)
+    base = f"/api/v1/staff/appointments/{hold.pk}/payments"
+
+    charged = desk.post(f"{base}/fee")
+    assert charged.status_code == 201, charged.content
+    fee = charged.json()
+    assert (fee["kind"], fee["amount"], fee["status"]) == ("no_show_fee", 3000, "succeeded")
+    assert fee["off_session"]
+    # A second press finds the same charge: charged once only.
+    assert desk.post(f"{base}/fee").json()["id"] == fee["id"]
+    assert Payment.objects.filter(appointment=hold, kind=Payment.Kind.NO_SHOW_FEE).count() == 1
+
+    refunded = boss.post(
+        f"{base}/refunds",
+        {"payment_id": deposit.pk, "amount": 1500, "reason": "Goodwill"},
+        content_type="application/json",
+    )
+    assert refunded.status_code == 201, refunded.content
+    refund = refunded.json()
+    assert (refund["amount"], refund["status"]) == (1500, "succeeded")
+    assert localstripe.get(f"/v1/refunds/{Refund.objects.get().stripe_refund_id}")["amount"] == 1500
+    listed = {row["kind"]: row for row in desk.get(base).json()}
+    assert listed["deposit"]["amount_refunded"] == 1500
+    assert listed["no_show_fee"]["amount"] == 3000
+
+
+def test_erasing_a_client_deletes_their_card_and_customer_at_stripe(
+    paid_hold, localstripe, manager, client_person, monkeypatch, django_capture_on_commit_callbacks
+):
+    import requests
+
+    from bookings.services.data_protection import client_erase
+    from payments import tasks
+
+    monkeypatch.setattr(
+        tasks.delete_stripe_customer, "delay", lambda *ids: tasks.delete_stripe_customer(*ids)
+    )
+    hold, deposit, _ = paid_hold()
+    customer = StripeCustomer.objects.get(client=client_person)
+    assert customer.has_card_on_file
+    before = localstripe.get(f"/v1/customers/{customer.stripe_customer_id}")
+    assert before["id"] == customer.stripe_customer_id
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client_erase(actor=manager, client=client_person, reason="Client asked by email")
+
+    assert not StripeCustomer.objects.exists()
+    with pytest.raises(requests.HTTPError):
+        localstripe.get(f"/v1/customers/{customer.stripe_customer_id}")
+    deposit.refresh_from_db()
+    assert deposit.client is None
+    assert deposit.amount == 5000  # the accounting row stays

@@ -205,6 +205,18 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, str]]] = {
     ("GET", "api/v1/staff/health-rechecks"): (None, ANY_STAFF),
     ("POST", "api/v1/staff/health-rechecks/{appointment_id}/review"): ({}, CLINICAL_RECORD),
     ("GET", "api/v1/staff/appointments/{appointment_id}/messages"): (None, CLIENT_RECORD),
+    # money through the API: the same roles as the desk panel's buttons
+    ("GET", "api/v1/staff/appointments/{appointment_id}/payments"): (None, CLIENT_RECORD),
+    ("POST", "api/v1/staff/appointments/{appointment_id}/payments/deposit-link"): ({}, DESK_CLIENT),
+    ("POST", "api/v1/staff/appointments/{appointment_id}/payments/fee"): ({}, DESK_CLIENT),
+    ("POST", "api/v1/staff/appointments/{appointment_id}/payments/refunds"): (
+        {"payment_id": 1, "amount": 500, "reason": "Goodwill"},
+        MANAGERS,
+    ),
+    ("POST", "api/v1/staff/appointments/{appointment_id}/payments/waive"): (
+        {"reason": "Bereavement"},
+        MANAGERS,
+    ),
     ("GET", "api/v1/staff/clients/{client_id}/messages"): (None, CLIENT_RECORD),
     ("GET", "api/v1/staff/product-lots"): (None, ANY_STAFF),
     ("GET", "api/v1/staff/appointments/{appointment_id}/record"): (None, CLINICAL_RECORD),

@@ -4,11 +4,13 @@ naming the field (nothing saved), and the warning list when a change strands boo
 from __future__ import annotations
 
 from datetime import time
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
 from clinic.models import Location, Service, SettingsChange, TimeOff, WorkingHours
+from payments.models import PaymentPolicy
 
 pytestmark = pytest.mark.django_db
 
@@ -203,7 +205,6 @@ def test_a_manager_adds_a_service_and_archives_it(as_manager, room):
             "buffer_after_minutes": "5",
             "slot_step_minutes": "20",
             "price": "65.00",
-            "deposit": "0",
             "consultation_validity_days": "180",
             "course_size": "1",
             "min_interval_days": "0",
@@ -235,7 +236,7 @@ def test_a_deposit_above_the_price_is_refused_on_the_page(as_manager, treatment_
         "buffer_after_minutes": "15",
         "slot_step_minutes": "15",
         "price": "100",
-        "deposit": "150",
+        "deposit_amount": "150",
         "consultation_validity_days": "180",
         "course_size": "3",
         "min_interval_days": "28",
@@ -245,9 +246,12 @@ def test_a_deposit_above_the_price_is_refused_on_the_page(as_manager, treatment_
     }
     response = as_manager.post(url, form)
     assert response.status_code == 422
-    assert 'data-error-field="deposit"' in response.content.decode()
+    assert 'data-error-field="deposit_amount"' in response.content.decode()
+    # Nothing half-saved: the price typed with the refused deposit is not kept either.
+    price_before = treatment_service.price
     treatment_service.refresh_from_db()
-    assert treatment_service.deposit != 150
+    assert treatment_service.price == price_before != Decimal("100")
+    assert not PaymentPolicy.objects.filter(service=treatment_service).exists()
 
 
 def test_hours_and_time_off_are_typed_the_clinics_way(as_manager, practitioner, location):
@@ -264,3 +268,93 @@ def test_hours_and_time_off_are_typed_the_clinics_way(as_manager, practitioner, 
         ("09:30:00", "17:00:00")
     }
     assert {row.valid_from.isoformat() for row in new} == {"2027-01-04"}
+
+
+POLICY_FORM = {
+    "kind": "treatment",
+    "duration_minutes": "60",
+    "buffer_before_minutes": "0",
+    "buffer_after_minutes": "15",
+    "slot_step_minutes": "15",
+    "price": "180",
+    "consultation_validity_days": "180",
+    "course_size": "3",
+    "min_interval_days": "28",
+    "min_lead_minutes": "120",
+    "horizon_days": "90",
+    "display_order": "0",
+    "is_online_bookable": "on",
+}
+
+
+def test_the_service_page_edits_the_payment_policy_and_audits_it(
+    as_manager, treatment_service, location
+):
+    url = reverse("staff-settings-service", args=[treatment_service.pk])
+    response = as_manager.post(
+        url,
+        {
+            **POLICY_FORM,
+            "name": treatment_service.name,
+            "deposit_amount": "50.00",
+            "keeps_card_on_file": "on",
+            "late_cancel_window_hours": "24",
+            "late_cancel_fee": "20",
+            "no_show_fee": "30.50",
+            "deposit_on_early_cancel": "refund",
+            "deposit_on_late_cancel": "keep",
+            "deposit_on_no_show": "refund",
+            "wording": "Our terms.",
+        },
+    )
+    assert response.status_code == 302
+    policy = PaymentPolicy.objects.get(service=treatment_service, location__isnull=True)
+    assert (policy.deposit_amount, policy.late_cancel_fee, policy.no_show_fee) == (5000, 2000, 3050)
+    assert policy.keeps_card_on_file
+    assert policy.late_cancel_window_hours == 24
+    assert (policy.deposit_on_no_show, policy.wording) == ("refund", "Our terms.")
+    change = SettingsChange.objects.get(entity="payment_policy", object_id=policy.pk)
+    assert change.changes["deposit_amount"] == [0, 5000]
+    assert change.actor_label.startswith("staff:")
+
+    page = as_manager.get(url).content.decode()
+    assert 'name="deposit_amount" inputmode="decimal" value="50.00"' in page
+    assert 'name="no_show_fee" inputmode="decimal" value="30.50"' in page
+    listing = as_manager.get(reverse("staff-settings-services")).content.decode()
+    assert "£50" in listing
+
+    # Clearing the money switches the policy off (kept for the history); the list shows none.
+    as_manager.post(url, {**POLICY_FORM, "name": treatment_service.name})
+    policy.refresh_from_db()
+    assert not policy.is_active
+    assert SettingsChange.objects.filter(entity="payment_policy").count() == 2
+
+
+def test_a_service_without_money_gets_no_policy(as_manager, treatment_service):
+    url = reverse("staff-settings-service", args=[treatment_service.pk])
+    response = as_manager.post(url, {**POLICY_FORM, "name": treatment_service.name})
+    assert response.status_code == 302
+    assert not PaymentPolicy.objects.exists()
+    assert not SettingsChange.objects.filter(entity="payment_policy").exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "says"),
+    [
+        ("deposit_percent", "150", "from 1 to 100"),
+        ("late_cancel_window_hours", "0", "from 1 to"),
+        ("no_show_fee", "12.345", "pounds and pence"),
+        ("deposit_on_no_show", "burn", "kept or refunded"),
+        ("wording", "x" * 2001, "under 2000"),
+    ],
+)
+def test_bad_policy_input_names_the_field(as_manager, treatment_service, field, typed, says):
+    url = reverse("staff-settings-service", args=[treatment_service.pk])
+    response = as_manager.post(
+        url, {**POLICY_FORM, "name": treatment_service.name, "deposit_amount": "10", field: typed}
+    )
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert f'data-error-field="{field}"' in page
+    assert says in page
+    assert not PaymentPolicy.objects.exists()

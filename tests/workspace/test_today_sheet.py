@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bookings import services
+from payments.models import PaymentPolicy
 from tests.workspace.conftest import WEDNESDAY, at
 
 pytestmark = pytest.mark.django_db
@@ -13,8 +14,7 @@ pytestmark = pytest.mark.django_db
 def test_the_sheet_lists_the_days_visits_with_deposits_and_pending_clearances(
     as_reception, consultation, treatment_service, location, practitioner, colleague
 ):
-    treatment_service.deposit = 50
-    treatment_service.save()
+    PaymentPolicy.objects.create(service=treatment_service, deposit_amount=5000)
     held = services.appointment_book(
         client=consultation.client,
         service=treatment_service,

@@ -9,8 +9,16 @@ from __future__ import annotations
 from ninja import Router
 
 from bookings.auth import staff_auth
-from workspace.api import appointments, clients, consultations, messages, records, waitlist
+from workspace.api import (
+    appointments,
+    clients,
+    consultations,
+    messages,
+    payments,
+    records,
+    waitlist,
+)
 
 router = Router(auth=staff_auth, tags=["staff"])
-for module in (appointments, clients, consultations, messages, records, waitlist):
+for module in (appointments, clients, consultations, messages, payments, records, waitlist):
     router.add_router("", module.router)

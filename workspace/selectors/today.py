@@ -11,6 +11,7 @@ from bookings.selectors.calendar import appointments_in_range
 from bookings.selectors.consultations import health_recheck_states
 from clinic.models import Location, Practitioner
 from clinic.roles import Actor
+from payments.selectors import deposits_owed
 
 # Statuses that still mean someone is expected (or came) today.
 EXPECTED = {
@@ -26,7 +27,7 @@ EXPECTED = {
 class TodayVisit:
     appointment: Appointment
     recheck: str | None
-    deposit_due: bool
+    deposit_due: str  # the deposit still owed, formatted ("£50"), or ""
 
 
 @dataclass
@@ -61,8 +62,8 @@ def today_sheet(
     practitioner: Practitioner | None = None,
 ) -> TodaySheet:
     """Expected visits at ``location`` on ``day`` (local), optionally for one practitioner,
-    with each later session's health re-check state and whether its service asks a deposit
-    (payments are not recorded yet, so every such visit is listed for the desk to check).
+    with each later session's health re-check state and the deposit its payment policy
+    asks and that is not paid or waived yet.
 
     Raises PermissionDenied like ``appointments_in_range`` (a practitioner asking for a
     colleague)."""
@@ -78,6 +79,7 @@ def today_sheet(
         if appointment.status in EXPECTED
     ]
     rechecks = health_recheck_states(appointments=found)
+    owing = deposits_owed(appointments=found)
     return TodaySheet(
         day=day,
         location=location,
@@ -86,8 +88,7 @@ def today_sheet(
             TodayVisit(
                 appointment=appointment,
                 recheck=rechecks.get(appointment.pk),
-                deposit_due=appointment.service.deposit > 0
-                and appointment.status != Appointment.Status.COMPLETED,
+                deposit_due=owing.get(appointment.pk, ""),
             )
             for appointment in found
         ],

@@ -22,6 +22,7 @@ from clinic.errors import ApplicationError
 from clinic.models import Location
 from clinic.parsing import id_or_none
 from clinic.selectors import location_default, locations_active
+from payments.services.policies import payments_off_with_policies
 from reminders.selectors import urgent_replies_waiting
 
 RowT = TypeVar("RowT", bound=Model)
@@ -37,6 +38,8 @@ def staff_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
         # Date and time inputs are written as the shown location writes them (the views read
         # them back with the same location's convention).
         "input_region": input_region_for(request),
+        # Deposits and fees set while no Stripe key is configured are never collected.
+        "payments_off_banner": payments_off_with_policies() if held else False,
         **extra,
     }
 

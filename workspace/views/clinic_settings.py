@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages as flash
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -39,6 +40,15 @@ from clinic import roles
 from clinic.errors import ApplicationError
 from clinic.models import Location, Practitioner, Room, Service, TimeOff, WorkingHours
 from clinic.parsing import date_or_none, id_or_none
+from payments.gateway import is_configured as payments_configured
+from payments.models import DepositRule, PaymentPolicy
+from payments.services.policies import (
+    POLICY_FIELDS,
+    deposit_label,
+    policy_form_values,
+    policy_of,
+    policy_save,
+)
 from workspace.views.access import render_staff, staff_member_required
 
 COMMON_ZONES = [
@@ -451,7 +461,6 @@ SERVICE_FIELDS = (
     "buffer_after_minutes",
     "slot_step_minutes",
     "price",
-    "deposit",
     "requires_consultation",
     "consultation_validity_days",
     "course_size",
@@ -466,7 +475,15 @@ SERVICE_FIELDS = (
 @staff_member_required
 def service_list(request: HttpRequest) -> HttpResponse:
     _manager(request)
-    services = Service.objects.prefetch_related("rooms").order_by("-is_active", "display_order")
+    services = list(
+        Service.objects.prefetch_related("rooms").order_by("-is_active", "display_order")
+    )
+    policies = {
+        policy.service_id: policy
+        for policy in PaymentPolicy.objects.filter(location__isnull=True, service__in=services)
+    }
+    for service in services:
+        service.deposit_label = deposit_label(policies.get(service.pk))  # type: ignore[attr-defined]
     return render_staff(
         request,
         "workspace/settings/services.html",
@@ -489,15 +506,21 @@ def service_edit(request: HttpRequest, service_id: int | None = None) -> HttpRes
     service = get_object_or_404(Service, pk=service_id) if service_id is not None else None
     shown = service or Service(duration_minutes=30)
     values = {name: _shown(getattr(shown, name)) for name in SERVICE_FIELDS}
+    values.update(policy_form_values(policy_of(service)))
     chosen_rooms = {str(room.pk) for room in service.rooms.all()} if service else set()
     error = None
     if request.method == "POST":
-        values = {name: str(request.POST.get(name, "")) for name in SERVICE_FIELDS}
+        values = {
+            name: str(request.POST.get(name, "")) for name in (*SERVICE_FIELDS, *POLICY_FIELDS)
+        }
         chosen_rooms = set(request.POST.getlist("rooms"))
         try:
-            saved = service_save(
-                actor=request.user, service=service, values=values, room_ids=chosen_rooms
-            )
+            # The service and its payment policy together, or neither.
+            with transaction.atomic():
+                saved = service_save(
+                    actor=request.user, service=service, values=values, room_ids=chosen_rooms
+                )
+                policy_save(actor=request.user, service=saved, values=values)
         except ApplicationError as failure:
             error = failure
         else:
@@ -513,6 +536,8 @@ def service_edit(request: HttpRequest, service_id: int | None = None) -> HttpRes
             "rooms": Room.objects.select_related("location").filter(is_active=True),
             "chosen_rooms": chosen_rooms,
             "kinds": Service.Kind.choices,
+            "deposit_rules": DepositRule.choices,
+            "payments_off": not payments_configured(),
             "error": error,
         },
         status=error.status if error else 200,

@@ -141,7 +141,6 @@ class Command(BaseCommand):
                     "duration_minutes": minutes,
                     "buffer_after_minutes": 15,
                     "price": price,
-                    "deposit": Decimal("50"),
                     "requires_consultation": True,
                     "course_size": 3,
                     "min_interval_days": 28,
