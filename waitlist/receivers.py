@@ -19,6 +19,7 @@ from waitlist.models import FreedTime, WaitlistOffer
 from waitlist.services import (
     freed_time_record,
     live_entries_for_client,
+    offer_hold_booked,
     waitlist_offer_freed_window,
     waitlist_offer_new_hours,
 )
@@ -79,6 +80,11 @@ def on_rescheduled(sender: Any, *, appointment: Appointment, **kwargs: Any) -> N
         source_key=f"appointment:{appointment.pk}:moved:v{kwargs.get('previous_version')}",
         source_appointment=appointment,
     )
+
+
+def on_booked(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
+    # An offer's hold booked by another step (the deposit paid): the offer is claimed.
+    offer_hold_booked(appointment=appointment)
 
 
 def on_no_show(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
@@ -144,6 +150,8 @@ def connect() -> None:
     signals.appointment_cancelled.connect(on_cancelled, dispatch_uid="waitlist.cancelled")
     signals.appointment_rescheduled.connect(on_rescheduled, dispatch_uid="waitlist.rescheduled")
     signals.appointment_no_show.connect(on_no_show, dispatch_uid="waitlist.no_show")
+    signals.appointment_booked.connect(on_booked, dispatch_uid="waitlist.booked")
+    signals.appointment_pending_clearance.connect(on_booked, dispatch_uid="waitlist.pending")
     signals.bookable_time_opened.connect(
         on_bookable_time_opened, dispatch_uid="waitlist.bookable_time_opened"
     )
