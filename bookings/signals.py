@@ -65,3 +65,9 @@ client_data_requested = Signal()
 # The client's manage page is being shown: client=. Receivers in other apps return a list of
 # ``(template_name, context)`` panels to show on it (the waitlist lists the client's entries).
 client_manage_panels = Signal()
+# A manager's settings change made time bookable that was not (weekly hours widened or added,
+# time off or a closure removed): practitioner=<Practitioner>, location=<Location>,
+# windows=<list of (start_at, end_at) aware datetimes, only the newly open time, within
+# OPENED_TIME_HORIZON days>, reason=<"hours" | "time_off_removed">. No appointment= (none is
+# involved). Sent inside the settings transaction; the waitlist offers the windows on commit.
+bookable_time_opened = Signal()

@@ -18,6 +18,7 @@ from bookings.services.verification import verification_token_redeem
 from clinic.api import error_responses
 from clinic.parsing import ApiDate, Id
 from waitlist import services
+from waitlist.errors import PaymentRequired
 from waitlist.models import PartOfDay, WaitlistEntry
 
 router = Router(tags=["waitlist"])
@@ -153,12 +154,33 @@ def leave_waitlist(request: HttpRequest, token: str) -> WaitlistEntryOut:
     return entry_out(services.waitlist_leave(entry=services.entry_from_token(token)))
 
 
+class PaymentStepOut(Schema):
+    status: str = Field(..., examples=["payment_required"])
+    message: str
+    payment_url: str = Field(..., description="The pay page; paying books the held time")
+    held_until: datetime
+
+
 @router.post(
     "/waitlist/offers/{token}/claim",
-    response={201: BookingOut, **error_responses(404, 409, 410)},
+    response={201: BookingOut, 202: PaymentStepOut, **error_responses(404, 409, 410)},
 )
 def claim_offer(request: HttpRequest, token: str) -> Status:
-    """Book the offered time (the token is the one in the offer's text). 410 `offer_taken`
-    with `alternatives` once the offer expired or the time went to someone else; the booking
-    rules apply as for any booking (409 with their reason)."""
-    return Status(201, booking_out(services.offer_claim(token=token)))
+    """Book the offered time (the token is the one in the offer's text). 202 with
+    `payment_url` when the service takes a deposit: nothing is booked yet, the time stays
+    held for the client until `held_until`, and paying on that page books it. 410
+    `offer_taken` with `alternatives` once the offer expired or the time went to someone
+    else; the booking rules apply as for any booking (409 with their reason)."""
+    try:
+        appointment = services.offer_claim(token=token)
+    except PaymentRequired as step:
+        return Status(
+            202,
+            PaymentStepOut(
+                status=step.code,
+                message=step.message,
+                payment_url=step.extra["payment_url"],
+                held_until=datetime.fromisoformat(step.extra["held_until"]),
+            ),
+        )
+    return Status(201, booking_out(appointment))

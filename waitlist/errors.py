@@ -11,3 +11,12 @@ class OfferTaken(ApplicationError):
 
     code = "offer_taken"
     status = 410
+
+
+class PaymentRequired(ApplicationError):
+    """The claimed time's service takes a deposit: the client pays first (``payment_url``,
+    the pay page) and the payment books the held time. Not a failure: the claim page
+    redirects, the API answers 202."""
+
+    code = "payment_required"
+    status = 402

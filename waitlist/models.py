@@ -225,6 +225,9 @@ class WaitlistOffer(models.Model):
     offered_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # The client claimed it and was sent to a step first (the deposit): the hold is theirs
+    # until it is paid for or runs out, and is never handed to the next client.
+    checkout_started_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["freed_time", "sequence"]

@@ -4,21 +4,26 @@ service."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import transaction
 from django.db.models.signals import post_save
+from django.utils import timezone
 
 from bookings import signals
 from bookings.models import Appointment, Client
 from bookings.services.consultations import RELEASED_REASON
-from clinic.models import Practitioner, WorkingHours
+from clinic.models import Location, Practitioner, WorkingHours
 from waitlist.models import FreedTime, WaitlistOffer
 from waitlist.services import (
     freed_time_record,
     live_entries_for_client,
+    offer_hold_booked,
+    waitlist_offer_freed_window,
     waitlist_offer_new_hours,
 )
+from waitlist.services.entries import MAX_DAYS_AHEAD
 
 
 def _is_waitlist_hold(appointment: Appointment) -> bool:
@@ -77,6 +82,11 @@ def on_rescheduled(sender: Any, *, appointment: Appointment, **kwargs: Any) -> N
     )
 
 
+def on_booked(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
+    # An offer's hold booked by another step (the deposit paid): the offer is claimed.
+    offer_hold_booked(appointment=appointment)
+
+
 def on_no_show(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
     # Recorded for the reports; a no-show is noticed after the start, so it is never offered.
     _record(
@@ -105,6 +115,33 @@ def on_working_hours_saved(
         )
 
 
+def on_bookable_time_opened(
+    sender: Any,
+    *,
+    practitioner: Practitioner,
+    location: Location,
+    windows: list[tuple[datetime, datetime]],
+    **kwargs: Any,
+) -> None:
+    # The settings pages widened hours or removed time off: once that is committed, offer the
+    # newly open time to those waiting then (no further ahead than anyone can wait).
+    def offer() -> None:
+        now = timezone.now()
+        horizon = now + timedelta(days=MAX_DAYS_AHEAD)
+        for start_at, end_at in windows:
+            end_at = min(end_at, horizon)  # past starts are skipped when recorded
+            if start_at < end_at:
+                waitlist_offer_freed_window(
+                    location=location,
+                    practitioner=practitioner,
+                    start_at=start_at,
+                    end_at=end_at,
+                    now=now,
+                )
+
+    transaction.on_commit(offer)
+
+
 def connect() -> None:
     post_save.connect(
         on_working_hours_saved, sender=WorkingHours, dispatch_uid="waitlist.working_hours"
@@ -113,3 +150,8 @@ def connect() -> None:
     signals.appointment_cancelled.connect(on_cancelled, dispatch_uid="waitlist.cancelled")
     signals.appointment_rescheduled.connect(on_rescheduled, dispatch_uid="waitlist.rescheduled")
     signals.appointment_no_show.connect(on_no_show, dispatch_uid="waitlist.no_show")
+    signals.appointment_booked.connect(on_booked, dispatch_uid="waitlist.booked")
+    signals.appointment_pending_clearance.connect(on_booked, dispatch_uid="waitlist.pending")
+    signals.bookable_time_opened.connect(
+        on_bookable_time_opened, dispatch_uid="waitlist.bookable_time_opened"
+    )

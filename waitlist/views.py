@@ -29,7 +29,7 @@ from clinic.errors import ApplicationError, NotFound
 from clinic.http import client_ip
 from clinic.models import Location, Service
 from waitlist import services
-from waitlist.errors import OfferTaken
+from waitlist.errors import OfferTaken, PaymentRequired
 from waitlist.forms import CodeForm, JoinForm, parse_windows
 from waitlist.models import WaitlistEntry, WaitlistOffer
 from waitlist.tokens import offer_token_for
@@ -216,6 +216,9 @@ def waitlist_claim_page(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         try:
             appointment = services.offer_claim(token=token)
+        except PaymentRequired as step:
+            # The deposit first, as for any online booking: the payment books the held time.
+            return redirect(step.extra["payment_url"])
         except OfferTaken as error:
             return _taken_page(request, offer, error)
         except ApplicationError as error:

@@ -25,6 +25,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from bookings import signals
 from bookings.models import ACTIVE_STATUSES, Appointment
 from clinic import roles
 from clinic.errors import ApplicationError, ValidationFailed
@@ -57,6 +58,9 @@ STRANDABLE_STATUSES = tuple(
 # How far ahead a repeating closure is checked against booked visits.
 AFFECTED_HORIZON = timedelta(days=400)
 MAX_RANGES_PER_DAY = 3
+# How far ahead newly bookable time is announced (``signals.bookable_time_opened``): as far as
+# a client can wait for a time on the waitlist.
+OPENED_TIME_HORIZON_DAYS = 120
 
 
 class AppointmentsAffected(ApplicationError):
@@ -594,6 +598,9 @@ def working_hours_set(
     WorkingHours.objects.filter(pk__in=[row.pk for row in replaced]).delete()
     WorkingHours.objects.bulk_update(ended, ["valid_until"])
     WorkingHours.objects.bulk_create(new_rows)
+    _announce_hours_opened(
+        practitioner=practitioner, location=location, before=here_before, after=here_after
+    )
     after = [_hours_label(row) for row in new_rows]
     if before != after or (replacing or (None, None)) != (first, last):
         _record(
@@ -616,6 +623,152 @@ def working_hours_set(
             },
         )
     return new_rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Time a change made bookable, announced to whoever offers it (the waitlist).
+
+Span = tuple[time, time]
+
+
+def _spans_on(rows: Iterable[WorkingHours], day: date) -> list[Span]:
+    """The working time ``rows`` give on ``day``, as sorted local (start, end) times."""
+    return sorted(
+        (row.start_time, row.end_time)
+        for row in rows
+        if row.weekday == day.weekday()
+        and (row.valid_from is None or row.valid_from <= day)
+        and (row.valid_until is None or day <= row.valid_until)
+    )
+
+
+def _minus(spans: list[Span], taken: list[Span]) -> list[Span]:
+    """``spans`` without the parts ``taken`` covers."""
+    left = list(spans)
+    for cut_start, cut_end in taken:
+        remaining: list[Span] = []
+        for start, end in left:
+            if cut_end <= start or end <= cut_start:
+                remaining.append((start, end))
+                continue
+            if start < cut_start:
+                remaining.append((start, cut_start))
+            if cut_end < end:
+                remaining.append((cut_end, end))
+        left = remaining
+    return left
+
+
+def _within(spans: list[Span], start: time, end: time) -> list[Span]:
+    return [
+        (max(first, start), min(last, end))
+        for first, last in spans
+        if max(first, start) < min(last, end)
+    ]
+
+
+def _horizon_days(zone: tzinfo) -> list[date]:
+    today = timezone.now().astimezone(zone).date()
+    return [today + timedelta(days=offset) for offset in range(OPENED_TIME_HORIZON_DAYS)]
+
+
+def _announce_opened(
+    *,
+    practitioner: Practitioner,
+    location: Location,
+    windows: list[tuple[datetime, datetime]],
+    reason: str,
+) -> None:
+    now = timezone.now()
+    windows = [(start, end) for start, end in windows if end > now]
+    if windows:
+        signals.bookable_time_opened.send(
+            sender=Practitioner,
+            practitioner=practitioner,
+            location=location,
+            windows=windows,
+            reason=reason,
+        )
+
+
+def _announce_hours_opened(
+    *,
+    practitioner: Practitioner,
+    location: Location,
+    before: list[WorkingHours],
+    after: list[WorkingHours],
+) -> None:
+    """Announce the working time ``after`` gives and ``before`` did not (new hours minus old
+    hours), day by day over the horizon; narrowing opens nothing."""
+    zone = location.zone
+    windows = [
+        (datetime.combine(day, start, tzinfo=zone), datetime.combine(day, end, tzinfo=zone))
+        for day in _horizon_days(zone)
+        for start, end in _minus(_spans_on(after, day), _spans_on(before, day))
+    ]
+    _announce_opened(practitioner=practitioner, location=location, windows=windows, reason="hours")
+
+
+def _announce_time_off_removed(block: TimeOff, *, location: Location | None) -> None:
+    """Announce the working time a removed block covered within the horizon: for a
+    practitioner's time off, their hours wherever they work; for a closure, the hours of
+    everyone working at that location. (Other blocks still in force are left to whoever
+    offers the time: it checks the time is really free.)"""
+    if block.practitioner_id is not None:
+        hours = WorkingHours.objects.filter(practitioner_id=block.practitioner_id)
+    elif block.location_id is not None:
+        hours = WorkingHours.objects.filter(location_id=block.location_id)
+    else:
+        return  # a room's maintenance frees no practitioner's time
+    rows = list(hours.select_related("practitioner", "location"))
+    pairs = {(row.practitioner_id, row.location_id): row for row in rows}
+    now = timezone.now()
+    zone_location = location or (rows[0].location if rows else None)
+    if zone_location is None:
+        return
+    zone = zone_location.zone
+    spans = list(
+        occurrences(
+            start_at=block.start_at,
+            end_at=block.end_at,
+            repeats=block.repeats,
+            repeat_until=block.repeat_until,
+            zone=zone,
+            window_start_at=now,
+            window_end_at=now + timedelta(days=OPENED_TIME_HORIZON_DAYS),
+        )
+    )
+    for (practitioner_id, location_id), sample in pairs.items():
+        here = [
+            row
+            for row in rows
+            if row.practitioner_id == practitioner_id and row.location_id == location_id
+        ]
+        where = sample.location
+        windows: list[tuple[datetime, datetime]] = []
+        for block_start, block_end in spans:
+            local_start, local_end = (
+                block_start.astimezone(where.zone),
+                block_end.astimezone(where.zone),
+            )
+            day = local_start.date()
+            while day <= local_end.date():
+                first = local_start.time() if day == local_start.date() else time.min
+                last = local_end.time() if day == local_end.date() else time.max
+                for start, end in _within(_spans_on(here, day), first, last):
+                    windows.append(
+                        (
+                            datetime.combine(day, start, tzinfo=where.zone),
+                            datetime.combine(day, end, tzinfo=where.zone),
+                        )
+                    )
+                day += timedelta(days=1)
+        _announce_opened(
+            practitioner=sample.practitioner,
+            location=where,
+            windows=windows,
+            reason="time_off_removed",
+        )
 
 
 def _hours_label(row: WorkingHours) -> str:
@@ -757,6 +910,7 @@ def time_off_remove(*, actor: Actor, block: TimeOff, location: Location | None) 
     roles.require_role(actor, roles.MANAGER)
     label = time_off_label(block, zone=location.zone if location else UTC)
     block_id = block.pk
+    _announce_time_off_removed(block, location=location)
     block.delete()
     _record(
         actor=actor,

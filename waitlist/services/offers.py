@@ -27,7 +27,7 @@ from django.db.models import Q, TextChoices
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings import courses, eligibility
+from bookings import checkout, courses, eligibility
 from bookings.availability import slot_at
 from bookings.models import Appointment
 from bookings.services import appointment_book, appointment_hold
@@ -39,7 +39,7 @@ from reminders.dispatch.claim import reminder_cap_reached
 from reminders.quiet_hours import quiet_hours_end_after
 from reminders.selectors import sms_blocked_reason
 from reminders.services import message_plan_waitlist_offer
-from waitlist.errors import OfferTaken
+from waitlist.errors import OfferTaken, PaymentRequired
 from waitlist.models import (
     FreedTime,
     PartOfDay,
@@ -321,11 +321,18 @@ def _hold_time(
     if freed_time.hold_id is not None:
         current = Appointment.objects.select_for_update().filter(pk=freed_time.hold_id).first()
     if current is not None and current.status == HeldStatus.HELD:
-        if current.service_id == entry.service_id:
+        # A hold a client went to pay for stays theirs: never handed to the next client.
+        paying = WaitlistOffer.objects.filter(hold=current, checkout_started_at__isnull=False)
+        if current.service_id == entry.service_id and not paying.exists():
             current.hold_expires_at = until + HOLD_GRACE
             current.save(update_fields=["hold_expires_at", "updated_at"])
             return current
-        _release_hold(freed_time, reason="waitlist offer for another service")
+        _release_hold(
+            freed_time,
+            reason="waitlist offer for another client (payment not made)"
+            if paying.exists()
+            else "waitlist offer for another service",
+        )
     try:
         hold = appointment_hold(
             service=entry.service,
@@ -492,8 +499,12 @@ def offer_taken_error(offer: WaitlistOffer) -> OfferTaken:
 def offer_claim(*, token: str, now: datetime | None = None) -> Appointment:
     """Book the offered time for the offer's client through ``appointment_book`` (with the
     offer's hold: every booking invariant applies). Claiming an offer already claimed returns
-    its booking. Raises NotFound, OfferTaken (410, with ``alternatives``) once the offer
-    expired, was declined or the time went to someone else, and whatever booking raises."""
+    its booking. When a step must come first (``bookings.checkout``: the service takes a
+    deposit), nothing is booked: the offer lasts as long as the hold the step extended, the
+    hold stays this client's, and PaymentRequired carries the step's ``payment_url``; the
+    payment books the hold (``offer_hold_booked`` then marks the offer claimed). Raises
+    NotFound, OfferTaken (410, with ``alternatives``) once the offer expired, was declined or
+    the time went to someone else, and whatever booking raises."""
     now = now or timezone.now()
     offer = offer_from_token(token)
     if offer.status == OfferStatus.CLAIMED and offer.appointment is not None:
@@ -505,6 +516,29 @@ def offer_claim(*, token: str, now: datetime | None = None) -> Appointment:
         if not offer_is_claimable(locked, now=now) or locked.hold_id is None:
             raise offer_taken_error(offer)
         entry = offer.entry
+        hold = Appointment.objects.select_related("service", "location").get(pk=locked.hold_id)
+        step = checkout.step_before_booking(hold=hold, client=offer.client)
+        if step:
+            hold.refresh_from_db(fields=["hold_expires_at"])
+            until = max(locked.expires_at, hold.hold_expires_at or locked.expires_at)
+            locked.expires_at = until
+            locked.checkout_started_at = locked.checkout_started_at or now
+            locked.save(update_fields=["expires_at", "checkout_started_at"])
+            freed.next_attempt_at = until
+            freed.save(update_fields=["next_attempt_at", "updated_at"])
+            _process_on_commit(freed.pk, eta=until)
+    if step:
+        logger.info("waitlist offer claimed, payment first", extra={"offer_id": offer.pk})
+        raise PaymentRequired(
+            "This time needs a deposit to book it. Pay it now to book it.",
+            field="payment",
+            extra={"payment_url": step, "held_until": until.isoformat()},
+        )
+    with transaction.atomic():
+        freed = FreedTime.objects.select_for_update().get(pk=offer.freed_time_id)
+        locked = WaitlistOffer.objects.select_for_update().get(pk=offer.pk)
+        if not offer_is_claimable(locked, now=now) or locked.hold_id is None:
+            raise offer_taken_error(offer)
         appointment = appointment_book(
             client=offer.client,
             service=entry.service,
@@ -513,22 +547,48 @@ def offer_claim(*, token: str, now: datetime | None = None) -> Appointment:
             hold=locked.hold,
             channel=Appointment.Channel.ONLINE,
         )
-        locked.status = OfferStatus.CLAIMED
-        locked.appointment = appointment
-        locked.resolved_at = now
-        locked.save(update_fields=["status", "appointment", "resolved_at"])
-        WaitlistEntry.objects.filter(pk=entry.pk).update(
-            status=EntryStatus.BOOKED, booked_appointment=appointment
-        )
-        freed.status = FreedStatus.CLAIMED
-        freed.status_reason = ""
-        freed.claimed_appointment = appointment
-        freed.hold = None
-        freed.next_attempt_at = None
-        freed.recovered_minor = int(entry.service.price * Decimal(100))
-        freed.save()
+        # appointment_booked: offer_hold_booked (waitlist.receivers) marked it claimed.
+        _mark_claimed(freed, locked, appointment=appointment, now=now)
     logger.info("waitlist offer claimed", extra={"offer_id": offer.pk})
     return appointment
+
+
+def _mark_claimed(
+    freed: FreedTime, offer: WaitlistOffer, *, appointment: Appointment, now: datetime
+) -> None:
+    offer.refresh_from_db(fields=["status", "appointment"])
+    if offer.status == OfferStatus.CLAIMED:
+        return
+    offer.status = OfferStatus.CLAIMED
+    offer.appointment = appointment
+    offer.resolved_at = now
+    offer.save(update_fields=["status", "appointment", "resolved_at"])
+    entry = offer.entry
+    WaitlistEntry.objects.filter(pk=entry.pk).update(
+        status=EntryStatus.BOOKED, booked_appointment=appointment
+    )
+    freed.status = FreedStatus.CLAIMED
+    freed.status_reason = ""
+    freed.claimed_appointment = appointment
+    freed.hold = None
+    freed.next_attempt_at = None
+    freed.recovered_minor = int(entry.service.price * Decimal(100))
+    freed.save()
+
+
+def offer_hold_booked(*, appointment: Appointment, now: datetime | None = None) -> None:
+    """``appointment`` (an offer's hold) became a booking: the offer is claimed. This is how a
+    claim that went to the deposit step ends: the payment books the hold."""
+    now = now or timezone.now()
+    offer = WaitlistOffer.objects.filter(hold=appointment, status=OfferStatus.OFFERED).first()
+    if offer is None or appointment.client_id != offer.client_id:
+        return
+    freed = FreedTime.objects.select_for_update().get(pk=offer.freed_time_id)
+    locked = (
+        WaitlistOffer.objects.select_for_update().select_related("entry__service").get(pk=offer.pk)
+    )
+    _mark_claimed(freed, locked, appointment=appointment, now=now)
+    logger.info("waitlist offer claimed", extra={"offer_id": offer.pk})
 
 
 def offer_decline(*, token: str, now: datetime | None = None) -> WaitlistOffer:
