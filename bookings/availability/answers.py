@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -88,15 +89,18 @@ def cached_answer(
     name = "|".join(str(part) for part in (location_id, *question, *tokens))
     key = "availability:answer:" + hashlib.blake2b(name.encode(), digest_size=16).hexdigest()
     try:
-        answer = cache.get(key)
+        kept = cache.get(key)
     except Exception:  # noqa: BLE001
         logger.warning("availability answer unreadable", exc_info=True)
         return compute()
-    if answer is not None:
-        return answer
+    # The lifetime is checked against this process's clock as well as left to the cache's
+    # expiry: Redis expires keys by its own clock, which a test's (or a skewed host's) clock
+    # does not move.
+    if kept is not None and kept[0] > time.time():
+        return kept[1]
     answer = compute()
     try:
-        cache.set(key, answer, timeout=lifetime)
+        cache.set(key, (time.time() + lifetime, answer), timeout=lifetime)
     except Exception:  # noqa: BLE001 - the answer is still right, just not kept
         logger.warning("availability answer not kept", exc_info=True)
     return answer
