@@ -24,7 +24,7 @@ from bookings.models import Appointment
 from bookings.selectors import booking as selectors
 from bookings.services.verification import verification_mark_used, verification_token_redeem
 from bookings.tokens import manage_token_for
-from clinic.api import ErrorOut
+from clinic.api import ErrorOut, token_links
 from clinic.errors import ApplicationError, ValidationFailed
 from clinic.models import Location, Service
 from clinic.parsing import ApiDate, AwareApiDatetime, Id
@@ -228,26 +228,18 @@ def _staff_caller(request: HttpRequest) -> Actor:
 
 
 def _manage_token_links(status: int) -> dict:
-    """OpenAPI links from an answer carrying ``manage_token`` to what the token opens (used by
-    clients that follow links, and by schemathesis' stateful run)."""
-    token = {"token": "$response.body#/manage_token"}
-    operations = {
-        "GetBooking": "bookings_api_get_booking",
-        "CancelBooking": "bookings_api_cancel_booking",
-        "RescheduleBooking": "bookings_api_reschedule_booking",
-        "GetScreening": "bookings_screening_api_get_questionnaire",
-        "SubmitScreening": "bookings_screening_api_post_screening",
-    }
-    return {
-        "responses": {
-            str(status): {
-                "links": {
-                    name: {"operationId": operation_id, "parameters": token}
-                    for name, operation_id in operations.items()
-                }
-            }
-        }
-    }
+    """Links from an answer carrying ``manage_token`` to what the token opens."""
+    return token_links(
+        status=status,
+        field="manage_token",
+        operations={
+            "GetBooking": "bookings_api_get_booking",
+            "CancelBooking": "bookings_api_cancel_booking",
+            "RescheduleBooking": "bookings_api_reschedule_booking",
+            "GetScreening": "bookings_screening_api_get_questionnaire",
+            "SubmitScreening": "bookings_screening_api_post_screening",
+        },
+    )
 
 
 @router.post(

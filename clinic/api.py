@@ -59,6 +59,23 @@ ERROR_DESCRIPTIONS = {
 }
 
 
+def token_links(*, status: int, field: str, operations: dict[str, str]) -> dict[str, Any]:
+    """``openapi_extra`` declaring OpenAPI links from an answer carrying ``field`` to the
+    operations that token opens (link name → operationId). Used by clients that follow links,
+    and by schemathesis' stateful run."""
+    token = {"token": f"$response.body#/{field}"}
+    return {
+        "responses": {
+            str(status): {
+                "links": {
+                    name: {"operationId": operation_id, "parameters": token}
+                    for name, operation_id in operations.items()
+                }
+            }
+        }
+    }
+
+
 def _add_error_responses(schema: dict[str, Any]) -> dict[str, Any]:
     """Declare in every operation the error statuses the project-wide handlers can produce,
     all with ``ErrorOut``: 400 and 422 for any input, 413 and 415 where there is a body, 404

@@ -15,7 +15,7 @@ from bookings.api import BookingOut, ClientIn, booking_out
 from bookings.selectors import booking as booking_selectors
 from bookings.services import client_register, normalise_phone
 from bookings.services.verification import verification_token_redeem
-from clinic.api import error_responses
+from clinic.api import error_responses, token_links
 from clinic.parsing import ApiDate, Id
 from waitlist import services
 from waitlist.errors import PaymentRequired
@@ -85,21 +85,14 @@ def entry_out(entry: WaitlistEntry) -> WaitlistEntryOut:
 
 
 def _entry_links(status: int) -> dict:
-    token = {"token": "$response.body#/token"}
-    operations = {
-        "GetWaitlistEntry": "waitlist_api_get_waitlist_entry",
-        "LeaveWaitlist": "waitlist_api_leave_waitlist",
-    }
-    return {
-        "responses": {
-            str(status): {
-                "links": {
-                    name: {"operationId": operation_id, "parameters": token}
-                    for name, operation_id in operations.items()
-                }
-            }
-        }
-    }
+    return token_links(
+        status=status,
+        field="token",
+        operations={
+            "GetWaitlistEntry": "waitlist_api_get_waitlist_entry",
+            "LeaveWaitlist": "waitlist_api_leave_waitlist",
+        },
+    )
 
 
 @router.post(
