@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 from clinic.errors import ValidationFailed
 
@@ -342,8 +342,21 @@ def _checked_date(day: date) -> date:
     return day
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date_text(value: object) -> object:
+    # pydantic's lax mode reads a number ("0.0", 1700000000) as a Unix time: a date in the API
+    # is only ever written YYYY-MM-DD, as the schema says.
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    raise ValueError("date must be written YYYY-MM-DD")
+
+
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-ApiDate = Annotated[date, AfterValidator(_checked_date)]
+ApiDate = Annotated[date, BeforeValidator(_iso_date_text), AfterValidator(_checked_date)]
 # A start the calendar sends without an offset is wall-clock time at the location.
 ApiDatetime = Annotated[datetime, AfterValidator(checked_datetime)]
 AwareApiDatetime = Annotated[AwareDatetime, AfterValidator(checked_datetime)]

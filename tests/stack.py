@@ -51,6 +51,9 @@ def base_environment(var_dir: Path, fake_twilio, **overrides: str) -> dict[str, 
             # Not what these tests are about: no reminder may wait for the morning.
             "QUIET_HOURS": "03:00-03:01",
             "LOG_LEVEL": "WARNING",
+            # `make run` starts localstripe when no Stripe key is set: on a port of its own, so
+            # a developer's `make run` (8420) or another stack cannot be in the way.
+            "STRIPE_DEV_PORT": str(free_port()),
         }
     )
     env.update(overrides)
@@ -116,8 +119,11 @@ class Stack:
         return result.stdout
 
     def all_running(self) -> bool:
+        """Web, worker and beat (and whatever else the Procfile runs, such as localstripe
+        under ``make run``) have all started."""
         lines = [line for line in self.supervisorctl("status").splitlines() if line.strip()]
-        return len(lines) == 3 and all(" RUNNING " in line for line in lines)
+        names = {line.split()[0] for line in lines}
+        return {"web", "worker", "beat"} <= names and all(" RUNNING " in line for line in lines)
 
     def pid(self, name: str) -> int:
         pid = int(self.supervisorctl("pid", name).strip())

@@ -113,3 +113,14 @@ def test_a_search_is_bounded_in_characters_and_words():
 
     assert 1 <= len(words) <= 6
     assert len(bounded_search("x" * 5000)) <= 100
+
+
+@pytest.mark.parametrize("typed", ["0.0", "0", 1700000000, "2026-12-01T00:00", "01/12/2026", ""])
+def test_an_api_date_is_only_ever_written_yyyy_mm_dd(typed):
+    from pydantic import TypeAdapter, ValidationError
+
+    from clinic.parsing import ApiDate
+
+    with pytest.raises(ValidationError):
+        TypeAdapter(ApiDate).validate_python(typed)
+    assert TypeAdapter(ApiDate).validate_python("2026-12-01") == date(2026, 12, 1)

@@ -95,6 +95,14 @@ def test_expired_lots_are_not_listed(as_practitioner, glide_lot, expired_lot):
     assert [lot["lot_number"] for lot in lots] == ["HG-2026-07"]
 
 
+def test_the_lots_day_is_a_date_written_yyyy_mm_dd(as_practitioner, glide_lot):
+    """A number was read as a Unix time (1970) and answered 200 (schemathesis, seed 20261201)."""
+    refused = as_practitioner.get(f"{API}/product-lots", {"on": "0.0"})
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "on"
+    assert as_practitioner.get(f"{API}/product-lots", {"on": "2026-12-01"}).status_code == 200
+
+
 def test_reception_gets_403_for_records_and_photos(session, as_reception):
     assert as_reception.get(f"{API}/appointments/{session.id}/record").status_code == 403
     response = as_reception.post(

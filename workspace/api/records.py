@@ -19,7 +19,7 @@ from bookings.models import Client
 from bookings.selectors.staff import appointment_for_staff
 from clinic.errors import NotFound
 from clinic.http import ApiRequest
-from clinic.parsing import Id
+from clinic.parsing import ApiDate, Id
 from records.models import Recall, TreatmentPhoto, TreatmentRecord, TreatmentRecordAmendment
 from records.selectors import (
     lots_selectable,
@@ -139,8 +139,8 @@ class PhotoConsentOut(Schema):
 class RecallIn(Schema):
     product_id: Id
     lot_id: Id | None = None
-    treated_from: date | None = None
-    treated_to: date | None = None
+    treated_from: ApiDate | None = None
+    treated_to: ApiDate | None = None
     reason: str
     client_instructions: str
 
@@ -269,7 +269,7 @@ def _record_or_404(request: ApiRequest, record_id: Id) -> TreatmentRecord:
 
 
 @router.get("/product-lots", response=list[LotOut])
-def list_product_lots(request: ApiRequest, on: date | None = None) -> list[dict]:
+def list_product_lots(request: ApiRequest, on: ApiDate | None = None) -> list[dict]:
     """Lots that may be recorded for a session on ``on`` (default today): expired lots are
     left out, and refused if sent."""
     return [_lot(lot) for lot in lots_selectable(on=on or timezone.localdate())]
