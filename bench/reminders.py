@@ -243,10 +243,10 @@ def main() -> int:
                 """
                 INSERT INTO reminders_message (client_id, location_id, category, "to", body,
                     due_at, status, status_reason, provider_status, attempts,
-                    was_resent_after_reconciliation, created_at, updated_at)
+                    was_resent_after_reconciliation, created_at, updated_at, channel, subject)
                 SELECT (%s)[1 + g %% 100], %s, 'pre_care', '+447700900000', 'future ' || g,
                     now() + (g %% 129600) * interval '1 minute', 'scheduled', '', '', 0,
-                    false, now(), now()
+                    false, now(), now(), 'sms', ''
                 FROM generate_series(1, %s) AS g
                 """,
                 [[client.pk for client in clients], location.pk, total - 1000],
@@ -255,9 +255,10 @@ def main() -> int:
                 """
                 INSERT INTO reminders_message (client_id, location_id, category, "to", body,
                     due_at, status, status_reason, provider_status, attempts,
-                    was_resent_after_reconciliation, created_at, updated_at)
+                    was_resent_after_reconciliation, created_at, updated_at, channel, subject)
                 SELECT (%s)[1 + g %% 100], %s, 'confirmation', '+447700900000', 'due ' || g,
-                    now() - interval '1 minute', 'scheduled', '', '', 0, false, now(), now()
+                    now() - interval '1 minute', 'scheduled', '', '', 0, false, now(), now(),
+                    'sms', ''
                 FROM generate_series(1, 1000) AS g
                 """,
                 [[client.pk for client in clients], location.pk],
