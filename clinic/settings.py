@@ -205,9 +205,7 @@ AXES_LOCKOUT_TEMPLATE = "workspace/locked_out.html"
 # Cache: Redis when configured (shared by web and workers), else local memory.
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
+    CACHES = {"default": {"BACKEND": "clinic.cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Reminder rules stay loaded in each process for at most this long; any rule change reloads
