@@ -10,10 +10,13 @@ from __future__ import annotations
 from django.dispatch import Signal
 
 appointment_held = Signal()  # a slot is held while the client completes the booking
-appointment_booked = (
+# Status became booked (new booking, confirmed hold, or cleared tentative). From
+# ``appointment_book`` also ``created=<bool>``: True when the booking inserted the row just now
+# (not a hold it took over), so nothing else (a message, a waitlist offer) can refer to it yet.
+appointment_booked = Signal()
+appointment_pending_clearance = (
     Signal()
-)  # status became booked (new booking, confirmed hold, or cleared tentative)
-appointment_pending_clearance = Signal()  # tentative treatment waiting for its consultation
+)  # tentative treatment waiting for its consultation; + created
 appointment_rescheduled = (
     Signal()
 )  # + previous_start_at, previous_version, previous_practitioner_id

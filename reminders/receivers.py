@@ -21,12 +21,16 @@ from reminders.services import retention, staff_alerts
 
 
 def on_booked(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
-    services.messages_plan_for_appointment(appointment=appointment)
+    services.messages_plan_for_appointment(
+        appointment=appointment, appointment_is_new=kwargs.get("created", False)
+    )
 
 
 def on_pending_clearance(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
     services.messages_plan_for_appointment(
-        appointment=appointment, trigger=ReminderRule.Trigger.PENDING_CLEARANCE
+        appointment=appointment,
+        trigger=ReminderRule.Trigger.PENDING_CLEARANCE,
+        appointment_is_new=kwargs.get("created", False),
     )
 
 

@@ -83,7 +83,10 @@ def on_rescheduled(sender: Any, *, appointment: Appointment, **kwargs: Any) -> N
 
 
 def on_booked(sender: Any, *, appointment: Appointment, **kwargs: Any) -> None:
-    # An offer's hold booked by another step (the deposit paid): the offer is claimed.
+    # An offer's hold booked by another step (the deposit paid): the offer is claimed. A row
+    # the booking has just inserted is nobody's hold: no query for it.
+    if kwargs.get("created", False):
+        return
     offer_hold_booked(appointment=appointment)
 
 

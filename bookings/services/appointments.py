@@ -617,7 +617,7 @@ def appointment_book(
         if is_override:
             _record_override(appointment, actor=actor, label=label, refusal=result)
         SIGNAL_FOR_STATUS[status].send(
-            sender=Appointment, appointment=appointment, actor_label=label
+            sender=Appointment, appointment=appointment, actor_label=label, created=hold is None
         )
     return appointment
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -165,6 +166,7 @@ def _plan_rules(
     categories: Iterable[str] | None = None,
     exclude_categories: Iterable[str] = (),
     extra_context: dict[str, object] | None = None,
+    appointment_is_new: bool = False,
 ) -> list[Message]:
     if appointment.client is None:
         return []
@@ -184,13 +186,17 @@ def _plan_rules(
     email_planned: set[int] = set()
     handed_over: set[int] = set()
     gone_out = {Message.Status.SENDING, Message.Status.SENT, Message.Status.DELIVERED}
-    for rule_id, version, retry_of_id, fallback_of_id, channel, message_status in (
-        Message.objects.filter(appointment=appointment, rule__isnull=False)
+    # A row inserted by this very booking has no messages yet: nothing to look at.
+    planned_before: Iterable[tuple[Any, ...]] = (
+        ()
+        if appointment_is_new
+        else Message.objects.filter(appointment=appointment, rule__isnull=False)
         .order_by()
         .values_list(
             "rule_id", "appointment_version", "retry_of_id", "fallback_of_id", "channel", "status"
         )
-    ):
+    )
+    for rule_id, version, retry_of_id, fallback_of_id, channel, message_status in planned_before:
         if version == appointment.version and retry_of_id is None and fallback_of_id is None:
             if channel == Message.Channel.EMAIL:
                 email_planned.add(rule_id)
@@ -268,12 +274,22 @@ def _plan_rules(
 
 
 def messages_plan_for_appointment(
-    *, appointment: Appointment, trigger: str = Trigger.BOOKED, now: datetime | None = None
+    *,
+    appointment: Appointment,
+    trigger: str = Trigger.BOOKED,
+    now: datetime | None = None,
+    appointment_is_new: bool = False,
 ) -> list[Message]:
     """Plan the protocol's messages for the appointment's current version. Idempotent: rules
     already planned for this version are left alone (the table's unique constraint is the
-    backstop). Returns the rows it created."""
-    return _plan_rules(appointment=appointment, trigger=trigger, now=now or timezone.now())
+    backstop). ``appointment_is_new``: the row was inserted in this transaction by the booking
+    now being planned, so it has no messages to look for. Returns the rows it created."""
+    return _plan_rules(
+        appointment=appointment,
+        trigger=trigger,
+        now=now or timezone.now(),
+        appointment_is_new=appointment_is_new,
+    )
 
 
 def messages_cancel_unsent(

@@ -244,6 +244,28 @@ def test_hold_then_book_converts_the_hold(facial, location, client_person, clock
     assert booked.hold_expires_at is None
 
 
+def test_a_new_booking_is_announced_as_created_and_a_booked_hold_is_not(
+    facial, location, client_person
+):
+    announced = []
+
+    def receiver(sender, *, appointment, **kwargs):
+        announced.append((appointment.pk, kwargs.get("created")))
+
+    signals.appointment_booked.connect(receiver, dispatch_uid="test.created")
+    try:
+        new = services.appointment_book(
+            client=client_person, service=facial, location=location, start_at=at(10)
+        )
+        hold = services.appointment_hold(service=facial, location=location, start_at=at(11))
+        services.appointment_book(
+            client=client_person, service=facial, location=location, start_at=at(11), hold=hold
+        )
+    finally:
+        signals.appointment_booked.disconnect(dispatch_uid="test.created")
+    assert announced == [(new.pk, True), (hold.pk, False)]
+
+
 def test_an_expired_hold_cannot_be_confirmed_and_never_blocks_anyone(
     facial, location, client_person, clock
 ):
