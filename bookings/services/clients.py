@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 from django.db import transaction
 from django.utils import timezone
@@ -19,6 +21,13 @@ def normalise_phone(raw: str, *, region: str = "GB") -> str:
     text = (raw or "").strip()
     if not text:
         raise ValidationFailed("Please enter your mobile number.", field="phone")
+    return _normalised(text, region)
+
+
+# A booking reads its phone twice (the proof's phone, then the client's) and parsing costs
+# about 0.2 ms; an answer depends on nothing but the text and region. Refusals are not kept.
+@lru_cache(maxsize=4096)
+def _normalised(text: str, region: str) -> str:
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
@@ -101,7 +110,9 @@ def client_register(
             }
         )
     verified = {"phone_verified_at": now} if phone_verified else {}
-    with transaction.atomic():
+    # No savepoint of its own inside a caller's transaction: nothing in here raises an error a
+    # caller recovers from (get_or_create keeps its own savepoint for the race it retries).
+    with transaction.atomic(savepoint=False):
         # A new client is created with everything at once (one INSERT); get_or_create retries
         # the lookup itself when two first bookings from one phone race on the unique phone.
         client, created = Client.objects.select_for_update().get_or_create(

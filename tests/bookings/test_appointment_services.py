@@ -415,6 +415,15 @@ def test_bad_phone_numbers_say_why(raw, message, location):
     assert caught.value.field == "phone"
 
 
+def test_a_phone_read_again_gives_the_same_answer_and_a_refusal_every_time():
+    assert services.normalise_phone(" 07911 123456 ") == "+447911123456"
+    assert services.normalise_phone("07911 123456") == "+447911123456"
+    assert services.normalise_phone("0412 345 678", region="AU") == "+61412345678"
+    for _ in range(2):
+        with pytest.raises(ValidationFailed, match="mobile"):
+            services.normalise_phone("02079460000")
+
+
 def test_a_tentative_treatment_cannot_be_moved_closer_than_a_day_after_its_consultation(
     treatment_service, consultation_service, location, practitioner, client_person
 ):
