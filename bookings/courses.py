@@ -13,8 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet
 
 from bookings.models import Appointment
@@ -42,9 +45,35 @@ def earlier_sessions(*, appointment: Appointment) -> QuerySet[Appointment]:
     )
 
 
+@cache
+def _earlier_session_probe_sql(*, excludes_one: bool) -> str:
+    statuses = ", ".join(["%s"] * len(COURSE_SESSION_STATUSES))
+    return (
+        f"SELECT 1 FROM {Appointment._meta.db_table}"  # noqa: S608 - fixed text
+        f" WHERE client_id = %s AND service_id = %s AND status IN ({statuses})"
+        f" AND start_at < %s{' AND id <> %s' if excludes_one else ''} LIMIT 1"
+    )
+
+
 def is_later_session(*, appointment: Appointment) -> bool:
-    """Not the first session of its course (so it needs a health re-check before it)."""
-    return earlier_sessions(appointment=appointment).exists()
+    """Not the first session of its course (so it needs a health re-check before it).
+
+    ``earlier_sessions(...).exists()`` as one small fixed statement: every booking's message
+    plan asks, and building the ORM query cost several times what running it does."""
+    if appointment.client_id is None:  # a hold before the client gave details
+        return False
+    params: list[Any] = [
+        appointment.client_id,
+        appointment.service_id,
+        *COURSE_SESSION_STATUSES,
+        connection.ops.adapt_datetimefield_value(appointment.start_at),
+    ]
+    if appointment.pk is not None:
+        params.append(appointment.pk)
+    sql = _earlier_session_probe_sql(excludes_one=appointment.pk is not None)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
 
 
 def earlier_session_exists() -> Exists:
