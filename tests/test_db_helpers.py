@@ -38,3 +38,40 @@ def test_on_postgresql_any_of_sends_one_array_and_locks_take_one_statement():
     assert found == set(clients)
     assert "= ANY(" in queries[0]["sql"]
     assert sum("pg_advisory_xact_lock" in q["sql"] for q in queries) == 1
+
+
+@pytest.mark.integration
+def test_on_postgresql_timestamps_are_parsed_by_the_compiled_loader_and_read_back_exactly():
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from psycopg import postgres
+    from psycopg.pq import Format
+
+    written = [
+        datetime(2026, 3, 29, 0, 59, 59, 999999, tzinfo=UTC),  # London's spring-forward edge
+        # The second 01:30 of New York's fall-back night (written as UTC: Python never calls an
+        # ambiguous local time equal to anything in another zone).
+        datetime(2026, 11, 1, 6, 30, tzinfo=UTC),
+        datetime(1999, 12, 31, 23, 0, tzinfo=ZoneInfo("Pacific/Chatham")),  # a +13:45 offset
+    ]
+    clients = [factories.ClientFactory(sms_consent_at=moment) for moment in written]
+
+    with connection.cursor() as cursor:  # Django checks the loader's zone on every cursor
+        loader = cursor.cursor.adapters.get_loader(postgres.types["timestamptz"].oid, Format.TEXT)
+        cursor.execute(
+            "SELECT sms_consent_at FROM bookings_client WHERE id = ANY(%s) ORDER BY id",
+            [[client.pk for client in clients]],
+        )
+        read = [row[0] for row in cursor.fetchall()]
+
+    assert loader.__name__ == "CompiledTimestamptzLoader"
+    assert read == written
+    assert all(moment.tzinfo is connection.timezone for moment in read)
+    assert [
+        c.sms_consent_at
+        for c in Client.objects.filter(pk__any_of=[c.pk for c in clients]).order_by("pk")
+    ] == written
+    assert read[0] + timedelta(microseconds=1) == datetime(2026, 3, 29, 1, tzinfo=UTC)
