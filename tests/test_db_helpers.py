@@ -7,7 +7,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from bookings.models import Client
-from clinic.db import lock_for_transaction
+from clinic.db import any_of_sql, array_parameter, lock_for_transaction
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -23,6 +23,30 @@ def test_any_of_finds_what_in_finds_for_fields_and_relations():
     assert list(Client.objects.filter(pk__any_of=[])) == []
     visit = factories.AppointmentFactory(client=clients[1])
     assert list(type(visit).objects.filter(client_id__any_of=[clients[1].pk])) == [visit]
+
+
+def _ids_matching(column: str, values: list) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM bookings_client WHERE {any_of_sql(column)} ORDER BY id",  # noqa: S608
+            [array_parameter(values)],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_any_of_sql_reads_every_value_from_one_parameter_on_this_database():
+    clients = [factories.ClientFactory(first_name=name) for name in ("Ann", 'O"Neil', "Bo,b")]
+
+    assert _ids_matching("id", [clients[0].pk, clients[2].pk]) == [clients[0].pk, clients[2].pk]
+    assert _ids_matching("first_name", ['O"Neil', "Bo,b"]) == [clients[1].pk, clients[2].pk]
+    assert _ids_matching("id", []) == []
+
+
+@pytest.mark.integration
+def test_on_postgresql_any_of_sql_takes_an_array():
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    test_any_of_sql_reads_every_value_from_one_parameter_on_this_database()
 
 
 @pytest.mark.integration
