@@ -206,7 +206,8 @@ AXES_LOCKOUT_TEMPLATE = "workspace/locked_out.html"
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        # Django's backend, reusing one redis-py client per connection pool (clinic.cache).
+        "default": {"BACKEND": "clinic.cache.RedisCache", "LOCATION": REDIS_URL}
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
