@@ -181,11 +181,23 @@ def test_an_answer_stored_under_a_bookings_early_generation_is_retired_by_its_co
     assert after_commit[1] != seen_before_commit[1]
 
 
-def _fragment(client, location, service):
+def _fragment(client, location, service, *, slug=None):
     return client.get(
-        reverse("site-times", args=[location.slug, service.slug]) + "?day=2026-12-07",
+        reverse("site-times", args=[slug or location.slug, service.slug]) + "?day=2026-12-07",
         HTTP_HX_REQUEST="true",
     )
+
+
+def test_a_kept_answer_is_one_cache_round_trip(client, facial, location, monkeypatch):
+    _month(client, facial, location)
+    calls = []
+    real_get_many = cache.get_many
+    monkeypatch.setattr(cache, "get_many", lambda keys: calls.append(keys) or real_get_many(keys))
+    monkeypatch.setattr(cache, "get", lambda *args, **kwargs: pytest.fail("a second round trip"))
+
+    _month(client, facial, location)
+
+    assert len(calls) == 1
 
 
 def test_the_picker_fragment_is_kept_with_each_visitors_own_csrf_token(
