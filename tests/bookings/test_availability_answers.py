@@ -200,6 +200,45 @@ def test_a_kept_answer_is_one_cache_round_trip(client, facial, location, monkeyp
     assert len(calls) == 1
 
 
+def test_a_kept_picker_fragment_needs_no_database_query(facial, location, practitioner):
+    _fragment(Client(), location, facial)
+    with CaptureQueriesContext(connection) as queries:
+        kept = _fragment(Client(), location, facial)
+
+    assert kept.status_code == 200
+    assert 'value="2026-12-07T09:00:00+00:00"' in kept.content.decode()
+    assert [q["sql"] for q in queries] == []
+
+
+def test_a_slug_given_to_another_location_is_kept_under_that_locations_generation(
+    client, facial, location, practitioner
+):
+    """The picker remembers which location a slug names. When the slug moves to another
+    clinic, that clinic's week is shown, and a booking there retires it."""
+    slug = location.slug
+    assert (
+        'value="2026-12-07T09:00:00+00:00"' in _fragment(client, location, facial).content.decode()
+    )
+    location.slug = "moved-away"
+    location.save()
+    other = factories.LocationFactory(slug=slug)
+    other_room = factories.RoomFactory(location=other)
+    facial.rooms.add(other_room)
+    practitioner.locations.add(other)
+    WorkingHours.objects.filter(practitioner=practitioner).update(location=other)
+    WorkingHours.objects.first().save()  # update() bypasses the signals that retire answers
+
+    for _ in range(2):  # computed, then kept
+        page = _fragment(client, other, facial, slug=slug).content.decode()
+        assert 'value="2026-12-07T09:00:00+00:00"' in page
+    _book(facial, other, practitioner, NINE)
+
+    assert (
+        'value="2026-12-07T09:00:00+00:00"'
+        not in _fragment(client, other, facial, slug=slug).content.decode()
+    )
+
+
 def test_the_picker_fragment_is_kept_with_each_visitors_own_csrf_token(
     facial, location, practitioner
 ):
