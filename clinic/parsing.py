@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
@@ -70,6 +71,21 @@ def parse_id(value: object, *, field: str) -> int:
 def ids_from(values: list[str]) -> list[int]:
     """The valid ids among several posted values (a multi-select), bad ones dropped."""
     return [number for number in (id_or_none(value) for value in values) if number is not None]
+
+
+def parse_pounds(value: object, *, field: str, label: str, under: Decimal) -> Decimal:
+    """An amount typed in pounds (£45, 45.00, 1,200.50; empty means 0), exact to the penny and
+    below ``under``; anything else is a ValidationFailed naming ``field``."""
+    raw = str(value or "").strip().lstrip("£").replace(",", "") or "0"
+    try:
+        amount = Decimal(raw)
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+        raise ValidationFailed(f"Give {label} in pounds and pence, e.g. 45.00.", field=field)
+    if amount >= under:
+        raise ValidationFailed(f"{label.capitalize()} must be under £{under:,}.", field=field)
+    return amount.quantize(Decimal("0.01"))
 
 
 def _date_in_range(day: date) -> bool:

@@ -413,7 +413,9 @@ LOGGING = {
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
-        "django": {"level": "INFO"},
+        # Django's own loggers at INFO at most (its DEBUG is noise), never below LOG_LEVEL:
+        # with LOG_LEVEL=ERROR, django.request's warning per 4xx answer stays out too.
+        "django": {"level": LOG_LEVEL if LOG_LEVEL in {"WARNING", "ERROR", "CRITICAL"} else "INFO"},
         "django.db.backends": {"level": "WARNING"},
         "celery": {"level": "INFO"},
         # The dispatch sweep runs every few seconds: per-task chatter would drown real events.

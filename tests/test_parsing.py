@@ -124,3 +124,27 @@ def test_an_api_date_is_only_ever_written_yyyy_mm_dd(typed):
     with pytest.raises(ValidationError):
         TypeAdapter(ApiDate).validate_python(typed)
     assert TypeAdapter(ApiDate).validate_python("2026-12-01") == date(2026, 12, 1)
+
+
+@pytest.mark.parametrize(
+    ("typed", "pounds"),
+    [("£45", "45.00"), ("1,200.5", "1200.50"), ("", "0.00"), (None, "0.00"), (" 0.99 ", "0.99")],
+)
+def test_pounds_are_read_as_typed_to_the_penny(typed, pounds):
+    from decimal import Decimal
+
+    from clinic.parsing import parse_pounds
+
+    amount = parse_pounds(typed, field="price", label="the price", under=Decimal(10000))
+    assert str(amount) == pounds
+
+
+@pytest.mark.parametrize("typed", ["12.345", "-1", "NaN", "Infinity", "1e3", "abc", "1000"])
+def test_pounds_that_are_not_money_or_too_much_name_the_field(typed):
+    from decimal import Decimal
+
+    from clinic.parsing import parse_pounds
+
+    with pytest.raises(ValidationFailed) as raised:
+        parse_pounds(typed, field="price", label="the price", under=Decimal(1000))
+    assert raised.value.field == "price"

@@ -258,3 +258,14 @@ def test_a_bad_photo_storage_setting_stops_start_up_naming_the_variable(env, nam
     result = _import_settings({**DEVELOPMENT, **env})
     assert result.returncode != 0
     assert named in result.stderr
+
+
+@pytest.mark.parametrize(("level", "shown"), [("ERROR", False), ("WARNING", True), ("INFO", True)])
+def test_a_4xx_answer_is_logged_only_when_log_level_lets_warnings_through(level, shown):
+    code = (
+        "import django, logging; django.setup();"
+        " logging.getLogger('django.request').warning('Conflict: /api/v1/bookings')"
+    )
+    result = _import_settings({**DEVELOPMENT, "LOG_LEVEL": level}, code=code)
+    assert result.returncode == 0, result.stderr
+    assert ("Conflict: /api/v1/bookings" in result.stdout) is shown

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -45,6 +45,7 @@ from clinic.parsing import (
     local_date_or_none,
     local_datetime_or_none,
     local_time_or_none,
+    parse_pounds,
 )
 from clinic.recurrence import occurrences
 from clinic.roles import Actor
@@ -83,19 +84,6 @@ def _whole(values: Mapping[str, Any], name: str, label: str, *, minimum: int = 0
             field=name,
         )
     return int(raw)
-
-
-def _money(values: Mapping[str, Any], name: str, label: str) -> Decimal:
-    raw = str(values.get(name, "")).strip().lstrip("£").replace(",", "") or "0"
-    try:
-        amount = Decimal(raw)
-    except InvalidOperation:
-        amount = Decimal("NaN")
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
-        raise ValidationFailed(f"Give {label} in pounds and pence, e.g. 45.00.", field=name)
-    if amount >= Decimal("1000000"):
-        raise ValidationFailed(f"{label.capitalize()} must be under £1,000,000.", field=name)
-    return amount.quantize(Decimal("0.01"))
 
 
 def _time_of_day(raw: object, name: str, label: str) -> time:
@@ -359,7 +347,9 @@ def service_save(
         "slot_step_minutes": _whole(
             values, "slot_step_minutes", "how often a start is offered", minimum=5
         ),
-        "price": _money(values, "price", "the price"),
+        "price": parse_pounds(
+            values.get("price"), field="price", label="the price", under=Decimal("1000000")
+        ),
         "requires_consultation": kind == Service.Kind.TREATMENT
         and _flag(values, "requires_consultation"),
         "consultation_validity_days": _whole(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -20,6 +20,7 @@ from django.db import transaction
 from clinic import roles
 from clinic.errors import ValidationFailed
 from clinic.models import Location, Service, SettingsChange
+from clinic.parsing import parse_pounds
 from clinic.roles import Actor
 from payments import gateway, rules
 from payments.models import DepositRule, PaymentPolicy
@@ -69,15 +70,7 @@ def policy_form_values(policy: PaymentPolicy | None) -> dict[str, str]:
 
 
 def _money(values: Mapping[str, Any], name: str, label: str) -> int:
-    raw = str(values.get(name, "") or "").strip().lstrip("£").replace(",", "") or "0"
-    try:
-        amount = Decimal(raw)
-    except InvalidOperation:
-        amount = Decimal("NaN")
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
-        raise ValidationFailed(f"Give {label} in pounds and pence, e.g. 25.00.", field=name)
-    if amount >= Decimal("100000"):
-        raise ValidationFailed(f"{label.capitalize()} must be under £100,000.", field=name)
+    amount = parse_pounds(values.get(name), field=name, label=label, under=Decimal("100000"))
     return rules.to_minor_units(amount)
 
 

@@ -153,7 +153,7 @@ def client_opt_out(*, client: Client, method: str, now: datetime | None = None) 
     logger.info("client opted out of SMS", extra={"client_id": client.pk, "method": method})
     with transaction.atomic():
         unsent = list(
-            Message.objects.select_for_update()
+            Message.objects.select_for_update(of=("self",))
             .filter(client=client, channel=Message.Channel.SMS, status=Message.Status.SCHEDULED)
             .select_related("location")
         )

@@ -320,3 +320,33 @@ def test_sending_the_recheck_text_records_when_the_client_was_asked(
 
     recheck = HealthRecheck.objects.get(appointment=appointment)
     assert (recheck.asked_at, recheck.answered_at) == (NOON, None)
+
+
+@time_machine.travel(NOON, tick=False)
+def test_a_claim_takes_the_same_statements_for_any_batch_and_sets_each_row_once(outbox_message):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def claim(people: int) -> tuple[int, list[Message]]:
+        clients = [factories.ClientFactory(sms_consent_at=NOON) for _ in range(people)]
+        outbox_message(  # the first client has had a text before
+            due_at=NOON - timedelta(days=3), client=clients[0], status=Status.SENT, body="old"
+        )
+        for n, person in enumerate(clients):
+            outbox_message(due_at=NOON, client=person, to=person.phone, body=f"b{n}")
+        with CaptureQueriesContext(connection) as queries:
+            claimed = messages_claim_due(now=NOON, batch_size=100, report=DispatchReport())
+        assert sorted(m.client_id for m in claimed) == sorted(c.pk for c in clients)
+        return len(queries), claimed
+
+    small, _ = claim(3)
+    Message.objects.filter(status=Status.SENDING).update(status=Status.SENT)
+    big, claimed = claim(20)  # more clients' rows, not more statements
+
+    assert big == small
+    fresh = {m.pk: m for m in Message.objects.filter(pk__in=[m.pk for m in claimed])}
+    assert {(fresh[m.pk].status, fresh[m.pk].attempts) for m in claimed} == {(Status.SENDING, 1)}
+    assert all(fresh[m.pk].lease_expires_at == NOON + timedelta(minutes=2) for m in claimed)
+    with_line = sorted(m.body for m in fresh.values() if m.body.endswith(OPT_OUT_LINE))
+    assert len(with_line) == 19  # every first text, not the client texted before
+    assert all(m.client is not None and m.client.sms_consent_at == NOON for m in claimed)

@@ -348,6 +348,27 @@ def _time_off_from(request: HttpRequest) -> dict[str, str]:
     return {name: str(request.POST.get(name, "")) for name in TIME_OFF_FIELDS}
 
 
+def _add_time_off(
+    request: HttpRequest,
+    values: dict[str, str],
+    *,
+    location: Location,
+    practitioner: Practitioner | None,
+) -> None:
+    """The posted block of time off (a practitioner's, or the whole location's closure)."""
+    time_off_add(
+        actor=request.user,
+        location=location,
+        practitioner=practitioner,
+        start_at=values["start_at"],
+        end_at=values["end_at"],
+        reason=values["reason"],
+        repeats=values["repeats"],
+        repeat_until=values["repeat_until"] or None,
+        confirm=request.POST.get("confirm") == "on",
+    )
+
+
 @require_POST
 @staff_member_required
 def practitioner_time_off_add(request: HttpRequest, practitioner_id: int) -> HttpResponse:
@@ -358,17 +379,7 @@ def practitioner_time_off_add(request: HttpRequest, practitioner_id: int) -> Htt
     try:
         if location is None:
             raise ApplicationError("Choose where the times are read.", field="location")
-        time_off_add(
-            actor=request.user,
-            location=location,
-            practitioner=practitioner,
-            start_at=values["start_at"],
-            end_at=values["end_at"],
-            reason=values["reason"],
-            repeats=values["repeats"],
-            repeat_until=values["repeat_until"] or None,
-            confirm=request.POST.get("confirm") == "on",
-        )
+        _add_time_off(request, values, location=location, practitioner=practitioner)
     except ApplicationError as failure:
         return _practitioner_page(request, practitioner, time_off_values=values, error=failure)
     flash.success(request, f"Added time off for {practitioner}.")
@@ -413,17 +424,7 @@ def closures(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         values = _time_off_from(request)
         try:
-            time_off_add(
-                actor=request.user,
-                location=location,
-                practitioner=None,
-                start_at=values["start_at"],
-                end_at=values["end_at"],
-                reason=values["reason"],
-                repeats=values["repeats"],
-                repeat_until=values["repeat_until"] or None,
-                confirm=request.POST.get("confirm") == "on",
-            )
+            _add_time_off(request, values, location=location, practitioner=None)
         except ApplicationError as failure:
             error = failure
         else:
