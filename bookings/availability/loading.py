@@ -56,12 +56,13 @@ class Calendar:
 
 
 def _epoch(column: str, *, round_up: bool = False) -> str:
+    # Whole seconds: candidate starts are whole seconds, so rounding a block's start down and
+    # its end up forbids exactly the same starts as the exact times would; integers are also
+    # cheaper than floats for PostgreSQL to write and for the driver to read.
     if connection.vendor == "postgresql":
-        return f"EXTRACT(EPOCH FROM {column})::float8"
+        return f"{'ceil' if round_up else 'floor'}(EXTRACT(EPOCH FROM {column}))::int8"
     # Django stores UTC text ("2026-11-26 08:00:00[.ffffff]"); unixepoch() parses it in C, to
-    # whole seconds. Candidate starts are whole seconds too, so rounding a block's start down
-    # and its end up (text longer than 19 characters has a fraction) forbids exactly the same
-    # starts as the exact times would.
+    # whole seconds (text longer than 19 characters has a fraction, rounded up for an end).
     if sqlite3.sqlite_version_info < (3, 38):  # no unixepoch(); julianday is slower
         return f"round((julianday({column}) - 2440587.5) * 86400.0, 3)"
     if round_up:
