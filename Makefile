@@ -80,19 +80,21 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# The fast unit suite on SQLite (DATABASE_URL ignored), then the marked suites: integration
+# The fast unit suite on SQLite (DATABASE_URL ignored), one pytest-xdist worker per core
+# (UNIT_WORKERS= runs it in one process), then the marked suites: integration
 # tests against the PostgreSQL in TEST_DATABASE_URL/DATABASE_URL and the Redis in REDIS_URL,
 # browser tests in Debian's chromium, and slow end-to-end tests. Integration tests skip with a
 # reason when those services are absent, and fail instead when CI or REQUIRE_SERVICES is set.
+UNIT_WORKERS ?= -n auto
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	env -u DATABASE_URL $(BIN)/pytest -m "not integration and not browser and not slow" $(PYTEST_ARGS)
+	env -u DATABASE_URL $(BIN)/pytest -m "not integration and not browser and not slow" $(UNIT_WORKERS) $(PYTEST_ARGS)
 	DATABASE_URL="$${TEST_DATABASE_URL:-$$DATABASE_URL}" $(BIN)/pytest -m "integration or browser or slow" $(PYTEST_ARGS); \
 	  status=$$?; if [ $$status -eq 5 ]; then echo "no integration tests collected"; exit 1; fi; exit $$status
 
 unit: $(STAMP)
-	env -u DATABASE_URL $(BIN)/pytest -m "not integration and not browser and not slow" $(PYTEST_ARGS)
+	env -u DATABASE_URL $(BIN)/pytest -m "not integration and not browser and not slow" $(UNIT_WORKERS) $(PYTEST_ARGS)
 
 fake-twilio: $(STAMP)
 	$(BIN)/python -m tests.fake_twilio
