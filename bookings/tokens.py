@@ -14,23 +14,22 @@ from django.utils import timezone
 
 from bookings.models import Appointment
 from clinic.errors import Gone, NotFound
+from clinic.links import link_token_for, link_token_read
 
 MANAGE_SALT = "bookings.manage"
 MANAGE_GRACE = timedelta(days=1)
 
 
 def manage_token_for(appointment: Appointment) -> str:
-    expires_at = appointment.end_at + MANAGE_GRACE
-    return signing.dumps(
-        {"a": appointment.pk, "e": int(expires_at.timestamp())}, salt=MANAGE_SALT, compress=True
+    return link_token_for(
+        salt=MANAGE_SALT, object_id=appointment.pk, expires_at=appointment.end_at + MANAGE_GRACE
     )
 
 
 def appointment_id_from_manage_token(token: str, *, now: datetime | None = None) -> int:
     """Return the appointment id a manage token names. Raises NotFound or Gone."""
     try:
-        payload = signing.loads(token, salt=MANAGE_SALT)
-        appointment_id, expires_epoch = int(payload["a"]), int(payload["e"])
+        appointment_id, expires_epoch = link_token_read(token, salt=MANAGE_SALT)
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         raise NotFound(
             "This link is not valid. Please use the link from your latest message."

@@ -205,7 +205,10 @@ AXES_LOCKOUT_TEMPLATE = "workspace/locked_out.html"
 # Cache: Redis when configured (shared by web and workers), else local memory.
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "clinic.cache.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        # Django's backend, reusing one redis-py client per connection pool (clinic.cache).
+        "default": {"BACKEND": "clinic.cache.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Reminder rules stay loaded in each process for at most this long; any rule change reloads

@@ -12,6 +12,7 @@ from django.core import signing
 from django.utils import timezone
 
 from clinic.errors import Gone, NotFound
+from clinic.links import link_token_for, link_token_read
 
 CARE_SALT = "reminders.care"
 # Aftercare and the rebook nudge run to about four weeks after the visit.
@@ -19,18 +20,14 @@ CARE_GRACE = timedelta(days=45)
 
 
 def care_token_for(*, appointment_id: int, end_at: datetime) -> str:
-    expires_at = end_at + CARE_GRACE
-    return signing.dumps(
-        {"a": appointment_id, "e": int(expires_at.timestamp())}, salt=CARE_SALT, compress=True
-    )
+    return link_token_for(salt=CARE_SALT, object_id=appointment_id, expires_at=end_at + CARE_GRACE)
 
 
 def appointment_id_from_care_token(token: str, *, now: datetime | None = None) -> int:
     """Return the appointment id a care token names. Raises NotFound (tampered) or Gone
     (expired)."""
     try:
-        payload = signing.loads(token, salt=CARE_SALT)
-        appointment_id, expires_epoch = int(payload["a"]), int(payload["e"])
+        appointment_id, expires_epoch = link_token_read(token, salt=CARE_SALT)
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         raise NotFound("This link is not valid.") from None
     now = now or timezone.now()

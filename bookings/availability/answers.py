@@ -2,8 +2,8 @@
 
 ``GET /api/v1/availability`` for a month costs several milliseconds of CPU; the same month is
 asked for again and again between two bookings. ``cached_answer(key, compute)`` keeps the
-answer's bytes in the shared cache (Redis) under the question *and* the calendar generations
-it was computed in:
+answer's bytes in the shared cache (Redis) under the question, together with the calendar
+generations it was computed in, and gives it out only while those are the current ones:
 
 * a generation token per location, replaced by every change to an appointment there;
 * one token for everything else availability reads (working hours, time off, practitioners
@@ -56,8 +56,12 @@ def _token_key(scope: str) -> str:
     return f"availability:generation:{scope}"
 
 
+def _token_keys(location_id: int) -> list[str]:
+    return [_token_key(_EVERYWHERE), _token_key(str(location_id))]
+
+
 def _tokens(location_id: int) -> list[str] | None:
-    keys = [_token_key(_EVERYWHERE), _token_key(str(location_id))]
+    keys = _token_keys(location_id)
     try:
         found = cache.get_many(keys)
         missing = [key for key in keys if key not in found]
@@ -83,24 +87,34 @@ def cached_answer(
     if lifetime <= 0 or connection.in_atomic_block:
         # Inside a transaction the reader may see its own uncommitted change: never publish.
         return compute()
-    tokens = _tokens(location_id)  # before computing: see the module's docstring
-    if tokens is None:
-        return compute()
-    name = "|".join(str(part) for part in (location_id, *question, *tokens))
-    key = "availability:answer:" + hashlib.blake2b(name.encode(), digest_size=16).hexdigest()
+    name = "|".join(str(part) for part in (location_id, *question))
+    key = "availability:kept:" + hashlib.blake2b(name.encode(), digest_size=16).hexdigest()
+    token_keys = _token_keys(location_id)
+    # One round trip for the generations and the kept answer; the answer is kept with the
+    # generations it was computed under and used only while they are still the current ones
+    # (the same as keeping it under a key made of them, one entry per question).
     try:
-        kept = cache.get(key)
-    except Exception:  # noqa: BLE001
+        found = cache.get_many([*token_keys, key])
+    except Exception:  # noqa: BLE001 - any cache error: answer without the cache
         logger.warning("availability answer unreadable", exc_info=True)
         return compute()
-    # The lifetime is checked against this process's clock as well as left to the cache's
-    # expiry: Redis expires keys by its own clock, which a test's (or a skewed host's) clock
-    # does not move.
-    if kept is not None and kept[0] > time.time():
-        return kept[1]
+    tokens = [found[token] for token in token_keys if token in found]
+    if len(tokens) == len(token_keys):
+        kept = found.get(key)
+        # The lifetime is checked against this process's clock as well as left to the
+        # cache's expiry: Redis expires keys by its own clock, which a test's (or a skewed
+        # host's) clock does not move.
+        if kept is not None and kept[1] == tokens and kept[0] > time.time():
+            return kept[2]
+    else:
+        created = _tokens(location_id)  # a generation not created yet (or evicted)
+        if created is None:
+            return compute()
+        tokens = created
+    # The generations were read before computing: see the module's docstring.
     answer = compute()
     try:
-        cache.set(key, (time.time() + lifetime, answer), timeout=lifetime)
+        cache.set(key, (time.time() + lifetime, tokens, answer), timeout=lifetime)
     except Exception:  # noqa: BLE001 - the answer is still right, just not kept
         logger.warning("availability answer not kept", exc_info=True)
     return answer

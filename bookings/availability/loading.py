@@ -56,12 +56,13 @@ class Calendar:
 
 
 def _epoch(column: str, *, round_up: bool = False) -> str:
+    # Whole seconds: candidate starts are whole seconds, so rounding a block's start down and
+    # its end up forbids exactly the same starts as the exact times would; integers are also
+    # cheaper than floats for PostgreSQL to write and for the driver to read.
     if connection.vendor == "postgresql":
-        return f"EXTRACT(EPOCH FROM {column})::float8"
+        return f"{'ceil' if round_up else 'floor'}(EXTRACT(EPOCH FROM {column}))::int8"
     # Django stores UTC text ("2026-11-26 08:00:00[.ffffff]"); unixepoch() parses it in C, to
-    # whole seconds. Candidate starts are whole seconds too, so rounding a block's start down
-    # and its end up (text longer than 19 characters has a fraction) forbids exactly the same
-    # starts as the exact times would.
+    # whole seconds (text longer than 19 characters has a fraction, rounded up for an end).
     if sqlite3.sqlite_version_info < (3, 38):  # no unixepoch(); julianday is slower
         return f"round((julianday({column}) - 2440587.5) * 86400.0, 3)"
     if round_up:
@@ -140,30 +141,22 @@ def _time_off_sql(vendor: str, practitioner_count: int, room_count: int) -> str:
 def _appointments_sql(
     vendor: str, practitioner_count: int, room_count: int, ignores_one: bool
 ) -> str:
-    # One range scan per practitioner on (practitioner_id, blocked_start_at), and per room on
-    # (room_id, blocked_start_at) for visits of practitioners not asked about: only the rows
-    # this question can collide with, none twice. The lower bound keeps history out.
-    conditions = f"""
-        AND blocked_start_at > %s AND blocked_start_at < %s AND blocked_end_at > %s
-        AND status IN ({_placeholders(len(ACTIVE_STATUSES))})
-        AND NOT (status = %s AND hold_expires_at <= %s)
-        {"AND id <> %s" if ignores_one else ""}
+    # The window's active visits of the asked practitioners or in the service's rooms (a room
+    # is busy whoever works in it), each once, in one pass over the window (an index range on
+    # blocked_start_at, or one per practitioner and room): two UNION ALL branches, the
+    # practitioners' visits and the other practitioners' visits in the rooms, read the
+    # window twice. The lower bound keeps history out.
+    rooms = f"OR room_id IN ({_placeholders(room_count)})" if room_count else ""
+    return f"""
+        SELECT 1, practitioner_id, room_id, {_epoch("blocked_start_at")},
+               {_epoch("blocked_end_at", round_up=True)}, NULL, NULL
+        FROM {Appointment._meta.db_table}
+        WHERE (practitioner_id IN ({_placeholders(practitioner_count)}) {rooms})
+          AND blocked_start_at > %s AND blocked_start_at < %s AND blocked_end_at > %s
+          AND status IN ({_placeholders(len(ACTIVE_STATUSES))})
+          AND NOT (status = %s AND hold_expires_at <= %s)
+          {"AND id <> %s" if ignores_one else ""}
     """
-    columns = (
-        f"1, practitioner_id, room_id, {_epoch('blocked_start_at')},"
-        f" {_epoch('blocked_end_at', round_up=True)}, NULL, NULL"
-    )
-    table = Appointment._meta.db_table
-    by_practitioner = _placeholders(practitioner_count)
-    sql = f"SELECT {columns} FROM {table} WHERE practitioner_id IN ({by_practitioner}) {conditions}"
-    if room_count:
-        sql += f"""
-            UNION ALL
-            SELECT {columns} FROM {table}
-            WHERE room_id IN ({_placeholders(room_count)})
-              AND practitioner_id NOT IN ({by_practitioner}) {conditions}
-        """
-    return sql
 
 
 @cache
@@ -277,9 +270,7 @@ def calendar_load(
             ]
             if ignore_appointment_id is not None:
                 conditions.append(ignore_appointment_id)
-            params += [*practitioner_ids, *conditions]
-            if room_ids:
-                params += [*room_ids, *practitioner_ids, *conditions]
+            params += [*practitioner_ids, *room_ids, *conditions]
         cursor.execute(
             _blocked_sql(
                 vendor,

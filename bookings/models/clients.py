@@ -109,8 +109,32 @@ class ClientChange(models.Model):
     changes = models.JSONField(default=dict, help_text="{field: [before, after]}")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # The order the services write the fields in (a merge, then the edit form's order).
+    # PostgreSQL's jsonb keeps an object's keys sorted by length, not as written, so the
+    # history is shown in this order rather than the stored one.
+    FIELD_ORDER = (
+        "merged",
+        "reason",
+        "first_name",
+        "last_name",
+        "email",
+        "date_of_birth",
+        "notes",
+        "alert",
+        "email_consent",
+    )
+
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.client_id}: {', '.join(self.changes)} by {self.actor_label}"
+        fields = ", ".join(name for name, _ in self.changes_in_order())
+        return f"{self.client_id}: {fields} by {self.actor_label}"
+
+    def changes_in_order(self) -> list[tuple[str, list[str]]]:
+        """``changes`` as (field, [before, after]) pairs in FIELD_ORDER, any other field after
+        them by name."""
+        rank = {name: index for index, name in enumerate(self.FIELD_ORDER)}
+        return sorted(
+            self.changes.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0])
+        )

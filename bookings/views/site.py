@@ -243,6 +243,17 @@ class _NotAFragment(Exception):  # noqa: N818 - carries the response, not an err
         self.response = response
 
 
+# The location each slug names, remembered by this process so that a kept fragment is given
+# out without any query. Only slugs that name a location get in. A stale entry (a slug given
+# to another location) costs nothing wrong: every location change retires every kept answer,
+# and a fragment is kept only after its slug was looked up again and still named this id.
+_location_id_by_slug: dict[str, int] = {}
+
+
+def _location_id(slug: str) -> int | None:
+    return Location.objects.filter(slug=slug).values_list("pk", flat=True).first()
+
+
 def book_times(request: HttpRequest, location_slug: str, service_slug: str) -> HttpResponse:
     """Ask about a recent consultation where the treatment needs one, then show times.
 
@@ -251,16 +262,27 @@ def book_times(request: HttpRequest, location_slug: str, service_slug: str) -> H
     calendar change, a few seconds at most) with the token put in per request. Not for a
     known client: their own visits hide times, so their week is theirs alone."""
     if (
-        not request.headers.get("HX-Request")
+        settings.AVAILABILITY_CACHE_SECONDS <= 0
+        or not request.headers.get("HX-Request")
         or request.GET.get("then")
         or returning_client(request) is not None
     ):
         return _book_times(request, location_slug=location_slug, service_slug=service_slug)
-    location_id = Location.objects.filter(slug=location_slug).values_list("pk", flat=True).first()
+    location_id = _location_id_by_slug.get(location_slug)
     if location_id is None:
-        return _book_times(request, location_slug=location_slug, service_slug=service_slug)
+        location_id = _location_id(location_slug)
+        if location_id is None:
+            return _book_times(request, location_slug=location_slug, service_slug=service_slug)
+        _location_id_by_slug[location_slug] = location_id
 
     def fragment() -> bytes:
+        # After the generations were read (see answers): a slug that now names another
+        # location is answered, not kept under this one's generation.
+        if _location_id(location_slug) != location_id:
+            _location_id_by_slug.pop(location_slug, None)
+            raise _NotAFragment(
+                _book_times(request, location_slug=location_slug, service_slug=service_slug)
+            )
         response = _book_times(
             request, location_slug=location_slug, service_slug=service_slug, csrf=_CSRF_PLACEHOLDER
         )

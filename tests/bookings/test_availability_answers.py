@@ -181,10 +181,72 @@ def test_an_answer_stored_under_a_bookings_early_generation_is_retired_by_its_co
     assert after_commit[1] != seen_before_commit[1]
 
 
-def _fragment(client, location, service):
+def _fragment(client, location, service, *, slug=None):
     return client.get(
-        reverse("site-times", args=[location.slug, service.slug]) + "?day=2026-12-07",
+        reverse("site-times", args=[slug or location.slug, service.slug]) + "?day=2026-12-07",
         HTTP_HX_REQUEST="true",
+    )
+
+
+class _CacheCalls:
+    """The cache, recording which of its methods are called."""
+
+    def __init__(self, real):
+        self.real, self.names = real, []
+
+    def __getattr__(self, name):
+        self.names.append(name)
+        return getattr(self.real, name)
+
+
+def test_a_kept_answer_is_one_cache_round_trip(client, facial, location, monkeypatch):
+    from bookings.availability import answers
+
+    _month(client, facial, location)
+    calls = _CacheCalls(cache)
+    monkeypatch.setattr(answers, "cache", calls)
+
+    _month(client, facial, location)
+
+    assert calls.names == ["get_many"]
+
+
+def test_a_kept_picker_fragment_needs_no_database_query(facial, location, practitioner):
+    _fragment(Client(), location, facial)
+    with CaptureQueriesContext(connection) as queries:
+        kept = _fragment(Client(), location, facial)
+
+    assert kept.status_code == 200
+    assert 'value="2026-12-07T09:00:00+00:00"' in kept.content.decode()
+    assert [q["sql"] for q in queries] == []
+
+
+def test_a_slug_given_to_another_location_is_kept_under_that_locations_generation(
+    client, facial, location, practitioner
+):
+    """The picker remembers which location a slug names. When the slug moves to another
+    clinic, that clinic's week is shown, and a booking there retires it."""
+    slug = location.slug
+    assert (
+        'value="2026-12-07T09:00:00+00:00"' in _fragment(client, location, facial).content.decode()
+    )
+    location.slug = "moved-away"
+    location.save()
+    other = factories.LocationFactory(slug=slug)
+    other_room = factories.RoomFactory(location=other)
+    facial.rooms.add(other_room)
+    practitioner.locations.add(other)
+    WorkingHours.objects.filter(practitioner=practitioner).update(location=other)
+    WorkingHours.objects.first().save()  # update() bypasses the signals that retire answers
+
+    for _ in range(2):  # computed, then kept
+        page = _fragment(client, other, facial, slug=slug).content.decode()
+        assert 'value="2026-12-07T09:00:00+00:00"' in page
+    _book(facial, other, practitioner, NINE)
+
+    assert (
+        'value="2026-12-07T09:00:00+00:00"'
+        not in _fragment(client, other, facial, slug=slug).content.decode()
     )
 
 

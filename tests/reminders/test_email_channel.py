@@ -84,7 +84,11 @@ def test_no_email_rows_without_consent_without_an_address_or_after_unsubscribing
     without_consent = book(start_at=utc(2026, 5, 22, 13))  # has an address, never agreed
     no_address = factories.ClientFactory(email="", email_consent_at=NOON)
     unsubscribed = factories.ClientFactory(email_consent_at=NOON, email_opted_out_at=NOON)
-    others = [book(start_at=utc(2026, 5, 22, 15), client=c) for c in (no_address, unsubscribed)]
+    # Separate times: one practitioner cannot see two clients at once (PostgreSQL refuses it).
+    others = [
+        book(start_at=utc(2026, 5, 22, hour), client=client)
+        for hour, client in ((15, no_address), (17, unsubscribed))
+    ]
 
     for appointment in [without_consent, *others]:
         assert not Message.objects.filter(appointment=appointment, channel=Channel.EMAIL).exists()

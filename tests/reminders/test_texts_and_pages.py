@@ -58,6 +58,9 @@ def test_every_default_template_is_gsm7_and_at_most_two_segments_even_with_the_o
     location, treatment_service, client_person
 ):
     appointment = factories.AppointmentFactory(
+        # Links carry the appointment id, so the texts grow with it: a ten-digit id, not
+        # whatever the test database's sequence happens to give (1 on a fresh SQLite file).
+        id=9_999_999_999,
         location=location,
         service=treatment_service,
         client=client_person,

@@ -90,11 +90,17 @@ def test_no_offer_goes_to_a_client_who_could_not_have_booked_that_time(
             transaction.savepoint_rollback(savepoint)
 
 
+def _colleague(location):
+    """A practitioner for one client's own visit: two clients' visits with one practitioner at
+    the same time would break the overlap constraint (PostgreSQL's; SQLite has none)."""
+    colleague = factories.PractitionerFactory()
+    colleague.locations.add(location)
+    return colleague
+
+
 def _check(
     states, *, location, practitioner, practitioner_user, consultation_service, treatment_service
 ):
-    colleague = factories.PractitionerFactory()
-    colleague.locations.add(location)
     waiting = []
     for index, state in enumerate(states):
         client = factories.ClientFactory()
@@ -120,7 +126,7 @@ def _check(
             factories.AppointmentFactory(
                 client=client,
                 service=treatment_service,
-                practitioner=practitioner,
+                practitioner=_colleague(location),
                 location=location,
                 start_at=at(10) - timedelta(days=state["last_session_days"]),
                 status=Appointment.Status.COMPLETED,
@@ -129,7 +135,7 @@ def _check(
             factories.AppointmentFactory(
                 client=client,
                 service=consultation_service,
-                practitioner=colleague,
+                practitioner=_colleague(location),
                 location=location,
                 start_at=at(10, 30),
             )

@@ -39,6 +39,26 @@ def test_an_edit_saves_the_details_and_records_who_changed_what(
     assert "last_name" not in change.changes
 
 
+def test_the_history_lists_the_changed_fields_in_the_forms_order_whatever_the_database_keeps(
+    practitioner_user, client_person, consultation
+):
+    client_update_by_staff(
+        actor=practitioner_user,
+        client=client_person,
+        first_name="Maia",
+        last_name=client_person.last_name,
+        email="maia@example.test",
+        date_of_birth="1990-04-21",
+        alert="Allergic to lidocaine",
+    )
+
+    # Read back: PostgreSQL's jsonb returns the keys sorted by length (alert, email, ...).
+    change = ClientChange.objects.get(client=client_person)
+    fields = ["first_name", "email", "date_of_birth", "alert"]
+    assert [name for name, _ in change.changes_in_order()] == fields
+    assert str(change).startswith(f"{client_person.pk}: {', '.join(fields)} by ")
+
+
 def test_saving_without_changes_records_nothing(reception, client_person):
     client_update_by_staff(
         actor=reception,
