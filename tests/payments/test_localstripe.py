@@ -36,14 +36,28 @@ def _start_in(days: int, location) -> datetime:
     return local.replace(hour=10, minute=0, second=0, microsecond=0)
 
 
+def start_inside_late_window(location) -> datetime:
+    """A start 26 to 46 hours away, whatever the time of day now: inside the policy's 48-hour
+    late-cancellation window and outside the 24-hour online cutoff (10:00 two days on is 56
+    hours away at two in the morning)."""
+    earliest = (timezone.now() + timedelta(hours=26)).astimezone(location.zone)
+    for day in range(3):
+        for hour in (10, 12, 14):
+            start = (earliest + timedelta(days=day)).replace(
+                hour=hour, minute=0, second=0, microsecond=0
+            )
+            if start >= earliest:
+                return start
+    raise AssertionError("unreachable: a 10:00, 12:00 or 14:00 comes within 20 hours")
+
+
 @pytest.fixture
 def paid_hold(localstripe, peel, peel_policy, location, client_person):
     """A hold on the peel paid with a card that needs no authentication."""
 
-    def _make(days: int = 7, card: str = "4242424242424242"):
-        hold = appointment_hold(
-            service=peel, location=location, start_at=_start_in(days, location), phone_proven=True
-        )
+    def _make(days: int = 7, card: str = "4242424242424242", *, late: bool = False):
+        start = start_inside_late_window(location) if late else _start_in(days, location)
+        hold = appointment_hold(service=peel, location=location, start_at=start, phone_proven=True)
         payment = deposit_start(hold=hold, client=client_person)
         state = deposit_pay_with_card(payment=payment, card_token=localstripe.card_token(card))
         payment.refresh_from_db()
@@ -241,7 +255,7 @@ def test_a_clinic_cancellation_refunds_the_deposit_in_full(
 def test_a_late_cancellation_keeps_the_deposit_and_charges_the_fee_to_the_card_on_file(
     paid_hold, localstripe, reception, manager
 ):
-    hold, deposit, _ = paid_hold(days=2)  # inside 48 h, outside the 24 h online cutoff
+    hold, deposit, _ = paid_hold(late=True)  # inside 48 h, outside the 24 h online cutoff
     appointment_cancel(appointment=hold, actor_label="client")
     assert not Refund.objects.exists()
     fee = fee_charge(appointment=hold, actor=reception)

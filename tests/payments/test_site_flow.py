@@ -50,16 +50,14 @@ def test_a_deposit_is_paid_after_the_code_and_before_the_booking(
 def test_the_cancel_page_names_the_kept_deposit_and_the_fee_inside_the_window(
     client, localstripe, peel, peel_policy, location, client_person
 ):
-    from django.utils import timezone
-
     from bookings.services import appointment_hold
     from payments.services.deposits import deposit_pay_with_card, deposit_start
+    from tests.payments.test_localstripe import start_inside_late_window
 
-    start = (timezone.now() + timedelta(days=2)).astimezone(location.zone)
     held = appointment_hold(
         service=peel,
         location=location,
-        start_at=start.replace(hour=10, minute=0, second=0, microsecond=0),
+        start_at=start_inside_late_window(location),
         phone_proven=True,
     )
     payment = deposit_start(hold=held, client=client_person)
