@@ -22,6 +22,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from bookings.models import Appointment
 from bookings.policy import COURSE_SESSION_STATUSES, EXPECTED_STATUSES
+from clinic.db import placeholders
 from clinic.models import Service
 
 Status = Appointment.Status
@@ -47,7 +48,7 @@ def earlier_sessions(*, appointment: Appointment) -> QuerySet[Appointment]:
 
 @cache
 def _earlier_session_probe_sql(*, excludes_one: bool) -> str:
-    statuses = ", ".join(["%s"] * len(COURSE_SESSION_STATUSES))
+    statuses = placeholders(len(COURSE_SESSION_STATUSES))
     return (
         f"SELECT 1 FROM {Appointment._meta.db_table}"  # noqa: S608 - fixed text
         f" WHERE client_id = %s AND service_id = %s AND status IN ({statuses})"

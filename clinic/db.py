@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.backends.signals import connection_created
-from django.db.models import Field, ForeignObject, Lookup
+from django.db.models import Field, ForeignObject, Lookup, Model
 from django.dispatch import receiver
+
+_Row = TypeVar("_Row", bound=Model)
 
 
 def lock_for_transaction(*names: str) -> None:
@@ -31,6 +33,17 @@ def lock_for_transaction(*names: str) -> None:
     calls = ", ".join(["pg_advisory_xact_lock(hashtext(%s))"] * len(ordered))
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {calls}", ordered)  # noqa: S608 - only placeholders are joined
+
+
+def placeholders(count: int) -> str:
+    """``%s, %s, …``: one placeholder per value, for a statement written once per process."""
+    return ", ".join(["%s"] * count)
+
+
+def first_row(model: type[_Row], sql: str, params: Sequence[Any]) -> _Row | None:
+    """The first ``model`` row of a fixed statement (through ``raw()``, so values are converted
+    as the ORM would), or None."""
+    return next(iter(model._default_manager.raw(sql, params)), None)
 
 
 def any_of_sql(column: str) -> str:

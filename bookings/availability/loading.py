@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 
 from bookings.models import ACTIVE_STATUSES, Appointment
+from clinic.db import placeholders
 from clinic.models import Practitioner, Room, Service, TimeOff, WorkingHours
 from clinic.recurrence import occurrences
 
@@ -81,10 +82,6 @@ def _seconds_of_day(column: str) -> str:
     )
 
 
-def _placeholders(count: int) -> str:
-    return ", ".join(["%s"] * count)
-
-
 @cache
 def _shifts_sql(vendor: str, one_practitioner: bool) -> str:
     hours = WorkingHours._meta.db_table
@@ -124,7 +121,7 @@ def _shifts_and_rooms_sql(vendor: str, one_practitioner: bool) -> str:
 
 @cache
 def _time_off_sql(vendor: str, practitioner_count: int, room_count: int) -> str:
-    rooms = f"OR room_id IN ({_placeholders(room_count)})" if room_count else ""
+    rooms = f"OR room_id IN ({placeholders(room_count)})" if room_count else ""
     return f"""
         SELECT 0, practitioner_id, room_id, {_epoch("start_at")},
                {_epoch("end_at", round_up=True)}, repeats, repeat_until
@@ -132,7 +129,7 @@ def _time_off_sql(vendor: str, practitioner_count: int, room_count: int) -> str:
         WHERE start_at < %s
           AND (end_at > %s
                OR (repeats <> '' AND (repeat_until IS NULL OR repeat_until >= %s)))
-          AND (practitioner_id IN ({_placeholders(practitioner_count)}) {rooms}
+          AND (practitioner_id IN ({placeholders(practitioner_count)}) {rooms}
                OR (location_id = %s AND practitioner_id IS NULL AND room_id IS NULL))
     """
 
@@ -146,14 +143,14 @@ def _appointments_sql(
     # blocked_start_at, or one per practitioner and room): two UNION ALL branches, the
     # practitioners' visits and the other practitioners' visits in the rooms, read the
     # window twice. The lower bound keeps history out.
-    rooms = f"OR room_id IN ({_placeholders(room_count)})" if room_count else ""
+    rooms = f"OR room_id IN ({placeholders(room_count)})" if room_count else ""
     return f"""
         SELECT 1, practitioner_id, room_id, {_epoch("blocked_start_at")},
                {_epoch("blocked_end_at", round_up=True)}, NULL, NULL
         FROM {Appointment._meta.db_table}
-        WHERE (practitioner_id IN ({_placeholders(practitioner_count)}) {rooms})
+        WHERE (practitioner_id IN ({placeholders(practitioner_count)}) {rooms})
           AND blocked_start_at > %s AND blocked_start_at < %s AND blocked_end_at > %s
-          AND status IN ({_placeholders(len(ACTIVE_STATUSES))})
+          AND status IN ({placeholders(len(ACTIVE_STATUSES))})
           AND NOT (status = %s AND hold_expires_at <= %s)
           {"AND id <> %s" if ignores_one else ""}
     """

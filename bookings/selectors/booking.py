@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import TypeVar
 
 from django.db import connection
 from django.db.models import Model
@@ -11,10 +10,9 @@ from django.db.models import Model
 from bookings import policy
 from bookings.models import Appointment
 from bookings.tokens import appointment_id_from_manage_token
+from clinic.db import first_row
 from clinic.errors import NotFound, ValidationFailed
 from clinic.models import Location, Practitioner, Service
-
-_Row = TypeVar("_Row", bound=Model)
 
 
 # Every booking and availability question resolves its service, location and practitioner
@@ -44,20 +42,16 @@ def _active_practitioner_at_sql() -> str:
     )
 
 
-def _first(model: type[_Row], sql: str, params: list[object]) -> _Row | None:
-    return next(iter(model._default_manager.raw(sql, params)), None)
-
-
 def service_for_booking(*, service_id: int) -> Service:
     """An active service, or ValidationFailed naming the ``service`` field."""
-    service = _first(Service, _active_by_pk_sql(Service), [service_id, True])
+    service = first_row(Service, _active_by_pk_sql(Service), [service_id, True])
     if service is None:
         raise ValidationFailed(f"There is no service with id {service_id}.", field="service")
     return service
 
 
 def location_for_booking(*, location_id: int) -> Location:
-    location = _first(Location, _active_by_pk_sql(Location), [location_id, True])
+    location = first_row(Location, _active_by_pk_sql(Location), [location_id, True])
     if location is None:
         raise ValidationFailed(f"There is no location with id {location_id}.", field="location")
     return location
@@ -68,7 +62,7 @@ def practitioner_for_booking(
 ) -> Practitioner | None:
     if practitioner_id is None:
         return None
-    practitioner = _first(
+    practitioner = first_row(
         Practitioner, _active_practitioner_at_sql(), [practitioner_id, True, location.pk]
     )
     if practitioner is None:

@@ -38,7 +38,7 @@ from bookings.services.transitions import (
     set_status,
 )
 from clinic import roles
-from clinic.db import lock_for_transaction
+from clinic.db import lock_for_transaction, placeholders
 from clinic.errors import (
     ApplicationError,
     ClientBusy,
@@ -720,7 +720,7 @@ def appointment_record_past_visit(
 
 @cache
 def _upcoming_count_sql() -> str:
-    statuses = ", ".join(["%s"] * len(ACTIVE_STATUSES))
+    statuses = placeholders(len(ACTIVE_STATUSES))
     return (
         f"SELECT COUNT(*) FROM {Appointment._meta.db_table}"  # noqa: S608 - fixed text
         f" WHERE client_id = %s AND service_id = %s AND status IN ({statuses}) AND end_at > %s"

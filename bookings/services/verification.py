@@ -37,7 +37,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from bookings.models import Appointment, PhoneVerification
 from bookings.services.clients import normalise_phone
 from bookings.signals import phone_verification_requested, verification_budget_exhausted
-from clinic.db import lock_for_transaction
+from clinic.db import first_row, lock_for_transaction
 from clinic.errors import ApplicationError, Gone, NotFound, ValidationFailed
 from clinic.models import Location
 
@@ -340,9 +340,8 @@ def verification_token_redeem(
         raise TransactionManagementError(
             "select_for_update cannot be used outside of a transaction."
         )
-    verification = next(
-        iter(PhoneVerification.objects.raw(_redeemable_sql(), [int(payload.get("v") or 0), phone])),
-        None,
+    verification = first_row(
+        PhoneVerification, _redeemable_sql(), [int(payload.get("v") or 0), phone]
     )
     if verification is None or verification.used_at is not None:
         raise VerificationInvalid(
