@@ -1,13 +1,20 @@
-"""clinic.db: the any_of lookup and one-statement advisory locks."""
+"""clinic.db: the any_of lookup, one-statement advisory locks and fixed-statement readers."""
 
 from __future__ import annotations
 
-import pytest
-from django.db import connection, transaction
-from django.test.utils import CaptureQueriesContext
+from datetime import date, time, timedelta
+from decimal import Decimal
 
-from bookings.models import Client
-from clinic.db import any_of_sql, array_parameter, lock_for_transaction
+import pytest
+from django.core.exceptions import FieldDoesNotExist
+from django.db import connection, transaction
+from django.db.models import Model
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from bookings.models import AppointmentEvent, Client
+from clinic.db import any_of_sql, array_parameter, first_row, lock_for_transaction, model_rows
+from clinic.models import Service, WorkingHours
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -99,3 +106,86 @@ def test_on_postgresql_timestamps_are_parsed_by_the_compiled_loader_and_read_bac
         for c in Client.objects.filter(pk__any_of=[c.pk for c in clients]).order_by("pk")
     ] == written
     assert read[0] + timedelta(microseconds=1) == datetime(2026, 3, 29, 1, tzinfo=UTC)
+
+
+def _same_as_raw(model: type[Model], sql: str, params: list) -> list[Model]:
+    """model_rows' instances, checked field by field (value and type) against raw()'s."""
+    ours = model_rows(model, sql, params)
+    theirs = list(model._default_manager.raw(sql, params))
+    assert [row.pk for row in ours] == [row.pk for row in theirs]
+    for mine, reference in zip(ours, theirs, strict=True):
+        assert mine.get_deferred_fields() == reference.get_deferred_fields()
+        assert mine._state.db == reference._state.db
+        assert not mine._state.adding
+        for field in model._meta.concrete_fields:
+            if field.attname in reference.get_deferred_fields():
+                continue
+            value, expected = getattr(mine, field.attname), getattr(reference, field.attname)
+            assert (value, type(value)) == (expected, type(expected)), field.name
+    return ours
+
+
+def test_model_rows_converts_every_field_as_raw_does_and_keeps_extra_columns():
+    service = factories.ServiceFactory(price=Decimal("45.50"), buffer_after_minutes=10)
+    visit = factories.AppointmentFactory(service=service)
+    AppointmentEvent.objects.create(
+        appointment=visit, kind="booked", actor_label="client", details={"a": [1, "ü"]}
+    )
+    factories.ClientFactory(phone_verified_at=timezone.now(), sms_opted_out_at=None)
+
+    services = _same_as_raw(Service, "SELECT * FROM clinic_service WHERE id = %s", [service.pk])
+    assert services[0].price == Decimal("45.50")
+    assert services[0].buffer_after == timedelta(minutes=10)
+    hours = WorkingHours.objects.create(
+        practitioner=visit.practitioner,
+        location=visit.location,
+        weekday=2,
+        start_time=time(9, 30),
+        end_time=time(17),
+        valid_from=date(2026, 12, 1),
+    )
+    (read,) = _same_as_raw(WorkingHours, "SELECT * FROM clinic_workinghours", [])
+    assert (read.start_time, read.valid_from) == (hours.start_time, date(2026, 12, 1))
+    events = _same_as_raw(AppointmentEvent, "SELECT * FROM bookings_appointmentevent", [])
+    assert events[0].details == {"a": [1, "ü"]}
+    assert events[0].created_at.tzinfo is not None
+    # An aware datetime parameter is adapted as raw() adapts it; a column that is not a field
+    # becomes an attribute.
+    clients = _same_as_raw(
+        Client,
+        "SELECT *, 1 + 1 AS two FROM bookings_client WHERE created_at <= %s ORDER BY id",
+        [timezone.now()],
+    )
+    assert len(clients) == Client.objects.count()
+    assert {c.two for c in clients} == {2}
+
+
+def test_model_rows_defers_the_fields_a_statement_leaves_out_and_needs_the_primary_key():
+    client = factories.ClientFactory(first_name="Ann")
+
+    (row,) = _same_as_raw(
+        Client, "SELECT id, first_name FROM bookings_client WHERE id = %s", [client.pk]
+    )
+    assert row.first_name == "Ann"
+    assert "phone" in row.get_deferred_fields()
+    assert row.phone == client.phone  # loaded on first use, as with raw()
+    with pytest.raises(FieldDoesNotExist):
+        model_rows(Client, "SELECT first_name FROM bookings_client", [])
+
+
+def test_first_row_reads_one_row_or_none_and_the_same_statement_again_reuses_its_reader():
+    first, second = factories.ClientFactory(), factories.ClientFactory()
+    sql = "SELECT * FROM bookings_client WHERE id = %s"
+
+    assert first_row(Client, sql, [first.pk]) == first
+    assert first_row(Client, sql, [second.pk]).phone == second.phone  # type: ignore[union-attr]
+    assert first_row(Client, sql, [0]) is None
+    assert first_row(Client, "SELECT * FROM bookings_client ORDER BY id", []) == first
+
+
+@pytest.mark.integration
+def test_on_postgresql_model_rows_converts_as_raw_does():
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    test_model_rows_converts_every_field_as_raw_does_and_keeps_extra_columns()
+    test_model_rows_defers_the_fields_a_statement_leaves_out_and_needs_the_primary_key()

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from bookings.courses import next_session_is_booked
 from bookings.models import Client
-from clinic.db import any_of_sql, array_parameter
+from clinic.db import any_of_sql, array_parameter, model_rows
 from clinic.models import Location
 from clinic.selectors import location_default
 from reminders.models import (
@@ -229,7 +229,7 @@ def _attach_locations_and_rules(messages: list[Message]) -> None:
 def _by_id(model: type[_Row], statement: str, ids: set[int]) -> dict[int, _Row]:
     if not ids:
         return {}
-    rows = model._default_manager.raw(_statements()[statement], [array_parameter(ids)])
+    rows = model_rows(model, _statements()[statement], [array_parameter(ids)])
     return {row.pk: row for row in rows}
 
 
@@ -239,7 +239,8 @@ def _recent_reminder_attempts(client_ids: set[int], now: datetime) -> dict[int, 
     attempts: dict[int, list[datetime]] = {}
     if not client_ids:
         return attempts
-    rows = Message.objects.raw(
+    rows = model_rows(
+        Message,
         _statements()["recent_attempts"],
         [
             array_parameter(client_ids),
@@ -271,7 +272,7 @@ def _attach_clients(messages: list[Message]) -> set[int]:
         return set()
     clients = {
         client.pk: client
-        for client in Client.objects.raw(_statements()["clients"], [array_parameter(client_ids)])
+        for client in model_rows(Client, _statements()["clients"], [array_parameter(client_ids)])
     }
     client_cache = Message._meta.get_field("client").set_cached_value
     for message in messages:
@@ -344,10 +345,8 @@ def messages_claim_due(
         # other. The due-row partial index (message_due_idx) keeps this fast at any table size.
         # SQLite ignores FOR UPDATE; its writers are serialised anyway.
         adapt = connection.ops.adapt_datetimefield_value
-        candidates = list(
-            Message.objects.raw(
-                _statements()["candidates"], [Status.SCHEDULED, adapt(now), batch_size]
-            )
+        candidates = model_rows(
+            Message, _statements()["candidates"], [Status.SCHEDULED, adapt(now), batch_size]
         )
         report.claimed += len(candidates)
         _attach_locations_and_rules(candidates)
