@@ -37,6 +37,15 @@ def lock_for_transaction(*names: str) -> None:
         cursor.execute(f"SELECT {calls}", ordered)  # noqa: S608 - only placeholders are joined
 
 
+def column_list(model: type[Model], *, table: str | None = None) -> str:
+    """The model's columns, quoted (and qualified by ``table`` when given), for a fixed
+    statement's select list. Named rather than ``*``: a prepared ``SELECT *`` fails ("cached
+    plan must not change result type") in a process that outlives a migration adding a column."""
+    quote = connection.ops.quote_name
+    prefix = f"{table}." if table else ""
+    return ", ".join(f"{prefix}{quote(field.column)}" for field in model._meta.concrete_fields)
+
+
 def placeholders(count: int) -> str:
     """``%s, %s, …``: one placeholder per value, for a statement written once per process."""
     return ", ".join(["%s"] * count)

@@ -189,3 +189,32 @@ def test_on_postgresql_model_rows_converts_as_raw_does():
         pytest.skip("PostgreSQL only")
     test_model_rows_converts_every_field_as_raw_does_and_keeps_extra_columns()
     test_model_rows_defers_the_fields_a_statement_leaves_out_and_needs_the_primary_key()
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_a_repeated_statement_is_prepared_and_survives_a_migration_adding_a_column():
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    import psycopg
+
+    from bookings.selectors.booking import service_for_booking
+
+    service = factories.ServiceFactory()
+    for _ in range(6):
+        assert service_for_booking(service_id=service.pk) == service
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any("clinic_service" in statement for statement in prepared)
+    # A deploy migrates from another process while running ones keep their prepared
+    # statements: a select list that said ``*`` now fails with "cached plan must not change
+    # result type" on every call, until the process restarts.
+    params = connection.get_connection_params()
+    dsn = {key: params[key] for key in ("dbname", "user", "host", "port") if params.get(key)}
+    with psycopg.connect(**dsn, autocommit=True) as migration:
+        migration.execute("ALTER TABLE clinic_service ADD COLUMN added_by_a_migration integer")
+        try:
+            assert service_for_booking(service_id=service.pk) == service
+        finally:
+            migration.execute("ALTER TABLE clinic_service DROP COLUMN added_by_a_migration")

@@ -36,6 +36,21 @@ def test_postgres_urls_are_parsed(url, name, host, port):
     assert config["PORT"] == port
 
 
+def test_postgresql_prepares_repeated_statements_unless_a_pooler_forbids_it():
+    url = "postgres://app@db/aftercare?sslmode=require"
+    config = env_database("DATABASE_URL", "/unused", environ={"DATABASE_URL": url})
+    assert config["OPTIONS"]["server_side_binding"] is True
+    assert config["OPTIONS"]["prepare_threshold"] == 5
+    assert config["OPTIONS"]["sslmode"] == "require"
+
+    config = env_database(
+        "DATABASE_URL",
+        "/unused",
+        environ={"DATABASE_URL": url, "DATABASE_PREPARED_STATEMENTS": "0"},
+    )
+    assert config["OPTIONS"] == {"sslmode": "require"}
+
+
 def test_password_with_escaped_characters_is_decoded():
     config = env_database(
         "DATABASE_URL", "/unused", environ={"DATABASE_URL": "postgres://u:p%40ss@h/db"}

@@ -10,7 +10,7 @@ from django.db.models import Model
 from bookings import policy
 from bookings.models import Appointment
 from bookings.tokens import appointment_id_from_manage_token
-from clinic.db import first_row
+from clinic.db import column_list, first_row
 from clinic.errors import NotFound, ValidationFailed
 from clinic.models import Location, Practitioner, Service
 
@@ -23,7 +23,7 @@ from clinic.models import Location, Practitioner, Service
 def _active_by_pk_sql(model: type[Model]) -> str:
     quote = connection.ops.quote_name
     return (
-        f"SELECT * FROM {quote(model._meta.db_table)}"  # noqa: S608 - names from the models
+        f"SELECT {column_list(model)} FROM {quote(model._meta.db_table)}"  # noqa: S608 - names
         f" WHERE {quote(model._meta.pk.column)} = %s AND {quote('is_active')} = %s"
     )
 
@@ -35,7 +35,8 @@ def _active_practitioner_at_sql() -> str:
     locations = Practitioner._meta.get_field("locations")
     through = quote(locations.remote_field.through._meta.db_table)  # type: ignore[union-attr]
     return (
-        f"SELECT {table}.* FROM {table} INNER JOIN {through}"  # noqa: S608 - names from the models
+        f"SELECT {column_list(Practitioner, table=table)} FROM {table}"  # noqa: S608 - names
+        f" INNER JOIN {through}"
         f" ON {through}.{quote(locations.m2m_column_name())} = {table}.{quote('id')}"
         f" WHERE {table}.{quote('id')} = %s AND {table}.{quote('is_active')} = %s"
         f" AND {through}.{quote(locations.m2m_reverse_name())} = %s"

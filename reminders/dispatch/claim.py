@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from bookings.courses import next_session_is_booked
 from bookings.models import Client
-from clinic.db import any_of_sql, array_parameter, model_rows
+from clinic.db import any_of_sql, array_parameter, column_list, model_rows
 from clinic.models import Location
 from clinic.selectors import location_default
 from reminders.models import (
@@ -309,8 +309,10 @@ def _statements_for(vendor: str) -> dict[str, str]:
         "recent_attempts": f"SELECT id, client_id, last_attempt_at FROM {m}"  # noqa: S608
         f" WHERE {any_of_sql('client_id')} AND status IN ({counted}) AND channel = {sms}"
         f" AND last_attempt_at >= %s AND NOT ({any_of_sql('category')})",
-        "locations": f"SELECT * FROM {q(Location._meta.db_table)} WHERE {by_id}",  # noqa: S608
-        "rules": f"SELECT * FROM {q(ReminderRule._meta.db_table)} WHERE {by_id}",  # noqa: S608
+        "locations": f"SELECT {column_list(Location)} FROM {q(Location._meta.db_table)}"  # noqa: S608
+        f" WHERE {by_id}",
+        "rules": f"SELECT {column_list(ReminderRule)} FROM {q(ReminderRule._meta.db_table)}"  # noqa: S608
+        f" WHERE {by_id}",
         # The opt-out line is the same for every first message: the database appends it.
         "claim": f"UPDATE {m} SET status = %s, status_reason = '', attempts = attempts + 1,"  # noqa: S608
         f" last_attempt_at = %s, lease_expires_at = %s, updated_at = %s,"
