@@ -3,15 +3,46 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
-from typing import Any, TypeVar
+from operator import attrgetter
+from typing import Any, TypeVar, cast
 from weakref import WeakKeyDictionary
 
+from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
-from django.db import connection, connections
+from django.db import connection, connections, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
-from django.db.models import Field, ForeignObject, Lookup, Model
+from django.db.models import (
+    AutoField,
+    BigAutoField,
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    EmailField,
+    Field,
+    ForeignKey,
+    ForeignObject,
+    IntegerField,
+    Lookup,
+    Model,
+    OneToOneField,
+    PositiveBigIntegerField,
+    PositiveIntegerField,
+    PositiveSmallIntegerField,
+    SlugField,
+    SmallAutoField,
+    SmallIntegerField,
+    TextField,
+    TimeField,
+    URLField,
+)
+from django.db.models.fields import AutoFieldMixin
 from django.dispatch import receiver
 
 _Row = TypeVar("_Row", bound=Model)
@@ -148,6 +179,247 @@ def array_parameter(values: Iterable[int | str]) -> Any:
     """The one parameter ``any_of_sql`` reads: an array on PostgreSQL, JSON on SQLite."""
     values = list(values)
     return values if connection.vendor == "postgresql" else json.dumps(values)
+
+
+def insert_rows(model: type[_Row], rows: Sequence[_Row]) -> Sequence[_Row]:
+    """Insert new ``model`` instances as ``bulk_create`` would, for a fraction of its cost.
+
+    The same rows, the same way: field defaults as the instances hold them, ``pre_save`` (so
+    ``auto_now_add``/``auto_now`` stamp the instances), Django's own value preparation for
+    anything not known to pass unchanged, the primary keys returned and set with
+    ``_state.adding = False`` and ``_state.db``, no signals, an IntegrityError for a broken
+    constraint, and an error marks the enclosing ``atomic`` block for rollback. What it saves
+    is the ORM's per-call work: the statement text is built once per process per model,
+    database and number of rows (on PostgreSQL one text serves any number), and each value
+    costs a type check, not a trip through ``get_db_prep_save``. A booking plans about eight outbox rows of thirty columns; through
+    ``bulk_create`` that was a fifth of the request's Python time.
+
+    Only for what ``bulk_create`` does plainly: a model with an auto-increment key that is the
+    only column the database fills in (no ``db_default``, no generated fields, no multi-table
+    inheritance), rows not yet saved, plain values rather than expressions.
+    """
+    if not rows:
+        return rows
+    alias = router.db_for_write(model)
+    db = connections[alias]
+    server_side_binding = db.vendor == "postgresql" and getattr(
+        db.features, "uses_server_side_binding", False
+    )
+    plan = _insert_plan(model, db.vendor, server_side_binding)
+    for row in rows:
+        if type(row) is not model:
+            raise TypeError(f"insert_rows({model.__name__}) was given a {type(row).__name__}")
+        if row.pk is not None:
+            raise ValueError(f"insert_rows inserts new rows; this {model.__name__} has a key")
+        # The same check and repair as save() and bulk_create: a related instance assigned
+        # before it was saved raises, one saved since fills in its key.
+        row._prepare_related_fields_for_save(operation_name="insert_rows")  # type: ignore[attr-defined]
+    batch_size = max(db.ops.bulk_batch_size(plan.fields, rows), 1)
+    # Values are prepared before anything is sent: a value it cannot take fails the call, not
+    # the transaction.
+    statements = []
+    for start in range(0, len(rows), batch_size):
+        batch = rows[start : start + batch_size]
+        values = plan.values(batch, db)
+        if plan.as_arrays and len(batch) > 1:
+            sql = _insert_sql(model, db.vendor, None)
+            params = [list(column) for column in zip(*values, strict=True)]
+        else:
+            sql = _insert_sql(model, db.vendor, len(batch))
+            params = [value for row_values in values for value in row_values]
+        statements.append((batch, sql, params))
+    # As bulk_create: several statements are one transaction, and a failure inside an
+    # enclosing atomic block marks it for rollback rather than letting it carry on.
+    guard = (
+        transaction.atomic(using=alias, savepoint=False)
+        if len(statements) > 1
+        else transaction.mark_for_rollback_on_error(using=alias)
+    )
+    with guard, db.cursor() as cursor:
+        for batch, sql, params in statements:
+            cursor.execute(sql, params)
+            for row, (pk,) in zip(batch, cursor.fetchall(), strict=True):
+                row.pk = pk
+                row._state.adding = False
+                row._state.db = alias
+    return rows
+
+
+_Convert = Callable[[Any, BaseDatabaseWrapper], Any]
+
+
+@dataclass(frozen=True)
+class _InsertPlan:
+    """How to turn instances of one model into the parameters of its INSERT: the columns'
+    fields, one getter for all their values, the fields whose ``pre_save`` changes the value
+    on insert, and per column a converter to what the driver is sent."""
+
+    fields: tuple[Field, ...]
+    values_of: Callable[[Model], tuple[Any, ...]]
+    stamped: tuple[tuple[int, Field], ...]
+    converters: tuple[_Convert, ...]
+    as_arrays: bool
+
+    def values(self, rows: Sequence[Model], db: BaseDatabaseWrapper) -> list[list[Any]]:
+        """Per row, the values sent for its columns."""
+        converted = []
+        for row in rows:
+            values = list(self.values_of(row))
+            for index, field in self.stamped:
+                values[index] = field.pre_save(row, True)
+            converted.append(
+                [convert(value, db) for convert, value in zip(self.converters, values, strict=True)]
+            )
+        return converted
+
+
+def _insertable_fields(model: type[Model]) -> tuple[Field, ...]:
+    opts = model._meta
+    if opts.parents:
+        raise ValueError(f"insert_rows cannot insert {model.__name__}: multi-table inheritance")
+    if not isinstance(opts.pk, AutoFieldMixin) or opts.db_returning_fields != [opts.pk]:
+        raise ValueError(
+            f"insert_rows needs {model.__name__}'s database-filled column to be only its "
+            "auto-increment key (no db_default, no generated fields): use bulk_create"
+        )
+    fields = tuple(field for field in opts.concrete_fields if field is not opts.pk)
+    if any(hasattr(field, "get_placeholder") for field in fields):
+        raise ValueError(
+            f"insert_rows cannot insert {model.__name__}: a field needs SQL of its own"
+        )
+    return fields
+
+
+@cache
+def _insert_plan(model: type[Model], vendor: str, server_side_binding: bool) -> _InsertPlan:
+    fields = _insertable_fields(model)
+    db = connections[router.db_for_write(model)]
+    return _InsertPlan(
+        fields=fields,
+        values_of=attrgetter(*(field.attname for field in fields))
+        if len(fields) > 1
+        else lambda row: (getattr(row, fields[0].attname),),
+        stamped=tuple(
+            (index, field) for index, field in enumerate(fields) if _changes_on_insert(field)
+        ),
+        converters=tuple(
+            _converter_for(field, vendor=vendor, server_side_binding=server_side_binding)
+            for field in fields
+        ),
+        as_arrays=vendor == "postgresql"
+        and all(_column_field(field).get_internal_type() in db.data_types for field in fields),
+    )
+
+
+@cache
+def _insert_sql(model: type[Model], vendor: str, row_count: int | None) -> str:
+    """The INSERT for ``row_count`` rows of ``model`` (one placeholder per value), or with
+    ``row_count=None`` for any number of rows (PostgreSQL: one array per column)."""
+    db = connections[router.db_for_write(model)]
+    assert db.vendor == vendor  # noqa: S101 - the cache key names what the text depends on
+    quote = db.ops.quote_name
+    fields = _insertable_fields(model)
+    columns = ", ".join(quote(field.column) for field in fields)
+    if row_count is None:
+        # Django's own shape for several rows on PostgreSQL, and the one that stays cheap in
+        # the driver: binding on the client, psycopg splits a statement of over 50 placeholders
+        # at every one of them on each execution (it caches only smaller ones), which for eight
+        # outbox rows cost more than the rest of the insert. Array types go without their
+        # length (varchar, not varchar(20)) so that nothing is cut short before the column
+        # checks it.
+        arrays = ", ".join(f"(%s)::{_array_type(field, db)}[]" for field in fields)
+        rows = f"SELECT * FROM UNNEST({arrays})"  # noqa: S608 - column types only
+    else:
+        row = f"({placeholders(len(fields))})"
+        rows = "VALUES " + ", ".join([row] * row_count)
+    table, key = quote(model._meta.db_table), quote(model._meta.pk.column)
+    return f"INSERT INTO {table} ({columns}) {rows} RETURNING {key}"  # noqa: S608
+
+
+def _column_field(field: Field) -> Field:
+    """The field that says how ``field``'s column is typed and prepared: a key's target."""
+    return field.target_field if isinstance(field, ForeignKey) else field
+
+
+def _array_type(field: Field, db: BaseDatabaseWrapper) -> str:
+    # Only fields of the backend's own types come here (as_arrays), and those have one.
+    return cast("str", field.db_type(db)).split("(")[0]
+
+
+def _changes_on_insert(field: Field) -> bool:
+    """Whether ``field.pre_save(row, add=True)`` can differ from the value the row holds."""
+    if type(field).pre_save is Field.pre_save:
+        return False
+    if isinstance(field, DateField | DateTimeField | TimeField) and type(field).pre_save in {
+        DateField.pre_save,
+        DateTimeField.pre_save,
+        TimeField.pre_save,
+    }:
+        return bool(field.auto_now or field.auto_now_add)
+    return True
+
+
+def _prepared(field: Field) -> _Convert:
+    """Django's own preparation of a value for saving, as bulk_create applies it."""
+
+    def convert(value: Any, db: BaseDatabaseWrapper) -> Any:
+        if hasattr(value, "resolve_expression"):
+            raise TypeError(f"insert_rows takes values, not expressions ({field.name}={value!r})")
+        return field.get_db_prep_save(value, connection=db)
+
+    return convert
+
+
+# Field classes whose preparation returns a value of these kinds unchanged on both databases
+# (their to_python/get_prep_value only coerce other types): exact classes, so a subclass that
+# prepares differently (an encrypted field, say) goes through Django.
+_TEXT_FIELDS = {CharField, TextField, EmailField, SlugField, URLField}
+_INTEGER_FIELDS = {
+    AutoField,
+    BigAutoField,
+    SmallAutoField,
+    IntegerField,
+    BigIntegerField,
+    SmallIntegerField,
+    PositiveIntegerField,
+    PositiveBigIntegerField,
+    PositiveSmallIntegerField,
+}
+
+
+def _converter_for(field: Field, *, vendor: str, server_side_binding: bool) -> _Convert:
+    """The cheapest conversion that sends what Django's preparation would: a type check that
+    passes known-plain values on, and Django's own path for anything else."""
+    prepared = _prepared(field)
+    kind: type[Field] = type(field)
+    if kind in {ForeignKey, OneToOneField}:
+        # A key is prepared as its target column is; None stays None.
+        kind = type(_column_field(field))
+    if kind in _TEXT_FIELDS:
+        # Choices (str enums) pass too: CharField.to_python keeps any str as it is.
+        return lambda value, db: (
+            value if value is None or isinstance(value, str) else prepared(value, db)
+        )
+    if kind in _INTEGER_FIELDS and not server_side_binding:
+        # On PostgreSQL Django wraps integers in psycopg's Int4/Int8 so that server-side
+        # binding types the parameter; bound on the client (this project), an int's literal
+        # is the same either way. bool is an int but IntegerField would send int(True).
+        return lambda value, db: (
+            value if value is None or type(value) is int else prepared(value, db)
+        )
+    if kind is BooleanField:
+        return lambda value, db: (
+            value if value is None or type(value) is bool else prepared(value, db)
+        )
+    if kind is DateTimeField and vendor == "postgresql" and settings.USE_TZ:
+        # PostgreSQL takes aware datetimes as they are; a naive one goes through Django, which
+        # warns and makes it aware as save() does. (SQLite always needs Django's text form.)
+        return lambda value, db: (
+            value
+            if value is None or (isinstance(value, datetime) and value.utcoffset() is not None)
+            else prepared(value, db)
+        )
+    return prepared
 
 
 @ForeignObject.register_lookup  # relations keep their own lookups (client_id__any_of)

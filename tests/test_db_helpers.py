@@ -1,20 +1,31 @@
-"""clinic.db: the any_of lookup, one-statement advisory locks and fixed-statement readers."""
+"""clinic.db: the any_of lookup, one-statement advisory locks, fixed-statement readers and
+insert_rows."""
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core.exceptions import FieldDoesNotExist
-from django.db import connection, transaction
-from django.db.models import Model
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Model
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from bookings.models import AppointmentEvent, Client
-from clinic.db import any_of_sql, array_parameter, first_row, lock_for_transaction, model_rows
+from clinic.db import (
+    any_of_sql,
+    array_parameter,
+    first_row,
+    insert_rows,
+    lock_for_transaction,
+    model_rows,
+)
 from clinic.models import Service, WorkingHours
+from reminders.models import Message, ReminderRule
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -218,3 +229,221 @@ def test_on_postgresql_a_repeated_statement_is_prepared_and_survives_a_migration
             assert service_for_booking(service_id=service.pk) == service
         finally:
             migration.execute("ALTER TABLE clinic_service DROP COLUMN added_by_a_migration")
+
+
+# insert_rows: the same rows as bulk_create, on whichever database the suite runs.
+
+_FROZEN_AT = datetime(2026, 5, 1, 9, 30, 15, 123456, tzinfo=UTC)
+
+
+def _messages(appointment, rules, **changes) -> list[Message]:
+    """Unsaved outbox rows with every kind of value a plan writes: keys set by id and by
+    instance, choices, defaults left out, nulls, datetimes, a retry pointing at a saved row."""
+    rows = []
+    for number, rule in enumerate(rules):
+        values = {
+            "appointment": appointment,
+            "client_id": appointment.client_id,
+            "location": appointment.location,
+            "rule": rule,
+            "category": rule.category,
+            "to": appointment.client.phone,
+            "body": f"Text {number}: “quoted”, 'single', back\\slash, 50% off",
+            "due_at": _FROZEN_AT + timedelta(days=number, microseconds=number),
+            "appointment_version": appointment.version,
+        }
+        if number % 2:
+            values |= {"status": Message.Status.SKIPPED, "status_reason": "Too late"}
+        if "client" in changes:
+            del values["client_id"]
+        rows.append(Message(**(values | changes)))
+    return rows
+
+
+def _second_visit(first):
+    """Another visit of the same client at the same location, a day later."""
+    return factories.AppointmentFactory(
+        client=first.client, location=first.location, start_at=first.start_at + timedelta(days=1)
+    )
+
+
+def _columns(rows) -> list[dict]:
+    """Every column of the rows as stored, in the order given, without the key."""
+    model = type(rows[0])
+    stored = {row["id"]: row for row in model.objects.filter(pk__in=[r.pk for r in rows]).values()}
+    return [{k: v for k, v in stored[row.pk].items() if k != "id"} for row in rows]
+
+
+def _instance_state(rows) -> list[dict]:
+    return [
+        {k: v for k, v in vars(row).items() if k not in {"id", "_state"}}
+        | {"adding": row._state.adding, "db": row._state.db}
+        for row in rows
+    ]
+
+
+@time_machine.travel(_FROZEN_AT, tick=False)
+def test_insert_rows_stores_and_returns_what_bulk_create_does_for_several_rows():
+    rules = list(ReminderRule.objects.order_by("pk")[:8])
+    by_bulk_create = factories.AppointmentFactory()
+    by_insert_rows = _second_visit(by_bulk_create)
+    earlier = Message.objects.create(
+        client=by_bulk_create.client, category=rules[0].category, to="+447911000000", body="x",
+        due_at=_FROZEN_AT,
+    )  # fmt: skip
+    expected = Message.objects.bulk_create(_messages(by_bulk_create, rules, retry_of=earlier))
+
+    inserted = insert_rows(Message, _messages(by_insert_rows, rules, retry_of=earlier))
+
+    assert all(row.pk is not None for row in inserted)
+    assert [row.pk for row in inserted] == sorted(row.pk for row in inserted)
+    differ_by_appointment = [{**row, "appointment_id": None} for row in _columns(expected)]
+    assert [{**row, "appointment_id": None} for row in _columns(inserted)] == differ_by_appointment
+    assert _columns(inserted)[0]["created_at"] == _FROZEN_AT  # auto_now_add, stamped
+    assert _columns(inserted)[0]["updated_at"] == _FROZEN_AT  # auto_now
+    assert [row.body for row in Message.objects.filter(pk__in=[m.pk for m in inserted])] == [
+        row.body for row in inserted
+    ]  # each key is its own row's
+    expected_state = [{**state, "appointment_id": None} for state in _instance_state(expected)]
+    inserted_state = [{**state, "appointment_id": None} for state in _instance_state(inserted)]
+    assert inserted_state == expected_state
+    assert inserted[0].retry_of == earlier  # the related instance stays cached, as it was
+
+
+@time_machine.travel(_FROZEN_AT, tick=False)
+def test_insert_rows_stores_one_row_as_create_does_with_json_and_nulls():
+    appointment = factories.AppointmentFactory()
+    details = {"moved": ["2026-05-01T09:00:00+00:00", None], "n": 1.5, "ok": True, "név": "“x”"}
+    created = AppointmentEvent.objects.create(
+        appointment=appointment, kind="moved", actor=None, actor_label="client", details=details
+    )
+    defaulted = AppointmentEvent.objects.create(
+        appointment=appointment, kind="booked", actor_label="client"
+    )
+
+    inserted = insert_rows(
+        AppointmentEvent,
+        [
+            AppointmentEvent(
+                appointment=appointment, kind="moved", actor=None, actor_label="client",
+                details=details,
+            )
+        ],
+    )  # fmt: skip
+    inserted_default = insert_rows(
+        AppointmentEvent, [AppointmentEvent(appointment=appointment, kind="booked", actor_label="client")]
+    )  # fmt: skip
+
+    several = insert_rows(
+        AppointmentEvent,
+        [
+            AppointmentEvent(appointment=appointment, kind="moved", actor_label="client", details=value)
+            for value in (details, [1, "two"], "text", {})
+        ],
+    )  # fmt: skip
+
+    assert _columns(inserted) == _columns([created])
+    assert [row["details"] for row in _columns(several)] == [details, [1, "two"], "text", {}]
+    assert _columns(inserted_default) == _columns([defaulted])
+    assert AppointmentEvent.objects.get(pk=inserted[0].pk).details == details
+    assert _columns(inserted_default)[0]["details"] == {}
+    assert inserted[0].created_at == _FROZEN_AT
+    assert (inserted[0]._state.adding, inserted[0]._state.db) == (False, "default")
+
+
+@time_machine.travel(_FROZEN_AT, tick=False)
+def test_insert_rows_prepares_values_of_other_types_as_django_does():
+    rules = list(ReminderRule.objects.order_by("pk")[:2])
+    odd = {"attempts": "3", "error_code": True, "to": 447911000001, "subject": gettext_lazy("Hi")}
+    naive = {"sent_at": datetime(2026, 5, 1, 10, 0)}  # noqa: DTZ001 - naive on purpose
+    by_bulk_create = factories.AppointmentFactory()
+    by_insert_rows = _second_visit(by_bulk_create)
+    with pytest.warns(RuntimeWarning, match="naive datetime"):
+        expected = Message.objects.bulk_create(_messages(by_bulk_create, rules, **odd, **naive))
+    with pytest.warns(RuntimeWarning, match="naive datetime"):
+        inserted = insert_rows(Message, _messages(by_insert_rows, rules, **odd, **naive))
+
+    assert [{**row, "appointment_id": None} for row in _columns(inserted)] == [
+        {**row, "appointment_id": None} for row in _columns(expected)
+    ]
+    assert _columns(inserted)[0]["attempts"] == 3
+    assert _columns(inserted)[0]["to"] == "447911000001"
+
+
+def test_insert_rows_sends_one_statement_and_nothing_for_no_rows():
+    appointment = factories.AppointmentFactory()
+    rules = list(ReminderRule.objects.order_by("pk")[:8])
+
+    with CaptureQueriesContext(connection) as queries:
+        assert insert_rows(Message, []) == []
+        insert_rows(Message, _messages(appointment, rules))
+        insert_rows(Message, _messages(appointment, rules[:1], channel=Message.Channel.EMAIL))
+
+    assert len(queries) == 2
+    assert Message.objects.filter(appointment=appointment).count() == 9
+
+
+def test_insert_rows_splits_what_one_statement_cannot_carry_and_keeps_every_key():
+    appointment = factories.AppointmentFactory()
+    rows = [
+        Message(client=appointment.client, category="adhoc", to="+1", body=str(n), due_at=_FROZEN_AT)
+        for n in range(1200)  # over SQLite's 999 variables whatever the batch arithmetic
+    ]  # fmt: skip
+
+    insert_rows(Message, rows)
+
+    stored = dict(Message.objects.filter(pk__in=[r.pk for r in rows]).values_list("pk", "body"))
+    assert len(stored) == 1200
+    assert all(stored[row.pk] == row.body for row in rows)
+
+
+def test_insert_rows_raises_integrity_error_for_a_broken_constraint_and_inserts_nothing():
+    appointment = factories.AppointmentFactory()
+    rule = ReminderRule.objects.order_by("pk").first()
+    insert_rows(Message, _messages(appointment, [rule]))
+    again = _messages(appointment, [rule, ReminderRule.objects.order_by("pk")[1]])
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_rows(Message, list(reversed(again)))
+
+    assert Message.objects.filter(appointment=appointment).count() == 1
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            insert_rows(Message, _messages(appointment, [rule]))
+        # As after a failed bulk_create: the block can only be rolled back now.
+        assert transaction.get_connection().needs_rollback
+        transaction.set_rollback(True)
+
+
+def test_insert_rows_refuses_what_it_cannot_insert_as_bulk_create_would():
+    appointment = factories.AppointmentFactory()
+    rule = ReminderRule.objects.order_by("pk").first()
+    unsaved_client = Client(first_name="New", phone="+447911000002")
+
+    with pytest.raises(ValueError, match="unsaved related object 'client'"):
+        insert_rows(Message, _messages(appointment, [rule], client=unsaved_client))
+    saved = insert_rows(Message, _messages(appointment, [rule]))
+    with pytest.raises(ValueError, match="new rows"):
+        insert_rows(Message, saved)
+    with pytest.raises(TypeError, match="not expressions"):
+        insert_rows(Message, _messages(appointment, [rule], attempts=F("attempts") + 1))
+    with pytest.raises(TypeError, match="AppointmentEvent"):
+        insert_rows(Message, [AppointmentEvent(appointment=appointment, kind="x")])
+    assert Message.objects.filter(appointment=appointment).count() == 1
+
+
+@pytest.mark.integration
+def test_on_postgresql_several_rows_go_as_one_array_per_column():
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    appointment = factories.AppointmentFactory()
+    rules = list(ReminderRule.objects.order_by("pk")[:8])
+
+    with CaptureQueriesContext(connection) as queries:
+        inserted = insert_rows(Message, _messages(appointment, rules))
+
+    assert len(queries) == 1
+    assert "FROM UNNEST(" in queries[0]["sql"]
+    assert [m.rule_id for m in Message.objects.filter(pk__in=[m.pk for m in inserted])] == [
+        rule.pk for rule in rules
+    ]

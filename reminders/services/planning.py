@@ -21,6 +21,7 @@ from bookings.courses import course_is_unfinished, is_later_session
 from bookings.models import Appointment, Client
 from bookings.services.consultations import RELEASED_REASON
 from bookings.tokens import manage_token_for
+from clinic.db import insert_rows
 from clinic.models import Location
 from clinic.selectors import location_default
 from payments.models import Payment
@@ -267,7 +268,7 @@ def _plan_rules(
         )
         if catch_up_message is not None:
             planned.append(catch_up_message)
-    Message.objects.bulk_create(planned)
+    insert_rows(Message, planned)
     if any(m.status == Message.Status.SCHEDULED and m.due_at <= now for m in planned):
         nudge_dispatch_on_commit()
     return planned
@@ -447,7 +448,7 @@ def messages_restore_after_no_show_reverted(*, appointment: Appointment) -> list
         )
         for message in cancelled
     ]
-    Message.objects.bulk_create(restored)
+    insert_rows(Message, restored)
     return restored
 
 
