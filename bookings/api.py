@@ -26,7 +26,7 @@ from bookings.services.verification import verification_mark_used, verification_
 from bookings.tokens import manage_token_for
 from clinic.api import ErrorOut, token_links
 from clinic.errors import ApplicationError, ValidationFailed
-from clinic.models import Location, Service
+from clinic.models import Location, Practitioner, Service
 from clinic.parsing import ApiDate, AwareApiDatetime, Id
 from clinic.roles import Actor
 
@@ -260,16 +260,32 @@ def create_booking(request: HttpRequest, payload: BookingIn) -> Status:
     service = selectors.service_for_booking(service_id=payload.service)
     location = selectors.location_for_booking(location_id=payload.location)
     staff_user = _staff_caller(request)
+    practitioner = selectors.practitioner_for_booking(
+        practitioner_id=payload.practitioner, location=location
+    )
     # Spending the proof and booking commit together: a refused booking leaves the token
-    # unspent for another try, and a token never books twice.
-    with transaction.atomic():
+    # unspent for another try, and a token never books twice. The booking is this transaction
+    # (no savepoint of its own), so a refusal's alternatives, or the client's visit in the way,
+    # are found once it has rolled back.
+    with (
+        services.refusals_completed_after_rollback(
+            service=service, location=location, around=payload.start, practitioner=practitioner
+        ),
+        transaction.atomic(),
+    ):
         proof = None
         if staff_user is None:
             proof = verification_token_redeem(
                 token=payload.verification_token,
                 phone=services.normalise_phone(payload.client.phone, region=location.country),
             )
-        appointment = _book(payload, service=service, location=location, staff_user=staff_user)
+        appointment = _book(
+            payload,
+            service=service,
+            location=location,
+            practitioner=practitioner,
+            staff_user=staff_user,
+        )
         if proof is not None:
             verification_mark_used(verification=proof, appointment=appointment)
     return Status(201, booking_out(appointment))
@@ -280,12 +296,10 @@ def _book(
     *,
     service: Service,
     location: Location,
+    practitioner: Practitioner | None,
     staff_user: Actor,
 ) -> Appointment:
     is_staff_call = staff_user is not None
-    practitioner = selectors.practitioner_for_booking(
-        practitioner_id=payload.practitioner, location=location
-    )
     client = services.client_register(
         first_name=payload.client.first_name,
         last_name=payload.client.last_name,
@@ -307,6 +321,7 @@ def _book(
         practitioner=practitioner,
         actor=staff_user,
         channel=Appointment.Channel.API,
+        savepoint=False,
     )
     return appointment
 

@@ -6,6 +6,7 @@ from bookings.services.appointments import (
     appointment_book,
     appointment_hold,
     appointment_reschedule,
+    refusals_completed_after_rollback,
 )
 from bookings.services.clients import client_register, normalise_phone
 from bookings.services.consultations import (
@@ -50,5 +51,6 @@ __all__ = [
     "health_recheck_request",
     "holds_release_expired",
     "normalise_phone",
+    "refusals_completed_after_rollback",
     "tentative_holds_release_due",
 ]

@@ -70,21 +70,53 @@ def _alternatives(
     ]
 
 
+class _ClientOverlap(ClientBusy):
+    """The client-overlap constraint refused ``appointment``. The statement failed, so its
+    transaction can run nothing more until it rolls back; the visit in the way is named after
+    that (``refusals_completed_after_rollback``), which spares a savepoint around every write."""
+
+    def __init__(self, appointment: Appointment) -> None:
+        super().__init__(
+            "There is already an appointment for this client at that time.", field="start"
+        )
+        self.appointment = appointment
+
+
 @contextmanager
-def _alternatives_after_rollback(
-    *, service: Service, location: Location, around: datetime, practitioner: Practitioner | None
+def refusals_completed_after_rollback(
+    *,
+    service: Service,
+    location: Location,
+    around: datetime,
+    practitioner: Practitioner | None,
+    alternatives: bool = True,
 ) -> Iterator[None]:
     """Wrap a booking transaction: a SlotTaken raised inside it (slot full, or a lost race)
-    gets the nearest free times as ``alternatives`` only once the transaction has rolled back,
-    so a loser searches without holding the calendar lock the next writer is queueing on."""
+    gets the nearest free times as ``alternatives`` (unless ``alternatives`` is False), and a
+    client-overlap violation becomes the ClientBusy naming the visit in the way, only once the
+    transaction has rolled back, so a loser searches without holding the calendar lock the
+    next writer is queueing on.
+
+    A transaction nested without a savepoint (``appointment_book(savepoint=False)``) cannot run
+    the search when it fails: the caller's transaction is doomed, and the caller's own wrapper
+    around it completes the refusal after it has rolled back."""
     try:
         yield
+    except _ClientOverlap as error:
+        if _transaction_is_doomed():
+            raise
+        raise _client_busy(error.appointment) or _client_busy_error(None) from None
     except SlotTaken as error:
-        if "alternatives" not in error.extra:
+        if alternatives and "alternatives" not in error.extra and not _transaction_is_doomed():
             error.extra["alternatives"] = _alternatives(
                 service=service, location=location, around=around, practitioner=practitioner
             )
         raise
+
+
+def _transaction_is_doomed() -> bool:
+    """Whether the current transaction must roll back before it may run another statement."""
+    return connection.in_atomic_block and connection.needs_rollback
 
 
 def _require_aware(start_at: datetime) -> None:
@@ -142,7 +174,7 @@ def _find_slot(
                 "That time is too soon to book online; please choose a later time.", field="start"
             )
         raise SlotUnavailable("That time is not a bookable slot for this treatment.", field="start")
-    # The caller's _alternatives_after_rollback adds the nearest free times.
+    # The caller's refusals_completed_after_rollback adds the nearest free times.
     raise SlotTaken("That time was just booked. Here are the nearest free times.", field="start")
 
 
@@ -307,7 +339,8 @@ def _save_placement(
     start_at: datetime,
     practitioner: Practitioner | None,
 ) -> None:
-    """Insert/update inside a savepoint so that a lost race becomes SlotTaken, not a 500."""
+    """Insert/update so that a lost race becomes SlotTaken (or, for the client's own overlap,
+    ClientBusy), not a 500. The transaction that raises them here must roll back."""
     _release_expired_holds_in_the_way(appointment)
     # Two uncommitted rows that collide under an exclusion constraint make each transaction wait
     # for the other, and PostgreSQL answers with "deadlock detected" instead of a violation. A
@@ -324,17 +357,16 @@ def _save_placement(
     busy = None if connection.vendor == "postgresql" else _client_busy(appointment)
     if busy is not None:
         raise busy
-    # A savepoint, so that after a client-overlap violation the transaction can still ask
-    # which visit of the client's is in the way.
+    # No savepoint: a failed INSERT/UPDATE leaves this transaction unusable, and nothing here
+    # needs it again. The caller's refusals_completed_after_rollback names the visit in the
+    # way (or adds the nearest free times) once the transaction has rolled back.
     try:
-        with transaction.atomic():
-            appointment.save()
+        appointment.save()
     except IntegrityError as error:
         if CLIENT_OVERLAP_CONSTRAINT in str(error):
-            raise _client_busy(appointment) or _client_busy_error(None) from None
+            raise _ClientOverlap(appointment) from None
         if not _is_overlap_violation(error):
             raise
-        # The caller's _alternatives_after_rollback adds the nearest free times.
         raise SlotTaken(
             "That time was just booked. Here are the nearest free times.", field="start"
         ) from None
@@ -479,7 +511,7 @@ def appointment_hold(
     _check_offered(service=service, location=location, actor=actor)
     now = now or timezone.now()
     with (
-        _alternatives_after_rollback(
+        refusals_completed_after_rollback(
             service=service, location=location, around=start_at, practitioner=practitioner
         ),
         transaction.atomic(),
@@ -527,6 +559,7 @@ def appointment_book(
     override_reason: str = "",
     enforce_booking_window: bool = True,
     room: Room | None = None,
+    savepoint: bool = True,
 ) -> Appointment:
     """Book ``service`` for ``client`` at ``start_at`` (or turn their ``hold`` into a booking),
     with ``practitioner`` and in ``room`` when given, else whoever and whichever room is free.
@@ -538,6 +571,12 @@ def appointment_book(
     Raises ValidationFailed, SlotUnavailable, SlotTaken (409, with ``alternatives``),
     HoldExpired, NotEligible (reason code such as ``consultation_required``), ClientBusy
     (409: the client has another appointment then), ConsultationAlreadyBooked (online only).
+
+    Called inside a transaction, the booking is a savepoint of it, so the caller may go on
+    after a refusal. ``savepoint=False`` books in the caller's transaction itself (two
+    statements fewer): a refusal then dooms that transaction, so the caller must let the error
+    out of it, and wrap it in ``refusals_completed_after_rollback``, which adds the
+    alternatives and names the client's visit in the way once it has rolled back.
     """
     _require_aware(start_at)
     _check_offered(service=service, location=location, actor=actor)
@@ -566,10 +605,10 @@ def appointment_book(
     is_override = not result.allowed and status == Status.BOOKED
 
     with (
-        _alternatives_after_rollback(
+        refusals_completed_after_rollback(
             service=service, location=location, around=start_at, practitioner=practitioner
         ),
-        transaction.atomic(),
+        transaction.atomic(savepoint=savepoint),
     ):
         if is_self_service:
             _check_online_limit(client=client, service=service, location=location)
@@ -667,7 +706,16 @@ def appointment_record_past_visit(
     if room is not None and not service.rooms.filter(pk=room.pk, location=location).exists():
         raise ValidationFailed(f"{service.name} is not done in {room.name}.", field="room")
     label = actor_label_for(actor, None)
-    with transaction.atomic():
+    with (
+        refusals_completed_after_rollback(
+            service=service,
+            location=location,
+            around=start_utc,
+            practitioner=practitioner,
+            alternatives=False,
+        ),
+        transaction.atomic(),
+    ):
         appointment = Appointment(
             service=service,
             location=location,
@@ -847,7 +895,7 @@ def appointment_reschedule(
     _require_aware(start_at)
     label = actor_label_for(actor, actor_label)
     with (
-        _alternatives_after_rollback(
+        refusals_completed_after_rollback(
             service=appointment.service,
             location=appointment.location,
             around=start_at,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
+from typing import Any
 
 import phonenumbers
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from bookings.models import Client
+from clinic.db import placeholders
 from clinic.errors import ValidationFailed
 from clinic.models import Location
 
@@ -57,6 +60,58 @@ def _normalised(text: str, region: str) -> str:
             "Please give a mobile number: we send your reminders by text.", field="phone"
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _client_locked_or_created(*, phone: str, defaults: dict[str, Any]) -> tuple[Client, bool]:
+    """The client with ``phone``, locked until the transaction ends, or a new one made from
+    ``defaults`` (and whether it is new).
+
+    A known client costs one statement, a new one two. get_or_create needs four for a new one
+    (the lookup, then a savepoint around the INSERT so that it can retry the lookup after losing
+    the race on the unique phone); ``ON CONFLICT (phone) DO NOTHING`` makes losing that race an
+    empty answer instead of an error, so no savepoint is needed. The INSERT of a loser waits
+    for the winner's transaction, after which the lookup sees the winner's row."""
+    existing = _client_locked(phone=phone)
+    if existing is not None:
+        return existing, False
+    client = Client(phone=phone, **defaults)
+    fields = _insert_fields()
+    values = [field.get_db_prep_save(field.pre_save(client, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_unless_phone_taken_sql(), values)
+        inserted = cursor.fetchone()
+    if inserted is None:
+        raced = _client_locked(phone=phone)
+        assert raced is not None  # the row whose phone stopped the INSERT is committed now
+        return raced, False
+    client.pk = inserted[0]
+    client._state.adding = False
+    client._state.db = connection.alias
+    return client, True
+
+
+def _client_locked(*, phone: str) -> Client | None:
+    return Client.objects.select_for_update().filter(phone=phone).order_by().first()
+
+
+@cache
+def _insert_fields() -> list[Field]:
+    return [field for field in Client._meta.concrete_fields if not field.primary_key]
+
+
+@cache
+def _insert_unless_phone_taken_sql() -> str:
+    """Every column of a new client (the values as a model save would write them); a phone
+    already taken inserts nothing and returns no row. PostgreSQL and SQLite (3.35+) both
+    read this text."""
+    fields = _insert_fields()
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    return (
+        f"INSERT INTO {Client._meta.db_table} ({columns})"  # noqa: S608 - fixed text
+        f" VALUES ({placeholders(len(fields))})"
+        f" ON CONFLICT ({connection.ops.quote_name(Client._meta.get_field('phone').column)})"
+        f" DO NOTHING RETURNING {connection.ops.quote_name(Client._meta.pk.column)}"
+    )
 
 
 def client_register(
@@ -111,11 +166,9 @@ def client_register(
         )
     verified = {"phone_verified_at": now} if phone_verified else {}
     # No savepoint of its own inside a caller's transaction: nothing in here raises an error a
-    # caller recovers from (get_or_create keeps its own savepoint for the race it retries).
+    # caller recovers from, and losing the race for a new phone is not an error (see below).
     with transaction.atomic(savepoint=False):
-        # A new client is created with everything at once (one INSERT); get_or_create retries
-        # the lookup itself when two first bookings from one phone race on the unique phone.
-        client, created = Client.objects.select_for_update().get_or_create(
+        client, created = _client_locked_or_created(
             phone=e164,
             defaults={
                 "first_name": first_name,
