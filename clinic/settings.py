@@ -247,6 +247,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A commit that plans something due now nudges the dispatcher; each process sends at most one
+# nudge per this many milliseconds, and no due row waits longer than that for one (a nudge still
+# pending covers later commits; reminders.services.nudge). 0: one nudge per commit.
+DISPATCH_NUDGE_INTERVAL_MS = env_int("DISPATCH_NUDGE_INTERVAL_MS", 250, minimum=0)
 # Every periodic task, in one place. Sweeps make each outbox safe against lost nudges (e.g. a
 # flushed Redis); "expires" drops a run that waited longer than its period.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {

@@ -23,3 +23,6 @@ if not os.environ.get("EMAIL_HOST"):
 # loaded per plan except in the tests of reminders.rulebook itself.
 REMINDER_RULES_CACHE_SECONDS = 0
 AVAILABILITY_CACHE_SECONDS = 0
+# One nudge per commit, as tests that count nudges expect; the debounce is tested on its own
+# (tests/reminders/test_nudge.py).
+DISPATCH_NUDGE_INTERVAL_MS = 0

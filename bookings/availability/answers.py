@@ -11,19 +11,21 @@ generations it was computed in, and gives it out only while those are the curren
 
 Why an answer is never stale under current tokens (the same argument as reminders.rulebook):
 
-1. A change replaces its tokens **after its transaction commits** (``on_commit``), and also at
-   once (harmless; it only makes readers compute again sooner).
+1. A change replaces its tokens **after its transaction commits** (``on_commit``; at once when
+   it is not in a transaction), one cache write per change.
 2. A reader reads the tokens **before** it computes, and stores the answer under the tokens
    it read. Its queries run after that read and, under READ COMMITTED (Django's default; no
    request-wide snapshot), see every change committed before them. So if a change is missing
    from the answer, the change committed after the reader's queries began, hence its
    after-commit replacement came after the reader read the tokens: the tokens the answer is
    stored under are already retired, or will be as soon as that replacement runs.
-3. An early replacement does not end the argument: a reader that reads the early token and
-   computes before the commit stores the old calendar under it, and the after-commit
-   replacement retires that token too. A process killed between commit and replacement, or a
-   change that bypasses ``save()``/``delete()`` (a queryset ``update()``), is bounded by the
-   answer's lifetime, ``AVAILABILITY_CACHE_SECONDS``.
+3. Nothing is replaced before the commit: a reader that computes meanwhile sees the calendar
+   without the change and stores it under the current tokens, which the after-commit
+   replacement retires (replacing them early as well only made such readers compute the same
+   answer again, for a second round trip per booking). A process killed between commit and
+   replacement, an earlier after-commit callback that raises (Django then runs no later
+   one), or a change that bypasses ``save()``/``delete()`` (a queryset ``update()``), is
+   bounded by the answer's lifetime, ``AVAILABILITY_CACHE_SECONDS``.
 
 The clock also changes answers without any write (a hold expiring frees a time; a start
 moving inside the minimum lead time stops being offered), so answers live only a few seconds:
@@ -121,15 +123,14 @@ def cached_answer(
 
 
 def calendar_changed(*, location_id: int | None = None) -> None:
-    """Retire the generation of ``location_id`` (None: every location) now and again once the
-    current transaction commits. Nothing to retire when answers are not kept (the setting
-    is the same in every process of a deployment)."""
+    """Retire the generation of ``location_id`` (None: every location) once the current
+    transaction commits, or now outside one. Nothing to retire when answers are not kept (the
+    setting is the same in every process of a deployment)."""
     if settings.AVAILABILITY_CACHE_SECONDS <= 0:
         return
     key = _token_key(_EVERYWHERE if location_id is None else str(location_id))
-    _replace(key)
-    if connection.in_atomic_block:
-        transaction.on_commit(lambda: _replace(key))
+    # on_commit runs it at once outside a transaction.
+    transaction.on_commit(lambda: _replace(key))
 
 
 def _replace(key: str) -> None:

@@ -4,6 +4,7 @@ inbound replies. Import from here; the submodules are an implementation detail."
 from __future__ import annotations
 
 from reminders.services.inbound import InboundResult, inbound_receive
+from reminders.services.nudge import nudge_dispatch_on_commit
 from reminders.services.outbox import (
     client_opt_in,
     client_opt_out,
@@ -30,7 +31,6 @@ from reminders.services.planning import (
     messages_plan_for_appointment,
     messages_replan_after_reschedule,
     messages_restore_after_no_show_reverted,
-    nudge_dispatch_on_commit,
     rule_due_at,
 )
 

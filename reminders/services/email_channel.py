@@ -135,7 +135,7 @@ def message_plan_email_fallback(
         extra={"message_id": sms.pk, "email_message_id": email.pk},
     )
     if email.due_at <= now:
-        from reminders.services.planning import nudge_dispatch_on_commit
+        from reminders.services.nudge import nudge_dispatch_on_commit
 
         nudge_dispatch_on_commit()
     return email

@@ -20,7 +20,7 @@ from reminders.services.email_channel import (
     message_plan_email_fallback,
     sms_unreachable_reason,
 )
-from reminders.services.planning import nudge_dispatch_on_commit
+from reminders.services.nudge import nudge_dispatch_on_commit
 
 logger = logging.getLogger(__name__)
 

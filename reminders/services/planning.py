@@ -7,13 +7,11 @@ Every function here runs inside the booking service's transaction (called from
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -41,9 +39,8 @@ from reminders.rendering import (
 )
 from reminders.rulebook import active_rules
 from reminders.services.email_channel import email_twin_of
+from reminders.services.nudge import nudge_dispatch_on_commit
 from reminders.tokens import care_token_for
-
-logger = logging.getLogger(__name__)
 
 Category = ReminderRule.Category
 Trigger = ReminderRule.Trigger
@@ -574,21 +571,6 @@ def message_plan_waitlist_offer(
     return message
 
 
-def nudge_dispatch_on_commit() -> None:
-    """Ask a worker to run the dispatcher as soon as the current transaction commits. If the
-    broker is down the beat sweep finds the rows anyway, so a failure here is only logged."""
-
-    def _nudge() -> None:
-        from reminders.tasks import dispatch_due_messages
-
-        try:
-            dispatch_due_messages.delay()
-        except Exception:  # noqa: BLE001 - any broker error; the sweep is the safety net
-            logger.warning("dispatch nudge failed; the periodic sweep will send", exc_info=True)
-
-    transaction.on_commit(_nudge)
-
-
 __all__ = [
     "appointment_message_context",
     "course_is_unfinished",
@@ -604,6 +586,5 @@ __all__ = [
     "messages_plan_for_appointment",
     "messages_replan_after_reschedule",
     "messages_restore_after_no_show_reverted",
-    "nudge_dispatch_on_commit",
     "rule_due_at",
 ]

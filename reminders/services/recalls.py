@@ -18,7 +18,7 @@ from records.models import Recall, RecallRecipient
 from records.services.recalls import recall_recipient_mark_queued
 from reminders.models import Message, ReminderRule
 from reminders.rendering import OPT_OUT_LINE, public_url
-from reminders.services.planning import nudge_dispatch_on_commit
+from reminders.services.nudge import nudge_dispatch_on_commit
 from reminders.tokens import recall_token_for
 
 logger = logging.getLogger(__name__)

@@ -162,11 +162,11 @@ def test_answers_expire_after_their_lifetime(client, facial, location, practitio
         assert NINE.isoformat() not in _starts(_month(client, facial, location))
 
 
-def test_an_answer_stored_under_a_bookings_early_generation_is_retired_by_its_commit(
+def test_an_answer_stored_while_a_booking_is_uncommitted_is_retired_by_its_commit(
     facial, location, practitioner
 ):
-    """Another process may read the generation a booking replaced early, before the booking
-    commits, and keep the old calendar under it: the commit replaces it again."""
+    """Another process may read the generation while a booking is not yet committed and keep
+    the old calendar under it: the commit replaces it."""
     from django.db import transaction
 
     from bookings.availability import answers
@@ -179,6 +179,26 @@ def test_an_answer_stored_under_a_bookings_early_generation_is_retired_by_its_co
     assert seen_before_commit is not None
     assert after_commit is not None
     assert after_commit[1] != seen_before_commit[1]
+
+
+def test_a_booking_retires_its_locations_answers_in_one_cache_write_after_its_commit(
+    client, facial, location, practitioner, monkeypatch
+):
+    from django.db import transaction
+
+    from bookings.availability import answers
+
+    assert NINE.isoformat() in _starts(_month(client, facial, location))  # kept
+    calls = _CacheCalls(cache)
+    monkeypatch.setattr(answers, "cache", calls)
+
+    with transaction.atomic():
+        _book(facial, location, practitioner, NINE)
+        assert calls.names == []  # nothing before the commit: readers cannot see it yet
+    assert calls.names == ["set"]
+
+    monkeypatch.setattr(answers, "cache", cache)
+    assert NINE.isoformat() not in _starts(_month(client, facial, location))
 
 
 def _fragment(client, location, service, *, slug=None):

@@ -13,7 +13,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 
 import pytest
@@ -23,9 +24,11 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
+from bookings.services import appointment_book
 from reminders import dispatch
 from reminders.dispatch import reconcile
 from reminders.models import Message, ReminderRule
+from reminders.services import nudge
 from reminders.tasks import dispatch_due_messages
 from tests import factories
 from tests.fake_smtp import FakeSmtp
@@ -238,6 +241,65 @@ def test_a_worker_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(
         Q(was_resent_after_reconciliation=True) | Q(status_reason__startswith="Confirmed with")
     )
     assert resolved.exists()
+
+
+def test_every_confirmation_of_a_burst_of_bookings_is_sent_by_the_debounced_nudges_alone(
+    fake_twilio,
+    cluster_factory,
+    settings,
+    monkeypatch,
+    location,
+    practitioner,
+    consultation_service,
+):
+    """Issue 16: bookings commit faster than the nudge interval, so most rely on a nudge that
+    is still pending, some on one published with an ETA. No beat runs (no sweep): only those
+    nudges, through Redis to a real worker, can send the confirmations."""
+    settings.DISPATCH_NUDGE_INTERVAL_MS = 2000
+    settings.QUIET_HOURS = (clock_time(3), clock_time(3, 1))  # as the workers' (Cluster.env)
+    published: list[float | None] = []
+
+    def publish(eta: float | None) -> None:
+        published.append(eta)
+        nudge._publish_dispatch(eta)
+
+    monkeypatch.setattr(nudge, "_nudger", nudge.DispatchNudger(publish=publish))
+    cluster = cluster_factory()
+    cluster.start_worker()
+    # Bookings only once the worker takes tasks: a first nudge still queued while it starts
+    # would send them all.
+    warm_up = _due_messages(1)
+    dispatch_due_messages.delay()
+    _wait_until(lambda: _all_done(warm_up), timeout=60, tick=lambda: None)
+    day = timezone.localdate(timezone.now(), location.zone) + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    starts = [
+        datetime.combine(day, clock_time(9), tzinfo=location.zone) + timedelta(minutes=30 * n)
+        for n in range(12)
+    ]
+
+    booked = [
+        appointment_book(
+            client=factories.ClientFactory(),
+            service=consultation_service,
+            location=location,
+            start_at=start_at,
+            practitioner=practitioner,
+        )
+        for start_at in starts
+    ]
+
+    ids = list(
+        Message.objects.filter(
+            appointment__in=booked, category=ReminderRule.Category.CONFIRMATION
+        ).values_list("pk", flat=True)
+    )
+    assert len(ids) == len(booked)
+    assert not Message.objects.filter(pk__in=ids, due_at__gt=timezone.now()).exists()
+    _wait_until(lambda: _all_done(ids), timeout=60, tick=lambda: None)
+    _assert_exactly_once(fake_twilio, [*warm_up, *ids])
+    assert len(published) < len(booked), "every booking nudged: nothing was debounced"
 
 
 def test_messages_scheduled_when_redis_is_flushed_are_still_sent_by_the_sweep(
