@@ -5,7 +5,7 @@
 2. 500 bookings of distinct slots from 16 concurrent clients (wrk, one connection each, every
    request a different slot and client): report bookings per second and latency.
 
-It starts gunicorn (4 workers x 4 threads) against a fresh database ``aftercare_bench_race``
+It starts gunicorn (the workers and threads bin/web runs, from clinic/gunicorn_conf.py) against a fresh database ``aftercare_bench_race``
 on the local PostgreSQL and Redis at BENCH_REDIS_URL (default redis://127.0.0.1:6379/5), proves each client's phone the way the site does (a verified
 PhoneVerification and its signed token), and talks to the server over loopback only.
 
@@ -184,6 +184,7 @@ def main() -> None:
     from bookings.availability import free_slots
     from bookings.models import Appointment, PhoneVerification
     from bookings.services.verification import verification_token_for
+    from clinic import gunicorn_conf
     from clinic.models import Location, Practitioner, Service, WorkingHours
 
     call_command("migrate", verbosity=0)
@@ -246,9 +247,9 @@ def main() -> None:
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
-            "4",
+            str(gunicorn_conf.workers),
             "--threads",
-            "4",
+            str(gunicorn_conf.threads),
             "--log-level",
             "warning",
         ],
@@ -298,7 +299,10 @@ def main() -> None:
         with ThreadPoolExecutor(max_workers=args.contenders) as pool:
             statuses = Counter(pool.map(contend, proofs[: args.contenders]))
         server_errors = sum(count for status, count in statuses.items() if status >= 500)
-        print(f"same slot, {args.contenders} concurrent clients: {dict(sorted(statuses.items()))}")
+        print(
+            f"gunicorn {gunicorn_conf.workers} workers x {gunicorn_conf.threads} threads;"
+            f" same slot, {args.contenders} concurrent clients: {dict(sorted(statuses.items()))}"
+        )
         verdict = statuses[201] == 1 and statuses[409] == args.contenders - 1 and server_errors == 0
         print(
             f"  exactly 1 success, {args.contenders - 1} x 409, 0 x 5xx: {'ok' if verdict else 'MISSED'}"

@@ -1,7 +1,8 @@
 """What the public endpoints sustain over HTTP: gunicorn + PostgreSQL + Redis on this machine.
 
 The demo clinic (``seed_demo``) in a fresh database ``aftercare_bench_http``, served by
-gunicorn (4 workers x 4 threads, warmed by gunicorn.conf.py before they accept), loaded by wrk
+gunicorn (the workers and threads bin/web runs, from clinic/gunicorn_conf.py, warmed by
+gunicorn.conf.py before they accept), loaded by wrk
 with 50 connections for 30 s on each of:
 
 1. ``GET /api/v1/availability`` for a 30-day month of the demo's busiest bookable service;
@@ -175,11 +176,16 @@ def main() -> None:
     report = scratch / "report.lua"
     report.write_text(WRK_REPORT)
 
+    sys.path.insert(0, str(ROOT))
+    from clinic import gunicorn_conf
+
+    print(f"gunicorn {gunicorn_conf.workers} workers x {gunicorn_conf.threads} threads")
     port = _free_port()
     server = subprocess.Popen(  # noqa: S603 - fixed command line
         [
             *(sys.executable, "-m", "gunicorn", "clinic.wsgi:application"),
-            *("--bind", f"127.0.0.1:{port}", "--workers", "4", "--threads", "4"),
+            *("--bind", f"127.0.0.1:{port}"),
+            *("--workers", str(gunicorn_conf.workers), "--threads", str(gunicorn_conf.threads)),
             *("--log-level", "warning"),
         ],
         cwd=ROOT,  # gunicorn.conf.py (worker warm-up) is read from here
