@@ -187,6 +187,32 @@ def test_a_verified_anonymous_booking_is_201_and_marks_the_phone_verified(
     assert Client.objects.get().phone_verified_at is not None
 
 
+def test_a_token_is_spent_on_the_booking_it_made_and_books_nothing_more(
+    client, practitioner, location, consultation_service, frozen_monday, sent_codes
+):
+    token = verified_token(client, sent_codes)
+
+    first = client.post(
+        "/api/v1/bookings",
+        booking(consultation_service, location, token=token),
+        content_type="application/json",
+    )
+    again = client.post(
+        "/api/v1/bookings",
+        booking(consultation_service, location, token=token),
+        content_type="application/json",
+    )
+
+    assert first.status_code == 201, first.json()
+    spent = PhoneVerification.objects.get()
+    assert spent.used_for_id == Appointment.objects.get().pk
+    assert spent.used_at == datetime.now(UTC)  # the frozen clock
+    assert again.status_code == 422
+    assert again.json()["error"] == "verification_invalid"
+    assert "already been used" in again.json()["message"]
+    assert Appointment.objects.count() == 1
+
+
 def test_a_staff_bearer_call_needs_no_verification_token(
     practitioner, location, consultation_service, reception, frozen_monday
 ):
