@@ -39,6 +39,9 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Pa
 import requests  # noqa: E402 - after the sys.path fix above
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.wrk import WRK_REPORT, wrk_result  # noqa: E402 - needs the checkout on sys.path
+
 TARGET_RATE = 200
 TARGET_P95_MS = 150
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -117,13 +120,6 @@ response = function(status, headers, body)
     wrk.thread:stop()
   end
 end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT %d %d %.3f %.3f %.3f %d %d\\n",
-    summary.requests, summary.duration,
-    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
-    e.connect + e.read + e.write + e.timeout, e.status))
-end
 """
 
 
@@ -171,7 +167,6 @@ def main() -> None:
         "DJANGO_SETTINGS_MODULE": "clinic.settings",
     }
     os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
@@ -317,7 +312,11 @@ def main() -> None:
         ]
         script = Path(scratch) / "bookings.lua"
         script.write_text(
-            "bodies = {\n" + "".join(f"[==[{body}]==],\n" for body in bodies) + "}\n" + WRK_SCRIPT
+            "bodies = {\n"
+            + "".join(f"[==[{body}]==],\n" for body in bodies)
+            + "}\n"
+            + WRK_SCRIPT
+            + WRK_REPORT
         )
         booked_before = Appointment.objects.count()
         workers = _children(server.pid)
@@ -348,23 +347,23 @@ def main() -> None:
         backends = sorted(set(backends_before) | set(_postgres_backends(DATABASE)))
         workers_cpu = _cpu_seconds(workers) - workers_before
         server_cpu = workers_cpu + _cpu_seconds(backends) - backends_cpu_before
-        line = next(row for row in output.splitlines() if row.startswith("RESULT "))
-        count, micros, p50, p95, p99, socket_errors, status_errors = line.split()[1:]
+        result = wrk_result(output)
         # What the clients were told, checked against what the database holds.
         booked = Appointment.objects.count() - booked_before
-        created = int(count) - int(status_errors) - int(socket_errors)
+        created = result.requests - result.status_errors - result.socket_errors
         print(
             f"{len(bodies)} distinct slots, {args.concurrency} concurrent clients:"
-            f" {int(count)} requests, {created} x 201, {status_errors} refused,"
-            f" {socket_errors} socket errors or timeouts; {booked} new bookings in the database"
+            f" {result.requests} requests, {created} x 201, {result.status_errors} refused,"
+            f" {result.socket_errors} socket errors or timeouts;"
+            f" {booked} new bookings in the database"
         )
-        rate = booked / (int(micros) / 1e6)
-        p95_ms = float(p95)
+        rate = booked / result.seconds
+        p95_ms = result.p95_ms
         print(
             f"  {rate:.1f} bookings/s (target >= {TARGET_RATE}: {'ok' if rate >= TARGET_RATE else 'MISSED'}),"
-            f" median latency {float(p50):.0f} ms,"
+            f" median latency {result.p50_ms:.0f} ms,"
             f" p95 {p95_ms:.0f} ms (target <= {TARGET_P95_MS}: {'ok' if p95_ms <= TARGET_P95_MS else 'MISSED'}),"
-            f" p99 {float(p99):.0f} ms"
+            f" p99 {result.p99_ms:.0f} ms"
         )
         print(
             f"  server CPU per booking: {server_cpu / max(booked, 1) * 1000:.1f} ms"

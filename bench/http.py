@@ -36,23 +36,15 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Pa
 import requests  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.wrk import WRK_REPORT, wrk_result  # noqa: E402 - needs the checkout on sys.path
+
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
 DATABASE = os.environ.get("BENCH_DB_PREFIX", "aftercare_bench") + "_http"
 SECRET_KEY = "bench-http-" + "Qm4!t" * 12
 TARGET_P95_MS = 100
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-# wrk reports p50/p95/p99 and every kind of error through this hook, one line to parse.
-WRK_REPORT = """
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT %d %d %.3f %.3f %.3f %d %d\\n",
-    summary.requests, summary.duration,
-    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
-    e.connect + e.read + e.write + e.timeout, e.status))
-end
-"""
 
 
 def _cpu_seconds(pids: list[int]) -> float:
@@ -176,7 +168,6 @@ def main() -> None:
     report = scratch / "report.lua"
     report.write_text(WRK_REPORT)
 
-    sys.path.insert(0, str(ROOT))
     from clinic import gunicorn_conf
 
     print(f"gunicorn {gunicorn_conf.workers} workers x {gunicorn_conf.threads} threads")
@@ -225,21 +216,20 @@ def main() -> None:
             ).stdout
             pids = sorted(set(pids) | set(_server_pids(server.pid)))
             server_cpu = _cpu_seconds(pids) - cpu_before
-            line = next(row for row in output.splitlines() if row.startswith("RESULT "))
-            count, micros, p50, p95, p99, socket_errors, status_errors = line.split()[1:]
-            rate = int(count) / (int(micros) / 1e6)
-            errors = int(socket_errors) + int(status_errors)
-            fast = float(p95) <= TARGET_P95_MS
+            result = wrk_result(output)
+            rate = result.requests / result.seconds
+            errors = result.socket_errors + result.status_errors
+            fast = result.p95_ms <= TARGET_P95_MS
             print(
                 f"{name}: {len(first.content):,} bytes, {args.connections} connections x"
-                f" {args.duration} s: {rate:.0f} req/s, p50 {float(p50):.1f} ms,"
-                f" p95 {float(p95):.1f} ms (target <= {TARGET_P95_MS}: {'ok' if fast else 'MISSED'}),"
-                f" p99 {float(p99):.1f} ms, errors {errors}"
-                f" ({socket_errors} socket/timeout, {status_errors} non-2xx;"
+                f" {args.duration} s: {rate:.0f} req/s, p50 {result.p50_ms:.1f} ms,"
+                f" p95 {result.p95_ms:.1f} ms (target <= {TARGET_P95_MS}: {'ok' if fast else 'MISSED'}),"
+                f" p99 {result.p99_ms:.1f} ms, errors {errors}"
+                f" ({result.socket_errors} socket/timeout, {result.status_errors} non-2xx;"
                 f" target 0: {'ok' if errors == 0 else 'MISSED'})"
             )
             print(
-                f"  server CPU per request: {server_cpu / max(int(count), 1) * 1000:.1f} ms"
+                f"  server CPU per request: {server_cpu / max(result.requests, 1) * 1000:.1f} ms"
                 " (gunicorn workers + PostgreSQL backends; what the machine's load does not change)"
             )
         print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the end)")
