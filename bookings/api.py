@@ -179,10 +179,8 @@ def get_availability(request: HttpRequest, query: Query[AvailabilityQuery]) -> H
 
 
 def _availability_body(query: AvailabilityQuery) -> bytes:
-    service = selectors.service_for_booking(service_id=query.service)
-    location = selectors.location_for_booking(location_id=query.location)
-    practitioner = selectors.practitioner_for_booking(
-        practitioner_id=query.practitioner, location=location
+    service, location, practitioner = selectors.booking_subjects(
+        service_id=query.service, location_id=query.location, practitioner_id=query.practitioner
     )
     starts = availability.free_starts(
         service=service,
@@ -257,12 +255,12 @@ def create_booking(request: HttpRequest, payload: BookingIn) -> Status:
     another phone is 422 `verification_invalid`. A token books once. Staff calls (session or
     Bearer token) need no token. A client may have at most the clinic's limit of upcoming
     online bookings per service (409 `upcoming_limit`)."""
-    service = selectors.service_for_booking(service_id=payload.service)
-    location = selectors.location_for_booking(location_id=payload.location)
-    staff_user = _staff_caller(request)
-    practitioner = selectors.practitioner_for_booking(
-        practitioner_id=payload.practitioner, location=location
+    service, location, practitioner = selectors.booking_subjects(
+        service_id=payload.service,
+        location_id=payload.location,
+        practitioner_id=payload.practitioner,
     )
+    staff_user = _staff_caller(request)
     # Spending the proof and booking commit together: a refused booking leaves the token
     # unspent for another try, and a token never books twice. The booking is this transaction
     # (no savepoint of its own), so a refusal's alternatives, or the client's visit in the way,

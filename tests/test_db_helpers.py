@@ -19,8 +19,10 @@ from bookings.models import AppointmentEvent, Client
 from clinic.db import (
     any_of_sql,
     array_parameter,
+    column_list,
     first_row,
     insert_rows,
+    joined_first_row,
     lock_for_transaction,
     model_rows,
 )
@@ -65,6 +67,24 @@ def test_on_postgresql_any_of_sql_takes_an_array():
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL only")
     test_any_of_sql_reads_every_value_from_one_parameter_on_this_database()
+
+
+def test_locks_then_ask_whether_a_statement_finds_a_row_in_one_round_trip():
+    client = factories.ClientFactory()
+    question = "SELECT 1 FROM bookings_client WHERE id = %s"
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        assert lock_for_transaction("b", "a", then_exists=(question, [client.pk])) is True
+        assert lock_for_transaction("a", then_exists=(question, [client.pk + 1])) is False
+        assert lock_for_transaction("a") is False
+    # Each call is one statement (SQLite takes no locks, so the last asks nothing at all).
+    assert len(queries.captured_queries) == (3 if connection.vendor == "postgresql" else 2)
+
+
+@pytest.mark.integration
+def test_on_postgresql_locks_and_their_question_are_one_statement():
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    test_locks_then_ask_whether_a_statement_finds_a_row_in_one_round_trip()
 
 
 @pytest.mark.integration
@@ -192,6 +212,24 @@ def test_first_row_reads_one_row_or_none_and_the_same_statement_again_reuses_its
     assert first_row(Client, sql, [second.pk]).phone == second.phone  # type: ignore[union-attr]
     assert first_row(Client, sql, [0]) is None
     assert first_row(Client, "SELECT * FROM bookings_client ORDER BY id", []) == first
+
+
+def test_joined_first_row_reads_each_model_side_by_side_and_none_for_a_join_that_found_nothing():
+    client = factories.ClientFactory(first_name="Ada")
+    service = Service.objects.create(name="Peel", slug="peel", duration_minutes=30)
+    sql = (
+        f"SELECT {column_list(Client, table='c')}, {column_list(Service, table='s')}"
+        " FROM bookings_client c LEFT JOIN clinic_service s ON s.id = %s WHERE c.id = %s"
+    )
+
+    found = joined_first_row((Client, Service), sql, [service.pk, client.pk])
+    assert found == (client, service)
+    assert found[0].first_name == "Ada"  # type: ignore[index]
+    assert found[1].duration == service.duration  # type: ignore[index]
+    assert joined_first_row((Client, Service), sql, [0, client.pk]) == (client, None)
+    assert joined_first_row((Client, Service), sql, [service.pk, 0]) is None
+    with pytest.raises(ValueError, match="columns"):
+        joined_first_row((Client,), sql, [service.pk, client.pk])
 
 
 @pytest.mark.integration

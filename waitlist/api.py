@@ -105,10 +105,10 @@ def join_waitlist(request: HttpRequest, payload: WaitlistIn) -> Status:
     phone must be proven as for `POST /bookings` (`verification_token`; 401
     `verification_required` without it). A treatment the client is not cleared for is accepted
     (`needs_clearance`): offers come only once they could book it."""
-    service = booking_selectors.service_for_booking(service_id=payload.service)
-    location = booking_selectors.location_for_booking(location_id=payload.location)
-    practitioner = booking_selectors.practitioner_for_booking(
-        practitioner_id=payload.practitioner, location=location
+    service, location, practitioner = booking_selectors.booking_subjects(
+        service_id=payload.service,
+        location_id=payload.location,
+        practitioner_id=payload.practitioner,
     )
     with transaction.atomic():
         phone = normalise_phone(payload.client.phone, region=location.country)

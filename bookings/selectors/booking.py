@@ -10,7 +10,7 @@ from django.db.models import Model
 from bookings import policy
 from bookings.models import Appointment
 from bookings.tokens import appointment_id_from_manage_token
-from clinic.db import column_list, first_row
+from clinic.db import column_list, first_row, joined_first_row
 from clinic.errors import NotFound, ValidationFailed
 from clinic.models import Location, Practitioner, Service
 
@@ -72,6 +72,60 @@ def practitioner_for_booking(
             field="practitioner",
         )
     return practitioner
+
+
+@cache
+def _booking_subjects_sql(with_practitioner: bool) -> str:
+    quote = connection.ops.quote_name
+    service, location = quote(Service._meta.db_table), quote(Location._meta.db_table)
+    practitioner = quote(Practitioner._meta.db_table)
+    locations = Practitioner._meta.get_field("locations")
+    through = quote(locations.remote_field.through._meta.db_table)  # type: ignore[union-attr]
+    active, pk = quote("is_active"), quote("id")
+    columns = [column_list(Service, table=service), column_list(Location, table=location)]
+    joins = [f" INNER JOIN {location} ON {location}.{pk} = %s AND {location}.{active} = %s"]
+    if with_practitioner:
+        columns.append(column_list(Practitioner, table=practitioner))
+        joins.append(
+            f" LEFT JOIN {practitioner} ON {practitioner}.{pk} = %s"  # noqa: S608 - names
+            f" AND {practitioner}.{active} = %s AND EXISTS (SELECT 1 FROM {through}"
+            f" WHERE {through}.{quote(locations.m2m_column_name())} = {practitioner}.{pk}"
+            f" AND {through}.{quote(locations.m2m_reverse_name())} = {location}.{pk})"
+        )
+    return (
+        f"SELECT {', '.join(columns)} FROM {service}{''.join(joins)}"  # noqa: S608 - names
+        f" WHERE {service}.{pk} = %s AND {service}.{active} = %s"
+    )
+
+
+def booking_subjects(
+    *, service_id: int, location_id: int, practitioner_id: int | None
+) -> tuple[Service, Location, Practitioner | None]:
+    """What a booking or availability question names, as ``service_for_booking``,
+    ``location_for_booking`` and ``practitioner_for_booking`` resolve them (and with their
+    errors), in one round trip when all are found: every booking and availability question
+    asks for all three."""
+    with_practitioner = practitioner_id is not None
+    params: list[object] = [location_id, True]
+    if with_practitioner:
+        params += [practitioner_id, True]
+    found = joined_first_row(
+        (Service, Location, Practitioner) if with_practitioner else (Service, Location),
+        _booking_subjects_sql(with_practitioner),
+        [*params, service_id, True],
+    )
+    if found is None or (with_practitioner and found[2] is None):
+        # Something is missing: ask for each, in the order the API names them, for its error.
+        service = service_for_booking(service_id=service_id)
+        location = location_for_booking(location_id=location_id)
+        return (
+            service,
+            location,
+            practitioner_for_booking(practitioner_id=practitioner_id, location=location),
+        )
+    if with_practitioner:
+        return found[0], found[1], found[2]
+    return found[0], found[1], None
 
 
 def appointment_from_manage_token(*, token: str) -> Appointment:

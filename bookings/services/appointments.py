@@ -189,9 +189,10 @@ def _expired_hold_probe_sql(*, with_room: bool, excludes_one: bool) -> str:
     )
 
 
-def _expired_hold_in_the_way(appointment: Appointment, *, now: datetime) -> bool:
-    """Whether any expired hold overlaps ``appointment``: one small fixed statement, since
-    almost every booking finds none (the ORM query that releases them is built only then)."""
+def _expired_hold_probe(appointment: Appointment, *, now: datetime) -> tuple[str, list[Any]]:
+    """Whether any expired hold overlaps ``appointment``, as one small fixed statement (asked
+    in the round trip that takes the calendar locks): almost every booking finds none, and the
+    ORM query that releases them is built only then."""
     as_db = connection.ops.adapt_datetimefield_value
     params: list[Any] = [appointment.practitioner_id]
     if appointment.room_id is not None:
@@ -207,17 +208,12 @@ def _expired_hold_in_the_way(appointment: Appointment, *, now: datetime) -> bool
     sql = _expired_hold_probe_sql(
         with_room=appointment.room_id is not None, excludes_one=appointment.pk is not None
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone() is not None
+    return sql, params
 
 
-def _release_expired_holds_in_the_way(appointment: Appointment) -> None:
+def _release_expired_holds_in_the_way(appointment: Appointment, *, now: datetime) -> None:
     """Expired holds still count for the database constraint (it cannot see the clock), so the
     booking transaction releases those in its way before writing."""
-    now = timezone.now()
-    if not _expired_hold_in_the_way(appointment, now=now):
-        return
     overlapping = Q(practitioner_id=appointment.practitioner_id)
     if appointment.room_id is not None:
         overlapping |= Q(room_id=appointment.room_id)
@@ -341,7 +337,6 @@ def _save_placement(
 ) -> None:
     """Insert/update so that a lost race becomes SlotTaken (or, for the client's own overlap,
     ClientBusy), not a 500. The transaction that raises them here must roll back."""
-    _release_expired_holds_in_the_way(appointment)
     # Two uncommitted rows that collide under an exclusion constraint make each transaction wait
     # for the other, and PostgreSQL answers with "deadlock detected" instead of a violation. A
     # lock per practitioner and room, taken last before the write, queues such writers: the next
@@ -351,7 +346,9 @@ def _save_placement(
         calendar_locks.append(f"calendar:room:{appointment.room_id}")
     if appointment.client_id is not None:
         calendar_locks.append(f"calendar:client:{appointment.client_id}")
-    lock_for_transaction(*calendar_locks)
+    now = timezone.now()
+    if lock_for_transaction(*calendar_locks, then_exists=_expired_hold_probe(appointment, now=now)):
+        _release_expired_holds_in_the_way(appointment, now=now)
     # On PostgreSQL the client exclusion constraint refuses the overlap in the INSERT below (and
     # the handler then names the visit in the way): asking first would be a query per booking.
     busy = None if connection.vendor == "postgresql" else _client_busy(appointment)
