@@ -22,6 +22,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from bookings.models import Appointment
 from bookings.policy import COURSE_SESSION_STATUSES, EXPECTED_STATUSES
+from bookings.services.clients import client_registered_here_with_no_visits
 from clinic.db import placeholders
 from clinic.models import Service
 
@@ -62,6 +63,11 @@ def is_later_session(*, appointment: Appointment) -> bool:
     ``earlier_sessions(...).exists()`` as one small fixed statement: every booking's message
     plan asks, and building the ORM query cost several times what running it does."""
     if appointment.client_id is None:  # a hold before the client gave details
+        return False
+    if client_registered_here_with_no_visits(
+        Appointment.client.field.get_cached_value(appointment, default=None),
+        besides=appointment.pk,
+    ):
         return False
     params: list[Any] = [
         appointment.client_id,

@@ -30,6 +30,7 @@ from bookings import eligibility, policy, signals
 from bookings.availability import Slot, nearest_free_slots, slot_at
 from bookings.metrics import counts_booking_outcomes
 from bookings.models import ACTIVE_STATUSES, Appointment, Client
+from bookings.services.clients import client_note_visit, client_registered_here_with_no_visits
 from bookings.services.transitions import (
     SIGNAL_FOR_STATUS,
     Status,
@@ -367,6 +368,10 @@ def _save_placement(
         raise SlotTaken(
             "That time was just booked. Here are the nearest free times.", field="start"
         ) from None
+    client_note_visit(
+        Appointment.client.field.get_cached_value(appointment, default=None),
+        appointment_id=appointment.pk,
+    )
 
 
 def upcoming_consultation(*, client: Client, now: datetime | None = None) -> Appointment | None:
@@ -388,7 +393,11 @@ def upcoming_consultation(*, client: Client, now: datetime | None = None) -> App
 def _check_one_consultation_online(*, client: Client, service: Service, actor: Actor) -> None:
     """A client booking online who already has a consultation coming up is shown that one
     instead of booking a second; staff may book a second deliberately."""
-    if not service.is_consultation or roles.is_staff_member(actor):
+    if (
+        not service.is_consultation
+        or roles.is_staff_member(actor)
+        or client_registered_here_with_no_visits(client)
+    ):
         return
     existing = upcoming_consultation(client=client)
     if existing is None:
@@ -781,7 +790,7 @@ def _check_online_limit(*, client: Client, service: Service, location: Location)
         if service.is_consultation
         else location.online_upcoming_treatments_limit
     )
-    if client.pk is None:
+    if client.pk is None or client_registered_here_with_no_visits(client):
         return
     # Two bookings for one client at once must not both pass the count: the client's calendar
     # lock (the one the placement takes again, re-entrantly) queues them. Taken first, it keeps

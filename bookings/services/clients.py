@@ -7,7 +7,7 @@ from typing import Any
 
 import phonenumbers
 from django.db import connection, transaction
-from django.db.models import Field
+from django.db.models import Field, Model
 from django.utils import timezone
 
 from bookings.models import Client
@@ -87,7 +87,38 @@ def _client_locked_or_created(*, phone: str, defaults: dict[str, Any]) -> tuple[
     client.pk = inserted[0]
     client._state.adding = False
     client._state.db = connection.alias
+    _mark_new_until_commit(client)
     return client, True
+
+
+# Set on a client whose row the open transaction inserted, with the visits booked for them in
+# it, and dropped when it commits. Until then nobody else can book for them: a second
+# registration of the phone waits on this INSERT, then finds the committed row. So their only
+# visits are the ones listed. (A rolled-back row keeps the mark, but its instance names no row
+# and can book nothing.)
+_NEW_IN_OPEN_TRANSACTION = "_registered_by_open_transaction"
+
+
+def _mark_new_until_commit(client: Client) -> None:
+    client.__dict__[_NEW_IN_OPEN_TRANSACTION] = []
+    transaction.on_commit(lambda: client.__dict__.pop(_NEW_IN_OPEN_TRANSACTION, None))
+
+
+def client_registered_here_with_no_visits(
+    client: Model | None, *, besides: int | None = None
+) -> bool:
+    """Whether ``client`` was registered by the transaction still open and has no visit (other
+    than ``besides``) booked in it: then they have none at all, and a first booking need not
+    lock their calendar or count or look for their other visits."""
+    booked = None if client is None else client.__dict__.get(_NEW_IN_OPEN_TRANSACTION)
+    return booked is not None and all(visit == besides for visit in booked)
+
+
+def client_note_visit(client: Model | None, *, appointment_id: int) -> None:
+    """Every visit placed for a client registered by the open transaction is listed on them."""
+    booked = None if client is None else client.__dict__.get(_NEW_IN_OPEN_TRANSACTION)
+    if booked is not None and appointment_id not in booked:
+        booked.append(appointment_id)
 
 
 def _client_locked(*, phone: str) -> Client | None:

@@ -16,11 +16,11 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from bookings import services
+from bookings import courses, services
 from bookings.models import Appointment, Client, PhoneVerification
 from bookings.services import appointments as appointment_services
 from bookings.services import clients as client_services
-from clinic.errors import ClientBusy
+from clinic.errors import ClientBusy, NotEligible
 from tests import factories
 from tests.bookings.test_booking_api import booking_payload
 
@@ -215,3 +215,73 @@ def test_a_past_visit_overlapping_the_clients_other_visit_names_it(
 
     assert refused.value.extra["appointment_id"] == other.pk
     assert Appointment.objects.filter(client=client_person).count() == 1
+
+
+def _counts_or_probes_the_clients_visits(statements: list[str]) -> list[str]:
+    return [
+        sql
+        for sql in statements
+        if sql.startswith(
+            (
+                "SELECT COUNT(*) FROM bookings_appointment WHERE client_id",
+                "SELECT 1 FROM bookings_appointment WHERE client_id",
+            )
+        )
+    ]
+
+
+@pytest.mark.django_db
+def test_a_new_clients_first_booking_neither_counts_nor_probes_their_visits_and_a_known_one_does(
+    client, facial, location, practitioner
+):
+    """A client registered by the booking's own transaction has no other visits (nobody else
+    can book for them before it commits): their limit count and the course's earlier-session
+    probe would find nothing, so they are not asked."""
+    first = booking_payload(facial, location, _next_monday_at(10))
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/api/v1/bookings", first, content_type="application/json")
+    assert response.status_code == 201, response.json()
+    assert _counts_or_probes_the_clients_visits(_statements(queries)) == []
+
+    again = booking_payload(facial, location, _next_monday_at(14))  # the same phone, now known
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/api/v1/bookings", again, content_type="application/json")
+    assert response.status_code == 201, response.json()
+    assert len(_counts_or_probes_the_clients_visits(_statements(queries))) == 2
+    assert Appointment.objects.filter(client__phone="+447911123456").count() == 2
+
+
+@pytest.mark.django_db
+def test_a_new_client_booked_twice_in_one_transaction_is_counted_and_has_a_course(
+    facial, location, practitioner
+):
+    location.online_upcoming_treatments_limit = 1
+    location.save()
+    with transaction.atomic():
+        new = _register(phone_verified=True)
+        assert client_services.client_registered_here_with_no_visits(new)
+        booked = services.appointment_book(
+            client=new, service=facial, location=location, start_at=_next_monday_at(10)
+        )
+        assert not courses.is_later_session(appointment=booked)
+        assert not client_services.client_registered_here_with_no_visits(new)
+        assert client_services.client_registered_here_with_no_visits(new, besides=booked.pk)
+        with pytest.raises(NotEligible) as refused:
+            services.appointment_book(
+                client=new, service=facial, location=location, start_at=_next_monday_at(14)
+            )
+    assert refused.value.code == "upcoming_limit"
+    assert not client_services.client_registered_here_with_no_visits(new)  # committed
+
+    location.online_upcoming_treatments_limit = 2
+    location.save()
+    with transaction.atomic():
+        again = _register(phone="07911 222333")
+        first = services.appointment_book(
+            client=again, service=facial, location=location, start_at=_next_monday_at(11)
+        )
+        second = services.appointment_book(
+            client=again, service=facial, location=location, start_at=_next_monday_at(15)
+        )
+        assert not courses.is_later_session(appointment=first)
+        assert courses.is_later_session(appointment=second)
