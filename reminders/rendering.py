@@ -54,7 +54,10 @@ def render_template_text(template_text: str, context: dict[str, object]) -> str:
         template = _compiled(template_text)
     except TemplateSyntaxError as exc:
         raise ValueError(f"Template error: {exc}") from None
-    return " ".join(line.strip() for line in template.render(Context(context)).splitlines()).strip()
+    # Context() escapes HTML unless told not to, whatever the engine says: "O'Brien" went out
+    # as "O&#x27;Brien".
+    rendered = template.render(Context(context, autoescape=False))
+    return " ".join(line.strip() for line in rendered.splitlines()).strip()
 
 
 def sample_render(template_text: str) -> str:
