@@ -37,7 +37,7 @@ from reminders.rendering import (
     public_url,
     render_template_text,
 )
-from reminders.rulebook import active_rules
+from reminders.rulebook import active_rules, rule_service_ids
 from reminders.services.email_channel import email_twin_of
 from reminders.services.nudge import nudge_dispatch_on_commit
 from reminders.tokens import care_token_for
@@ -67,7 +67,7 @@ def rule_due_at(*, rule: ReminderRule, appointment: Appointment, now: datetime) 
 
 
 def _rule_applies(*, rule: ReminderRule, appointment: Appointment) -> bool:
-    service_ids = [service.pk for service in rule.services.all()]
+    service_ids = rule_service_ids(rule)
     if service_ids:
         return appointment.service_id in service_ids
     return not rule.service_kinds or appointment.service.kind in rule.service_kinds
