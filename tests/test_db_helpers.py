@@ -23,6 +23,7 @@ from clinic.db import (
     insert_rows,
     lock_for_transaction,
     model_rows,
+    new_row,
 )
 from clinic.models import Service, WorkingHours
 from reminders.models import Message, ReminderRule
@@ -470,3 +471,41 @@ def test_on_postgresql_a_text_too_long_for_its_column_is_refused_not_cut():
         insert_rows(Message, _messages(appointment, [rule], status_reason="x" * 301))
 
     assert not Message.objects.filter(appointment=appointment).exists()
+
+
+def test_new_row_holds_what_the_model_built_from_keywords_holds():
+    appointment = factories.AppointmentFactory()
+    rule = ReminderRule.objects.order_by("pk").first()
+    values = {
+        "appointment_id": appointment.pk,
+        "client_id": appointment.client_id,
+        "rule_id": rule.pk,
+        "category": rule.category,
+        "to": "+447911000003",
+        "body": "Hi",
+        "due_at": _FROZEN_AT,
+        "status": Message.Status.SKIPPED,
+    }
+
+    built = new_row(Message, **values)
+
+    assert type(built) is Message
+    assert built.pk is None
+    assert built._state.adding
+    assert _instance_state([built]) == _instance_state([Message(**values)])
+    assert built.attempts == 0
+    assert built.channel == Message.Channel.SMS
+    insert_rows(Message, [built])
+    assert _columns([built])[0]["body"] == "Hi"
+
+
+def test_new_row_asks_a_callable_default_for_each_row_and_refuses_unknown_names():
+    appointment = factories.AppointmentFactory()
+    first = new_row(AppointmentEvent, appointment_id=appointment.pk, kind="x")
+    second = new_row(AppointmentEvent, appointment_id=appointment.pk, kind="x")
+
+    assert first.details == {}
+    assert first.details is not second.details
+
+    with pytest.raises(TypeError, match="appointment"):
+        new_row(AppointmentEvent, appointment=appointment)
