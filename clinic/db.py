@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime
 from functools import cache
 from operator import attrgetter
@@ -306,6 +307,11 @@ class _InsertPlan:
     as_json: bool
     columns: tuple[str, ...]
     json_converters: tuple[_Convert, ...]
+    json_kinds: tuple[str | None, ...]
+    datetime_indexes: tuple[int, ...]
+    plain_types: dict[tuple[type, ...], bool] = dataclass_field(
+        default_factory=dict, compare=False, hash=False
+    )
 
     def _stamped_values(self, row: Model) -> list[Any]:
         values = list(self.values_of(row))
@@ -325,24 +331,40 @@ class _InsertPlan:
 
     def json_rows(self, rows: Sequence[Model], db: BaseDatabaseWrapper) -> str:
         """The rows as one JSON array of objects keyed by column, for ``as_json``."""
-        return json.dumps(
-            [
-                dict(
-                    zip(
-                        self.columns,
-                        [
-                            convert(value, db)
-                            for convert, value in zip(
-                                self.json_converters, self._stamped_values(row), strict=True
-                            )
-                        ],
-                        strict=True,
-                    )
-                )
-                for row in rows
-            ],
-            ensure_ascii=False,
-        )
+        objects = []
+        for row in rows:
+            values = self._stamped_values(row)
+            if self._is_plain(tuple(map(type, values))):
+                # Every value is already what JSON carries, but for the times.
+                for index in self.datetime_indexes:
+                    if values[index] is not None:
+                        values[index] = self.json_converters[index](values[index], db)
+            else:
+                values = [
+                    convert(value, db)
+                    for convert, value in zip(self.json_converters, values, strict=True)
+                ]
+            objects.append(dict(zip(self.columns, values, strict=True)))
+        return json.dumps(objects, ensure_ascii=False)
+
+    def _is_plain(self, types: tuple[type, ...]) -> bool:
+        """Whether values of these types (one per column) go into JSON as they are, times
+        aside: a str (choices too) in a text column, an int in an integer one, a bool in a
+        boolean one, a datetime, or None. Worked out once per combination (a plan's rows have
+        a few): a converter called for every value was most of the cost of the JSON."""
+        known = self.plain_types.get(types)
+        if known is None:
+            known = all(
+                kind is type(None)
+                or (column_kind == "text" and issubclass(kind, str))
+                or (column_kind == "integer" and kind is int)
+                or (column_kind == "boolean" and kind is bool)
+                or (column_kind == "datetime" and issubclass(kind, datetime))
+                for kind, column_kind in zip(types, self.json_kinds, strict=True)
+            )
+            if len(self.plain_types) < 64:
+                self.plain_types[types] = known
+        return known
 
 
 def _insertable_fields(model: type[Model]) -> tuple[Field, ...]:
@@ -380,9 +402,13 @@ def _insert_plan(model: type[Model], vendor: str, server_side_binding: bool) -> 
         ),
         as_arrays=vendor == "postgresql"
         and all(_column_field(field).get_internal_type() in db.data_types for field in fields),
-        as_json=vendor == "postgresql" and all(_json_converter_for(field) for field in fields),
+        as_json=vendor == "postgresql" and all(_json_kind(field) for field in fields),
         columns=tuple(field.column for field in fields),
         json_converters=tuple(_json_converter_for(field) or _prepared(field) for field in fields),
+        json_kinds=tuple(_json_kind(field) for field in fields),
+        datetime_indexes=tuple(
+            index for index, field in enumerate(fields) if _json_kind(field) == "datetime"
+        ),
     )
 
 
@@ -472,19 +498,34 @@ _INTEGER_FIELDS = {
 }
 
 
-def _json_converter_for(field: Field) -> _Convert | None:
-    """For the JSON insert: a conversion to the JSON value PostgreSQL reads back as exactly
-    what Django's preparation would send (a text, a number, true/false, an ISO 8601 time with
-    its offset, null), or None for a field of another kind (the insert then goes as arrays)."""
-    prepared = _prepared(field)
+def _json_kind(field: Field) -> str | None:
+    """What JSON carries of ``field``'s column: "text", "integer", "boolean" or "datetime" (an
+    aware one), or None for a column of another kind (the insert then goes as arrays)."""
     kind: type[Field] = type(field)
     if kind in {ForeignKey, OneToOneField}:
         kind = type(_column_field(field))
     if kind in _TEXT_FIELDS:
+        return "text"
+    if kind in _INTEGER_FIELDS:
+        return "integer"
+    if kind is BooleanField:
+        return "boolean"
+    if kind is DateTimeField and settings.USE_TZ:
+        return "datetime"
+    return None
+
+
+def _json_converter_for(field: Field) -> _Convert | None:
+    """For the JSON insert: a conversion to the JSON value PostgreSQL reads back as exactly
+    what Django's preparation would send (a text, a number, true/false, an ISO 8601 time with
+    its offset, null), or None for a field of another kind."""
+    prepared = _prepared(field)
+    kind = _json_kind(field)
+    if kind == "text":
         return lambda value, db: (
             value if value is None or isinstance(value, str) else prepared(value, db)
         )
-    if kind in _INTEGER_FIELDS:
+    if kind == "integer":
         # int(): Django's preparation may wrap it for server-side binding (psycopg's Int8).
         def integer(value: Any, db: BaseDatabaseWrapper) -> Any:
             if value is None or type(value) is int:
@@ -493,11 +534,11 @@ def _json_converter_for(field: Field) -> _Convert | None:
             return None if value is None else int(value)
 
         return integer
-    if kind is BooleanField:
+    if kind == "boolean":
         return lambda value, db: (
             value if value is None or type(value) is bool else prepared(value, db)
         )
-    if kind is DateTimeField and settings.USE_TZ:
+    if kind == "datetime":
 
         def moment(value: Any, db: BaseDatabaseWrapper) -> Any:
             if value is None:
