@@ -49,13 +49,30 @@ _loaded: tuple[str, float, list[ReminderRule]] | None = None
 _PENDING_ATTRIBUTE = "_aftercare_rule_change_pending"
 
 
+# The ids of a loaded rule's services, worked out once when the rules are loaded: asking the
+# prefetched ``rule.services.all()`` builds a related manager and a queryset each time, which
+# for every rule of every plan cost more than the rest of deciding whether the rule applies.
+_SERVICE_IDS_ATTRIBUTE = "_aftercare_service_ids"
+
+
 def _load() -> list[ReminderRule]:
-    return list(
+    rules = list(
         ReminderRule.objects.filter(is_active=True, is_catch_up=False)
         .select_related("catch_up")
         .prefetch_related("services")
         .order_by("id")
     )
+    for rule in rules:
+        setattr(rule, _SERVICE_IDS_ATTRIBUTE, frozenset(s.pk for s in rule.services.all()))
+    return rules
+
+
+def rule_service_ids(rule: ReminderRule) -> frozenset[int]:
+    """The ids of the services ``rule`` is limited to (empty: not limited by service)."""
+    known = rule.__dict__.get(_SERVICE_IDS_ATTRIBUTE)
+    if known is not None:
+        return known
+    return frozenset(service.pk for service in rule.services.all())
 
 
 def _generation() -> str | None:

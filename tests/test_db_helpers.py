@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core.exceptions import FieldDoesNotExist
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import F, Model
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -25,6 +25,7 @@ from clinic.db import (
     joined_first_row,
     lock_for_transaction,
     model_rows,
+    new_row,
 )
 from clinic.models import Service, WorkingHours
 from reminders.models import Message, ReminderRule
@@ -286,7 +287,8 @@ def _messages(appointment, rules, **changes) -> list[Message]:
             "rule": rule,
             "category": rule.category,
             "to": appointment.client.phone,
-            "body": f"Text {number}: “quoted”, 'single', back\\slash, 50% off",
+            "body": f"Text {number}: “quoted”, 'single', \"double\", back\\slash, 50% off,"
+            " tab\t new\nline, {braces}, 😀 beyond the BMP, \u2028",
             "due_at": _FROZEN_AT + timedelta(days=number, microseconds=number),
             "appointment_version": appointment.version,
         }
@@ -471,7 +473,7 @@ def test_insert_rows_refuses_what_it_cannot_insert_as_bulk_create_would():
 
 
 @pytest.mark.integration
-def test_on_postgresql_several_rows_go_as_one_array_per_column():
+def test_on_postgresql_rows_go_as_one_json_parameter_and_json_columns_as_arrays():
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL only")
     appointment = factories.AppointmentFactory()
@@ -479,9 +481,69 @@ def test_on_postgresql_several_rows_go_as_one_array_per_column():
 
     with CaptureQueriesContext(connection) as queries:
         inserted = insert_rows(Message, _messages(appointment, rules))
+        insert_rows(Message, _messages(appointment, rules[:1], channel=Message.Channel.EMAIL))
+        insert_rows(
+            AppointmentEvent,
+            [AppointmentEvent(appointment=appointment, kind="x", details={"n": n}) for n in (1, 2)],
+        )
 
-    assert len(queries) == 1
-    assert "FROM UNNEST(" in queries[0]["sql"]
+    assert len(queries) == 3
+    assert "json_populate_recordset(" in queries[0]["sql"]
+    assert "json_populate_recordset(" in queries[1]["sql"]  # one row: the same statement
+    assert "FROM UNNEST(" in queries[2]["sql"]  # a JSON column's value is not a JSON text
     assert [m.rule_id for m in Message.objects.filter(pk__in=[m.pk for m in inserted])] == [
         rule.pk for rule in rules
     ]
+
+
+@pytest.mark.integration
+def test_on_postgresql_a_text_too_long_for_its_column_is_refused_not_cut():
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    appointment = factories.AppointmentFactory()
+    rule = ReminderRule.objects.order_by("pk").first()
+
+    with pytest.raises(DataError), transaction.atomic():
+        Message.objects.bulk_create(_messages(appointment, [rule], status_reason="x" * 301))
+    with pytest.raises(DataError), transaction.atomic():
+        insert_rows(Message, _messages(appointment, [rule], status_reason="x" * 301))
+
+    assert not Message.objects.filter(appointment=appointment).exists()
+
+
+def test_new_row_holds_what_the_model_built_from_keywords_holds():
+    appointment = factories.AppointmentFactory()
+    rule = ReminderRule.objects.order_by("pk").first()
+    values = {
+        "appointment_id": appointment.pk,
+        "client_id": appointment.client_id,
+        "rule_id": rule.pk,
+        "category": rule.category,
+        "to": "+447911000003",
+        "body": "Hi",
+        "due_at": _FROZEN_AT,
+        "status": Message.Status.SKIPPED,
+    }
+
+    built = new_row(Message, **values)
+
+    assert type(built) is Message
+    assert built.pk is None
+    assert built._state.adding
+    assert _instance_state([built]) == _instance_state([Message(**values)])
+    assert built.attempts == 0
+    assert built.channel == Message.Channel.SMS
+    insert_rows(Message, [built])
+    assert _columns([built])[0]["body"] == "Hi"
+
+
+def test_new_row_asks_a_callable_default_for_each_row_and_refuses_unknown_names():
+    appointment = factories.AppointmentFactory()
+    first = new_row(AppointmentEvent, appointment_id=appointment.pk, kind="x")
+    second = new_row(AppointmentEvent, appointment_id=appointment.pk, kind="x")
+
+    assert first.details == {}
+    assert first.details is not second.details
+
+    with pytest.raises(TypeError, match="appointment"):
+        new_row(AppointmentEvent, appointment=appointment)

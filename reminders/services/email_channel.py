@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bookings.models import Client
+from clinic.db import new_row
 from clinic.models import Location
 from reminders.channels import (
     SMS_UNREACHABLE_CODES,
@@ -52,18 +53,19 @@ def email_blocked_reason(client: Client | None) -> str:
     return ""
 
 
-def email_twin_of(*, sms: Message, client: Client) -> Message:
+def email_twin_of(*, sms: Message, client: Client, location: Location | None) -> Message:
     """An unsaved email row carrying the same text as ``sms`` (same rule, version, due time
-    and planned status)."""
-    return Message(
-        appointment=sms.appointment,
-        client=client,
+    and planned status); ``location`` is the text's (named in the subject)."""
+    return new_row(
+        Message,
+        appointment_id=sms.appointment_id,
+        client_id=client.pk,
         location_id=sms.location_id,
-        rule=sms.rule,
+        rule_id=sms.rule_id,
         category=sms.category,
         channel=Message.Channel.EMAIL,
         to=client.email,
-        subject=email_subject_for(category=sms.category, location=sms.location),
+        subject=email_subject_for(category=sms.category, location=location),
         body=sms.body,
         due_at=sms.due_at,
         status=sms.status,

@@ -19,7 +19,7 @@ from bookings.courses import course_is_unfinished, is_later_session
 from bookings.models import Appointment, Client
 from bookings.services.consultations import RELEASED_REASON
 from bookings.tokens import manage_token_for
-from clinic.db import insert_rows
+from clinic.db import insert_rows, new_row
 from clinic.models import Location
 from clinic.selectors import location_default
 from payments.models import Payment
@@ -37,7 +37,7 @@ from reminders.rendering import (
     public_url,
     render_template_text,
 )
-from reminders.rulebook import active_rules
+from reminders.rulebook import active_rules, rule_service_ids
 from reminders.services.email_channel import email_twin_of
 from reminders.services.nudge import nudge_dispatch_on_commit
 from reminders.tokens import care_token_for
@@ -67,7 +67,7 @@ def rule_due_at(*, rule: ReminderRule, appointment: Appointment, now: datetime) 
 
 
 def _rule_applies(*, rule: ReminderRule, appointment: Appointment) -> bool:
-    service_ids = [service.pk for service in rule.services.all()]
+    service_ids = rule_service_ids(rule)
     if service_ids:
         return appointment.service_id in service_ids
     return not rule.service_kinds or appointment.service.kind in rule.service_kinds
@@ -110,11 +110,12 @@ def _message_for(
     due_at: datetime,
 ) -> Message:
     assert appointment.client is not None  # noqa: S101 - _plan_rules skips client-less rows
-    return Message(
-        appointment=appointment,
+    return new_row(
+        Message,
+        appointment_id=appointment.pk,
         client_id=appointment.client_id,
         location_id=appointment.location_id,
-        rule=rule,
+        rule_id=rule.pk,
         category=rule.category,
         to=appointment.client.phone,
         body=render_template_text(rule.template, context),
@@ -253,7 +254,7 @@ def _plan_rules(
                 message.status_reason = "Its time had already passed when this was booked"
         planned.append(message)
         if also_email and rule.category in EMAIL_ALSO_CATEGORIES and rule.pk not in email_planned:
-            planned.append(email_twin_of(sms=message, client=client))
+            planned.append(email_twin_of(sms=message, client=client, location=appointment.location))
     for catch_up in missed_with_catch_up:
         catch_up_message = _plan_catch_up(
             rule=catch_up,

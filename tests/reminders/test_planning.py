@@ -272,3 +272,19 @@ def test_rescheduling_a_tentative_booking_plans_only_a_new_tentative_confirmatio
 
     new_rows = Message.objects.filter(appointment=appointment, appointment_version=2)
     assert [m.rule.name for m in new_rows] == ["Tentative booking confirmation"]
+
+
+@time_machine.travel(utc(2026, 5, 1, 9), tick=False)
+def test_a_rule_limited_to_services_is_planned_for_those_services_only(
+    book, treatment_service, location
+):
+    other_treatment = factories.ServiceFactory(kind=treatment_service.kind)
+    day_before = ReminderRule.objects.get(name="Day-before reminder")
+    day_before.services.add(other_treatment)
+
+    limited_away = book(start_at=utc(2026, 5, 22, 13))
+    limited_to = book(start_at=utc(2026, 5, 25, 13), service=other_treatment)
+
+    assert "Day-before reminder" not in _by_rule(limited_away)
+    assert "Day-before reminder" in _by_rule(limited_to)
+    assert "Aftercare: same evening" in _by_rule(limited_away)  # not limited: every treatment

@@ -124,6 +124,8 @@ def test_a_changed_service_list_reloads_the_rules(treatment_service):
     reloaded = {r.name: r for r in rulebook.active_rules()}
     assert reloaded is not rules
     assert [s.pk for s in reloaded["Day-before reminder"].services.all()] == [treatment_service.pk]
+    assert rulebook.rule_service_ids(reloaded["Day-before reminder"]) == {treatment_service.pk}
+    assert rulebook.rule_service_ids({r.name: r for r in rules}["Day-before reminder"]) == set()
 
 
 def test_without_a_reachable_cache_rules_come_from_the_database(monkeypatch):
