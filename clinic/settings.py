@@ -455,7 +455,8 @@ INSTALLED_APPS += ["csp", "ninja"]
 MESSAGE_RETENTION_DAYS = env_int("MESSAGE_RETENTION_DAYS", 365, minimum=1)
 CLINICAL_RECORD_RETENTION_DAYS = env_int("CLINICAL_RECORD_RETENTION_DAYS", 8 * 365, minimum=1)
 MIDDLEWARE += [
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with the policy from these settings built once (clinic.middleware).
+    "clinic.middleware.ContentSecurityPolicyMiddleware",
     "clinic.middleware.NoStoreMiddleware",
     "clinic.middleware.StaffSessionTimeoutMiddleware",
 ]
