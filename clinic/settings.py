@@ -78,7 +78,8 @@ MIDDLEWARE = [
     "clinic.http.request_guard",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Django's, making the message storage only for requests that use it (clinic.middleware).
+    "clinic.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
