@@ -110,6 +110,11 @@ def metrics(request: HttpRequest) -> HttpResponse:
 class RequestLatencyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
+        # The histogram's child for each (view, method, status class), found once: labels()
+        # checks and joins its arguments and takes the metric's lock on every call. Children
+        # live as long as the metric (nothing here removes one), so keeping them is safe; two
+        # threads finding the same one at once get the same child.
+        self._children: dict[tuple[str, str | None, int], Histogram] = {}
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
@@ -117,7 +122,12 @@ class RequestLatencyMiddleware:
         match = getattr(request, "resolver_match", None)
         # Route names, never raw paths: paths carry tokens and ids (unbounded label values).
         view = (match.view_name or match.route) if match else "unmatched"
-        REQUEST_LATENCY.labels(
-            view=view, method=request.method, status=f"{response.status_code // 100}xx"
-        ).observe(time.perf_counter() - started)
+        status_class = response.status_code // 100
+        key = (view, request.method, status_class)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = REQUEST_LATENCY.labels(
+                view=view, method=request.method, status=f"{status_class}xx"
+            )
+        child.observe(time.perf_counter() - started)
         return response

@@ -78,7 +78,8 @@ MIDDLEWARE = [
     "clinic.http.request_guard",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Django's, making the message storage only for requests that use it (clinic.middleware).
+    "clinic.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -455,7 +456,8 @@ INSTALLED_APPS += ["csp", "ninja"]
 MESSAGE_RETENTION_DAYS = env_int("MESSAGE_RETENTION_DAYS", 365, minimum=1)
 CLINICAL_RECORD_RETENTION_DAYS = env_int("CLINICAL_RECORD_RETENTION_DAYS", 8 * 365, minimum=1)
 MIDDLEWARE += [
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with the policy from these settings built once (clinic.middleware).
+    "clinic.middleware.ContentSecurityPolicyMiddleware",
     "clinic.middleware.NoStoreMiddleware",
     "clinic.middleware.StaffSessionTimeoutMiddleware",
 ]

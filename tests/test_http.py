@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import pytest
 from django.test import RequestFactory
+from django.urls import clear_script_prefix, set_script_prefix
 
 from clinic.http import client_ip
 
@@ -44,3 +46,38 @@ def test_the_favicon_and_app_icons_are_served(client, db):
     page = client.get("/book/").content.decode()
     assert 'rel="apple-touch-icon"' in page
     assert 'rel="manifest"' in page
+
+
+@pytest.fixture
+def mounted_at():
+    """Mount the site under a script prefix, as the WSGI handler does for SCRIPT_NAME (the
+    test client leaves the prefix alone)."""
+
+    def mount(script_name: str) -> dict[str, str]:
+        set_script_prefix(script_name + "/")
+        return {"SCRIPT_NAME": script_name} if script_name else {}
+
+    yield mount
+    clear_script_prefix()
+
+
+@pytest.mark.parametrize("script_names", [["", "/clinic"], ["/clinic", ""]])
+def test_api_requests_are_told_apart_under_any_script_prefix(client, db, mounted_at, script_names):
+    """request_guard and the 404 page answer the API in its own error shape, wherever the
+    site is mounted (the API's address is looked up once per prefix)."""
+    for script_name in script_names:
+        _assert_api_requests_told_apart(client, mounted_at(script_name))
+
+
+def _assert_api_requests_told_apart(client, extra: dict[str, str]) -> None:
+
+    api = client.get("/api/v1/availability", {"service": "1\x00"}, **extra)
+    page = client.get("/book/", {"location": "1\x00"}, **extra)
+    missing = client.get("/api/v1/no-such-thing", **extra)
+
+    assert api.status_code == 400
+    assert api.json()["error"] == "bad_request"
+    assert page.status_code == 400
+    assert page["Content-Type"].startswith("text/html")
+    assert missing.status_code == 404
+    assert missing.json()["error"] == "not_found"

@@ -10,6 +10,10 @@ from pathlib import Path
 import pytest
 import time_machine
 import yaml
+from csp.constants import NONCE
+from csp.utils import build_policy
+from django.conf import settings as django_settings
+from django.http import HttpResponse
 from django.test import Client as HttpClient
 from django.test import RequestFactory
 
@@ -17,6 +21,7 @@ from bookings.models import ApiToken
 from bookings.services.api_tokens import api_token_create
 from clinic.gunicorn_conf import TokenScrubbingLogger
 from clinic.logging import LogfmtFormatter, scrub_tokens
+from clinic.middleware import SIGNED_IN_AT, ContentSecurityPolicyMiddleware
 from workspace.views.access import redirect_to_next
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +52,63 @@ def test_pages_carry_a_csp_that_allows_scripts_only_from_our_own_files(client, l
     assert directives["script-src"] == "'self'"
     assert directives["object-src"] == "'none'"
     assert directives["frame-ancestors"] == "'none'"
+
+
+def _csp_answer(request, response, **attributes):
+    for name, value in attributes.items():
+        setattr(response, name, value)
+    return ContentSecurityPolicyMiddleware(lambda request: response)(request)
+
+
+def test_the_policy_header_is_the_one_django_csp_builds_from_the_settings(rf):
+    expected = build_policy()
+
+    for _ in range(2):  # built, then given out again
+        response = _csp_answer(rf.get("/book/"), HttpResponse())
+        assert response["Content-Security-Policy"] == expected
+        assert "Content-Security-Policy-Report-Only" not in response
+
+
+def test_a_changed_policy_setting_is_served_from_the_next_response(rf, settings):
+    _csp_answer(rf.get("/book/"), HttpResponse())  # the settings' policy is built
+
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {
+        "DIRECTIVES": {"script-src": ["'self'"]},
+        "EXCLUDE_URL_PREFIXES": ["/static/"],
+    }
+    response = _csp_answer(rf.get("/book/"), HttpResponse())
+
+    assert response["Content-Security-Policy"] == "default-src 'none'"
+    assert response["Content-Security-Policy-Report-Only"] == build_policy(report_only=True)
+    excluded = _csp_answer(rf.get("/static/site.css"), HttpResponse())
+    assert "Content-Security-Policy-Report-Only" not in excluded
+
+
+def test_a_view_that_changes_or_sets_the_policy_still_gets_its_own(rf):
+    updated = _csp_answer(
+        rf.get("/book/"), HttpResponse(), _csp_update={"img-src": ["https://maps.example"]}
+    )
+    own_header = HttpResponse(headers={"Content-Security-Policy": "default-src 'none'"})
+
+    assert "https://maps.example" in updated["Content-Security-Policy"]
+    assert "script-src 'self'" in updated["Content-Security-Policy"]
+    assert _csp_answer(rf.get("/"), own_header)["Content-Security-Policy"] == "default-src 'none'"
+    assert "Content-Security-Policy" not in _csp_answer(
+        rf.get("/"), HttpResponse(), _csp_exempt=True
+    )
+
+
+def test_a_nonce_asked_for_by_the_view_is_in_the_header(rf, settings):
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"script-src": ["'self'", NONCE]}}
+    request = rf.get("/book/")
+    middleware = ContentSecurityPolicyMiddleware(lambda request: HttpResponse())
+    middleware.process_request(request)
+    nonce = str(request.csp_nonce)
+
+    response = middleware.process_response(request, HttpResponse())
+
+    assert f"script-src 'self' 'nonce-{nonce}'" in response["Content-Security-Policy"]
 
 
 def test_no_template_has_an_inline_script_or_event_handler():
@@ -119,6 +181,19 @@ def test_a_staff_session_ends_after_thirty_idle_minutes(reception, location, clo
     assert response.status_code == 302
     assert response["Location"].startswith("/staff/login/")
     assert browser.get("/api/v1/staff/consultations").status_code == 401
+
+
+@pytest.mark.django_db
+def test_a_visitor_who_never_signed_in_gets_no_staff_session_clock(client, location):
+    session = client.session
+    session["booking"] = {"hold_id": None}
+    session.save()
+    client.cookies[django_settings.SESSION_COOKIE_NAME] = session.session_key
+
+    assert client.get("/book/").status_code == 200
+
+    assert SIGNED_IN_AT not in client.session
+    assert client.session["booking"] == {"hold_id": None}
 
 
 @pytest.mark.django_db

@@ -133,6 +133,30 @@ def test_request_latency_is_labelled_by_route_name_not_by_path(client):
     assert after == before + 1
 
 
+def test_each_route_method_and_status_class_is_counted_on_its_own(client, settings):
+    settings.METRICS_TOKEN = ""
+
+    def requests(method: str, status: str) -> float:
+        return _counter(
+            "aftercare_http_request_duration_seconds_count",
+            view="metrics",
+            method=method,
+            status=status,
+        )
+
+    before = {key: requests(*key) for key in (("GET", "2xx"), ("GET", "4xx"), ("HEAD", "2xx"))}
+    for _ in range(2):
+        client.get("/metrics")
+        client.get("/metrics", REMOTE_ADDR="203.0.113.9")  # 403
+        client.head("/metrics")
+
+    assert {key: requests(*key) - before[key] for key in before} == {
+        ("GET", "2xx"): 2,
+        ("GET", "4xx"): 2,
+        ("HEAD", "2xx"): 2,
+    }
+
+
 def test_json_logs_carry_the_structured_fields(settings, capsys):
     from logging.config import dictConfig
 

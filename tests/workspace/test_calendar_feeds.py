@@ -127,3 +127,15 @@ def test_reception_has_no_feed_to_create(as_reception, location):
     page = as_reception.get("/staff/feeds/").content.decode()
     assert "not linked to a practitioner" in page
     assert as_reception.post("/staff/feeds/issue/").status_code == 404
+
+
+def test_revoking_the_link_says_so_on_the_next_page_only(client, practitioner_user, practitioner):
+    client.force_login(practitioner_user)
+    calendar_feed_token_issue(actor=practitioner_user, practitioner=practitioner)
+
+    page = client.post("/staff/feeds/revoke/", {"practitioner": practitioner.pk}, follow=True)
+    again = client.get("/staff/feeds/", {"practitioner": practitioner.pk})
+
+    assert page.status_code == 200
+    assert "Calendar link revoked." in page.content.decode()
+    assert "Calendar link revoked." not in again.content.decode()
