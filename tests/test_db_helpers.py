@@ -1,5 +1,5 @@
-"""clinic.db: the any_of lookup, one-statement advisory locks, fixed-statement readers and
-insert_rows."""
+"""clinic.db: the any_of lookup, one-statement advisory locks, fixed-statement readers,
+insert_rows and update_rows."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from clinic.db import (
     insert_rows,
     lock_for_transaction,
     model_rows,
+    update_rows,
 )
 from clinic.models import Service, WorkingHours
 from reminders.models import Message, ReminderRule
@@ -447,3 +448,124 @@ def test_on_postgresql_several_rows_go_as_one_array_per_column():
     assert [m.rule_id for m in Message.objects.filter(pk__in=[m.pk for m in inserted])] == [
         rule.pk for rule in rules
     ]
+
+
+# update_rows: the same stored rows as bulk_update, on whichever database the suite runs.
+
+_CHANGED_FIELDS = ["status", "status_reason", "due_at", "updated_at", "error_code", "to", "rule"]
+
+
+def _changed(rows, rules, **changes) -> None:
+    """Give every row new values of every kind update_rows writes: choices, text with quotes,
+    datetimes, nulls set and cleared, a key by instance."""
+    for number, row in enumerate(rows):
+        row.status = Message.Status.SCHEDULED if number % 2 else Message.Status.SKIPPED
+        row.status_reason = f"Moved {number}: “quoted”, 'single', back\\slash, 50% off"
+        row.due_at = _FROZEN_AT + timedelta(hours=number, microseconds=7)
+        row.updated_at = _FROZEN_AT + timedelta(minutes=number)
+        row.error_code = None if number % 2 else 30003
+        row.rule = None if number % 2 else rules[number]
+        for name, value in changes.items():
+            setattr(row, name, value)
+
+
+@time_machine.travel(_FROZEN_AT, tick=False)
+def test_update_rows_stores_what_bulk_update_stores_and_counts_the_rows():
+    rules = list(ReminderRule.objects.order_by("pk")[:4])
+    by_bulk_update = insert_rows(Message, _messages(factories.AppointmentFactory(), rules))
+    by_update_rows = insert_rows(Message, _messages(factories.AppointmentFactory(), rules))
+    untouched = _columns(by_update_rows)
+    _changed(by_bulk_update, rules)
+    _changed(by_update_rows, rules)
+
+    expected = Message.objects.bulk_update(by_bulk_update, _CHANGED_FIELDS)
+    written = update_rows(Message, by_update_rows, _CHANGED_FIELDS)
+
+    assert written == expected == len(rules)
+    ignore = {"appointment_id": None, "client_id": None, "location_id": None, "to": None}
+    assert [row | ignore for row in _columns(by_update_rows)] == [
+        row | ignore for row in _columns(by_bulk_update)
+    ]
+    assert _columns(by_update_rows)[1]["status_reason"] == by_update_rows[1].status_reason
+    assert [row["rule_id"] for row in _columns(by_update_rows)] == [
+        rules[0].pk, None, rules[2].pk, None
+    ]  # fmt: skip
+    assert _columns(by_update_rows)[0]["error_code"] == 30003
+    # Only the fields named change: not the body, and auto_now only because it was listed.
+    assert [row["body"] for row in _columns(by_update_rows)] == [row["body"] for row in untouched]
+    assert _columns(by_update_rows)[2]["updated_at"] == _FROZEN_AT + timedelta(minutes=2)
+
+
+@time_machine.travel(_FROZEN_AT, tick=False)
+def test_update_rows_prepares_values_of_other_types_as_django_does():
+    rules = list(ReminderRule.objects.order_by("pk")[:2])
+    by_bulk_update = insert_rows(Message, _messages(factories.AppointmentFactory(), rules))
+    by_update_rows = insert_rows(Message, _messages(factories.AppointmentFactory(), rules))
+    odd = {"error_code": "21610", "to": 447911000001, "status_reason": gettext_lazy("Hi")}
+    _changed(by_bulk_update, rules, **odd)
+    _changed(by_update_rows, rules, **odd)
+
+    Message.objects.bulk_update(by_bulk_update, [*_CHANGED_FIELDS, "attempts"])
+    update_rows(Message, by_update_rows, [*_CHANGED_FIELDS, "attempts"])
+
+    assert [row["error_code"] for row in _columns(by_update_rows)] == [21610, 21610]
+    assert [row["to"] for row in _columns(by_update_rows)] == ["447911000001"] * 2
+    assert [row["status_reason"] for row in _columns(by_update_rows)] == ["Hi", "Hi"]
+    assert [row["due_at"] for row in _columns(by_update_rows)] == [
+        row["due_at"] for row in _columns(by_bulk_update)
+    ]
+
+
+def test_update_rows_sends_one_statement_on_postgresql_and_nothing_for_no_rows():
+    rules = list(ReminderRule.objects.order_by("pk")[:3])
+    rows = insert_rows(Message, _messages(factories.AppointmentFactory(), rules))
+    _changed(rows, rules)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert update_rows(Message, [], ["status"]) == 0
+        update_rows(Message, rows, _CHANGED_FIELDS)
+
+    if connection.vendor == "postgresql":
+        assert len(queries) == 1
+        assert "FROM UNNEST(" in queries[0]["sql"]
+    assert [row["status"] for row in _columns(rows)] == ["skipped", "scheduled", "skipped"]
+
+
+def test_update_rows_fails_in_an_atomic_block_as_bulk_update_does_and_changes_nothing():
+    rules = list(ReminderRule.objects.order_by("pk")[:2])
+    rows = insert_rows(Message, _messages(factories.AppointmentFactory(), rules))
+    before = _columns(rows)
+    for row in rows:
+        row.provider_sid = "SM-the-same"  # unique: the second row breaks the constraint
+        row.status = Message.Status.SENT
+
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            update_rows(Message, rows, ["provider_sid", "status"])
+        # As after a failed bulk_update: the block can only be rolled back now.
+        assert transaction.get_connection().needs_rollback
+        transaction.set_rollback(True)
+
+    assert _columns(rows) == before
+
+
+def test_update_rows_refuses_what_it_cannot_write_as_bulk_update_would():
+    rules = list(ReminderRule.objects.order_by("pk")[:1])
+    saved = insert_rows(Message, _messages(factories.AppointmentFactory(), rules))
+    unsaved = _messages(factories.AppointmentFactory(), rules)
+
+    with pytest.raises(ValueError, match="saved rows"):
+        update_rows(Message, unsaved, ["status"])
+    with pytest.raises(ValueError, match="primary keys"):
+        update_rows(Message, saved, ["id"])
+    with pytest.raises(ValueError, match="each row once"):
+        update_rows(Message, [saved[0], Message.objects.get(pk=saved[0].pk)], ["status"])
+    saved[0].attempts = F("attempts") + 1
+    with pytest.raises(TypeError, match="not expressions"):
+        update_rows(Message, saved, ["attempts"])
+    saved[0].attempts = 0
+    saved[0].client = Client(first_name="New", phone="+447911000002")
+    with pytest.raises(ValueError, match="unsaved related object 'client'"):
+        update_rows(Message, saved, ["client"])
+    with pytest.raises(TypeError, match="AppointmentEvent"):
+        update_rows(Message, [AppointmentEvent(pk=1)], ["status"])
