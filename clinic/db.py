@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -42,7 +43,11 @@ from django.db.models import (
     TimeField,
     URLField,
 )
+from django.db.models.base import ModelState
 from django.db.models.fields import AutoFieldMixin
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import post_init, pre_init
 from django.dispatch import receiver
 
 _Row = TypeVar("_Row", bound=Model)
@@ -114,17 +119,50 @@ class _RowReader:
                 self.converters.append((position[name_of(field.column)], functions, column))
         self.connection = connection
 
-    def instance(self, row: Sequence[Any]) -> Any:
-        values = list(row)
-        for index, functions, column in self.converters:
-            value = values[index]
-            for function in functions:
-                value = function(value, column, self.connection)
-            values[index] = value
-        instance = self.model.from_db(self.alias, self.names, [values[i] for i in self.positions])
-        for name, index in self.annotations:
-            setattr(instance, name, values[index])
-        return instance
+        self.plain = _builds_plainly(model)
+
+    def instances(self, rows: Sequence[Sequence[Any]]) -> list[Any]:
+        model, alias, names, positions = self.model, self.alias, self.names, self.positions
+        # Checked per statement rather than once: a receiver may be connected at any time.
+        plain = self.plain and not (pre_init.has_listeners(model) or post_init.has_listeners(model))
+        instances = []
+        for row in rows:
+            values = list(row)
+            for index, functions, column in self.converters:
+                value = values[index]
+                for function in functions:
+                    value = function(value, column, self.connection)
+                values[index] = value
+            if plain:
+                # What from_db ends with, without Model.__init__'s walk over every field and
+                # its two signal sends: the values straight into the instance's __dict__,
+                # where each field's descriptor reads them (see _builds_plainly).
+                instance = model.__new__(model)
+                state = instance._state = ModelState()
+                state.adding, state.db = False, alias
+                instance.__dict__.update(zip(names, [values[i] for i in positions], strict=True))
+            else:
+                instance = model.from_db(alias, names, [values[i] for i in positions])
+            for name, index in self.annotations:
+                setattr(instance, name, values[index])
+            instances.append(instance)
+        return instances
+
+
+@cache
+def _builds_plainly(model: type[Model]) -> bool:
+    """Whether ``model.from_db`` only sets each field's value as a plain attribute: neither it
+    nor ``__init__`` is the model's own, and every field's attribute is Django's plain one
+    (a file or a custom field's descriptor does more on assignment, so such a model goes
+    through ``from_db``). A key's attribute only drops a cached related object on assignment,
+    and a new instance has none."""
+    if model.__init__ is not Model.__init__ or model.from_db.__func__ is not Model.from_db.__func__:  # type: ignore[attr-defined]
+        return False
+    plain = {DeferredAttribute, ForeignKeyDeferredAttribute}
+    return all(
+        type(inspect.getattr_static(model, field.attname, None)) in plain
+        for field in model._meta.concrete_fields
+    )
 
 
 # Per connection (a converter may be a method of the connection's own operations) and
@@ -152,7 +190,7 @@ def _execute(model: type[Model], sql: str, params: Sequence[Any], *, one: bool) 
         if reader is None:
             columns = tuple(column[0] for column in cursor.description)
             reader = readers[model, sql] = _RowReader(wrapper, model, columns)
-    return [reader.instance(row) for row in rows]
+    return reader.instances(rows)
 
 
 def model_rows(model: type[_Row], sql: str, params: Sequence[Any]) -> list[_Row]:

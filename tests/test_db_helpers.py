@@ -11,12 +11,14 @@ import time_machine
 from django.core.exceptions import FieldDoesNotExist
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Model
+from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from bookings.models import AppointmentEvent, Client
 from clinic.db import (
+    _builds_plainly,
     any_of_sql,
     array_parameter,
     first_row,
@@ -26,6 +28,7 @@ from clinic.db import (
     update_rows,
 )
 from clinic.models import Service, WorkingHours
+from records.models import TreatmentPhoto
 from reminders.models import Message, ReminderRule
 from tests import factories
 
@@ -129,6 +132,7 @@ def _same_as_raw(model: type[Model], sql: str, params: list) -> list[Model]:
         assert mine.get_deferred_fields() == reference.get_deferred_fields()
         assert mine._state.db == reference._state.db
         assert not mine._state.adding
+        assert vars(mine).keys() - {"_state"} == vars(reference).keys() - {"_state"}
         for field in model._meta.concrete_fields:
             if field.attname in reference.get_deferred_fields():
                 continue
@@ -183,6 +187,36 @@ def test_model_rows_defers_the_fields_a_statement_leaves_out_and_needs_the_prima
     assert row.phone == client.phone  # loaded on first use, as with raw()
     with pytest.raises(FieldDoesNotExist):
         model_rows(Client, "SELECT first_name FROM bookings_client", [])
+
+
+def test_model_rows_builds_instances_through_django_while_a_model_has_init_receivers():
+    clients = [factories.ClientFactory(), factories.ClientFactory()]
+    sql = "SELECT * FROM bookings_client WHERE id = ANY(%s) ORDER BY id"
+    if connection.vendor != "postgresql":
+        sql = f"SELECT * FROM bookings_client WHERE {any_of_sql('id')} ORDER BY id"  # noqa: S608
+    ids = array_parameter(c.pk for c in clients)
+    seen: list[Model] = []
+
+    def record(sender, instance, **kwargs):
+        seen.append(instance)
+
+    model_rows(Client, sql, [ids])  # a reader made while nothing listens
+    post_init.connect(record, sender=Client)
+    try:
+        read = model_rows(Client, sql, [ids])
+    finally:
+        post_init.disconnect(record, sender=Client)
+
+    assert [id(row) for row in seen] == [id(row) for row in read]
+    assert read == clients
+    assert model_rows(Client, sql, [ids]) == clients
+    assert len(seen) == 2
+
+
+def test_only_models_whose_attributes_are_plainly_assigned_skip_from_db():
+    assert _builds_plainly(Client)
+    assert _builds_plainly(Message)  # keys: their attribute only drops a cached object
+    assert not _builds_plainly(TreatmentPhoto)  # a file field's attribute wraps the value
 
 
 def test_first_row_reads_one_row_or_none_and_the_same_statement_again_reuses_its_reader():
