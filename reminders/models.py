@@ -220,12 +220,17 @@ class Message(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         SKIPPED = "skipped", "Skipped"
 
+    # Keys without an index of their own are the first column of one in Meta.indexes (the
+    # cascades' WHERE appointment_id/client_id IN (…) use those), or, mostly empty, have a
+    # partial one over the rows that have a value: every booking inserts about eight rows and
+    # every claim rewrites a batch, and each index costs a write per row.
     appointment = models.ForeignKey(
         "bookings.Appointment",
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="messages",
+        db_index=False,
     )
     client = models.ForeignKey(
         "bookings.Client",
@@ -233,6 +238,7 @@ class Message(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="messages",
+        db_index=False,
         help_text="Empty only for a verification code to a phone that has no client yet",
     )
     location = models.ForeignKey(
@@ -249,14 +255,21 @@ class Message(models.Model):
     due_at = models.DateTimeField()
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
     status_reason = models.CharField(max_length=300, blank=True)
-    provider_sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # NULL until the provider accepts the message, unique among the rows that have one
+    # (Meta.constraints): an empty string would not be.
+    provider_sid = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     provider_status = models.CharField(max_length=20, blank=True)
     error_code = models.IntegerField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     appointment_version = models.PositiveIntegerField(null=True, blank=True)
     retry_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="retries",
+        db_index=False,
     )
     fallback_of = models.OneToOneField(
         "self",
@@ -274,9 +287,15 @@ class Message(models.Model):
         on_delete=models.SET_NULL,
         related_name="messages",
         help_text="The recall notice this message carries",
+        db_index=False,
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -294,6 +313,13 @@ class Message(models.Model):
                 fields=["appointment", "rule", "appointment_version", "channel"],
                 condition=Q(rule__isnull=False, retry_of__isnull=True, fallback_of__isnull=True),
                 name="message_unique_per_appointment_rule_version_channel",
+            ),
+            # Partial: a row has no SID until the provider accepts it, and NULLs are never
+            # equal anyway. (A unique=True field would also add a LIKE index nothing uses.)
+            models.UniqueConstraint(
+                fields=["provider_sid"],
+                condition=Q(provider_sid__isnull=False),
+                name="message_provider_sid_unique",
             ),
         ]
         indexes = [
@@ -313,6 +339,23 @@ class Message(models.Model):
             # "Has this client had a message yet?" and the daily cap count, per claimed row.
             models.Index(fields=["client", "status"]),
             models.Index(fields=["appointment", "status"]),
+            # For the SET_NULL when a staff user, a retried row or a recall recipient goes, and
+            # the workspace's "already retried?" and a recall's messages.
+            models.Index(
+                fields=["created_by"],
+                condition=Q(created_by__isnull=False),
+                name="message_created_by_idx",
+            ),
+            models.Index(
+                fields=["retry_of"],
+                condition=Q(retry_of__isnull=False),
+                name="message_retry_of_idx",
+            ),
+            models.Index(
+                fields=["recall_recipient"],
+                condition=Q(recall_recipient__isnull=False),
+                name="message_recall_recipient_idx",
+            ),
         ]
 
     def __str__(self) -> str:

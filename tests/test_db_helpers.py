@@ -1,5 +1,5 @@
-"""clinic.db: the any_of lookup, one-statement advisory locks, fixed-statement readers and
-insert_rows."""
+"""clinic.db: the any_of lookup, one-statement advisory locks, fixed-statement readers,
+insert_rows and update_rows."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ import time_machine
 from django.core.exceptions import FieldDoesNotExist
 from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import F, Model
+from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from bookings.models import AppointmentEvent, Client
 from clinic.db import (
+    _builds_plainly,
     any_of_sql,
     array_parameter,
     column_list,
@@ -26,8 +28,10 @@ from clinic.db import (
     lock_for_transaction,
     model_rows,
     new_row,
+    update_rows,
 )
 from clinic.models import Service, WorkingHours
+from records.models import TreatmentPhoto
 from reminders.models import Message, ReminderRule
 from tests import factories
 
@@ -149,6 +153,7 @@ def _same_as_raw(model: type[Model], sql: str, params: list) -> list[Model]:
         assert mine.get_deferred_fields() == reference.get_deferred_fields()
         assert mine._state.db == reference._state.db
         assert not mine._state.adding
+        assert vars(mine).keys() - {"_state"} == vars(reference).keys() - {"_state"}
         for field in model._meta.concrete_fields:
             if field.attname in reference.get_deferred_fields():
                 continue
@@ -203,6 +208,36 @@ def test_model_rows_defers_the_fields_a_statement_leaves_out_and_needs_the_prima
     assert row.phone == client.phone  # loaded on first use, as with raw()
     with pytest.raises(FieldDoesNotExist):
         model_rows(Client, "SELECT first_name FROM bookings_client", [])
+
+
+def test_model_rows_builds_instances_through_django_while_a_model_has_init_receivers():
+    clients = [factories.ClientFactory(), factories.ClientFactory()]
+    sql = "SELECT * FROM bookings_client WHERE id = ANY(%s) ORDER BY id"
+    if connection.vendor != "postgresql":
+        sql = f"SELECT * FROM bookings_client WHERE {any_of_sql('id')} ORDER BY id"  # noqa: S608
+    ids = array_parameter(c.pk for c in clients)
+    seen: list[Model] = []
+
+    def record(sender, instance, **kwargs):
+        seen.append(instance)
+
+    model_rows(Client, sql, [ids])  # a reader made while nothing listens
+    post_init.connect(record, sender=Client)
+    try:
+        read = model_rows(Client, sql, [ids])
+    finally:
+        post_init.disconnect(record, sender=Client)
+
+    assert [id(row) for row in seen] == [id(row) for row in read]
+    assert read == clients
+    assert model_rows(Client, sql, [ids]) == clients
+    assert len(seen) == 2
+
+
+def test_only_models_whose_attributes_are_plainly_assigned_skip_from_db():
+    assert _builds_plainly(Client)
+    assert _builds_plainly(Message)  # keys: their attribute only drops a cached object
+    assert not _builds_plainly(TreatmentPhoto)  # a file field's attribute wraps the value
 
 
 def test_first_row_reads_one_row_or_none_and_the_same_statement_again_reuses_its_reader():
@@ -547,3 +582,124 @@ def test_new_row_asks_a_callable_default_for_each_row_and_refuses_unknown_names(
 
     with pytest.raises(TypeError, match="appointment"):
         new_row(AppointmentEvent, appointment=appointment)
+
+
+# update_rows: the same stored rows as bulk_update, on whichever database the suite runs.
+
+_CHANGED_FIELDS = ["status", "status_reason", "due_at", "updated_at", "error_code", "to", "rule"]
+
+
+def _changed(rows, rules, **changes) -> None:
+    """Give every row new values of every kind update_rows writes: choices, text with quotes,
+    datetimes, nulls set and cleared, a key by instance."""
+    for number, row in enumerate(rows):
+        row.status = Message.Status.SCHEDULED if number % 2 else Message.Status.SKIPPED
+        row.status_reason = f"Moved {number}: “quoted”, 'single', back\\slash, 50% off"
+        row.due_at = _FROZEN_AT + timedelta(hours=number, microseconds=7)
+        row.updated_at = _FROZEN_AT + timedelta(minutes=number)
+        row.error_code = None if number % 2 else 30003
+        row.rule = None if number % 2 else rules[number]
+        for name, value in changes.items():
+            setattr(row, name, value)
+
+
+@time_machine.travel(_FROZEN_AT, tick=False)
+def test_update_rows_stores_what_bulk_update_stores_and_counts_the_rows():
+    rules = list(ReminderRule.objects.order_by("pk")[:4])
+    by_bulk_update = insert_rows(Message, _messages(factories.AppointmentFactory(), rules))
+    by_update_rows = insert_rows(Message, _messages(factories.AppointmentFactory(), rules))
+    untouched = _columns(by_update_rows)
+    _changed(by_bulk_update, rules)
+    _changed(by_update_rows, rules)
+
+    expected = Message.objects.bulk_update(by_bulk_update, _CHANGED_FIELDS)
+    written = update_rows(Message, by_update_rows, _CHANGED_FIELDS)
+
+    assert written == expected == len(rules)
+    ignore = {"appointment_id": None, "client_id": None, "location_id": None, "to": None}
+    assert [row | ignore for row in _columns(by_update_rows)] == [
+        row | ignore for row in _columns(by_bulk_update)
+    ]
+    assert _columns(by_update_rows)[1]["status_reason"] == by_update_rows[1].status_reason
+    assert [row["rule_id"] for row in _columns(by_update_rows)] == [
+        rules[0].pk, None, rules[2].pk, None
+    ]  # fmt: skip
+    assert _columns(by_update_rows)[0]["error_code"] == 30003
+    # Only the fields named change: not the body, and auto_now only because it was listed.
+    assert [row["body"] for row in _columns(by_update_rows)] == [row["body"] for row in untouched]
+    assert _columns(by_update_rows)[2]["updated_at"] == _FROZEN_AT + timedelta(minutes=2)
+
+
+@time_machine.travel(_FROZEN_AT, tick=False)
+def test_update_rows_prepares_values_of_other_types_as_django_does():
+    rules = list(ReminderRule.objects.order_by("pk")[:2])
+    by_bulk_update = insert_rows(Message, _messages(factories.AppointmentFactory(), rules))
+    by_update_rows = insert_rows(Message, _messages(factories.AppointmentFactory(), rules))
+    odd = {"error_code": "21610", "to": 447911000001, "status_reason": gettext_lazy("Hi")}
+    _changed(by_bulk_update, rules, **odd)
+    _changed(by_update_rows, rules, **odd)
+
+    Message.objects.bulk_update(by_bulk_update, [*_CHANGED_FIELDS, "attempts"])
+    update_rows(Message, by_update_rows, [*_CHANGED_FIELDS, "attempts"])
+
+    assert [row["error_code"] for row in _columns(by_update_rows)] == [21610, 21610]
+    assert [row["to"] for row in _columns(by_update_rows)] == ["447911000001"] * 2
+    assert [row["status_reason"] for row in _columns(by_update_rows)] == ["Hi", "Hi"]
+    assert [row["due_at"] for row in _columns(by_update_rows)] == [
+        row["due_at"] for row in _columns(by_bulk_update)
+    ]
+
+
+def test_update_rows_sends_one_statement_on_postgresql_and_nothing_for_no_rows():
+    rules = list(ReminderRule.objects.order_by("pk")[:3])
+    rows = insert_rows(Message, _messages(factories.AppointmentFactory(), rules))
+    _changed(rows, rules)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert update_rows(Message, [], ["status"]) == 0
+        update_rows(Message, rows, _CHANGED_FIELDS)
+
+    if connection.vendor == "postgresql":
+        assert len(queries) == 1
+        assert "FROM UNNEST(" in queries[0]["sql"]
+    assert [row["status"] for row in _columns(rows)] == ["skipped", "scheduled", "skipped"]
+
+
+def test_update_rows_fails_in_an_atomic_block_as_bulk_update_does_and_changes_nothing():
+    rules = list(ReminderRule.objects.order_by("pk")[:2])
+    rows = insert_rows(Message, _messages(factories.AppointmentFactory(), rules))
+    before = _columns(rows)
+    for row in rows:
+        row.provider_sid = "SM-the-same"  # unique: the second row breaks the constraint
+        row.status = Message.Status.SENT
+
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            update_rows(Message, rows, ["provider_sid", "status"])
+        # As after a failed bulk_update: the block can only be rolled back now.
+        assert transaction.get_connection().needs_rollback
+        transaction.set_rollback(True)
+
+    assert _columns(rows) == before
+
+
+def test_update_rows_refuses_what_it_cannot_write_as_bulk_update_would():
+    rules = list(ReminderRule.objects.order_by("pk")[:1])
+    saved = insert_rows(Message, _messages(factories.AppointmentFactory(), rules))
+    unsaved = _messages(factories.AppointmentFactory(), rules)
+
+    with pytest.raises(ValueError, match="saved rows"):
+        update_rows(Message, unsaved, ["status"])
+    with pytest.raises(ValueError, match="primary keys"):
+        update_rows(Message, saved, ["id"])
+    with pytest.raises(ValueError, match="each row once"):
+        update_rows(Message, [saved[0], Message.objects.get(pk=saved[0].pk)], ["status"])
+    saved[0].attempts = F("attempts") + 1
+    with pytest.raises(TypeError, match="not expressions"):
+        update_rows(Message, saved, ["attempts"])
+    saved[0].attempts = 0
+    saved[0].client = Client(first_name="New", phone="+447911000002")
+    with pytest.raises(ValueError, match="unsaved related object 'client'"):
+        update_rows(Message, saved, ["client"])
+    with pytest.raises(TypeError, match="AppointmentEvent"):
+        update_rows(Message, [AppointmentEvent(pk=1)], ["status"])

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from bookings.courses import next_session_is_booked
 from bookings.models import Client
-from clinic.db import any_of_sql, array_parameter, column_list, model_rows
+from clinic.db import any_of_sql, array_parameter, column_list, model_rows, update_rows
 from clinic.models import Location
 from clinic.selectors import location_default
 from reminders.models import (
@@ -403,9 +403,7 @@ def messages_claim_due(
                     ],
                 )
         if held_back:
-            Message.objects.bulk_update(
-                held_back, ["status", "status_reason", "due_at", "updated_at"]
-            )
+            update_rows(Message, held_back, ["status", "status_reason", "due_at", "updated_at"])
         for message in sms_blocked:
             message_plan_email_fallback(sms=message, why="client opted out of SMS", now=now)
     return sorted(to_send, key=lambda m: (m.due_at, m.pk))
