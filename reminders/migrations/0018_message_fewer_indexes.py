@@ -4,39 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-
-class DropIndexesKeepingForeignKeys(migrations.SeparateDatabaseAndState):
-    """The AlterFields below, whose only database change is dropping indexes (and
-    ``provider_sid``'s plain UNIQUE, replaced by a partial constraint below). Django's own
-    AlterField on PostgreSQL drops and re-adds each foreign key around it, which re-checks
-    every row of the outbox under an exclusive lock (13 s at 1,000,000 rows, sends and bookings
-    waiting): on PostgreSQL this drops just the indexes, found as Django's AlterField finds
-    them. Other databases, and going backwards, run the AlterFields as usual."""
-
-    def __init__(self, operations):
-        super().__init__(database_operations=operations, state_operations=operations)
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
-            return super().database_forwards(app_label, schema_editor, from_state, to_state)
-        model = from_state.apps.get_model(app_label, "message")
-        table = model._meta.db_table
-        kept = {index.name for index in model._meta.indexes}
-        for operation in self.database_operations:
-            column = model._meta.get_field(operation.name).column
-            if operation.name == "provider_sid":
-                for name in schema_editor._constraint_names(
-                    model, [column], unique=True, primary_key=False
-                ):
-                    schema_editor.execute(schema_editor._delete_unique_sql(model, name))
-                like = schema_editor._create_index_name(table, [column], suffix="_like")
-                schema_editor.execute(schema_editor._delete_index_sql(model, like))
-                continue
-            for name in schema_editor._constraint_names(
-                model, [column], index=True, type_=models.Index.suffix, exclude=kept
-            ):
-                schema_editor.execute(schema_editor._delete_index_sql(model, name))
-        return None
+from clinic.migration_operations import DropIndexesKeepingForeignKeys
 
 
 class Migration(migrations.Migration):
