@@ -101,8 +101,10 @@ class Appointment(models.Model):
             ),
         ]
         indexes = [
-            # free_slots scans a window of blocked_start_at (bookings.availability).
-            models.Index(fields=["blocked_start_at"], name="appointment_blocked_start_idx"),
+            # free_slots reads a window of blocked_start_at per asked practitioner and room
+            # (bookings.availability.loading): these bound its scan to their rows, whatever the
+            # table's size. No index on blocked_start_at alone: PostgreSQL's generic plan for
+            # the prepared statement chose it and read every practitioner's visits in the window.
             models.Index(fields=["practitioner", "blocked_start_at"]),
             models.Index(fields=["room", "blocked_start_at"]),
             models.Index(fields=["location", "start_at"]),
