@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from bookings.availability import LocalClock, days_with_slots, free_slots, localize, slot_at
+from bookings.availability.walk import steady_offsets
 from tests import factories
 
 LONDON = ZoneInfo("Europe/London")
@@ -439,3 +440,19 @@ def test_local_clock_writes_what_datetime_writes_on_both_sides_of_a_clock_change
         end = datetime.fromtimestamp(epoch + 5400, tz=UTC).astimezone(zone)
         expected.append((start.toordinal(), start.isoformat(), end.isoformat()))
     assert clock.visits(list(epochs), 5400) == expected
+
+
+def test_the_days_offsets_are_kept_per_window_and_cannot_be_changed_by_a_caller():
+    london = ZoneInfo("Europe/London")
+    window = {"start_date": date(2027, 3, 27), "end_date": date(2027, 3, 29), "zone": london}
+    offsets = steady_offsets(**window)
+
+    assert dict(offsets) == {
+        date(2027, 3, 27).toordinal(): 0,
+        date(2027, 3, 28).toordinal(): None,  # the clocks go forward
+        date(2027, 3, 29).toordinal(): 3600,
+    }
+    # Kept: every search of the window shares one answer, so no caller may edit it.
+    assert steady_offsets(**window) is offsets
+    with pytest.raises(TypeError):
+        offsets[date(2027, 3, 28).toordinal()] = 0  # type: ignore[index]
