@@ -239,6 +239,7 @@ def run_backend(database: str, sizes: list[int], repeats: int) -> None:
                 )
             timings, cpu = [], []
             slot_count = 0
+            server_ticks = _server_cpu_ticks()
             for _ in range(repeats):
                 started, started_cpu = clock.perf_counter(), clock.process_time()
                 slots = free_slots(
@@ -248,6 +249,11 @@ def run_backend(database: str, sizes: list[int], repeats: int) -> None:
                 cpu.append((clock.process_time() - started_cpu) * 1000)
                 slot_count = len(slots)
             median = statistics.median(timings)
+            server_cpu = ""
+            if server_ticks is not None:
+                used = (_server_cpu_ticks() or 0) - server_ticks
+                # A mean, not a median: /proc counts in clock ticks, far coarser than one call.
+                server_cpu = f"  server cpu mean={used * 1000 / TICKS_PER_SECOND / repeats:5.2f} ms"
             label = "10 practitioners" if name == "all" else "1 practitioner "
             rows_note = in_window if name == "all" else solo_in_window
             print(
@@ -255,10 +261,31 @@ def run_backend(database: str, sizes: list[int], repeats: int) -> None:
                 f"  slots={slot_count:>5}  queries={len(queries):>2}  median={median:7.2f} ms"
                 f"  p90={sorted(timings)[int(len(timings) * 0.9) - 1]:7.2f} ms"
                 # This process's CPU: on SQLite all of the work, on PostgreSQL all but the
-                # server's; unlike the wall clock it does not grow when the machine is busy.
-                f"  cpu median={statistics.median(cpu):7.2f} ms"
+                # server's (printed apart); unlike the wall clock it does not grow when the
+                # machine is busy.
+                f"  cpu median={statistics.median(cpu):7.2f} ms{server_cpu}"
             )
             print(f"RESULT {database} {name} {size} {median:.3f} {len(queries)}", flush=True)
+
+
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+
+def _server_cpu_ticks() -> int | None:
+    """CPU (user + system clock ticks) of this connection's PostgreSQL backend so far, when the
+    server runs on this machine; None on SQLite (whose work is all this process's)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # a server elsewhere
+        return None
+    return int(fields[11]) + int(fields[12])
 
 
 # Medians in ms at 2,000 appointments, per backend and question.

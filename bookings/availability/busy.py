@@ -62,9 +62,33 @@ class ForbiddenStarts:
 
     def union(self, other: ForbiddenStarts) -> ForbiddenStarts:
         """Starts forbidden in either table."""
-        return ForbiddenStarts.from_intervals(
-            [*zip(self.lows, self.highs, strict=True), *zip(other.lows, other.highs, strict=True)]
+        # Both tables are already sorted and merged: one merge pass, without the tuples and
+        # the sort of from_intervals (the walk takes this union once per practitioner).
+        self_lows, self_highs, other_lows, other_highs = (
+            self.lows,
+            self.highs,
+            other.lows,
+            other.highs,
         )
+        self_count, other_count = len(self_lows), len(other_lows)
+        lows: list[float] = []
+        highs: list[float] = []
+        i = j = 0
+        while i < self_count or j < other_count:
+            if j == other_count or (i < self_count and self_lows[i] <= other_lows[j]):
+                low, high = self_lows[i], self_highs[i]
+                i += 1
+            else:
+                low, high = other_lows[j], other_highs[j]
+                j += 1
+            # Open intervals, as in from_intervals: touching ones stay apart.
+            if highs and low < highs[-1]:
+                if high > highs[-1]:
+                    highs[-1] = high
+            else:
+                lows.append(low)
+                highs.append(high)
+        return ForbiddenStarts(lows, highs)
 
     def blocked_until(self, start: float) -> float | None:
         """The end of the forbidden stretch containing ``start`` (None when it is allowed)."""

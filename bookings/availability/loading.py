@@ -139,10 +139,11 @@ def _appointments_sql(
     vendor: str, practitioner_count: int, room_count: int, ignores_one: bool
 ) -> str:
     # The window's active visits of the asked practitioners or in the service's rooms (a room
-    # is busy whoever works in it), each once, in one pass over the window (an index range on
-    # blocked_start_at, or one per practitioner and room): two UNION ALL branches, the
-    # practitioners' visits and the other practitioners' visits in the rooms, read the
-    # window twice. The lower bound keeps history out.
+    # is busy whoever works in it), each once: PostgreSQL ORs one range of the (practitioner,
+    # blocked_start_at) and (room, blocked_start_at) indexes per id into one bitmap, so it
+    # reads only those rows and each heap page once (two UNION ALL branches read the window
+    # twice); SQLite skip-scans the room index over the window. The lower bound keeps history
+    # out.
     rooms = f"OR room_id IN ({placeholders(room_count)})" if room_count else ""
     return f"""
         SELECT 1, practitioner_id, room_id, {_epoch("blocked_start_at")},

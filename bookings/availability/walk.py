@@ -10,7 +10,10 @@ every wall-clock start is localised on its own.
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 from bookings.availability.busy import BusyTables, ForbiddenStarts
@@ -30,7 +33,11 @@ def localize(day: date, wall: time, zone: ZoneInfo) -> datetime | None:
     return local
 
 
-def steady_offsets(*, start_date: date, end_date: date, zone: ZoneInfo) -> dict[int, int | None]:
+# Every search asks for the same few windows (this month, from today), and a zone's rules do
+# not change while the process runs: two datetimes and two utcoffset() calls a day were a tenth
+# of a one-practitioner month's CPU. Read-only, since callers share the answer.
+@lru_cache(maxsize=256)
+def steady_offsets(*, start_date: date, end_date: date, zone: ZoneInfo) -> Mapping[int, int | None]:
     """Per day (ordinal): its UTC offset in seconds, or None when the clocks change that day."""
     offsets: dict[int, int | None] = {}
     day = start_date
@@ -42,7 +49,7 @@ def steady_offsets(*, start_date: date, end_date: date, zone: ZoneInfo) -> dict[
             int(first.total_seconds()) if steady and first is not None else None
         )
         day += timedelta(days=1)
-    return offsets
+    return MappingProxyType(offsets)
 
 
 def _wall_epoch(day: date, seconds: int, zone: ZoneInfo) -> float:

@@ -36,18 +36,33 @@ class Appointment(models.Model):
         STAFF = "staff", "Staff"
         API = "api", "API"
 
+    # Client, practitioner, room and location have no index of their own: the composite
+    # indexes in Meta lead with them, so they serve every lookup by the key alone (the
+    # PROTECT checks on delete included), and each index is one more write per booking.
     # Empty only while a slot is held before the client has given their details.
     client = models.ForeignKey(
-        Client, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
+        Client,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+        db_index=False,
     )
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="appointments")
     practitioner = models.ForeignKey(
-        Practitioner, on_delete=models.PROTECT, related_name="appointments"
+        Practitioner, on_delete=models.PROTECT, related_name="appointments", db_index=False
     )
     room = models.ForeignKey(
-        Room, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
+        Room,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+        db_index=False,
     )
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="appointments")
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="appointments", db_index=False
+    )
     start_at = models.DateTimeField()
     end_at = models.DateTimeField()
     blocked_start_at = models.DateTimeField(help_text="start minus the service's buffer before")
@@ -101,8 +116,10 @@ class Appointment(models.Model):
             ),
         ]
         indexes = [
-            # free_slots scans a window of blocked_start_at (bookings.availability).
-            models.Index(fields=["blocked_start_at"], name="appointment_blocked_start_idx"),
+            # free_slots reads a window of blocked_start_at per asked practitioner and room
+            # (bookings.availability.loading): these bound its scan to their rows, whatever the
+            # table's size. No index on blocked_start_at alone: PostgreSQL's generic plan for
+            # the prepared statement chose it and read every practitioner's visits in the window.
             models.Index(fields=["practitioner", "blocked_start_at"]),
             models.Index(fields=["room", "blocked_start_at"]),
             models.Index(fields=["location", "start_at"]),

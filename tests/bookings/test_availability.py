@@ -7,8 +7,12 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bookings.availability import LocalClock, days_with_slots, free_slots, localize, slot_at
+from bookings.availability.busy import ForbiddenStarts
+from bookings.availability.walk import steady_offsets
 from tests import factories
 
 LONDON = ZoneInfo("Europe/London")
@@ -439,3 +443,41 @@ def test_local_clock_writes_what_datetime_writes_on_both_sides_of_a_clock_change
         end = datetime.fromtimestamp(epoch + 5400, tz=UTC).astimezone(zone)
         expected.append((start.toordinal(), start.isoformat(), end.isoformat()))
     assert clock.visits(list(epochs), 5400) == expected
+
+
+def test_the_days_offsets_are_kept_per_window_and_cannot_be_changed_by_a_caller():
+    london = ZoneInfo("Europe/London")
+    window = {"start_date": date(2027, 3, 27), "end_date": date(2027, 3, 29), "zone": london}
+    offsets = steady_offsets(**window)
+
+    assert dict(offsets) == {
+        date(2027, 3, 27).toordinal(): 0,
+        date(2027, 3, 28).toordinal(): None,  # the clocks go forward
+        date(2027, 3, 29).toordinal(): 3600,
+    }
+    # Kept: every search of the window shares one answer, so no caller may edit it.
+    assert steady_offsets(**window) is offsets
+    with pytest.raises(TypeError):
+        offsets[date(2027, 3, 28).toordinal()] = 0  # type: ignore[index]
+
+
+@given(
+    first=st.lists(st.tuples(st.integers(0, 200), st.integers(1, 40)), max_size=12),
+    second=st.lists(st.tuples(st.integers(0, 200), st.integers(1, 40)), max_size=12),
+)
+def test_a_union_of_forbidden_starts_forbids_exactly_what_either_table_forbids(first, second):
+    tables = [
+        ForbiddenStarts.from_intervals([(low, low + length) for low, length in intervals])
+        for intervals in (first, second)
+    ]
+
+    union = tables[0].union(tables[1])
+
+    # Half-second steps: the tables hold open intervals, so their end points are allowed.
+    for doubled in range(-2, 2 * 260):
+        start = doubled / 2
+        assert union.forbids(start) == any(table.forbids(start) for table in tables), start
+    # Merged: sorted, apart (touching intervals keep their shared end point allowed).
+    assert all(
+        high <= next_low for high, next_low in zip(union.highs, union.lows[1:], strict=False)
+    )
