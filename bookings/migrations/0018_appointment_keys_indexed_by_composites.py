@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from clinic.migration_operations import DropIndexesKeepingForeignKeys
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -11,48 +13,53 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name="appointment",
-            name="client",
-            field=models.ForeignKey(
-                blank=True,
-                db_index=False,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="appointments",
-                to="bookings.client",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="appointment",
-            name="location",
-            field=models.ForeignKey(
-                db_index=False,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="appointments",
-                to="clinic.location",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="appointment",
-            name="practitioner",
-            field=models.ForeignKey(
-                db_index=False,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="appointments",
-                to="clinic.practitioner",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="appointment",
-            name="room",
-            field=models.ForeignKey(
-                blank=True,
-                db_index=False,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="appointments",
-                to="clinic.room",
-            ),
+        # Only indexes go: the foreign keys stay as they are (see the operation).
+        DropIndexesKeepingForeignKeys(
+            [
+                migrations.AlterField(
+                    model_name="appointment",
+                    name="client",
+                    field=models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appointments",
+                        to="bookings.client",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="appointment",
+                    name="location",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appointments",
+                        to="clinic.location",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="appointment",
+                    name="practitioner",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appointments",
+                        to="clinic.practitioner",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="appointment",
+                    name="room",
+                    field=models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appointments",
+                        to="clinic.room",
+                    ),
+                ),
+            ]
         ),
     ]
