@@ -24,6 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
 from bookings import eligibility, policy, signals
@@ -39,7 +40,7 @@ from bookings.services.transitions import (
     set_status,
 )
 from clinic import roles
-from clinic.db import lock_for_transaction, placeholders
+from clinic.db import insert_rows, lock_for_transaction, placeholders
 from clinic.errors import (
     ApplicationError,
     ClientBusy,
@@ -328,6 +329,11 @@ def _is_overlap_violation(error: IntegrityError) -> bool:
     return any(name in text for name in EXCLUSION_CONSTRAINTS)
 
 
+def _save_has_listeners() -> bool:
+    """Whether anything listens for an appointment's save (insert_rows sends no signals)."""
+    return pre_save.has_listeners(Appointment) or post_save.has_listeners(Appointment)
+
+
 def _save_placement(
     appointment: Appointment,
     *,
@@ -359,7 +365,12 @@ def _save_placement(
     # needs it again. The caller's refusals_completed_after_rollback names the visit in the
     # way (or adds the nearest free times) once the transaction has rolled back.
     try:
-        appointment.save()
+        if appointment.pk is None and not _save_has_listeners():
+            # What save() would write, from a statement built once per process: Django's
+            # INSERT compiler was about a tenth of a booking's CPU.
+            insert_rows(Appointment, [appointment])
+        else:
+            appointment.save()
     except IntegrityError as error:
         if CLIENT_OVERLAP_CONSTRAINT in str(error):
             raise _ClientOverlap(appointment) from None

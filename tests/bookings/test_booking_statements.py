@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection, transaction
+from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -285,3 +286,36 @@ def test_a_new_client_booked_twice_in_one_transaction_is_counted_and_has_a_cours
         )
         assert not courses.is_later_session(appointment=first)
         assert courses.is_later_session(appointment=second)
+
+
+@pytest.mark.django_db
+def test_a_new_visit_is_inserted_as_save_would_and_saved_when_something_listens(
+    facial, location, practitioner
+):
+    """A new visit goes in through insert_rows (no signals): the row is what save() writes,
+    and the moment anything listens for an appointment's save, save() is used again."""
+    client = _register(phone_verified=True)
+    booked = services.appointment_book(
+        client=client, service=facial, location=location, start_at=_next_monday_at(10)
+    )
+    stored = Appointment.objects.get(pk=booked.pk)
+    assert not booked._state.adding
+    for field in Appointment._meta.concrete_fields:
+        assert getattr(stored, field.attname) == getattr(booked, field.attname), field.name
+    assert stored.created_at is not None
+    assert stored.updated_at is not None
+    assert stored.end_at == stored.start_at + timedelta(minutes=facial.duration_minutes)
+
+    saved: list[int] = []
+
+    def listener(sender, instance, created, **kwargs):  # type: ignore[no-untyped-def]
+        saved.append(instance.pk)
+
+    post_save.connect(listener, sender=Appointment, dispatch_uid="test.appointment_saved")
+    try:
+        again = services.appointment_book(
+            client=client, service=facial, location=location, start_at=_next_monday_at(14)
+        )
+    finally:
+        post_save.disconnect(sender=Appointment, dispatch_uid="test.appointment_saved")
+    assert again.pk in saved
