@@ -18,7 +18,7 @@ from bookings import services
 from bookings.models import Appointment, Client, ConsentFormVersion, Consultation
 from tests import factories
 from tests.conftest import REQUIRE_SERVICES
-from tests.workspace.conftest import TUESDAY, WEDNESDAY, at
+from tests.workspace.conftest import NOW, TUESDAY, WEDNESDAY, at
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -55,6 +55,10 @@ def page(live_server):
             viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="Europe/London"
         )
         tab = context.new_page()
+        # The browser's clock is the server's frozen one: the calendar opens today's grid at
+        # the current hour, so on the real 2 December (the test week's Wednesday) a real clock
+        # scrolled the morning the tests drag in out of view.
+        tab.clock.set_fixed_time(NOW)
         tab.set_default_timeout(10_000)
         errors: list[str] = []
         tab.on("pageerror", lambda error: errors.append(str(error)))
