@@ -27,7 +27,7 @@ from bookings.tokens import manage_token_for
 from clinic.api import ErrorOut, token_links
 from clinic.errors import ApplicationError, ValidationFailed
 from clinic.models import Location, Practitioner, Service
-from clinic.parsing import ApiDate, AwareApiDatetime, Id
+from clinic.parsing import ApiBool, ApiDate, AwareApiDatetime, Id
 from clinic.roles import Actor
 
 router = Router(tags=["bookings"])
@@ -74,9 +74,9 @@ class BookingIn(Schema):
     start: AwareApiDatetime = Field(..., examples=["2026-12-02T10:00:00+00:00"])
     practitioner: Id | None = None
     client: ClientIn
-    sms_consent: bool = False
+    sms_consent: ApiBool = False
     consent_wording: str = Field("", max_length=1000)
-    email_consent: bool = Field(
+    email_consent: ApiBool = Field(
         False,
         description="The client agreed to email too: confirmations and the care-page link also "
         "go by email, and care texts that cannot reach the phone go by email instead",

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, Strict
 
 from clinic.errors import ValidationFailed
 
@@ -377,3 +377,6 @@ ApiDate = Annotated[date, BeforeValidator(_iso_date_text), AfterValidator(_check
 ApiDatetime = Annotated[datetime, AfterValidator(checked_datetime)]
 AwareApiDatetime = Annotated[AwareDatetime, AfterValidator(checked_datetime)]
 SearchText = Annotated[str, Field(max_length=MAX_SEARCH_CHARS)]
+# A JSON true or false, as the schema says: pydantic's default would read 0, 1, "yes" or "off"
+# as a boolean, so a consent or a signature could be given by a number.
+ApiBool = Annotated[bool, Strict()]

@@ -16,7 +16,7 @@ from bookings.selectors import booking as booking_selectors
 from bookings.services import client_register, normalise_phone
 from bookings.services.verification import verification_token_redeem
 from clinic.api import error_responses, token_links
-from clinic.parsing import ApiDate, Id
+from clinic.parsing import ApiBool, ApiDate, Id
 from waitlist import services
 from waitlist.errors import PaymentRequired
 from waitlist.models import PartOfDay, WaitlistEntry
@@ -41,7 +41,7 @@ class WaitlistIn(Schema):
     client: ClientIn
     windows: list[WindowIn] = Field(..., min_length=1, max_length=93)
     expires_on: ApiDate | None = None
-    sms_consent: bool = Field(
+    sms_consent: ApiBool = Field(
         False, description="Offers are texted: the client must agree to texts to join."
     )
     consent_wording: str = Field("", max_length=1000)

@@ -182,3 +182,17 @@ def test_the_records_endpoints_are_in_the_openapi_schema(as_practitioner):
         assert path in paths, path
     assert "PhotoOut" in schema["components"]["schemas"]
     assert "image_url" in schema["components"]["schemas"]["PhotoOut"]["properties"]
+
+
+@pytest.mark.parametrize("value", [0, 1, "yes", "true", None])
+def test_a_consent_given_by_anything_but_json_true_or_false_is_refused(session, as_manager, value):
+    """The schema says boolean: 0, 1 or "yes" is not a yes (schemathesis found 0 accepted)."""
+    url = f"{API}/clients/{session.client_id}/photo-consent"
+    refused = _json(as_manager, "post", url, {"allows_marketing": value})
+    assert refused.status_code == 422, refused.content
+    assert refused.json()["field"] == "allows_marketing"
+    assert not session.client.photo_consents.exists()
+
+    granted = _json(as_manager, "post", url, {"allows_marketing": True})
+    assert granted.status_code == 201
+    assert granted.json()["allows_marketing"] is True

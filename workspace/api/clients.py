@@ -11,7 +11,7 @@ from bookings.selectors.staff import client_overview, clients_search
 from bookings.services.staff_clients import client_register_by_staff
 from clinic.api import error_responses
 from clinic.http import ApiRequest
-from clinic.parsing import Id, SearchText
+from clinic.parsing import ApiBool, Id, SearchText
 from workspace.api.appointments import StaffAppointmentOut, _location, appointment_out
 
 router = Router(auth=staff_auth, tags=["staff"])
@@ -62,7 +62,7 @@ class StaffClientIn(Schema):
     last_name: str = Field("", max_length=80, examples=["Okafor"])
     phone: str = Field(..., max_length=32, examples=["07911 123456"])
     email: str = Field("", max_length=254)
-    sms_consent: bool = Field(False, description="The client agreed on the phone to texts")
+    sms_consent: ApiBool = Field(False, description="The client agreed on the phone to texts")
     location_id: Id | None = None
 
 

@@ -27,7 +27,7 @@ from clinic.api import error_responses
 from clinic.errors import NotFound, ValidationFailed
 from clinic.http import ApiRequest
 from clinic.models import Service
-from clinic.parsing import ApiDate, AwareApiDatetime, Id
+from clinic.parsing import ApiBool, ApiDate, AwareApiDatetime, Id
 
 router = Router(auth=staff_auth, tags=["staff"])
 
@@ -78,8 +78,8 @@ class OutcomeIn(Schema):
     consent_version: str | None = Field(
         None, max_length=40, description="Defaults to the current consent form"
     )
-    consent_signed: bool = Field(True, description="False: cleared, consent not signed yet")
-    screened_in_person: bool = Field(
+    consent_signed: ApiBool = Field(True, description="False: cleared, consent not signed yet")
+    screened_in_person: ApiBool = Field(
         False, description="Needed to clear a client with no screening answers on file"
     )
 

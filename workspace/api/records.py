@@ -19,7 +19,7 @@ from bookings.models import Client
 from bookings.selectors.staff import appointment_for_staff
 from clinic.errors import NotFound
 from clinic.http import ApiRequest
-from clinic.parsing import ApiDate, Id
+from clinic.parsing import ApiBool, ApiDate, Id
 from records.models import Recall, TreatmentPhoto, TreatmentRecord, TreatmentRecordAmendment
 from records.selectors import (
     lots_selectable,
@@ -55,7 +55,7 @@ class RecordContentIn(Schema):
     passes: int | None = None
     anaesthetic_minutes: int | None = None
     erythema_grade: int | None = Field(None, description="0 (none) to 3 (marked)")
-    pinpoint_bleeding: bool | None = None
+    pinpoint_bleeding: ApiBool | None = None
     reactions: str = ""
     aftercare_given: str = ""
     notes: str = ""
@@ -63,7 +63,7 @@ class RecordContentIn(Schema):
 
 
 class RecordSaveIn(RecordContentIn):
-    sign: bool = Field(False, description="Sign the record: the caller's own confirmation")
+    sign: ApiBool = Field(False, description="Sign the record: the caller's own confirmation")
 
 
 class AmendmentIn(RecordContentIn):
@@ -125,7 +125,7 @@ class PhotoOut(Schema):
 
 
 class PhotoConsentIn(Schema):
-    allows_marketing: bool = Field(False, description="A separate yes to marketing use")
+    allows_marketing: ApiBool = Field(False, description="A separate yes to marketing use")
 
 
 class PhotoConsentOut(Schema):
