@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection, transaction
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_save
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -21,7 +21,7 @@ from bookings import courses, services
 from bookings.models import Appointment, Client, PhoneVerification
 from bookings.services import appointments as appointment_services
 from bookings.services import clients as client_services
-from clinic.errors import ClientBusy, NotEligible
+from clinic.errors import ClientBusy, NotEligible, SlotTaken
 from tests import factories
 from tests.bookings.test_booking_api import booking_payload
 
@@ -289,15 +289,39 @@ def test_a_new_client_booked_twice_in_one_transaction_is_counted_and_has_a_cours
 
 
 @pytest.mark.django_db
-def test_a_new_visit_is_inserted_as_save_would_and_saved_when_something_listens(
-    facial, location, practitioner
+def test_a_new_visit_is_inserted_without_save_and_signalled_as_save_would(
+    facial, location, practitioner, monkeypatch
 ):
-    """A new visit goes in through insert_rows (no signals): the row is what save() writes,
-    and the moment anything listens for an appointment's save, save() is used again."""
+    """A new visit goes in through insert_rows, not Model.save: the row is what save() writes,
+    and save()'s pre_save and post_save signals still reach every receiver (the cached
+    availability of the visit's location is retired by one)."""
     client = _register(phone_verified=True)
-    booked = services.appointment_book(
-        client=client, service=facial, location=location, start_at=_next_monday_at(10)
-    )
+
+    def no_save(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("a new visit went through Model.save")
+
+    monkeypatch.setattr(Appointment, "save_base", no_save)
+    received: list[tuple[str, int | None, bool | None]] = []
+
+    def before(sender, instance, raw, using, update_fields, **kwargs):  # type: ignore[no-untyped-def]
+        assert not raw and update_fields is None
+        received.append(("pre_save", instance.pk, None))
+
+    def after(sender, instance, created, raw, using, update_fields, **kwargs):  # type: ignore[no-untyped-def]
+        assert not raw and update_fields is None and using == "default"
+        received.append(("post_save", instance.pk, created))
+
+    pre_save.connect(before, sender=Appointment, dispatch_uid="test.appointment_saving")
+    post_save.connect(after, sender=Appointment, dispatch_uid="test.appointment_saved")
+    try:
+        booked = services.appointment_book(
+            client=client, service=facial, location=location, start_at=_next_monday_at(10)
+        )
+    finally:
+        pre_save.disconnect(sender=Appointment, dispatch_uid="test.appointment_saving")
+        post_save.disconnect(sender=Appointment, dispatch_uid="test.appointment_saved")
+    assert received == [("pre_save", None, None), ("post_save", booked.pk, True)]
+    monkeypatch.undo()
     stored = Appointment.objects.get(pk=booked.pk)
     assert not booked._state.adding
     for field in Appointment._meta.concrete_fields:
@@ -306,16 +330,31 @@ def test_a_new_visit_is_inserted_as_save_would_and_saved_when_something_listens(
     assert stored.updated_at is not None
     assert stored.end_at == stored.start_at + timedelta(minutes=facial.duration_minutes)
 
+
+@pytest.mark.django_db
+def test_a_failed_insert_sends_no_post_save(facial, location, practitioner):
+    """A slot lost to another visit raises SlotTaken, and no receiver hears of a saved row."""
+    first = services.appointment_book(
+        client=_register(phone_verified=True),
+        service=facial,
+        location=location,
+        start_at=_next_monday_at(10),
+    )
     saved: list[int] = []
 
-    def listener(sender, instance, created, **kwargs):  # type: ignore[no-untyped-def]
+    def after(sender, instance, **kwargs):  # type: ignore[no-untyped-def]
         saved.append(instance.pk)
 
-    post_save.connect(listener, sender=Appointment, dispatch_uid="test.appointment_saved")
+    post_save.connect(after, sender=Appointment, dispatch_uid="test.appointment_saved")
     try:
-        again = services.appointment_book(
-            client=client, service=facial, location=location, start_at=_next_monday_at(14)
-        )
+        with pytest.raises(SlotTaken):
+            services.appointment_book(
+                client=_register("07911 222444", phone_verified=True),
+                service=facial,
+                location=location,
+                start_at=first.start_at,
+                practitioner=practitioner,
+            )
     finally:
         post_save.disconnect(sender=Appointment, dispatch_uid="test.appointment_saved")
-    assert again.pk in saved
+    assert saved == []
