@@ -220,6 +220,12 @@ else:
 # calendar change retires them at once (bookings.availability.answers), the lifetime bounds
 # what the clock changes (a hold expiring, the minimum lead time). 0: compute every answer.
 AVAILABILITY_CACHE_SECONDS = env_int("AVAILABILITY_CACHE_SECONDS", 5 if REDIS_URL else 0, minimum=0)
+# Each process also keeps copies of the answers it has read, up to this many bytes, and gives
+# one out only under the same current generations (read from Redis for every request): a
+# month's answer then need not cross from Redis again. 0: read every answer from Redis.
+AVAILABILITY_PROCESS_CACHE_BYTES = env_int(
+    "AVAILABILITY_PROCESS_CACHE_BYTES", 16 * 1024 * 1024, minimum=0
+)
 REMINDER_RULES_CACHE_SECONDS = env_int(
     "REMINDER_RULES_CACHE_SECONDS", 60 if REDIS_URL else 0, minimum=0
 )

@@ -9,6 +9,11 @@ generations it was computed in, and gives it out only while those are the curren
 * one token for everything else availability reads (working hours, time off, practitioners
   and what they do and where, rooms, services and their rooms, locations).
 
+Each process also keeps copies of the answers it has read or computed (``_KeptHere``, bounded
+by ``AVAILABILITY_PROCESS_CACHE_BYTES``) and uses one under exactly the same conditions, the
+current generations being read from the shared cache for every request: only the answer's
+bytes stop crossing from Redis, never the check.
+
 Why an answer is never stale under current tokens (the same argument as reminders.rulebook):
 
 1. A change replaces its tokens **after its transaction commits** (``on_commit``; at once when
@@ -39,8 +44,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -79,6 +86,62 @@ def _tokens(location_id: int) -> list[str] | None:
     return [found[key] for key in keys]
 
 
+class _KeptHere:
+    """This process's copies of kept answers, the most recently used first out of the budget.
+
+    A month's answer is tens of kilobytes: read from Redis for every request it was most of
+    the request's CPU (the transfer and redis-py's parsing). A copy is given out only under the
+    same conditions as the shared one (its generations are still the current ones, read from
+    the shared cache for every request, and its lifetime has not run out), so it can never be
+    staler than the shared answer it copies."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[str, _Kept] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> _Kept | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: str, entry: _Kept) -> None:
+        budget = settings.AVAILABILITY_PROCESS_CACHE_BYTES
+        with self._lock:
+            previous = self._entries.pop(key, None)
+            if previous is not None:
+                self._bytes -= len(previous[2])
+            if len(entry[2]) > budget:
+                return
+            self._entries[key] = entry
+            self._bytes += len(entry[2])
+            while self._bytes > budget:
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= len(dropped[2])
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+
+# (expires at, by this process's clock; the generations it was computed under; the answer)
+_Kept = tuple[float, list[str], bytes]
+_kept_here = _KeptHere()
+
+
+def _answer_if_current(kept: _Kept | None, tokens: list[str]) -> bytes | None:
+    """The kept answer if it was computed under ``tokens`` and its lifetime has not run out.
+    The lifetime is checked against this process's clock as well as left to the cache's
+    expiry: Redis expires keys by its own clock, which a test's (or a skewed host's) clock
+    does not move."""
+    if kept is not None and kept[1] == tokens and kept[0] > time.time():
+        return kept[2]
+    return None
+
+
 def cached_answer(
     *, location_id: int, question: Iterable[Any], compute: Callable[[], bytes]
 ) -> bytes:
@@ -92,22 +155,30 @@ def cached_answer(
     name = "|".join(str(part) for part in (location_id, *question))
     key = "availability:kept:" + hashlib.blake2b(name.encode(), digest_size=16).hexdigest()
     token_keys = _token_keys(location_id)
-    # One round trip for the generations and the kept answer; the answer is kept with the
-    # generations it was computed under and used only while they are still the current ones
-    # (the same as keeping it under a key made of them, one entry per question).
+    here = _kept_here.get(key)
+    # One round trip for the generations, and for the kept answer unless this process holds a
+    # copy; an answer is used only while the generations it was computed under are still the
+    # current ones (the same as keeping it under a key made of them, one entry per question).
     try:
-        found = cache.get_many([*token_keys, key])
+        found = cache.get_many(token_keys if here is not None else [*token_keys, key])
     except Exception:  # noqa: BLE001 - any cache error: answer without the cache
         logger.warning("availability answer unreadable", exc_info=True)
         return compute()
     tokens = [found[token] for token in token_keys if token in found]
     if len(tokens) == len(token_keys):
-        kept = found.get(key)
-        # The lifetime is checked against this process's clock as well as left to the
-        # cache's expiry: Redis expires keys by its own clock, which a test's (or a skewed
-        # host's) clock does not move.
-        if kept is not None and kept[1] == tokens and kept[0] > time.time():
-            return kept[2]
+        answer = _answer_if_current(here, tokens)
+        if answer is not None:
+            return answer
+        # No current copy here: the shared one (read already unless an old copy was here).
+        kept: _Kept | None
+        try:
+            kept = found.get(key) if here is None else cache.get(key)
+        except Exception:  # noqa: BLE001 - any cache error: compute it
+            logger.warning("availability answer unreadable", exc_info=True)
+            kept = None
+        if kept is not None and (answer := _answer_if_current(kept, tokens)) is not None:
+            _kept_here.put(key, kept)
+            return answer
     else:
         created = _tokens(location_id)  # a generation not created yet (or evicted)
         if created is None:
@@ -115,8 +186,10 @@ def cached_answer(
         tokens = created
     # The generations were read before computing: see the module's docstring.
     answer = compute()
+    entry = (time.time() + lifetime, tokens, answer)
+    _kept_here.put(key, entry)
     try:
-        cache.set(key, (time.time() + lifetime, tokens, answer), timeout=lifetime)
+        cache.set(key, entry, timeout=lifetime)
     except Exception:  # noqa: BLE001 - the answer is still right, just not kept
         logger.warning("availability answer not kept", exc_info=True)
     return answer

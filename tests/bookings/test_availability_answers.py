@@ -5,6 +5,7 @@ for real (transactional), so every change's after-commit replacement runs as in 
 from __future__ import annotations
 
 import re
+import time as wall_clock
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from bookings import api as bookings_api
+from bookings.availability import answers
 from bookings.models import Appointment
 from bookings.services import appointment_book
 from bookings.services.transitions import set_status
@@ -33,6 +35,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def cached(settings):
     settings.AVAILABILITY_CACHE_SECONDS = 30
     cache.clear()
+    answers._kept_here.clear()
     with time_machine.travel(NOW, tick=False):
         yield
     cache.clear()
@@ -346,3 +349,111 @@ def test_a_known_clients_own_week_is_neither_kept_nor_served_from_the_kept_fragm
     assert half_nine not in theirs  # overlaps their own 09:00-10:00 visit
     token = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
     assert token.sub("", again) == token.sub("", everyone)
+
+
+class _CacheReads:
+    """The cache, recording the keys each read asks for."""
+
+    def __init__(self, real):
+        self.real, self.reads = real, []
+
+    def get_many(self, keys):
+        self.reads.append(list(keys))
+        return self.real.get_many(keys)
+
+    def get(self, key, default=None):
+        self.reads.append([key])
+        return self.real.get(key, default)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+def _answer_keys(reads) -> list[str]:
+    return [key for keys in reads for key in keys if key.startswith("availability:kept:")]
+
+
+def test_a_process_holding_an_answer_reads_only_the_generations(
+    client, facial, location, monkeypatch
+):
+    first = _month(client, facial, location)
+    reads = _CacheReads(cache)
+    monkeypatch.setattr(answers, "cache", reads)
+
+    again = _month(client, facial, location)
+
+    assert again.content == first.content
+    assert len(reads.reads) == 1
+    assert _answer_keys(reads.reads) == []
+
+
+def test_an_answer_kept_by_another_process_is_read_once_then_held_here(
+    client, facial, location, monkeypatch
+):
+    first = _month(client, facial, location)
+    answers._kept_here.clear()  # as a process that did not compute it
+    reads = _CacheReads(cache)
+    monkeypatch.setattr(answers, "cache", reads)
+
+    with CaptureQueriesContext(connection) as queries:
+        from_the_shared_cache = _month(client, facial, location)
+        from_here = _month(client, facial, location)
+
+    assert from_the_shared_cache.content == from_here.content == first.content
+    assert len(queries) == 0
+    assert len(_answer_keys(reads.reads)) == 1
+
+
+def test_a_change_made_by_another_process_retires_the_copy_held_here(
+    client, facial, location, practitioner
+):
+    """Another process's booking: a row this process's receivers never saw, then that
+    process's after-commit replacement of the location's generation."""
+    assert NINE.isoformat() in _starts(_month(client, facial, location))
+    Appointment.objects.bulk_create(  # no signals here
+        [
+            Appointment(
+                client=factories.ClientFactory(),
+                service=facial,
+                location=location,
+                practitioner=practitioner,
+                start_at=NINE,
+                end_at=NINE + timedelta(minutes=45),
+                blocked_start_at=NINE,
+                blocked_end_at=NINE + timedelta(minutes=45),
+                status=Appointment.Status.BOOKED,
+            )
+        ]
+    )
+    assert NINE.isoformat() in _starts(_month(client, facial, location))  # still current
+
+    answers._replace(answers._token_key(str(location.pk)))
+
+    assert NINE.isoformat() not in _starts(_month(client, facial, location))
+
+
+def test_the_copies_held_here_stay_within_their_byte_budget(settings):
+    settings.AVAILABILITY_PROCESS_CACHE_BYTES = 10
+    kept = answers._KeptHere()
+    forever = wall_clock.time() + 3600
+
+    kept.put("a", (forever, ["t"], b"aaaa"))
+    kept.put("b", (forever, ["t"], b"bbbb"))
+    assert kept.get("a") is not None  # a is now the most recently used
+    kept.put("c", (forever, ["t"], b"cccc"))  # 12 bytes: the least recently used goes
+
+    assert kept.get("b") is None
+    assert kept.get("a") is not None
+    assert kept.get("c") is not None
+    kept.put("d", (forever, ["t"], b"d" * 11))  # bigger than the whole budget: not kept
+    assert kept.get("d") is None
+    assert kept.get("a") is not None
+    kept.put("a", (forever, ["u"], b"a" * 6))  # replaced and counted once: 6 + 4 fit
+    assert kept.get("c") is not None
+    kept.put("a", (forever, ["v"], b"a" * 7))  # 7 + 4 do not: c, the older, goes
+    assert kept.get("c") is None
+    assert kept.get("a") == (forever, ["v"], b"a" * 7)
+
+    settings.AVAILABILITY_PROCESS_CACHE_BYTES = 0
+    kept.put("e", (forever, ["t"], b"e"))
+    assert kept.get("e") is None
