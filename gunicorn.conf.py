@@ -1,12 +1,10 @@
-"""gunicorn settings read from the working directory by every ``gunicorn`` command here
-(Dockerfile, docker-compose, bench/*.py); command-line flags still win."""
+"""gunicorn settings read from the working directory by a plain ``gunicorn`` command here
+(bench/*.py, a developer's shell): the worker warm-up and listening sockets of bin/web's
+clinic/gunicorn_conf.py, without its bind address, worker count or access log, which those
+commands give themselves. Command-line flags still win."""
 
 from __future__ import annotations
 
+from clinic.gunicorn_conf import post_worker_init, reuse_port
 
-def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's Worker
-    """Runs in each worker after it has loaded the app and before it accepts a connection, so
-    no client waits for the warm-up a first request would otherwise trigger."""
-    from clinic.warmup import warm_up
-
-    warm_up()
+__all__ = ["post_worker_init", "reuse_port"]

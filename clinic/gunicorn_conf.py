@@ -1,6 +1,6 @@
 """gunicorn settings for bin/web (``gunicorn -c python:clinic.gunicorn_conf``), from the
-environment: threaded workers, and access log lines without the tokens that client links carry
-in their paths."""
+environment: threaded workers, each with its own listening socket and warmed up before it
+accepts, and access log lines without the tokens that client links carry in their paths."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 
 from gunicorn.glogging import Logger  # type: ignore[import-untyped]
 
+from clinic.env import env_bool
 from clinic.logging import scrub_tokens
 
 bind = [
@@ -24,6 +25,13 @@ worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY") or min(2 * (os.cpu_count() or 1), 8))
 threads = int(os.environ.get("WEB_THREADS") or 2)
 backlog = 2048
+# One listening socket per worker (SO_REUSEPORT), so the kernel spreads new connections over
+# the workers. With the one shared socket, whichever worker woke first took connections in
+# bursts, and a kept-alive connection stays with the worker that took it: under wrk's 50
+# connections the 4 workers held 33, 15, 1 and 1, and the clients of the busiest waited behind
+# its two threads while others idled (bench/http.py). The cost: a second server started on the
+# same port by the same user shares it instead of failing, so not in development (DEBUG on).
+reuse_port = env_bool("WEB_REUSE_PORT", not env_bool("DEBUG", False))
 timeout = 30
 graceful_timeout = 20
 accesslog = "-"
@@ -47,6 +55,14 @@ class TokenScrubbingLogger(Logger):
 
 
 logger_class = TokenScrubbingLogger
+
+
+def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's Worker
+    """Runs in each worker after it has loaded the app and before it accepts a connection, so
+    no client waits for the warm-up a first request would otherwise trigger."""
+    from clinic.warmup import warm_up
+
+    warm_up()
 
 
 def child_exit(server: object, worker: object) -> None:

@@ -7,13 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 PROBE = """
 import runpy, sys
 import django
 django.setup()
-hook = runpy.run_path("gunicorn.conf.py")["post_worker_init"]
+hook = runpy.run_path(sys.argv[1])["post_worker_init"]
 lazy = ["bookings.api", "bookings.views.site", "workspace.urls"]
 assert not any(name in sys.modules for name in lazy), "imported before the warm-up"
 hook(None)
@@ -23,11 +25,18 @@ print("warm")
 """
 
 
-def test_the_gunicorn_hook_imports_the_views_before_the_first_request():
+@pytest.mark.parametrize(
+    "config",
+    [
+        "clinic/gunicorn_conf.py",  # bin/web's, so production workers warm up too
+        "gunicorn.conf.py",  # what a plain gunicorn command here reads (the benches)
+    ],
+)
+def test_the_gunicorn_hook_imports_the_views_before_the_first_request(config):
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     env.update({"DJANGO_SETTINGS_MODULE": "clinic.settings", "DEBUG": "1"})
     result = subprocess.run(  # noqa: S603 - our own interpreter and probe
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", PROBE, config],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -37,3 +46,27 @@ def test_the_gunicorn_hook_imports_the_views_before_the_first_request():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("warm")
+
+
+def _reuse_port(**environ: str) -> str:
+    env = {
+        key: value for key, value in os.environ.items() if key not in {"DEBUG", "WEB_REUSE_PORT"}
+    }
+    env.update(environ)
+    return subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-c", "from clinic import gunicorn_conf; print(gunicorn_conf.reuse_port)"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.strip()
+
+
+def test_each_production_worker_listens_on_its_own_socket_and_development_shares_one():
+    assert _reuse_port() == "True"
+    assert _reuse_port(DEBUG="0") == "True"
+    assert _reuse_port(DEBUG="1") == "False"  # a second `make run` fails instead of sharing
+    assert _reuse_port(WEB_REUSE_PORT="0") == "False"
+    assert _reuse_port(DEBUG="1", WEB_REUSE_PORT="1") == "True"
