@@ -11,6 +11,7 @@ with 50 connections for 30 s on each of:
 Prints requests/s, latency p50/p95/p99 and errors (socket errors, timeouts and non-2xx), and
 the server's CPU per request, which does not depend on what else the machine is doing.
 Run:  .venv/bin/python bench/http.py  [--duration 30] [--connections 50]
+(BENCH_GUNICORN_ARGS, e.g. "--threads 4", adds gunicorn flags to try another setup.)
 Needs wrk (Debian package ``wrk``), PostgreSQL at BENCH_PG_ADMIN_URL and Redis at
 BENCH_REDIS_URL (default redis://127.0.0.1:6379/5).
 Targets: p95 <= 100 ms and 0 errors on both.
@@ -170,6 +171,7 @@ def main() -> None:
 
     from clinic import gunicorn_conf
 
+    # The server runs with DEBUG off, hence (gunicorn.conf.py) a listening socket per worker.
     print(f"gunicorn {gunicorn_conf.workers} workers x {gunicorn_conf.threads} threads")
     port = _free_port()
     server = subprocess.Popen(  # noqa: S603 - fixed command line
@@ -178,6 +180,7 @@ def main() -> None:
             *("--bind", f"127.0.0.1:{port}"),
             *("--workers", str(gunicorn_conf.workers), "--threads", str(gunicorn_conf.threads)),
             *("--log-level", "warning"),
+            *os.environ.get("BENCH_GUNICORN_ARGS", "").split(),
         ],
         cwd=ROOT,  # gunicorn.conf.py (worker warm-up) is read from here
         env=env,
