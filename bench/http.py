@@ -6,7 +6,8 @@ gunicorn.conf.py before they accept), loaded by wrk
 with 50 connections for 30 s on each of:
 
 1. ``GET /api/v1/availability`` for a 30-day month of the demo's busiest bookable service;
-2. the booking page's time-picker fragment (what HTMX fetches when a client changes week).
+2. the booking page's time-picker fragment (what HTMX fetches when a client changes week),
+   with the cookies the booking page set, as a browser sends them.
 
 Prints requests/s, latency p50/p95/p99 and errors (socket errors, timeouts and non-2xx), and
 the server's CPU per request, which does not depend on what else the machine is doing.
@@ -129,7 +130,8 @@ print(json.dumps({
     print(f"service: {found['service']}")
     return {
         "GET /api/v1/availability (30 days)": (found["availability"], {}),
-        # Only the picker body, as HTMX asks for it when the week changes.
+        # Only the picker body, as HTMX asks for it when the week changes: from the booking
+        # page, which has already given the visitor its CSRF cookie (added in main()).
         "time-picker fragment (HTMX)": (found["picker"], {"HX-Request": "true"}),
     }
 
@@ -161,6 +163,10 @@ def main() -> None:
     }
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)  # noqa: S603
+    # As bin/release does: with DEBUG off, pages name their static files from the manifest.
+    subprocess.run(
+        [*manage, "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
+    )  # noqa: S603
     # --force: the demo's published staff password is harmless in this throwaway database.
     subprocess.run(
         [*manage, "seed_demo", "--force"], cwd=ROOT, env=env, check=True, capture_output=True
@@ -198,6 +204,13 @@ def main() -> None:
         else:
             raise SystemExit("server did not become healthy")
         for name, (path, headers) in targets.items():
+            if "HX-Request" in headers:
+                # The page the fragment belongs to, as a visitor opens it first: the cookies
+                # it sets (the CSRF token) go with every fragment request, as a browser's do.
+                page = requests.get(f"{base}{path}", timeout=30)
+                page.raise_for_status()
+                cookies = "; ".join(f"{key}={value}" for key, value in page.cookies.items())
+                headers = {**headers, "Cookie": cookies} if cookies else headers
             first = requests.get(f"{base}{path}", headers=headers, timeout=30)
             if first.status_code != 200:
                 raise SystemExit(f"{name}: {first.status_code} {first.text[:200]}")
