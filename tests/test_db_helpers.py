@@ -61,10 +61,12 @@ def _ids_matching(column: str, values: list) -> list[int]:
 
 
 def test_any_of_sql_reads_every_value_from_one_parameter_on_this_database():
-    clients = [factories.ClientFactory(first_name=name) for name in ("Ann", 'O"Neil', "Bo,b")]
+    names = ("Ann", 'O"Neil', "Bo,b", "NULL", "{Cy}", "D\\e", " Ed ")
+    clients = [factories.ClientFactory(first_name=name) for name in names]
 
     assert _ids_matching("id", [clients[0].pk, clients[2].pk]) == [clients[0].pk, clients[2].pk]
     assert _ids_matching("first_name", ['O"Neil', "Bo,b"]) == [clients[1].pk, clients[2].pk]
+    assert _ids_matching("first_name", list(names[3:])) == [c.pk for c in clients[3:]]
     assert _ids_matching("id", []) == []
 
 

@@ -157,6 +157,7 @@ def _gate(
     recent_attempts: dict[int, list[datetime]],
     report: DispatchReport,
     sms_blocked: list[Message],
+    quiet_ends: dict[ZoneInfo, datetime | None],
 ) -> bool:
     """Decide what to do with a claimed row: True = send now; otherwise the row has been
     marked skipped or moved to a later due time."""
@@ -192,7 +193,10 @@ def _gate(
         return False
     zone = _zone_for(message)
     if _respects_quiet_hours(message):
-        quiet_end = quiet_hours_end_after(moment=now, zone=zone)
+        # The same answer for every row of the batch in one zone.
+        if zone not in quiet_ends:
+            quiet_ends[zone] = quiet_hours_end_after(moment=now, zone=zone)
+        quiet_end = quiet_ends[zone]
         if quiet_end is not None:
             _defer(message, quiet_end, "Moved out of quiet hours", report)
             return False
@@ -432,6 +436,7 @@ def messages_claim_due(
         _attach_locations_and_rules(candidates)
         sent_today: dict[int, int] = {}
         sms_blocked: list[Message] = []
+        quiet_ends: dict[ZoneInfo, datetime | None] = {}
         to_send: list[Message] = []
         held_back: list[Message] = []
         with_new_body: list[Message] = []
@@ -447,6 +452,7 @@ def messages_claim_due(
                 recent_attempts=recent_attempts,
                 report=report,
                 sms_blocked=sms_blocked,
+                quiet_ends=quiet_ends,
             ):
                 body = _with_opt_out_line(message, messaged)
                 if body != message.body:
@@ -492,7 +498,7 @@ def _write_batch(
         if connection.vendor == "postgresql":
             held: list[Any] = [
                 now,
-                [m.pk for m in held_back],
+                array_parameter(m.pk for m in held_back),
                 [m.status for m in held_back],
                 [m.status_reason for m in held_back],
                 [m.due_at for m in held_back],
