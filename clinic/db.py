@@ -226,32 +226,60 @@ def joined_first_row(
     nothing) is None in the answer. One round trip instead of one per model: on this project's
     machines a statement's round trip costs the web process and PostgreSQL more CPU than
     reading its row."""
-    wrapper = connections[models[0]._default_manager.db]
+    parts = [(model, len(model._meta.concrete_fields)) for model in models]
+    rows = _joined(parts, sql, params, one=True)
+    return rows[0] if rows else None
+
+
+def joined_rows(
+    parts: Sequence[tuple[type[Model], int]], sql: str, params: Sequence[Any]
+) -> list[tuple[Any, ...]]:
+    """Every row of a fixed statement that selects several models side by side, as
+    ``joined_first_row`` reads its first, with each model's number of columns given in
+    ``parts`` (model, columns): a model's columns may be some of its fields (the others are
+    deferred, loaded on first use, as with ``raw()``) and columns that are not fields (set as
+    attributes), its primary key among them."""
+    return _joined(parts, sql, params, one=False)
+
+
+def _joined(
+    parts: Sequence[tuple[type[Model], int]], sql: str, params: Sequence[Any], *, one: bool
+) -> list[tuple[Any, ...]]:
+    wrapper = connections[parts[0][0]._default_manager.db]
     adapt = wrapper.ops.adapt_unknown_value
     with wrapper.cursor() as cursor:
         cursor.execute(sql, [adapt(value) for value in params])
-        row = cursor.fetchone()
-        if row is None:
-            return None
+        if one:
+            row = cursor.fetchone()
+            rows = [] if row is None else [row]
+        else:
+            rows = cursor.fetchall()
+        if not rows:
+            return []
         plans = _joined_readers.setdefault(wrapper, {})
-        key = (tuple(models), sql)
+        key = (tuple(parts), sql)
         plan = plans.get(key)
         if plan is None:
             names = tuple(column[0] for column in cursor.description)
             slices = []
             start = 0
-            for model in models:
-                end = start + len(model._meta.concrete_fields)
+            for model, width in parts:
+                end = start + width
                 reader = _RowReader(wrapper, model, names[start:end])
                 slices.append((start, end, start + reader.positions[reader.pk_index], reader))
                 start = end
             if start != len(names):
                 raise ValueError(f"the statement selects {len(names)} columns, not {start}")
             plan = plans[key] = _JoinedReaders(slices)
-    return tuple(
-        None if row[pk_position] is None else reader.instances([row[start:end]])[0]
-        for start, end, pk_position, reader in plan.slices
-    )
+    # Per model, one reader call for all its rows: the reader's per-call work is not repeated
+    # for every row.
+    columns = []
+    for start, end, pk_position, reader in plan.slices:
+        built = iter(
+            reader.instances([row[start:end] for row in rows if row[pk_position] is not None])
+        )
+        columns.append([None if row[pk_position] is None else next(built) for row in rows])
+    return list(zip(*columns, strict=True))
 
 
 @dataclass(frozen=True)
@@ -261,7 +289,7 @@ class _JoinedReaders:
 
 
 _joined_readers: WeakKeyDictionary[
-    Any, dict[tuple[tuple[type[Model], ...], str], _JoinedReaders]
+    Any, dict[tuple[tuple[tuple[type[Model], int], ...], str], _JoinedReaders]
 ] = WeakKeyDictionary()
 
 
@@ -274,9 +302,25 @@ def any_of_sql(column: str) -> str:
 
 
 def array_parameter(values: Iterable[int | str]) -> Any:
-    """The one parameter ``any_of_sql`` reads: an array on PostgreSQL, JSON on SQLite."""
+    """The one parameter ``any_of_sql`` reads: an array on PostgreSQL, JSON on SQLite.
+
+    On PostgreSQL the array goes as its text literal (``{1,2,"a b"}``), which the server reads
+    as an array of the type of the column it is compared with: psycopg dumps a list one
+    element at a time in Python, and for a batch of 100 ids that cost more CPU than the rest
+    of sending the statement (0.23 against 0.07 ms)."""
     values = list(values)
-    return values if connection.vendor == "postgresql" else json.dumps(values)
+    if connection.vendor != "postgresql":
+        return json.dumps(values)
+    return "{" + ",".join(map(_array_element, values)) + "}"
+
+
+def _array_element(value: int | str) -> str:
+    if type(value) is int:
+        return str(value)
+    if isinstance(value, str):
+        # Quoted, so that a comma, a brace, a space or the word NULL is just text.
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    raise TypeError(f"array_parameter takes ints and strs, not {type(value).__name__}")
 
 
 def new_row(model: type[_Row], **values: Any) -> _Row:

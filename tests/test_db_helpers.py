@@ -25,6 +25,7 @@ from clinic.db import (
     first_row,
     insert_rows,
     joined_first_row,
+    joined_rows,
     lock_for_transaction,
     model_rows,
     new_row,
@@ -60,10 +61,12 @@ def _ids_matching(column: str, values: list) -> list[int]:
 
 
 def test_any_of_sql_reads_every_value_from_one_parameter_on_this_database():
-    clients = [factories.ClientFactory(first_name=name) for name in ("Ann", 'O"Neil', "Bo,b")]
+    names = ("Ann", 'O"Neil', "Bo,b", "NULL", "{Cy}", "D\\e", " Ed ")
+    clients = [factories.ClientFactory(first_name=name) for name in names]
 
     assert _ids_matching("id", [clients[0].pk, clients[2].pk]) == [clients[0].pk, clients[2].pk]
     assert _ids_matching("first_name", ['O"Neil', "Bo,b"]) == [clients[1].pk, clients[2].pk]
+    assert _ids_matching("first_name", list(names[3:])) == [c.pk for c in clients[3:]]
     assert _ids_matching("id", []) == []
 
 
@@ -266,6 +269,31 @@ def test_joined_first_row_reads_each_model_side_by_side_and_none_for_a_join_that
     assert joined_first_row((Client, Service), sql, [service.pk, 0]) is None
     with pytest.raises(ValueError, match="columns"):
         joined_first_row((Client,), sql, [service.pk, client.pk])
+
+
+def test_joined_rows_reads_some_fields_and_extra_columns_of_each_model_for_every_row():
+    ada = factories.ClientFactory(first_name="Ada")
+    bo = factories.ClientFactory(first_name="Bo")
+    service = Service.objects.create(name="Peel", slug="peel", duration_minutes=30)
+    sql = (
+        "SELECT c.id, c.first_name, 7 AS lucky, s.id, s.name FROM bookings_client c"  # noqa: S608
+        " LEFT JOIN clinic_service s ON s.id = c.id * 0 + %s WHERE c.id IN (%s, %s)"
+        " ORDER BY c.id"
+    )
+
+    rows = joined_rows(((Client, 3), (Service, 2)), sql, [service.pk, ada.pk, bo.pk])
+    assert rows == [(ada, service), (bo, service)]
+    assert [(row[0].first_name, row[0].lucky) for row in rows] == [("Ada", 7), ("Bo", 7)]
+    assert "phone" in rows[0][0].get_deferred_fields()
+    assert rows[1][0].phone == bo.phone  # loaded on first use
+    assert rows[0][1].name == "Peel"
+    assert joined_rows(((Client, 3), (Service, 2)), sql, [0, ada.pk, bo.pk]) == [
+        (ada, None),
+        (bo, None),
+    ]
+    assert joined_rows(((Client, 3), (Service, 2)), sql, [service.pk, 0, 0]) == []
+    with pytest.raises(ValueError, match="columns"):
+        joined_rows(((Client, 3), (Service, 1)), sql, [service.pk, ada.pk, bo.pk])
 
 
 @pytest.mark.integration

@@ -3,11 +3,12 @@ staleness, quiet hours and the per-client daily cap."""
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from functools import cache
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -17,7 +18,14 @@ from django.utils import timezone
 
 from bookings.courses import next_session_is_booked
 from bookings.models import Client
-from clinic.db import any_of_sql, array_parameter, column_list, model_rows, update_rows
+from clinic.db import (
+    any_of_sql,
+    array_parameter,
+    column_list,
+    joined_rows,
+    model_rows,
+    update_rows,
+)
 from clinic.models import Location
 from clinic.selectors import location_default
 from reminders.models import (
@@ -149,6 +157,7 @@ def _gate(
     recent_attempts: dict[int, list[datetime]],
     report: DispatchReport,
     sms_blocked: list[Message],
+    quiet_ends: dict[ZoneInfo, datetime | None],
 ) -> bool:
     """Decide what to do with a claimed row: True = send now; otherwise the row has been
     marked skipped or moved to a later due time."""
@@ -184,7 +193,10 @@ def _gate(
         return False
     zone = _zone_for(message)
     if _respects_quiet_hours(message):
-        quiet_end = quiet_hours_end_after(moment=now, zone=zone)
+        # The same answer for every row of the batch in one zone.
+        if zone not in quiet_ends:
+            quiet_ends[zone] = quiet_hours_end_after(moment=now, zone=zone)
+        quiet_end = quiet_ends[zone]
         if quiet_end is not None:
             _defer(message, quiet_end, "Moved out of quiet hours", report)
             return False
@@ -264,21 +276,61 @@ def reminder_cap_reached(*, client_id: int, zone: ZoneInfo, now: datetime | None
     return sum(1 for moment in attempts if day_start <= moment < day_end) >= DAILY_REMINDER_CAP
 
 
-def _attach_clients(messages: list[Message]) -> set[int]:
-    """Load the batch's clients, one statement with what the gate reads, and return the ids of
-    those who have had a text before (a sending, sent or delivered SMS)."""
-    client_ids = {m.client_id for m in messages if m.client_id is not None}
-    if not client_ids:
-        return set()
-    clients = {
-        client.pk: client
-        for client in model_rows(Client, _statements()["clients"], [array_parameter(client_ids)])
-    }
+def _read_batch(
+    *, now: datetime, batch_size: int
+) -> tuple[list[Message], set[int], dict[int, list[datetime]]]:
+    """Lock up to ``batch_size`` due rows and read, in the same statement, what the gate needs
+    of their clients: the rows (their clients attached), the ids of the clients who have had
+    a text before (a sending, sent or delivered SMS), and when each client's cap-counted texts
+    of the last 36 hours went out (only for clients with a cap-counted text in the batch).
+
+    One round trip instead of three: the statement's subqueries read the table as it was when
+    the statement began, so the locked rows are still ``scheduled`` to them and are counted
+    neither as texted before nor as attempts."""
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = joined_rows(
+        _batch_parts(),
+        _statements()["batch"],
+        [adapt(now), batch_size, adapt(now - timedelta(hours=36))],
+    )
     client_cache = Message._meta.get_field("client").set_cached_value
-    for message in messages:
-        if message.client_id is not None:
-            client_cache(message, clients[message.client_id])
-    return {pk for pk, client in clients.items() if getattr(client, "texted_before", False)}
+    clients: dict[int, Client] = {}
+    messages = []
+    for message, client in rows:
+        if client is not None:
+            # One instance per client, however many of the batch's rows are theirs.
+            client_cache(message, clients.setdefault(client.pk, client))
+        messages.append(message)
+    # The statement's two answers about a client's texts, read as attributes (model_rows).
+    texted_before = {pk for pk, client in clients.items() if vars(client)["texted_before"]}
+    attempts = {
+        pk: _attempt_times(times)
+        for pk, client in clients.items()
+        if (times := vars(client)["recent_attempts"]) is not None
+    }
+    return messages, texted_before, attempts
+
+
+def _attempt_times(value: Any) -> list[datetime]:
+    """The attempt times the batch statement reads: an array on PostgreSQL, on SQLite a JSON
+    array of its stored UTC texts."""
+    if isinstance(value, str):
+        return [datetime.fromisoformat(text).replace(tzinfo=UTC) for text in json.loads(value)]
+    return list(value)
+
+
+@cache
+def _batch_parts() -> tuple[tuple[type[Model], int], ...]:
+    """How the batch statement's columns divide: every column of the row, then the client's
+    key, the fields the gate reads and the two answers about their texts."""
+    return (
+        (Message, len(Message._meta.concrete_fields)),
+        (Client, len(_gate_client_columns()) + 3),
+    )
+
+
+def _gate_client_columns() -> list[str]:
+    return [f.column for f in Client._meta.concrete_fields if f.name in _GATE_CLIENT_FIELDS]
 
 
 @cache
@@ -288,24 +340,62 @@ def _statements_for(vendor: str) -> dict[str, str]:
     compiling, preparing each of 100 ids) was a third of the claim's CPU. Names come from the
     models; values other than fixed choice values are parameters."""
     q = connection.ops.quote_name
+    postgresql = vendor == "postgresql"
     m, c = q(Message._meta.db_table), q(Client._meta.db_table)
     columns = ", ".join(q(f.column) for f in Message._meta.concrete_fields)
-    gate_columns = ", ".join(
-        q(f.column) for f in Client._meta.concrete_fields if f.name in _GATE_CLIENT_FIELDS
-    )
+    batch_columns = ", ".join(f"batch.{q(f.column)}" for f in Message._meta.concrete_fields)
+    gate_columns = [q(column) for column in _gate_client_columns()]
     counted = ", ".join(f"'{status}'" for status in _COUNTED_STATUSES)
+    exempt = ", ".join(f"'{category}'" for category in sorted(CAP_EXEMPT_CATEGORIES))
     sms = f"'{Message.Channel.SMS.value}'"
+    scheduled = f"'{Status.SCHEDULED.value}'"
     # SKIP LOCKED: concurrent workers take disjoint batches instead of queueing behind each
-    # other; the due-row partial index (message_due_idx) keeps this fast at any table size.
+    # other; the due-row partial index (message_due_idx) keeps this fast at any table size,
+    # and the status is written into the text so that a prepared (generic) plan can use it.
     # SQLite has no row locks: its writers are serialised anyway.
-    lock = " FOR UPDATE SKIP LOCKED" if vendor == "postgresql" else ""
+    lock = " FOR UPDATE SKIP LOCKED" if postgresql else ""
+    # Materialised: the client questions are asked once per client, not once per row.
+    materialized = " MATERIALIZED" if postgresql else ""
+    attempts_of_client = (
+        f" FROM {m} attempt WHERE attempt.client_id = {c}.id AND attempt.status IN ({counted})"  # noqa: S608
+        f" AND attempt.channel = {sms} AND attempt.last_attempt_at >= %s"
+        f" AND attempt.category NOT IN ({exempt})"
+    )
+    attempts = (
+        f"ARRAY(SELECT attempt.last_attempt_at{attempts_of_client})"
+        if postgresql
+        else f"(SELECT json_group_array(attempt.last_attempt_at){attempts_of_client})"
+    )
     by_id = any_of_sql("id")
+    claim = (
+        f"UPDATE {m} SET status = '{Status.SENDING.value}', status_reason = '',"  # noqa: S608
+        f" attempts = attempts + 1, last_attempt_at = %s, lease_expires_at = %s, updated_at = %s,"
+        f" body = CASE WHEN {by_id} THEN body || %s ELSE body END WHERE {by_id}"
+    )
+    if postgresql:
+        # The rows held back are written in the same statement (their own rows: a statement
+        # may not change one row twice).
+        claim = (
+            f"WITH held AS (UPDATE {m} SET status = new.status,"  # noqa: S608
+            " status_reason = new.status_reason, due_at = new.due_at, updated_at = %s"
+            " FROM UNNEST(%s::bigint[], %s::varchar[], %s::varchar[], %s::timestamptz[])"
+            f" AS new (id, status, status_reason, due_at) WHERE {m}.id = new.id) {claim}"
+        )
     return {
-        "candidates": f"SELECT {columns} FROM {m} WHERE status = %s AND due_at <= %s"  # noqa: S608
-        f" ORDER BY due_at, id LIMIT %s{lock}",
-        "clients": f"SELECT {c}.id, {gate_columns}, EXISTS (SELECT 1 FROM {m} texted"  # noqa: S608
-        f" WHERE texted.client_id = {c}.id AND texted.status IN ({counted})"
-        f" AND texted.channel = {sms}) AS texted_before FROM {c} WHERE {any_of_sql(c + '.id')}",
+        "batch": f"WITH batch AS{materialized} (SELECT {columns} FROM {m}"  # noqa: S608
+        f" WHERE status = {scheduled} AND due_at <= %s ORDER BY due_at, id LIMIT %s{lock}),"
+        f" capped AS{materialized} (SELECT DISTINCT client_id FROM batch"
+        f" WHERE channel = {sms} AND category NOT IN ({exempt})),"
+        f" clients AS{materialized} (SELECT {c}.id, {', '.join(gate_columns)},"
+        f" EXISTS (SELECT 1 FROM {m} texted WHERE texted.client_id = {c}.id"
+        f" AND texted.status IN ({counted}) AND texted.channel = {sms}) AS texted_before,"
+        f" CASE WHEN {c}.id IN (SELECT client_id FROM capped) THEN {attempts} END"
+        f" AS recent_attempts FROM {c} WHERE {c}.id IN (SELECT client_id FROM batch))"
+        f" SELECT {batch_columns}, clients.id,"
+        f" {', '.join(f'clients.{column}' for column in gate_columns)},"
+        " clients.texted_before, clients.recent_attempts"
+        " FROM batch LEFT JOIN clients ON clients.id = batch.client_id"
+        " ORDER BY batch.due_at, batch.id",
         "recent_attempts": f"SELECT id, client_id, last_attempt_at FROM {m}"  # noqa: S608
         f" WHERE {any_of_sql('client_id')} AND status IN ({counted}) AND channel = {sms}"
         f" AND last_attempt_at >= %s AND NOT ({any_of_sql('category')})",
@@ -314,9 +404,7 @@ def _statements_for(vendor: str) -> dict[str, str]:
         "rules": f"SELECT {column_list(ReminderRule)} FROM {q(ReminderRule._meta.db_table)}"  # noqa: S608
         f" WHERE {by_id}",
         # The opt-out line is the same for every first message: the database appends it.
-        "claim": f"UPDATE {m} SET status = %s, status_reason = '', attempts = attempts + 1,"  # noqa: S608
-        f" last_attempt_at = %s, lease_expires_at = %s, updated_at = %s,"
-        f" body = CASE WHEN {by_id} THEN body || %s ELSE body END WHERE {by_id}",
+        "claim": claim,
     }
 
 
@@ -343,25 +431,16 @@ def messages_claim_due(
     hours and the daily cap. Returns the rows to send now, already marked ``sending``."""
     now = now or timezone.now()
     with transaction.atomic():
-        # SKIP LOCKED: concurrent workers take disjoint batches instead of queueing behind each
-        # other. The due-row partial index (message_due_idx) keeps this fast at any table size.
-        # SQLite ignores FOR UPDATE; its writers are serialised anyway.
-        adapt = connection.ops.adapt_datetimefield_value
-        candidates = model_rows(
-            Message, _statements()["candidates"], [Status.SCHEDULED, adapt(now), batch_size]
-        )
+        candidates, messaged, recent_attempts = _read_batch(now=now, batch_size=batch_size)
         report.claimed += len(candidates)
         _attach_locations_and_rules(candidates)
-        # Rows claimed now are still ``scheduled`` in the database, so these see only
-        # messages that already went out.
-        messaged = _attach_clients(candidates)
-        client_ids = {m.client_id for m in candidates if m.client_id is not None}
-        recent_attempts = _recent_reminder_attempts(client_ids, now)
         sent_today: dict[int, int] = {}
         sms_blocked: list[Message] = []
+        quiet_ends: dict[ZoneInfo, datetime | None] = {}
         to_send: list[Message] = []
         held_back: list[Message] = []
         with_new_body: list[Message] = []
+        lease_expires_at = now + claim_lease()
         # Higher-priority messages get the daily cap's places first.
         for message in sorted(
             candidates, key=lambda m: (-(m.rule.priority if m.rule else 100), m.due_at, m.pk)
@@ -373,37 +452,60 @@ def messages_claim_due(
                 recent_attempts=recent_attempts,
                 report=report,
                 sms_blocked=sms_blocked,
+                quiet_ends=quiet_ends,
             ):
                 body = _with_opt_out_line(message, messaged)
                 if body != message.body:
                     message.body = body
                     with_new_body.append(message)
                 message.status = Status.SENDING
+                message.status_reason = ""
                 message.attempts += 1
                 message.last_attempt_at = now
-                message.lease_expires_at = now + claim_lease()
+                message.lease_expires_at = lease_expires_at
+                message.updated_at = now
                 to_send.append(message)
             else:
                 message.updated_at = now
                 held_back.append(message)
-        if to_send:
-            # One statement for the whole batch, opt-out lines included: the line is the same
-            # for every first message, so the database appends it.
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    _statements()["claim"],
-                    [
-                        Status.SENDING,
-                        adapt(now),
-                        adapt(now + claim_lease()),
-                        adapt(now),
-                        array_parameter(m.pk for m in with_new_body),
-                        f" {OPT_OUT_LINE}",
-                        array_parameter(m.pk for m in to_send),
-                    ],
-                )
-        if held_back:
-            update_rows(Message, held_back, ["status", "status_reason", "due_at", "updated_at"])
+        if candidates:
+            _write_batch(now=now, to_send=to_send, with_new_body=with_new_body, held_back=held_back)
         for message in sms_blocked:
             message_plan_email_fallback(sms=message, why="client opted out of SMS", now=now)
     return sorted(to_send, key=lambda m: (m.due_at, m.pk))
+
+
+def _write_batch(
+    *,
+    now: datetime,
+    to_send: list[Message],
+    with_new_body: list[Message],
+    held_back: list[Message],
+) -> None:
+    """Write what the gate decided: the rows to send marked ``sending`` with their lease (the
+    opt-out line appended by the database: it is the same for every first message), and the
+    rows held back with their new status, reason and due time. On PostgreSQL one statement."""
+    adapt = connection.ops.adapt_datetimefield_value
+    claim = [
+        adapt(now),
+        adapt(now + claim_lease()),
+        adapt(now),
+        array_parameter(m.pk for m in with_new_body),
+        f" {OPT_OUT_LINE}",
+        array_parameter(m.pk for m in to_send),
+    ]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            held: list[Any] = [
+                now,
+                array_parameter(m.pk for m in held_back),
+                [m.status for m in held_back],
+                [m.status_reason for m in held_back],
+                [m.due_at for m in held_back],
+            ]
+            cursor.execute(_statements()["claim"], held + claim)
+            return
+        if to_send:
+            cursor.execute(_statements()["claim"], claim)
+    if held_back:
+        update_rows(Message, held_back, ["status", "status_reason", "due_at", "updated_at"])

@@ -350,3 +350,46 @@ def test_a_claim_takes_the_same_statements_for_any_batch_and_sets_each_row_once(
     with_line = sorted(m.body for m in fresh.values() if m.body.endswith(OPT_OUT_LINE))
     assert len(with_line) == 19  # every first text, not the client texted before
     assert all(m.client is not None and m.client.sms_consent_at == NOON for m in claimed)
+
+
+@time_machine.travel(NOON, tick=False)
+def test_texts_that_went_out_earlier_today_count_towards_the_cap_and_yesterdays_do_not(
+    outbox_message,
+):
+    def sent(at, rule_name):
+        outbox_message(due_at=at, rule_name=rule_name, status=Status.SENT, last_attempt_at=at)
+
+    sent(NOON - timedelta(hours=2), "Downtime check: day 2")  # today: counts
+    sent(utc(2026, 5, 11, 22, 30), "Downtime check: day 2")  # 23:30 BST yesterday
+    sent(NOON - timedelta(hours=1), "Booking confirmation")  # exempt from the cap
+    high = outbox_message(due_at=NOON, rule_name="Aftercare: same evening", body="high")
+    low = outbox_message(due_at=NOON, rule_name="Downtime check: day 5", body="low")
+    confirmation = outbox_message(due_at=NOON, rule_name="Booking confirmation", body="c")
+
+    claimed = messages_claim_due(report=DispatchReport())
+
+    low.refresh_from_db()
+    assert {m.pk for m in claimed} == {high.pk, confirmation.pk}
+    assert (low.status, low.due_at) == (Status.SCHEDULED, utc(2026, 5, 13, 7))
+    assert "Daily limit" in low.status_reason
+
+
+@time_machine.travel(NOON, tick=False)
+def test_a_client_at_the_cap_still_gets_texts_the_cap_does_not_limit(outbox_message):
+    for hours in (1, 2):
+        outbox_message(
+            due_at=NOON - timedelta(hours=hours),
+            rule_name="Downtime check: day 2",
+            status=Status.SENT,
+            last_attempt_at=NOON - timedelta(hours=hours),
+        )
+    confirmation = outbox_message(due_at=NOON, rule_name="Booking confirmation", body="c")
+    capped = outbox_message(due_at=NOON, rule_name="Downtime check: day 5", body="d")
+
+    claimed = messages_claim_due(report=DispatchReport())
+
+    capped.refresh_from_db()
+    assert [m.pk for m in claimed] == [confirmation.pk]
+    assert claimed[0].body == "c"  # texted before: no opt-out line
+    assert capped.status == Status.SCHEDULED
+    assert "Daily limit" in capped.status_reason
