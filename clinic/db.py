@@ -18,7 +18,6 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import connection, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
-from django.db.models.signals import post_save, pre_save
 from django.db.models import (
     AutoField,
     BigAutoField,
@@ -49,7 +48,7 @@ from django.db.models.base import ModelState
 from django.db.models.fields import AutoFieldMixin
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query_utils import DeferredAttribute
-from django.db.models.signals import post_init, pre_init
+from django.db.models.signals import post_init, post_save, pre_init, pre_save
 from django.dispatch import receiver
 
 _Row = TypeVar("_Row", bound=Model)

@@ -304,11 +304,14 @@ def test_a_new_visit_is_inserted_without_save_and_signalled_as_save_would(
     received: list[tuple[str, int | None, bool | None]] = []
 
     def before(sender, instance, raw, using, update_fields, **kwargs):  # type: ignore[no-untyped-def]
-        assert not raw and update_fields is None
+        assert not raw
+        assert update_fields is None
         received.append(("pre_save", instance.pk, None))
 
     def after(sender, instance, created, raw, using, update_fields, **kwargs):  # type: ignore[no-untyped-def]
-        assert not raw and update_fields is None and using == "default"
+        assert not raw
+        assert update_fields is None
+        assert using == "default"
         received.append(("post_save", instance.pk, created))
 
     pre_save.connect(before, sender=Appointment, dispatch_uid="test.appointment_saving")
