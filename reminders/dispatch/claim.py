@@ -17,7 +17,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from bookings.courses import next_session_is_booked
-from bookings.models import Client
+from bookings.models import Appointment, Client
 from clinic.db import (
     any_of_sql,
     array_parameter,
@@ -224,7 +224,11 @@ def _gate(
     return True
 
 
-def _attach_locations_and_rules(messages: list[Message]) -> None:
+def _attach_locations_rules_and_visits(messages: list[Message]) -> None:
+    """What the gate reads of each row's location, rule and visit, one statement each per
+    batch. The visit is read only for rows whose gate asks for it (a text meant for before the
+    visit, a row without a location, a course rule): a batch of day-before reminders used to
+    load its visits one query per row."""
     location_ids = {m.location_id for m in messages if m.location_id is not None}
     rule_ids = {m.rule_id for m in messages if m.rule_id is not None}
     locations = _by_id(Location, "locations", location_ids)
@@ -236,6 +240,24 @@ def _attach_locations_and_rules(messages: list[Message]) -> None:
             location_cache(message, locations[message.location_id])
         if message.rule_id is not None:
             rule_cache(message, rules[message.rule_id])
+    needing_visit = [
+        m
+        for m in messages
+        if m.appointment_id is not None
+        and (
+            m.category in BEFORE_VISIT_CATEGORIES
+            or m.location_id is None
+            or (m.rule is not None and m.rule.only_while_course_unfinished)
+        )
+    ]
+    visits = _by_id(
+        Appointment, "visits", {m.appointment_id for m in needing_visit if m.appointment_id}
+    )
+    visit_cache = Message._meta.get_field("appointment").set_cached_value
+    for message in needing_visit:
+        # A visit deleted meanwhile takes its rows with it (CASCADE): nothing to attach.
+        if message.appointment_id in visits:
+            visit_cache(message, visits[message.appointment_id])
 
 
 def _by_id(model: type[_Row], statement: str, ids: set[int]) -> dict[int, _Row]:
@@ -403,6 +425,8 @@ def _statements_for(vendor: str) -> dict[str, str]:
         f" WHERE {by_id}",
         "rules": f"SELECT {column_list(ReminderRule)} FROM {q(ReminderRule._meta.db_table)}"  # noqa: S608
         f" WHERE {by_id}",
+        "visits": f"SELECT {column_list(Appointment)} FROM {q(Appointment._meta.db_table)}"  # noqa: S608
+        f" WHERE {by_id}",
         # The opt-out line is the same for every first message: the database appends it.
         "claim": claim,
     }
@@ -433,7 +457,7 @@ def messages_claim_due(
     with transaction.atomic():
         candidates, messaged, recent_attempts = _read_batch(now=now, batch_size=batch_size)
         report.claimed += len(candidates)
-        _attach_locations_and_rules(candidates)
+        _attach_locations_rules_and_visits(candidates)
         sent_today: dict[int, int] = {}
         sms_blocked: list[Message] = []
         quiet_ends: dict[ZoneInfo, datetime | None] = {}

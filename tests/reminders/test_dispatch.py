@@ -353,6 +353,60 @@ def test_a_claim_takes_the_same_statements_for_any_batch_and_sets_each_row_once(
 
 
 @time_machine.travel(NOON, tick=False)
+def test_a_batch_of_day_before_reminders_reads_its_visits_in_one_statement(
+    outbox_message, location
+):
+    """The gate asks each pre-visit text whether its visit has started: the visits are read
+    with the batch, not one query per row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def claim(visits: int) -> int:
+        for n in range(visits):
+            person = factories.ClientFactory(sms_consent_at=NOON)
+            visit = factories.AppointmentFactory(
+                client=person, location=location, start_at=NOON + timedelta(days=1, minutes=n)
+            )
+            outbox_message(
+                due_at=NOON,
+                rule_name="Day-before reminder",
+                client=person,
+                to=person.phone,
+                appointment=visit,
+            )
+        with CaptureQueriesContext(connection) as queries:
+            claimed = messages_claim_due(now=NOON, batch_size=100, report=DispatchReport())
+        assert len(claimed) == visits
+        assert all(
+            Message.appointment.is_cached(message)  # type: ignore[attr-defined]
+            and message.appointment.start_at > NOON
+            for message in claimed
+        )
+        Message.objects.filter(status=Status.SENDING).update(status=Status.SENT)
+        return len(queries)
+
+    assert claim(12) == claim(2)
+
+
+@time_machine.travel(NOON, tick=False)
+def test_a_visit_that_has_started_skips_its_day_before_reminder_read_with_the_batch(
+    outbox_message, client_person, location
+):
+    visit = factories.AppointmentFactory(
+        client=client_person, location=location, start_at=NOON - timedelta(minutes=5)
+    )
+    late = outbox_message(
+        due_at=NOON - timedelta(minutes=1), rule_name="Day-before reminder", appointment=visit
+    )
+
+    claimed = messages_claim_due(now=NOON, batch_size=100, report=DispatchReport())
+
+    late.refresh_from_db()
+    assert claimed == []
+    assert (late.status, late.status_reason) == (Status.SKIPPED, "The visit has already started")
+
+
+@time_machine.travel(NOON, tick=False)
 def test_texts_that_went_out_earlier_today_count_towards_the_cap_and_yesterdays_do_not(
     outbox_message,
 ):
