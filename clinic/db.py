@@ -182,12 +182,13 @@ def _builds_plainly(model: type[Model]) -> bool:
 _readers: WeakKeyDictionary[Any, dict[tuple[type[Model], str], _RowReader]] = WeakKeyDictionary()
 
 
-def _execute(model: type[Model], sql: str, params: Sequence[Any], *, one: bool) -> list[Any]:
-    wrapper = connections[model._default_manager.db]
+def _fetch(
+    wrapper: BaseDatabaseWrapper, sql: str, params: Sequence[Any], *, one: bool
+) -> tuple[list[Any], tuple[str, ...]]:
+    """The rows of a fixed statement (only the first when ``one``) and its column names."""
     # The same parameter adaptation as raw(): an aware datetime becomes what the database
     # compares with.
     adapt = wrapper.ops.adapt_unknown_value
-    readers = _readers.setdefault(wrapper, {})
     with wrapper.cursor() as cursor:
         cursor.execute(sql, [adapt(value) for value in params])
         if one:
@@ -195,12 +196,19 @@ def _execute(model: type[Model], sql: str, params: Sequence[Any], *, one: bool) 
             rows = [] if row is None else [row]
         else:
             rows = cursor.fetchall()
-        if not rows:
-            return []
-        reader = readers.get((model, sql))
-        if reader is None:
-            columns = tuple(column[0] for column in cursor.description)
-            reader = readers[model, sql] = _RowReader(wrapper, model, columns)
+        names = tuple(column[0] for column in cursor.description) if rows else ()
+    return rows, names
+
+
+def _execute(model: type[Model], sql: str, params: Sequence[Any], *, one: bool) -> list[Any]:
+    wrapper = connections[model._default_manager.db]
+    rows, names = _fetch(wrapper, sql, params, one=one)
+    if not rows:
+        return []
+    readers = _readers.setdefault(wrapper, {})
+    reader = readers.get((model, sql))
+    if reader is None:
+        reader = readers[model, sql] = _RowReader(wrapper, model, names)
     return reader.instances(rows)
 
 
@@ -245,31 +253,23 @@ def _joined(
     parts: Sequence[tuple[type[Model], int]], sql: str, params: Sequence[Any], *, one: bool
 ) -> list[tuple[Any, ...]]:
     wrapper = connections[parts[0][0]._default_manager.db]
-    adapt = wrapper.ops.adapt_unknown_value
-    with wrapper.cursor() as cursor:
-        cursor.execute(sql, [adapt(value) for value in params])
-        if one:
-            row = cursor.fetchone()
-            rows = [] if row is None else [row]
-        else:
-            rows = cursor.fetchall()
-        if not rows:
-            return []
-        plans = _joined_readers.setdefault(wrapper, {})
-        key = (tuple(parts), sql)
-        plan = plans.get(key)
-        if plan is None:
-            names = tuple(column[0] for column in cursor.description)
-            slices = []
-            start = 0
-            for model, width in parts:
-                end = start + width
-                reader = _RowReader(wrapper, model, names[start:end])
-                slices.append((start, end, start + reader.positions[reader.pk_index], reader))
-                start = end
-            if start != len(names):
-                raise ValueError(f"the statement selects {len(names)} columns, not {start}")
-            plan = plans[key] = _JoinedReaders(slices)
+    rows, names = _fetch(wrapper, sql, params, one=one)
+    if not rows:
+        return []
+    plans = _joined_readers.setdefault(wrapper, {})
+    key = (tuple(parts), sql)
+    plan = plans.get(key)
+    if plan is None:
+        slices = []
+        start = 0
+        for model, width in parts:
+            end = start + width
+            reader = _RowReader(wrapper, model, names[start:end])
+            slices.append((start, end, start + reader.positions[reader.pk_index], reader))
+            start = end
+        if start != len(names):
+            raise ValueError(f"the statement selects {len(names)} columns, not {start}")
+        plan = plans[key] = _JoinedReaders(slices)
     # Per model, one reader call for all its rows: the reader's per-call work is not repeated
     # for every row.
     columns = []

@@ -75,6 +75,27 @@ def _book(service, location, practitioner, start: datetime) -> Appointment:
 NINE = datetime.combine(MONDAY, time(9), tzinfo=LONDON)
 
 
+def _book_without_signals(service, location, practitioner, start: datetime) -> None:
+    """A visit written as another process (or a queryset write) would: no receiver here runs,
+    so nothing retires a generation."""
+    end = start + timedelta(minutes=service.duration_minutes)
+    Appointment.objects.bulk_create(
+        [
+            Appointment(
+                client=factories.ClientFactory(),
+                service=service,
+                location=location,
+                practitioner=practitioner,
+                start_at=start,
+                end_at=end,
+                blocked_start_at=start,
+                blocked_end_at=end,
+                status=Appointment.Status.BOOKED,
+            )
+        ]
+    )
+
+
 def test_a_repeated_question_is_answered_from_the_cache_without_a_query(client, facial, location):
     first = _month(client, facial, location)
     with CaptureQueriesContext(connection) as queries:
@@ -144,21 +165,7 @@ def test_refusals_are_not_kept(client, facial, location):
 def test_answers_expire_after_their_lifetime(client, facial, location, practitioner):
     _month(client, facial, location)
     # A change that bypasses save() is not seen until the answer expires.
-    Appointment.objects.bulk_create(
-        [
-            Appointment(
-                client=factories.ClientFactory(),
-                service=facial,
-                location=location,
-                practitioner=practitioner,
-                start_at=NINE,
-                end_at=NINE + timedelta(minutes=45),
-                blocked_start_at=NINE,
-                blocked_end_at=NINE + timedelta(minutes=45),
-                status=Appointment.Status.BOOKED,
-            )
-        ]
-    )
+    _book_without_signals(facial, location, practitioner, NINE)
     assert NINE.isoformat() in _starts(_month(client, facial, location))
 
     with time_machine.travel(NOW + timedelta(seconds=31), tick=False):
@@ -410,21 +417,7 @@ def test_a_change_made_by_another_process_retires_the_copy_held_here(
     """Another process's booking: a row this process's receivers never saw, then that
     process's after-commit replacement of the location's generation."""
     assert NINE.isoformat() in _starts(_month(client, facial, location))
-    Appointment.objects.bulk_create(  # no signals here
-        [
-            Appointment(
-                client=factories.ClientFactory(),
-                service=facial,
-                location=location,
-                practitioner=practitioner,
-                start_at=NINE,
-                end_at=NINE + timedelta(minutes=45),
-                blocked_start_at=NINE,
-                blocked_end_at=NINE + timedelta(minutes=45),
-                status=Appointment.Status.BOOKED,
-            )
-        ]
-    )
+    _book_without_signals(facial, location, practitioner, NINE)
     assert NINE.isoformat() in _starts(_month(client, facial, location))  # still current
 
     answers._replace(answers._token_key(str(location.pk)))
