@@ -126,6 +126,10 @@ def env_database(
         options = config.setdefault("OPTIONS", {})
         options.setdefault("server_side_binding", True)
         options.setdefault("prepare_threshold", 5)
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        # libpq waits for an unreachable server as long as TCP does (minutes): a worker's
+        # warm-up or a request would hang that long instead of failing.
+        config.setdefault("OPTIONS", {}).setdefault("connect_timeout", 10)
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["CONN_MAX_AGE"] = 0
         config["OPTIONS"] = {

@@ -241,6 +241,10 @@ else:
         str(VAR_DIR / "celery-broker.sqlite3")
     )
 CELERY_RESULT_BACKEND = REDIS_URL or None
+# Every publish builds a result handle, and with a backend per thread each web thread's first
+# publish loaded the backend's class again (~30 ms of scanning installed packages). Redis's
+# client is safe to share between threads.
+CELERY_RESULT_BACKEND_THREAD_SAFE = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"

@@ -48,7 +48,15 @@ def test_postgresql_prepares_repeated_statements_unless_a_pooler_forbids_it():
         "/unused",
         environ={"DATABASE_URL": url, "DATABASE_PREPARED_STATEMENTS": "0"},
     )
-    assert config["OPTIONS"] == {"sslmode": "require"}
+    assert config["OPTIONS"] == {"sslmode": "require", "connect_timeout": 10}
+
+
+def test_an_unreachable_postgresql_fails_within_seconds_unless_the_url_says_otherwise():
+    config = env_database("DATABASE_URL", "/unused", environ={"DATABASE_URL": "postgres://db/a"})
+    assert config["OPTIONS"]["connect_timeout"] == 10
+    url = "postgres://db/a?connect_timeout=3"
+    config = env_database("DATABASE_URL", "/unused", environ={"DATABASE_URL": url})
+    assert config["OPTIONS"]["connect_timeout"] == 3
 
 
 def test_password_with_escaped_characters_is_decoded():

@@ -70,3 +70,50 @@ def test_each_production_worker_listens_on_its_own_socket_and_development_shares
     assert _reuse_port(DEBUG="1") == "False"  # a second `make run` fails instead of sharing
     assert _reuse_port(WEB_REUSE_PORT="0") == "False"
     assert _reuse_port(DEBUG="1", WEB_REUSE_PORT="1") == "True"
+
+
+@pytest.mark.django_db(transaction=True)  # warm_up closes its thread's connection
+def test_warm_up_compiles_the_phone_patterns_of_each_open_location_and_reads_the_rules(settings):
+    from clinic import warmup
+    from clinic.models import Location
+    from reminders import rulebook
+
+    Location.objects.create(name="Dublin", slug="dublin", country="IE")
+    Location.objects.create(name="Closed", slug="closed", country="FR", is_active=False)
+    countries = sorted(
+        set(Location.objects.filter(is_active=True).values_list("country", flat=True))
+    )
+    assert "IE" in countries
+    assert "FR" not in countries
+    assert warmup.phone_countries_warmed() == countries
+
+    settings.REMINDER_RULES_CACHE_SECONDS = 60  # kept per process, as with Redis
+    rulebook._loaded = None
+    warmup.warm_up()
+    assert rulebook._loaded is not None  # the first booking's plan finds the rules read
+
+
+def test_warm_up_survives_a_database_it_cannot_read(monkeypatch, caplog):
+    from django.db import OperationalError
+
+    from clinic import warmup
+
+    def unreachable() -> list[str]:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(warmup, "phone_countries_warmed", unreachable)
+    warmup.warm_up()
+    assert "warm-up could not read the database" in caplog.text
+
+
+def test_every_web_thread_shares_one_result_backend():
+    # A backend per thread made each thread's first publish load the backend class again.
+    import threading
+
+    from clinic.celery import app
+
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(app.backend))
+    thread.start()
+    thread.join()
+    assert seen == [app.backend]
