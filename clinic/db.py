@@ -13,6 +13,7 @@ from operator import attrgetter
 from typing import Any, TypeVar, cast
 from weakref import WeakKeyDictionary
 
+import orjson
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connection, connections, router, transaction
@@ -631,7 +632,8 @@ class _InsertPlan:
                     for convert, value in zip(self.json_converters, values, strict=True)
                 ]
             objects.append(dict(zip(self.columns, values, strict=True)))
-        return json.dumps(objects, ensure_ascii=False)
+        # orjson: the standard library's encoder was half the cost of this method.
+        return orjson.dumps(objects).decode()
 
     def _is_plain(self, types: tuple[type, ...]) -> bool:
         """Whether values of these types (one per column) go into JSON as they are, times
