@@ -18,11 +18,16 @@ bind = [
 ]
 # Threads, not just processes: a burst of slow clients queues in the threads instead of being
 # refused, and a booking waits on the database part of the time. But few threads per process:
-# threads of one process share one interpreter lock, and on 2 cores bench/booking_race.py
-# measured 4 workers x 2 threads at 21.7-23.3 ms of server CPU a booking, against 25.0-26.8 ms
-# for 4 x 4 and 24.9 ms for 2 x 8. Two processes per core (at most 8 by default) use the cores.
+# threads of one process share one interpreter lock (on 2 cores bench/booking_race.py measured
+# 4 workers x 2 threads at 21.7-23.3 ms of server CPU a booking, against 25.0-26.8 ms for
+# 4 x 4 and 24.9 ms for 2 x 8). And one process per core, not two: on 2 cores, three runs each
+# of bench/booking_race.py gave 2 x 2 200/220/140 bookings/s with p95 107/94/145 ms, against
+# 175/152/160 and 176/164/168 ms for 4 x 2, and bench/http.py 2,426 against 1,865 requests/s
+# (p95 35.5 against 55.9 ms): every extra process is another interpreter, another database
+# connection per thread and another cold start competing for the same cores. At least two,
+# so that one worker restarting (after a crash or a timeout) never leaves none; at most 8.
 worker_class = "gthread"
-workers = int(os.environ.get("WEB_CONCURRENCY") or min(2 * (os.cpu_count() or 1), 8))
+workers = int(os.environ.get("WEB_CONCURRENCY") or min(max(os.cpu_count() or 1, 2), 8))
 threads = int(os.environ.get("WEB_THREADS") or 2)
 backlog = 2048
 # One listening socket per worker (SO_REUSEPORT), so the kernel spreads new connections over
