@@ -62,13 +62,15 @@ def _epoch(column: str, *, round_up: bool = False) -> str:
     # cheaper than floats for PostgreSQL to write and for the driver to read.
     if connection.vendor == "postgresql":
         return f"{'ceil' if round_up else 'floor'}(EXTRACT(EPOCH FROM {column}))::int8"
-    # Django stores UTC text ("2026-11-26 08:00:00[.ffffff]"); unixepoch() parses it in C, to
-    # whole seconds (text longer than 19 characters has a fraction, rounded up for an end).
+    # Django stores UTC text ("2026-11-26 08:00:00[.ffffff]"); unixepoch() parses it in C. It
+    # rounds to the millisecond first (10:29:59.9999 became 10:30:00), so it is given the whole
+    # seconds only, and text longer than 19 characters has a fraction: one more for an end.
     if sqlite3.sqlite_version_info < (3, 38):  # no unixepoch(); julianday is slower
         return f"round((julianday({column}) - 2440587.5) * 86400.0, 3)"
+    seconds = f"unixepoch(substr({column}, 1, 19))"
     if round_up:
-        return f"(unixepoch({column}) + (length({column}) > 19))"
-    return f"unixepoch({column})"
+        return f"({seconds} + (length({column}) > 19))"
+    return seconds
 
 
 def _seconds_of_day(column: str) -> str:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from bookings.availability import LocalClock, days_with_slots, free_slots, localize, slot_at
 from bookings.availability.busy import ForbiddenStarts
 from bookings.availability.walk import steady_offsets
+from bookings.models import Appointment
 from tests import factories
 
 LONDON = ZoneInfo("Europe/London")
@@ -413,6 +414,38 @@ def test_a_gap_exactly_one_visit_long_between_two_appointments_is_bookable(locat
     assert "11:00" in times
     assert "10:30" not in times
     assert "11:30" not in times
+
+
+def test_a_block_ending_a_microsecond_into_a_start_forbids_it_and_one_ending_before_does_not(
+    location, practitioner
+):
+    # The database hands blocked time over as whole epoch seconds, rounded outwards: a block's
+    # end a microsecond past 11:00 must still forbid 11:00 (PostgreSQL computes it in double
+    # precision, SQLite from the stored text).
+    with time_machine.travel(NOW, tick=False):
+        service = factories.ServiceFactory(duration_minutes=30, slot_step_minutes=30)
+        practitioner.services.add(service)
+        for day, end in ((MONDAY, time(11, 0, 0, 1)), (MONDAY + timedelta(days=1), time(11))):
+            visit = factories.AppointmentFactory(
+                service=service,
+                location=location,
+                practitioner=practitioner,
+                start_at=datetime.combine(day, time(10, 30), tzinfo=LONDON),
+            )
+            Appointment.objects.filter(pk=visit.pk).update(
+                blocked_start_at=datetime.combine(day, time(10, 29, 59, 999999), tzinfo=LONDON),
+                blocked_end_at=datetime.combine(day, end, tzinfo=LONDON),
+            )
+        slots = free_slots(
+            service=service,
+            location=location,
+            start_date=MONDAY,
+            end_date=MONDAY + timedelta(days=1),
+        )
+    assert "11:00" not in starts(slots, MONDAY)
+    assert "10:00" not in starts(slots, MONDAY)  # its start is a microsecond into 10:00's visit
+    assert "11:00" in starts(slots, MONDAY + timedelta(days=1))
+    assert "10:00" not in starts(slots, MONDAY + timedelta(days=1))
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,9 @@ from django.utils import timezone
 from bookings.availability import free_slots
 from bookings.models import Appointment
 from tests import factories
+from tests.bookings.test_availability import (
+    test_a_block_ending_a_microsecond_into_a_start_forbids_it_and_one_ending_before_does_not as test_blocked_time_is_rounded_outwards_on_postgresql,  # noqa: E501
+)
 
 LONDON = ZoneInfo("Europe/London")
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
