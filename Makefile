@@ -103,11 +103,16 @@ fake-twilio: $(STAMP)
 # BENCH_DATABASE_URL / BENCH_REDIS_URL.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aftercare_bench_reminders
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/5
+# bench/machine.py before each: how fast the (shared, drifting) host was at the time.
 bench: $(STAMP) $(SECRET_KEY_FILE)
+	$(BIN)/python bench/machine.py
 	$(DEV_ENV) $(BIN)/python bench/availability.py
+	$(BIN)/python bench/machine.py
 	$(DEV_ENV) BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python bench/booking_race.py
 	$(DEV_ENV) $(BIN)/python bench/abuse_limits.py
+	$(BIN)/python bench/machine.py
 	$(DEV_ENV) DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python bench/reminders.py
+	$(BIN)/python bench/machine.py
 	$(DEV_ENV) BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python bench/http.py
 
 # Re-pin dependencies after editing pyproject.toml (needs pip-tools in the venv).
