@@ -11,6 +11,7 @@ lock) for longer. ``warm_up`` does all of it once, at start-up.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time as clock
 from zoneinfo import ZoneInfo
@@ -44,7 +45,10 @@ def warm_up() -> None:
         except TemplateDoesNotExist:
             logger.warning("warm-up template missing", extra={"template": name})
     ZoneInfo(settings.TIME_ZONE)
-    _warm_task_producer()
+    try:
+        _warm_task_producer()
+    except Exception:  # noqa: BLE001 - best effort: a worker must start even if this fails
+        logger.warning("warm-up could not build the task producer", exc_info=True)
     _warm_from_database()
     logger.info("worker warmed up", extra={"ms": round((clock.perf_counter() - started) * 1000, 1)})
 
@@ -65,6 +69,7 @@ def phone_countries_warmed() -> list[str]:
     number there would: the country of each active location, checked with its example
     mobile number. Returns the countries."""
     from bookings.services.clients import normalise_phone
+    from clinic.errors import ValidationFailed
     from clinic.models import Location
 
     countries = sorted(
@@ -72,7 +77,10 @@ def phone_countries_warmed() -> list[str]:
     )
     for country in countries:
         example = phonenumbers.example_number_for_type(country, phonenumbers.PhoneNumberType.MOBILE)
-        if example is not None:
+        if example is None:
+            continue
+        # An example the rules refuse has still compiled them.
+        with contextlib.suppress(ValidationFailed):
             normalise_phone(
                 phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164),
                 region=country,

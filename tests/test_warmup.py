@@ -117,3 +117,15 @@ def test_every_web_thread_shares_one_result_backend():
     thread.start()
     thread.join()
     assert seen == [app.backend]
+
+
+def test_warm_up_survives_a_task_producer_it_cannot_build(monkeypatch, caplog):
+    from clinic import warmup
+
+    def broken() -> None:
+        raise ValueError("bad broker URL")
+
+    monkeypatch.setattr(warmup, "_warm_task_producer", broken)
+    monkeypatch.setattr(warmup, "_warm_from_database", lambda: None)
+    warmup.warm_up()
+    assert "warm-up could not build the task producer" in caplog.text
