@@ -17,9 +17,7 @@ from django.utils import timezone
 from bookings.availability import free_slots
 from bookings.models import Appointment
 from tests import factories
-from tests.bookings.test_availability import (
-    test_a_block_ending_a_microsecond_into_a_start_forbids_it_and_one_ending_before_does_not as test_blocked_time_is_rounded_outwards_on_postgresql,  # noqa: E501
-)
+from tests.bookings import test_availability
 
 LONDON = ZoneInfo("Europe/London")
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -189,3 +187,9 @@ def _plan(sql: str, params: list, *, plan_mode: str) -> dict:
             cursor.execute("DEALLOCATE availability_probe")
             cursor.execute("RESET plan_cache_mode")
     return (json.loads(plan_text) if isinstance(plan_text, str) else plan_text)[0]["Plan"]
+
+
+def test_blocked_time_is_rounded_outwards_to_whole_seconds_on_postgresql(location, practitioner):
+    test_availability.test_a_block_ending_a_microsecond_into_a_start_forbids_it_and_one_ending_before_does_not(
+        location, practitioner
+    )
