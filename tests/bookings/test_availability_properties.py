@@ -231,14 +231,35 @@ def calendars(draw):  # noqa: ANN001, ANN201 - a Hypothesis strategy
 
     # From two days before the window to its middle, so lead time and "today" matter.
     now = window_start + timedelta(minutes=draw(st.integers(-48 * 60, 36 * 60)))
+
+    def on_the_grid_of_a_shift(who: int) -> datetime | None:
+        # A visit starting on the step grid of one of ``who``'s shifts, so that the starts it
+        # forbids (its buffers and the asked visit's) are ones the walk would otherwise offer:
+        # drawn anywhere, visits mostly fell where nobody works, and a broken buffer rule
+        # passed a run of 300 calendars.
+        shifts = practitioners[who]["shifts"]
+        if not shifts:
+            return None
+        weekday, first, last = draw(st.sampled_from(shifts))
+        day = next(
+            start_date + timedelta(days=n)
+            for n in range(3)
+            if (start_date + timedelta(days=n)).weekday() == weekday
+        )
+        step = service["step"]
+        minute = first + step * draw(st.integers(0, max((last - first) // step, 0)))
+        minute = min(minute - minute % 5, 24 * 60 - 5)
+        return datetime.combine(day, time(minute // 60, minute % 60), tzinfo=zone).astimezone(UTC)
+
     appointments = []
     for index in range(draw(st.integers(0, 10))):
-        start = moment()
+        who = draw(st.integers(0, len(practitioners) - 1))
+        start = (draw(st.booleans()) and on_the_grid_of_a_shift(who)) or moment()
         end = start + timedelta(minutes=draw(st.sampled_from([15, 30, 60, 120])))
         appointments.append(
             {
                 "index": index,
-                "practitioner": draw(st.integers(0, len(practitioners) - 1)),
+                "practitioner": who,
                 "room": draw(st.sampled_from([None, *range(len(rooms))])),
                 "start_at": start,
                 "end_at": end,
