@@ -6,24 +6,28 @@ parsed, time zones loaded. Its first booking then paid another ~200 ms of CPU: C
 its app and producer pool on the first publish, phonenumbers compiles a country's patterns the
 first time it validates one of its numbers, and the reminder rules are read into the process.
 Under a burst that is several cold requests per worker, each holding a thread (and a calendar
-lock) for longer. ``warm_up`` does all of it once, at start-up.
+lock) for longer. ``warm_up`` does all of it once, at start-up; the apps' own parts (phone
+patterns, rules) through the ``worker_warming`` signal, since this app may not import them.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time as clock
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import connections
+from django.dispatch import Signal
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import get_resolver
 
 logger = logging.getLogger(__name__)
+
+# Sent once in each web worker before it accepts (best effort: a receiver that raises is
+# logged, and the worker starts). Receivers may read the database.
+worker_warming = Signal()
 
 # The pages clients hit hardest: the booking site's time picker.
 HOT_TEMPLATES = (
@@ -34,7 +38,7 @@ HOT_TEMPLATES = (
 
 def warm_up() -> None:
     """Import every view, parse the hot templates, load the configured time zone, build the
-    task producer, and read what bookings need from the database (best effort)."""
+    task producer, and let each app warm what it owns (``worker_warming``), best effort."""
     started = clock.perf_counter()
     resolver = get_resolver()
     resolver.url_patterns  # noqa: B018 - importing the URLconf imports every view
@@ -49,7 +53,7 @@ def warm_up() -> None:
         _warm_task_producer()
     except Exception:  # noqa: BLE001 - best effort: a worker must start even if this fails
         logger.warning("warm-up could not build the task producer", exc_info=True)
-    _warm_from_database()
+    _warm_apps()
     logger.info("worker warmed up", extra={"ms": round((clock.perf_counter() - started) * 1000, 1)})
 
 
@@ -64,39 +68,18 @@ def _warm_task_producer() -> None:
     app.backend  # noqa: B018 - the result backend every publish's result handle names
 
 
-def phone_countries_warmed() -> list[str]:
-    """Compile the phone patterns of every location's country, as validating a client's
-    number there would: the country of each active location, checked with its example
-    mobile number. Returns the countries."""
-    from bookings.services.clients import normalise_phone
-    from clinic.errors import ValidationFailed
-    from clinic.models import Location
-
-    countries = sorted(
-        set(Location.objects.filter(is_active=True).values_list("country", flat=True))
-    )
-    for country in countries:
-        example = phonenumbers.example_number_for_type(country, phonenumbers.PhoneNumberType.MOBILE)
-        if example is None:
-            continue
-        # An example the rules refuse has still compiled them.
-        with contextlib.suppress(ValidationFailed):
-            normalise_phone(
-                phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164),
-                region=country,
-            )
-    return countries
-
-
-def _warm_from_database() -> None:
-    from reminders.rulebook import active_rules
-
+def _warm_apps() -> None:
+    # Each app warms what it owns (this app may not import the apps above it): bookings the
+    # phone patterns of its locations' countries, reminders its rules.
     try:
-        phone_countries_warmed()
-        active_rules()
-    except DatabaseError:
-        # A database that is not up (or not migrated) yet: the first requests warm instead.
-        logger.warning("warm-up could not read the database", exc_info=True)
+        for receiver, outcome in worker_warming.send_robust(sender=None):
+            if isinstance(outcome, Exception):
+                # A database that is not up (or not migrated) yet: the first requests warm.
+                logger.warning(
+                    "warm-up step failed",
+                    extra={"step": getattr(receiver, "__qualname__", str(receiver))},
+                    exc_info=outcome,
+                )
     finally:
         # This thread serves no request: its connection would only sit open.
         connections.close_all()

@@ -134,8 +134,15 @@ def _on_rule_change(sender: Any, **kwargs: Any) -> None:
     rules_changed()
 
 
+def _warm(sender: object, **kwargs: object) -> None:
+    active_rules()  # a worker's first booking then plans with the rules already read
+
+
 def connect() -> None:
+    from clinic.warmup import worker_warming
+
     uid = "reminders.rulebook"
+    worker_warming.connect(_warm, dispatch_uid=f"{uid}.warm")
     post_save.connect(_on_rule_change, sender=ReminderRule, dispatch_uid=f"{uid}.save")
     post_delete.connect(_on_rule_change, sender=ReminderRule, dispatch_uid=f"{uid}.delete")
     m2m_changed.connect(

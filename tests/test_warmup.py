@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -74,6 +75,7 @@ def test_each_production_worker_listens_on_its_own_socket_and_development_shares
 
 @pytest.mark.django_db(transaction=True)  # warm_up closes its thread's connection
 def test_warm_up_compiles_the_phone_patterns_of_each_open_location_and_reads_the_rules(settings):
+    from bookings.receivers import phone_countries_warmed
     from clinic import warmup
     from clinic.models import Location
     from reminders import rulebook
@@ -85,7 +87,7 @@ def test_warm_up_compiles_the_phone_patterns_of_each_open_location_and_reads_the
     )
     assert "IE" in countries
     assert "FR" not in countries
-    assert warmup.phone_countries_warmed() == countries
+    assert phone_countries_warmed(sender=None) == countries
 
     settings.REMINDER_RULES_CACHE_SECONDS = 60  # kept per process, as with Redis
     rulebook._loaded = None
@@ -93,17 +95,39 @@ def test_warm_up_compiles_the_phone_patterns_of_each_open_location_and_reads_the
     assert rulebook._loaded is not None  # the first booking's plan finds the rules read
 
 
-def test_warm_up_survives_a_database_it_cannot_read(monkeypatch, caplog):
+def test_warm_up_survives_a_database_it_cannot_read(caplog):
     from django.db import OperationalError
 
     from clinic import warmup
 
-    def unreachable() -> list[str]:
+    def unreachable(sender: object, **kwargs: object) -> None:
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(warmup, "phone_countries_warmed", unreachable)
-    warmup.warm_up()
-    assert "warm-up could not read the database" in caplog.text
+    warmup.worker_warming.connect(unreachable, dispatch_uid="test.unreachable")
+    try:
+        with _no_other_warm_up_steps():
+            warmup.warm_up()
+    finally:
+        warmup.worker_warming.disconnect(dispatch_uid="test.unreachable")
+    assert "warm-up step failed" in caplog.text
+    assert "connection refused" in caplog.text
+
+
+@contextlib.contextmanager
+def _no_other_warm_up_steps():
+    """Only the test's own receiver: the apps' would need the database."""
+    from clinic import warmup
+
+    saved = warmup.worker_warming.receivers
+    warmup.worker_warming.receivers = [
+        entry for entry in saved if entry[0][0] == "test.unreachable"
+    ]
+    warmup.worker_warming.sender_receivers_cache.clear()
+    try:
+        yield
+    finally:
+        warmup.worker_warming.receivers = saved
+        warmup.worker_warming.sender_receivers_cache.clear()
 
 
 def test_every_web_thread_shares_one_result_backend():
@@ -126,6 +150,6 @@ def test_warm_up_survives_a_task_producer_it_cannot_build(monkeypatch, caplog):
         raise ValueError("bad broker URL")
 
     monkeypatch.setattr(warmup, "_warm_task_producer", broken)
-    monkeypatch.setattr(warmup, "_warm_from_database", lambda: None)
+    monkeypatch.setattr(warmup, "_warm_apps", lambda: None)
     warmup.warm_up()
     assert "warm-up could not build the task producer" in caplog.text
