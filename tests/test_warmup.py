@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
@@ -75,7 +74,7 @@ def test_each_production_worker_listens_on_its_own_socket_and_development_shares
 
 @pytest.mark.django_db(transaction=True)  # warm_up closes its thread's connection
 def test_warm_up_compiles_the_phone_patterns_of_each_open_location_and_reads_the_rules(settings):
-    from bookings.receivers import phone_countries_warmed
+    from bookings.services.clients import phone_patterns_compile_for_locations
     from clinic import warmup
     from clinic.models import Location
     from reminders import rulebook
@@ -87,7 +86,7 @@ def test_warm_up_compiles_the_phone_patterns_of_each_open_location_and_reads_the
     )
     assert "IE" in countries
     assert "FR" not in countries
-    assert phone_countries_warmed(sender=None) == countries
+    assert phone_patterns_compile_for_locations() == countries
 
     settings.REMINDER_RULES_CACHE_SECONDS = 60  # kept per process, as with Redis
     rulebook._loaded = None
@@ -95,39 +94,22 @@ def test_warm_up_compiles_the_phone_patterns_of_each_open_location_and_reads_the
     assert rulebook._loaded is not None  # the first booking's plan finds the rules read
 
 
-def test_warm_up_survives_a_database_it_cannot_read(caplog):
+def test_warm_up_survives_a_database_it_cannot_read(monkeypatch, caplog):
     from django.db import OperationalError
+    from django.dispatch import Signal
 
     from clinic import warmup
 
     def unreachable(sender: object, **kwargs: object) -> None:
         raise OperationalError("connection refused")
 
-    warmup.worker_warming.connect(unreachable, dispatch_uid="test.unreachable")
-    try:
-        with _no_other_warm_up_steps():
-            warmup.warm_up()
-    finally:
-        warmup.worker_warming.disconnect(dispatch_uid="test.unreachable")
+    # Only this receiver: the apps' own would need the database.
+    only_unreachable = Signal()
+    only_unreachable.connect(unreachable, weak=False)
+    monkeypatch.setattr(warmup, "worker_warming", only_unreachable)
+    warmup.warm_up()
     assert "warm-up step failed" in caplog.text
     assert "connection refused" in caplog.text
-
-
-@contextlib.contextmanager
-def _no_other_warm_up_steps():
-    """Only the test's own receiver: the apps' would need the database."""
-    from clinic import warmup
-
-    saved = warmup.worker_warming.receivers
-    warmup.worker_warming.receivers = [
-        entry for entry in saved if entry[0][0] == "test.unreachable"
-    ]
-    warmup.worker_warming.sender_receivers_cache.clear()
-    try:
-        yield
-    finally:
-        warmup.worker_warming.receivers = saved
-        warmup.worker_warming.sender_receivers_cache.clear()
 
 
 def test_every_web_thread_shares_one_result_backend():
