@@ -5,8 +5,8 @@ Every write goes through here so that every interface obeys the same rules:
 * **No double booking.** The slot is re-checked inside the writing transaction. On SQLite that
   transaction starts with ``BEGIN IMMEDIATE`` (settings), so writers are serialised and the
   check cannot race. On PostgreSQL two transactions may both see the slot free; their writes
-  queue on a lock per practitioner and room, and the exclusion constraints (migration 0002) let
-  exactly one win while the other gets ``SlotTaken``.
+  queue on a lock per hour of the practitioner's and the room's time, and the exclusion
+  constraints (migration 0002) let exactly one win while the other gets ``SlotTaken``.
 * **Eligibility** (consultation first, course spacing…) is ``bookings.eligibility.check``.
 * Each change records an ``AppointmentEvent`` and sends its domain signal inside the
   transaction (see ``bookings.services.transitions``).
@@ -328,6 +328,29 @@ def _is_overlap_violation(error: IntegrityError) -> bool:
     return any(name in text for name in EXCLUSION_CONSTRAINTS)
 
 
+# Calendar locks cover an hour of one practitioner's or room's time each.
+CALENDAR_LOCK_SECONDS = 3600
+
+
+def _calendar_locks(appointment: Appointment) -> list[str]:
+    """The locks a write of ``appointment`` takes: one per hour that its blocked time touches,
+    for its practitioner and its room, and its client's. Two visits that overlap share the hour
+    where they overlap, so writers that could collide still queue; one lock per practitioner
+    queued every booking of that practitioner behind the others' commits, whatever the time
+    (in the booking race a backend waited on it about as often as it waited for the disk).
+    The client's lock stays whole: the online limit counts all of their upcoming visits."""
+    first = int(appointment.blocked_start_at.timestamp() // CALENDAR_LOCK_SECONDS)
+    # The blocked time is half-open: a visit ending on the hour does not touch the next one.
+    after_last = -int(-appointment.blocked_end_at.timestamp() // CALENDAR_LOCK_SECONDS)
+    hours = range(first, max(after_last, first + 1))
+    locks = [f"calendar:practitioner:{appointment.practitioner_id}:{hour}" for hour in hours]
+    if appointment.room_id is not None:
+        locks += [f"calendar:room:{appointment.room_id}:{hour}" for hour in hours]
+    if appointment.client_id is not None:
+        locks.append(f"calendar:client:{appointment.client_id}")
+    return locks
+
+
 def _save_placement(
     appointment: Appointment,
     *,
@@ -339,14 +362,10 @@ def _save_placement(
     """Insert/update so that a lost race becomes SlotTaken (or, for the client's own overlap,
     ClientBusy), not a 500. The transaction that raises them here must roll back."""
     # Two uncommitted rows that collide under an exclusion constraint make each transaction wait
-    # for the other, and PostgreSQL answers with "deadlock detected" instead of a violation. A
-    # lock per practitioner and room, taken last before the write, queues such writers: the next
-    # one then sees the winner's committed row and gets a clean constraint violation.
-    calendar_locks = [f"calendar:practitioner:{appointment.practitioner_id}"]
-    if appointment.room_id is not None:
-        calendar_locks.append(f"calendar:room:{appointment.room_id}")
-    if appointment.client_id is not None:
-        calendar_locks.append(f"calendar:client:{appointment.client_id}")
+    # for the other, and PostgreSQL answers with "deadlock detected" instead of a violation.
+    # Calendar locks, taken last before the write, queue such writers: the next one then sees
+    # the winner's committed row and gets a clean constraint violation.
+    calendar_locks = _calendar_locks(appointment)
     now = timezone.now()
     if lock_for_transaction(*calendar_locks, then_exists=_expired_hold_probe(appointment, now=now)):
         _release_expired_holds_in_the_way(appointment, now=now)

@@ -139,6 +139,76 @@ def test_a_second_writer_queues_on_the_calendar_lock_before_it_writes(calendar):
     assert Appointment.objects.filter(status="booked").count() == 1
 
 
+def _book_while_another_is_uncommitted(calendar, second_start):
+    """Book 10:00-11:00 (blocked to 11:15) and keep that transaction open while a second
+    client books ``second_start`` with the same practitioner and room. Returns whether the
+    second had to wait for the first, and each outcome."""
+    location, room, service, practitioner, start, clients = calendar
+    first_written, release_first = threading.Event(), threading.Event()
+    outcomes = {}
+
+    def first():
+        try:
+            with transaction.atomic():
+                services.appointment_book(
+                    client=clients[0], service=service, location=location, start_at=start
+                )
+                first_written.set()
+                release_first.wait(timeout=20)
+            outcomes["first"] = "booked"
+        finally:
+            connection.close()
+
+    def second():
+        try:
+            services.appointment_book(
+                client=clients[1], service=service, location=location, start_at=second_start
+            )
+            outcomes["second"] = "booked"
+        except SlotTaken:
+            outcomes["second"] = "taken"
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first_done = pool.submit(first)
+        assert first_written.wait(timeout=20)
+        second_done = pool.submit(second)
+        deadline = time_module.monotonic() + 3
+        while (
+            not second_done.done()
+            and _backends_waiting_for("advisory") == 0
+            and time_module.monotonic() < deadline
+        ):
+            time_module.sleep(0.05)
+        waited = not second_done.done()
+        release_first.set()
+        first_done.result(timeout=20)
+        second_done.result(timeout=20)
+    return waited, outcomes
+
+
+def test_a_booking_of_the_same_practitioner_hours_later_does_not_wait_for_an_uncommitted_one(
+    calendar,
+):
+    """The calendar locks cover an hour each: a booking at 14:00 goes ahead while one at 10:00
+    of the same practitioner and room is still uncommitted (one lock per practitioner made it
+    wait for that commit)."""
+    start = calendar[4]
+    waited, outcomes = _book_while_another_is_uncommitted(calendar, start + timedelta(hours=4))
+    assert not waited
+    assert outcomes == {"first": "booked", "second": "booked"}
+
+
+def test_a_booking_that_collides_only_in_the_next_hour_still_queues_and_is_refused(calendar):
+    """10:00-11:00 blocks until 11:15 (its buffer): a booking at 11:00 overlaps it in the 11:00
+    hour only, waits there for the first to commit, then gets SlotTaken, not a deadlock."""
+    start = calendar[4]
+    waited, outcomes = _book_while_another_is_uncommitted(calendar, start + timedelta(hours=1))
+    assert waited
+    assert outcomes == {"first": "booked", "second": "taken"}
+
+
 def _raw_row(service, location, practitioner, room, start, client):
     return Appointment(
         client=client,
