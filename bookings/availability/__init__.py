@@ -3,7 +3,7 @@
 ``free_slots`` answers in three steps, each its own module:
 
 1. ``loading``: the shifts, rooms, time off and appointments the question needs, in a fixed
-   number of queries (two, whatever the window length or team size), as tuples of epoch
+   number of queries (three, whatever the window length or team size), as tuples of epoch
    seconds.
 2. ``busy``: blocked time becomes merged tables of *forbidden starts* per practitioner and per
    room (a start collides with ``[b0, b1)`` exactly when ``b0 - D - A < s < b1 + B``).
