@@ -338,7 +338,9 @@ def _calendar_locks(appointment: Appointment) -> list[str]:
     where they overlap, so writers that could collide still queue; one lock per practitioner
     queued every booking of that practitioner behind the others' commits, whatever the time
     (in the booking race a backend waited on it about as often as it waited for the disk).
-    The client's lock stays whole: the online limit counts all of their upcoming visits."""
+    The client's lock stays whole: the online limit counts all of their upcoming visits.
+    A reschedule locks only the hours it moves to: nobody else writes into its old time, which
+    every slot check sees as taken until the move commits."""
     first = int(appointment.blocked_start_at.timestamp() // CALENDAR_LOCK_SECONDS)
     # The blocked time is half-open: a visit ending on the hour does not touch the next one.
     after_last = -int(-appointment.blocked_end_at.timestamp() // CALENDAR_LOCK_SECONDS)
