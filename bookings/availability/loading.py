@@ -265,7 +265,7 @@ def calendar_load(
             ):
                 _add_time_off(calendar, pid, room_id, start.timestamp(), end.timestamp())
         if include_appointments:
-            params: list[Any] = [
+            visit_params: list[Any] = [
                 *practitioner_ids,
                 *room_ids,
                 as_db_datetime(earliest_block_start_at),
@@ -276,12 +276,12 @@ def calendar_load(
                 as_db_datetime(now),
             ]
             if ignore_appointment_id is not None:
-                params.append(ignore_appointment_id)
+                visit_params.append(ignore_appointment_id)
             cursor.execute(
                 _appointments_sql(
                     vendor, len(practitioner_ids), len(room_ids), ignore_appointment_id is not None
                 ),
-                params,
+                visit_params,
             )
             busy_by_practitioner = calendar.busy_by_practitioner
             busy_by_room = calendar.busy_by_room
