@@ -91,58 +91,11 @@ def _backends_waiting_for(wait_event: str) -> int:
         return cursor.fetchone()[0]
 
 
-def test_a_second_writer_queues_on_the_calendar_lock_before_it_writes(calendar):
-    """Deterministic half of the race above: while one booking of a practitioner is uncommitted,
-    a second one waits on the calendar lock (not inside the exclusion check, where two such
-    waiters deadlock), then sees the committed winner and gets SlotTaken."""
-    location, room, service, practitioner, start, clients = calendar
-    first_written, release_first = threading.Event(), threading.Event()
-    outcomes = {}
-
-    def first():
-        try:
-            with transaction.atomic():
-                services.appointment_book(
-                    client=clients[0], service=service, location=location, start_at=start
-                )
-                first_written.set()
-                release_first.wait(timeout=20)
-            outcomes["first"] = "booked"
-        finally:
-            connection.close()
-
-    def second():
-        try:
-            services.appointment_book(
-                client=clients[1], service=service, location=location, start_at=start
-            )
-            outcomes["second"] = "booked"
-        except SlotTaken:
-            outcomes["second"] = "taken"
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        first_done = pool.submit(first)
-        assert first_written.wait(timeout=20)
-        second_done = pool.submit(second)
-        deadline = time_module.monotonic() + 10
-        while _backends_waiting_for("advisory") == 0 and time_module.monotonic() < deadline:
-            time_module.sleep(0.05)
-        queued_on_lock = _backends_waiting_for("advisory")
-        release_first.set()
-        first_done.result(timeout=20)
-        second_done.result(timeout=20)
-
-    assert queued_on_lock == 1
-    assert outcomes == {"first": "booked", "second": "taken"}
-    assert Appointment.objects.filter(status="booked").count() == 1
-
-
 def _book_while_another_is_uncommitted(calendar, second_start):
     """Book 10:00-11:00 (blocked to 11:15) and keep that transaction open while a second
-    client books ``second_start`` with the same practitioner and room. Returns whether the
-    second had to wait for the first, and each outcome."""
+    client books ``second_start`` with the same practitioner and room. Returns how many
+    backends were seen waiting on a calendar lock, whether the second finished while the
+    first was still uncommitted, and each outcome."""
     location, room, service, practitioner, start, clients = calendar
     first_written, release_first = threading.Event(), threading.Event()
     outcomes = {}
@@ -174,18 +127,31 @@ def _book_while_another_is_uncommitted(calendar, second_start):
         first_done = pool.submit(first)
         assert first_written.wait(timeout=20)
         second_done = pool.submit(second)
-        deadline = time_module.monotonic() + 3
+        deadline = time_module.monotonic() + 10
         while (
             not second_done.done()
             and _backends_waiting_for("advisory") == 0
             and time_module.monotonic() < deadline
         ):
             time_module.sleep(0.05)
-        waited = not second_done.done()
+        queued_on_lock = _backends_waiting_for("advisory")
+        finished_first = second_done.done()
         release_first.set()
         first_done.result(timeout=20)
         second_done.result(timeout=20)
-    return waited, outcomes
+    return queued_on_lock, finished_first, outcomes
+
+
+def test_a_second_writer_queues_on_the_calendar_lock_before_it_writes(calendar):
+    """Deterministic half of the race above: while one booking of a practitioner is uncommitted,
+    a second one waits on the calendar lock (not inside the exclusion check, where two such
+    waiters deadlock), then sees the committed winner and gets SlotTaken."""
+    queued_on_lock, finished_first, outcomes = _book_while_another_is_uncommitted(
+        calendar, calendar[4]
+    )
+    assert (queued_on_lock, finished_first) == (1, False)
+    assert outcomes == {"first": "booked", "second": "taken"}
+    assert Appointment.objects.filter(status="booked").count() == 1
 
 
 def test_a_booking_of_the_same_practitioner_hours_later_does_not_wait_for_an_uncommitted_one(
@@ -194,18 +160,20 @@ def test_a_booking_of_the_same_practitioner_hours_later_does_not_wait_for_an_unc
     """The calendar locks cover an hour each: a booking at 14:00 goes ahead while one at 10:00
     of the same practitioner and room is still uncommitted (one lock per practitioner made it
     wait for that commit)."""
-    start = calendar[4]
-    waited, outcomes = _book_while_another_is_uncommitted(calendar, start + timedelta(hours=4))
-    assert not waited
+    queued_on_lock, finished_first, outcomes = _book_while_another_is_uncommitted(
+        calendar, calendar[4] + timedelta(hours=4)
+    )
+    assert (queued_on_lock, finished_first) == (0, True)
     assert outcomes == {"first": "booked", "second": "booked"}
 
 
 def test_a_booking_that_collides_only_in_the_next_hour_still_queues_and_is_refused(calendar):
     """10:00-11:00 blocks until 11:15 (its buffer): a booking at 11:00 overlaps it in the 11:00
     hour only, waits there for the first to commit, then gets SlotTaken, not a deadlock."""
-    start = calendar[4]
-    waited, outcomes = _book_while_another_is_uncommitted(calendar, start + timedelta(hours=1))
-    assert waited
+    queued_on_lock, finished_first, outcomes = _book_while_another_is_uncommitted(
+        calendar, calendar[4] + timedelta(hours=1)
+    )
+    assert (queued_on_lock, finished_first) == (1, False)
     assert outcomes == {"first": "booked", "second": "taken"}
 
 
