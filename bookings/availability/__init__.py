@@ -7,7 +7,7 @@
    seconds.
 2. ``busy``: blocked time becomes merged tables of *forbidden starts* per practitioner and per
    room (a start collides with ``[b0, b1)`` exactly when ``b0 - D - A < s < b1 + B``).
-3. ``walk``: the wall-clock grid of each shift, one bisection per candidate, jumping over
+3. ``walk``: the wall-clock grid of each shift, one bisection per free stretch, jumping over
    forbidden stretches.
 
 Slots carry epoch seconds; their aware datetimes are made only when someone asks for them.
