@@ -4,6 +4,7 @@ reserves them. Checked on the slots themselves (exact arithmetic), not on arriva
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -52,3 +53,44 @@ def test_slots_from_concurrent_callers_sharing_redis_are_spaced(settings):
 
     reset_rate_limiter()  # the Redis script for this test's REDIS_URL
     _assert_spaced(_slots_reserved_at_once())
+
+
+def _wait_with_stalls(monkeypatch, stalls: list[float]) -> tuple[float, float]:
+    """Reserve one slot, then wait for the next with each sleep overrunning by the next of
+    ``stalls`` (a stalled process wakes late). Returns how many intervals after the first slot
+    the wait returned, and how many after it the next free slot starts."""
+    from reminders import ratelimit
+
+    sender = f"test-{uuid.uuid4().hex}"
+    interval = SAFETY_MARGIN / RATE
+    real_sleep = time.sleep
+    overruns = iter(stalls)
+    monkeypatch.setattr(ratelimit.time, "sleep", lambda s: real_sleep(s + next(overruns, 0.0)))
+    first = rate_limit_reserve(sender_key=sender, rate_per_second=RATE)
+    first_slot_local = time.monotonic() + first.wait_seconds
+    ratelimit.rate_limit_wait(sender_key=sender, rate_per_second=RATE)
+    returned = (time.monotonic() - first_slot_local) / interval
+    following = rate_limit_reserve(sender_key=sender, rate_per_second=RATE)
+    return returned, (following.slot_at - first.slot_at) / interval
+
+
+def test_a_sender_on_time_uses_the_next_slot(monkeypatch):
+    returned, next_free = _wait_with_stalls(monkeypatch, [])
+    assert 1 <= returned < 1.5
+    assert next_free == pytest.approx(2)
+
+
+def test_a_sender_that_wakes_late_reserves_a_new_slot_instead_of_crowding_the_next(
+    monkeypatch,
+):
+    # 50 ms late on its slot: it gives the slot up and sends on the one after.
+    returned, next_free = _wait_with_stalls(monkeypatch, [0.05])
+    assert 2 <= returned < 2.5
+    assert next_free == pytest.approx(3)
+
+
+def test_a_sender_always_late_still_sends_after_a_few_slots(monkeypatch):
+    from reminders.ratelimit import MAX_RESERVATIONS
+
+    _, next_free = _wait_with_stalls(monkeypatch, [0.05] * 20)
+    assert next_free == pytest.approx(MAX_RESERVATIONS + 1)
