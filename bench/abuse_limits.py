@@ -12,6 +12,11 @@ database ``aftercare_bench_abuse`` on the local PostgreSQL, and sets X-Forwarded
 clients at different addresses behind one proxy (loopback only).
 
 Run:  .venv/bin/python bench/abuse_limits.py
+Targets (each printed with ok/MISSED): the flood holds exactly HOLD_LIVE_LIMIT starts and is
+refused (429) for the rest, while a client at another address still holds one; a code goes
+only to the clinic's own country (422 elsewhere); every cross-site post is refused (415); the
+burst creates exactly the hourly budget of codes, refuses the rest (429) and alerts a manager
+once.
 """
 
 from __future__ import annotations
@@ -51,6 +56,10 @@ PUMPING_NUMBERS = {
     "LB": "+96171123456",
     "GB": "+447911123456",
 }
+
+
+def _verdict(met: bool) -> str:
+    return "ok" if met else "MISSED"
 
 
 def _free_port() -> int:
@@ -95,6 +104,7 @@ def main() -> None:  # noqa: PLR0915 - one linear script
     from datetime import time as wall
     from datetime import timedelta
 
+    from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.core.management import call_command
@@ -202,14 +212,23 @@ def main() -> None:  # noqa: PLR0915 - one linear script
         elapsed = clock.perf_counter() - started
         held = Appointment.objects.filter(status=Appointment.Status.HELD).count()
         still_free = len(free_starts())
+        live_limit = settings.HOLD_LIVE_LIMIT
         print(
             f"hold flood: {len(day_starts)} holds attempted from one address in {elapsed:.1f} s: "
-            f"{dict(sorted(flood.items()))} (302 = held, 429 = over budget)"
+            f"{dict(sorted(flood.items()))} (302 = held, 429 = over budget; target: "
+            f"{live_limit} x 302, the rest 429: "
+            f"{_verdict(flood == Counter({302: live_limit, 429: len(day_starts) - live_limit}))})"
         )
-        print(f"  held: {held}; free starts that day: {len(day_starts)} before, {still_free} after")
+        print(
+            f"  held: {held} (target {live_limit}: {_verdict(held == live_limit)}); free starts"
+            f" that day: {len(day_starts)} before, {still_free} after"
+        )
         remaining = free_starts()
         real_client = hold(remaining[len(remaining) // 2], "198.51.100.20")
-        print(f"  a real client from another address then: {real_client} (302 = held)")
+        print(
+            f"  a real client from another address then: {real_client} (302 = held; target 302:"
+            f" {_verdict(real_client == 302)})"
+        )
 
         # 2. SMS pumping.
         def ask_code(phone: str, address: str, *, content_type: str = "application/json") -> int:
@@ -225,12 +244,19 @@ def main() -> None:  # noqa: PLR0915 - one linear script
             country: ask_code(number, f"192.0.2.{n + 1}")
             for n, (country, number) in enumerate(PUMPING_NUMBERS.items())
         }
-        print(f"codes to 10 countries for a London clinic: {countries} (201 = sent)")
+        only_home = all(code == (201 if c == "GB" else 422) for c, code in countries.items())
+        print(
+            f"codes to 10 countries for a London clinic: {countries} (201 = sent; target: GB"
+            f" sent, every other country 422: {_verdict(only_home)})"
+        )
         cross_site = Counter(
             ask_code(f"+4479111234{n:02d}", f"192.0.2.{100 + n}", content_type="text/plain")
             for n in range(20)
         )
-        print(f"cross-site text/plain posts: {dict(cross_site)} (415 = refused)")
+        print(
+            f"cross-site text/plain posts: {dict(cross_site)} (415 = refused; target all 415:"
+            f" {_verdict(set(cross_site) == {415})})"
+        )
         PhoneVerification.objects.all().delete()
         burst_numbers = [f"+447911{200000 + n:06d}" for n in range(300)]
         burst_addresses = [f"10.{n // 250}.{n % 250}.1" for n in range(300)]
@@ -239,10 +265,13 @@ def main() -> None:  # noqa: PLR0915 - one linear script
             burst = Counter(pool.map(ask_code, burst_numbers, burst_addresses))
         elapsed = clock.perf_counter() - started
         alerts = StaffAlert.objects.filter(kind=StaffAlert.Kind.SMS_BUDGET).count()
+        codes = PhoneVerification.objects.count()
         print(
             f"burst of 300 code requests from 300 addresses, budget {BUDGET}/hour, in "
-            f"{elapsed:.1f} s: {dict(sorted(burst.items()))}; codes created: "
-            f"{PhoneVerification.objects.count()}; manager alerts: {alerts}"
+            f"{elapsed:.1f} s: {dict(sorted(burst.items()))} (target {BUDGET} x 201, the rest"
+            f" 429: {_verdict(burst == Counter({201: BUDGET, 429: 300 - BUDGET}))}); codes created:"
+            f" {codes} (target {BUDGET}: {_verdict(codes == BUDGET)}); manager alerts: {alerts}"
+            f" (target 1: {_verdict(alerts == 1)})"
         )
     finally:
         server.terminate()
