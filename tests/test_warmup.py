@@ -12,16 +12,33 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 PROBE = """
-import runpy, sys
+import gc, runpy, sys
 import django
 django.setup()
 hook = runpy.run_path(sys.argv[1])["post_worker_init"]
 lazy = ["bookings.api", "bookings.views.site", "workspace.urls"]
 assert not any(name in sys.modules for name in lazy), "imported before the warm-up"
+assert gc.get_freeze_count() == 0
 hook(None)
 missing = [name for name in lazy if name not in sys.modules]
 assert not missing, missing
+# What start-up built, the views the warm-up imported included, is out of the collector's walk.
+assert gc.get_freeze_count() > 0, "start-up objects left to every full collection"
 print("warm")
+"""
+
+# What a Celery worker's task process does once it is ready (prefork child or solo worker).
+TASK_PROCESS_PROBE = """
+import gc
+import django
+django.setup()
+from celery.signals import worker_process_init
+from clinic.celery import app
+app.loader.import_default_modules()
+assert gc.get_freeze_count() == 0
+worker_process_init.send(sender="probe")
+assert gc.get_freeze_count() > 0, "start-up objects left to every full collection"
+print("frozen")
 """
 
 
@@ -33,10 +50,15 @@ print("warm")
     ],
 )
 def test_the_gunicorn_hook_imports_the_views_before_the_first_request(config):
+    assert _run_probe(PROBE, config).endswith("warm")
+
+
+def _run_probe(code: str, *args: str) -> str:
+    """Run ``code`` in a fresh interpreter (a worker process's start-up state); its output."""
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     env.update({"DJANGO_SETTINGS_MODULE": "clinic.settings", "DEBUG": "1"})
     result = subprocess.run(  # noqa: S603 - our own interpreter and probe
-        [sys.executable, "-c", PROBE, config],
+        [sys.executable, "-c", code, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -45,7 +67,7 @@ def test_the_gunicorn_hook_imports_the_views_before_the_first_request(config):
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().endswith("warm")
+    return result.stdout.strip()
 
 
 def _reuse_port(**environ: str) -> str:
@@ -135,3 +157,9 @@ def test_warm_up_survives_a_task_producer_it_cannot_build(monkeypatch, caplog):
     monkeypatch.setattr(warmup, "_warm_apps", lambda: None)
     warmup.warm_up()
     assert "warm-up could not build the task producer" in caplog.text
+
+
+def test_a_celery_task_process_puts_its_start_up_objects_out_of_the_collectors_walk():
+    # A full collection over them stopped a worker's sending threads for 40-100 ms, and the
+    # texts they held crowded into one second at the provider (bench/reminders.py).
+    assert _run_probe(TASK_PROCESS_PROBE).endswith("frozen")
