@@ -39,8 +39,11 @@ SAFETY_MARGIN = 1.03
 # A sender that wakes this long after its slot gives the slot up and reserves another. Sent
 # late, its text would land just before the next slot's: rate+1 consecutive slots span 1.03 s,
 # so a stall of 30 ms across a few slots puts rate+1 arrivals into one second. (Seen in
-# bench/reminders.py: each worker process stalled 50-65 ms once, its sending threads woke
-# together, and 52 texts reached the provider within a second at a limit of 50.)
+# bench/reminders.py: a full garbage collection stalled each worker process 50-65 ms, its
+# sending threads woke together, and 52 texts reached the provider within a second at a limit
+# of 50. Workers now freeze their start-up objects, clinic.warmup.startup_objects_freeze, which
+# removed those stalls; this guards against the ones a process cannot prevent, such as the
+# host descheduling it.)
 LATE_WAKE_TOLERANCE_SECONDS = 0.010
 # A stall is rare and brief: one new slot is enough for it. On a host so loaded that the second
 # wake is late too, the text goes then: every further slot given up would be a text the
