@@ -1,4 +1,4 @@
-"""Warming a web worker before it takes traffic.
+"""Warming a worker process (a web worker, a Celery task process) before it takes traffic.
 
 A fresh worker's first request used to pay ~400 ms for work every later request skips: the
 URLconf imports every view module (and django-ninja builds the API's schemas), templates are
@@ -6,8 +6,10 @@ parsed, time zones loaded. Its first booking then paid another ~200 ms of CPU: C
 its app and producer pool on the first publish, phonenumbers compiles a country's patterns the
 first time it validates one of its numbers, and the reminder rules are read into the process.
 Under a burst that is several cold requests per worker, each holding a thread (and a calendar
-lock) for longer. ``warm_up`` does all of it once, at start-up; the apps' own parts (phone
-patterns, rules) through the ``worker_warming`` signal, since this app may not import them.
+lock) for longer. A Celery task process's first text likewise built reverse()'s lookup after
+reserving its send slot. ``warm_up`` does all of it once, at start-up; the apps' own parts
+(phone patterns, rules) through the ``worker_warming`` signal, since this app may not import
+them.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from django.urls import get_resolver
 
 logger = logging.getLogger(__name__)
 
-# Sent once in each web worker before it accepts (best effort: a receiver that raises is
-# logged, and the worker starts). Receivers may read the database.
+# Sent once in each web worker before it accepts and in each Celery task process before its
+# first task (best effort: a receiver that raises is logged, and the worker starts). Receivers
+# may read the database.
 worker_warming = Signal()
 
 # The pages clients hit hardest: the booking site's time picker.
