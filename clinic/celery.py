@@ -25,7 +25,6 @@ def _task_process_warm_up(**kwargs: object) -> None:
     built (clinic.warmup). Cold, a worker's first text built reverse()'s lookup for its status
     callback address (17 ms) after it had reserved its send slot, reached the provider 28 ms
     after that slot, and crowded the next second's texts there (bench/reminders.py)."""
-    from clinic.warmup import startup_objects_freeze, warm_up
+    from clinic.warmup import worker_process_prepare
 
-    warm_up()
-    startup_objects_freeze()
+    worker_process_prepare()

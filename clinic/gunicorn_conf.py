@@ -66,10 +66,9 @@ def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's Worker
     """Runs in each worker after it has loaded the app and before it accepts a connection, so
     no client waits for the warm-up a first request would otherwise trigger, and no request
     waits while the garbage collector walks what start-up built."""
-    from clinic.warmup import startup_objects_freeze, warm_up
+    from clinic.warmup import worker_process_prepare
 
-    warm_up()
-    startup_objects_freeze()
+    worker_process_prepare()
 
 
 def child_exit(server: object, worker: object) -> None:

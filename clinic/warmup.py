@@ -98,3 +98,11 @@ def startup_objects_freeze() -> None:
     collection took about 5 ms. Called once a worker process is ready, before its first job."""
     gc.collect()  # what start-up left as garbage goes now instead of being kept for good
     gc.freeze()
+
+
+def worker_process_prepare() -> None:
+    """What every worker process does once before its first job (gunicorn's post_worker_init,
+    Celery's worker_process_init): warm up, then freeze what start-up built, the warm-up's
+    imports and parsed templates included."""
+    warm_up()
+    startup_objects_freeze()
