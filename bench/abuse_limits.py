@@ -13,10 +13,10 @@ clients at different addresses behind one proxy (loopback only).
 
 Run:  .venv/bin/python bench/abuse_limits.py
 Targets (each printed with ok/MISSED): the flood holds exactly HOLD_LIVE_LIMIT starts and is
-refused for the rest (429 over budget, or 409 where a start overlaps one it already holds), while a client at another address still holds one; a code goes
-only to the clinic's own country (422 elsewhere); every cross-site post is refused (415); the
-burst creates exactly the hourly budget of codes, refuses the rest (429) and alerts a manager
-once.
+refused for the rest (429 over budget, or 409 where a start overlaps one it already holds),
+while a client at another address still holds one; a code goes only to the clinic's own country
+(422 elsewhere); every cross-site post is refused (415); the burst creates exactly the hourly
+budget of codes, refuses the rest (429) and alerts a manager once.
 """
 
 from __future__ import annotations
